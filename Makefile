@@ -1,0 +1,42 @@
+# Two commands for a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PNEUMO_DB_NAME ?= pneumo
+
+.PHONY: install services db messages reference run test test-fast bench clean-test-db
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+services:
+	@bash scripts/ensure_services.sh
+
+db: install services
+	@bash scripts/ensure_database.sh "$(PNEUMO_DB_NAME)"
+
+messages: install
+	@command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext >/dev/null)
+	@$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+reference: db
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py load_reference
+
+run: reference messages
+	@$(PY) manage.py seed_demo_if_empty
+	@$(PY) manage.py collectstatic --no-input -v 0
+	@bash scripts/run.sh
+
+test: install services messages
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(PY) -m pytest
+
+bench: reference
+	$(PY) -m bench

@@ -1,0 +1,1 @@
+"""Django admin registrations for inspection plans, teams, checklists, findings and reports."""

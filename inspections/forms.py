@@ -1,0 +1,1 @@
+"""Forms for inspection plans, teams, checklists, findings and reports."""

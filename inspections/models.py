@@ -1,0 +1,1 @@
+"""Models of inspection plans, teams, checklists, findings and reports."""

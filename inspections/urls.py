@@ -1,0 +1,3 @@
+"""URLs of inspection plans, teams, checklists, findings and reports."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Django admin registrations for work-injury insurance coverage on the HRSS side."""

@@ -1,0 +1,1 @@
+"""Forms for work-injury insurance coverage on the HRSS side."""

@@ -1,0 +1,1 @@
+"""Models of work-injury insurance coverage on the HRSS side."""

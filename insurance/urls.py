@@ -1,0 +1,3 @@
+"""URLs of work-injury insurance coverage on the HRSS side."""
+
+urlpatterns: list = []

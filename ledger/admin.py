@@ -1,0 +1,1 @@
+"""Django admin registrations for the employer dust-hazard ledger."""

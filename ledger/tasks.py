@@ -1,0 +1,1 @@
+"""Celery tasks for the employer dust-hazard ledger: one-line wrappers around services."""

@@ -1,0 +1,3 @@
+"""URLs of the employer dust-hazard ledger."""
+
+urlpatterns: list = []

@@ -1,0 +1,102 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Department, Region, RegionLevel, Role
+from portal.scoping import Capability, ScopedRegionField
+
+
+class BootstrapFormMixin:
+    """Bootstrap classes on every widget."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, (forms.CheckboxInput, forms.RadioSelect, forms.CheckboxSelectMultiple)):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _("登录名或密码不正确。连续多次失败后将暂停登录一段时间。"),
+        "inactive": _("该账号已停用，请联系管理员。"),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("登录名")
+        self.fields["password"].label = _("密码")
+
+
+class PortalPasswordChangeForm(BootstrapFormMixin, PasswordChangeForm):
+    pass
+
+
+class RegionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, region: Region) -> str:
+        indent = "　" * (region.level - 1)
+        return f"{indent}{region.name}（{region.code}）"
+
+
+class UserCreateForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
+    username = forms.CharField(label=_("登录名"), max_length=150, help_text=_("字母、数字或 @ . + - _"))
+    display_name = forms.CharField(label=_("姓名"), max_length=64)
+    phone = forms.CharField(label=_("联系电话"), max_length=32, required=False)
+    password = forms.CharField(label=_("初始密码"), widget=forms.PasswordInput, help_text=_("至少 8 位，不能全为数字"))
+    region = RegionChoiceField(label=_("所属区划"), queryset=Region.objects.none())
+    department = forms.ChoiceField(label=_("部门"), choices=Department.choices)
+    role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_region_fields(actor, Capability.USERS_MANAGE, "region", max_level=RegionLevel.COUNTY)
+
+
+class MembershipGrantForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
+    region = RegionChoiceField(label=_("区划"), queryset=Region.objects.none())
+    department = forms.ChoiceField(label=_("部门"), choices=Department.choices)
+    role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_region_fields(actor, Capability.USERS_MANAGE, "region", max_level=RegionLevel.COUNTY)
+
+
+class UserUpdateForm(BootstrapFormMixin, forms.Form):
+    display_name = forms.CharField(label=_("姓名"), max_length=64)
+    phone = forms.CharField(label=_("联系电话"), max_length=32, required=False)
+
+
+class PasswordResetForm(BootstrapFormMixin, forms.Form):
+    password = forms.CharField(label=_("新密码"), widget=forms.PasswordInput, help_text=_("至少 8 位，不能全为数字"))
+
+
+class DevelopmentZoneForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
+    """Non-standard county-level units (开发区, 高新区) are added under a city."""
+
+    parent = RegionChoiceField(label=_("所属市"), queryset=Region.objects.none())
+    code = forms.CharField(label=_("区划代码"), max_length=6, min_length=6,
+                           help_text=_("6 位数字，前 4 位与所属市相同，如 371571"))
+    name = forms.CharField(label=_("名称"), max_length=64, help_text=_("如 聊城经济技术开发区"))
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_region_fields(actor, Capability.REGIONS_MANAGE, "parent")
+        self.fields["parent"].queryset = self.fields["parent"].queryset.filter(level=RegionLevel.CITY)
+
+
+class RegionUpdateForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
+    name = forms.CharField(label=_("名称"), max_length=64)
+    code = forms.CharField(label=_("区划代码"), max_length=12)
+    parent = RegionChoiceField(label=_("上级区划"), queryset=Region.objects.none(), required=False)
+
+    def __init__(self, *args, actor, region: Region, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_region_fields(actor, Capability.REGIONS_MANAGE, "parent")
+        self.fields["parent"].queryset = self.fields["parent"].queryset.filter(level=region.level - 1)

@@ -1,0 +1,41 @@
+"""The menu, in one place: each entry names the capability that shows it."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from portal.scoping import Capability, user_capabilities
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    capability: Capability | None  # None: every signed-in user with at least one membership
+    icon: str = ""
+
+
+NAV_ITEMS = [
+    NavItem(_("首页"), "home", None, "house"),
+    NavItem(_("用户与岗位"), "users", Capability.USERS_MANAGE, "people"),
+    NavItem(_("行政区划"), "regions", Capability.REGIONS_MANAGE, "diagram-3"),
+]
+
+
+def items_for(user) -> list[dict]:
+    if not user.is_authenticated:
+        return []
+    capabilities = user_capabilities(user)
+    if not capabilities:
+        return []
+    return [
+        {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name, "icon": item.icon}
+        for item in NAV_ITEMS
+        if item.capability is None or item.capability in capabilities
+    ]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    return {"nav_items": items_for(user) if user is not None else []}

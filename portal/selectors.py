@@ -1,0 +1,50 @@
+"""Every read of regions, users and memberships that a view or the API uses, through
+portal.scoping."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from portal.models import Membership, Region, RegionLevel, User
+from portal.scoping import Capability, scope_for
+
+
+def membership_list_for(user: User) -> QuerySet[Membership]:
+    return user.memberships.select_related("region").order_by("region__path", "department", "role")
+
+
+def region_children(*, actor: User, capability: Capability, parent: Region | None) -> QuerySet[Region]:
+    """The children of a region (or the user's top regions) that the scope covers."""
+    scope = scope_for(actor, capability)
+    if parent is None:
+        return scope.top_regions().order_by("path")
+    return scope.filter(Region.objects.filter(parent=parent)).order_by("path")
+
+
+def region_breadcrumbs(region: Region) -> list[Region]:
+    return list(Region.objects.filter(code__in=region.ancestor_codes).order_by("level"))
+
+
+def region_search(*, actor: User, capability: Capability, query: str, max_level: int = RegionLevel.TOWNSHIP,
+                  limit: int = 20) -> QuerySet[Region]:
+    scope = scope_for(actor, capability)
+    regions = scope.filter(Region.objects.filter(level__lte=max_level))
+    if query:
+        regions = regions.filter(Q(name__contains=query) | Q(code__startswith=query))
+    return regions.order_by("path")[:limit]
+
+
+def user_list(*, actor: User, query: str = "", region: Region | None = None) -> QuerySet[User]:
+    """Users holding at least one membership inside the admin's user-management scope."""
+    scope = scope_for(actor, Capability.USERS_MANAGE)
+    memberships = scope.filter(Membership.objects.all())
+    if region is not None:
+        memberships = memberships.filter(region__path__startswith=region.path)
+    users = User.objects.filter(pk__in=memberships.values("user_id"))
+    if query:
+        users = users.filter(Q(username__icontains=query) | Q(display_name__contains=query))
+    return users.prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("region").order_by("region__path"))
+    ).order_by("username")
+
+
+def user_get(*, actor: User, pk: int) -> User:
+    return user_list(actor=actor).get(pk=pk)

@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from portal import api, views
+
+router = DefaultRouter()
+router.register("regions", api.RegionViewSet, basename="region")
+router.APIRootView.scope_access = api.LOGIN_ONLY
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", views.login, name="login"),
+    path("accounts/logout/", views.logout, name="logout"),
+    path("accounts/password/", views.password_change, name="password_change"),
+    path("accounts/password/done/", views.password_change_done, name="password_change_done"),
+    path("i18n/setlang/", views.language, name="set_language"),
+    path("users/", views.users, name="users"),
+    path("users/new/", views.user_create, name="user-create"),
+    path("users/<int:pk>/", views.user_detail, name="user-detail"),
+    path("regions/", views.regions, name="regions"),
+    path("regions/zones/", views.region_zone_create, name="region-zone-create"),
+    path("regions/<str:code>/edit/", views.region_edit, name="region-edit"),
+    path("api/me/", api.MeView.as_view(), name="api-me"),
+    path("api/schema/", api.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", api.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include(router.urls)),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,199 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from portal import selectors, services
+from portal.forms import (
+    DevelopmentZoneForm,
+    LoginForm,
+    MembershipGrantForm,
+    PasswordResetForm,
+    PortalPasswordChangeForm,
+    RegionUpdateForm,
+    UserCreateForm,
+    UserUpdateForm,
+)
+from portal.models import Membership, Region, RegionLevel
+from portal.scoping import Capability, forbidden, login_only, public, requires
+
+login = public(auth_views.LoginView.as_view(template_name="portal/login.html", authentication_form=LoginForm,
+                                            redirect_authenticated_user=True))
+logout = public(auth_views.LogoutView.as_view())
+password_change = login_only(auth_views.PasswordChangeView.as_view(
+    template_name="portal/password_change.html", form_class=PortalPasswordChangeForm))
+password_change_done = login_only(
+    auth_views.PasswordChangeDoneView.as_view(template_name="portal/password_change_done.html")
+)
+language = public(set_language)
+
+
+@public
+def healthz(request):
+    """For load balancers and docker healthchecks: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@login_only
+def home(request):
+    memberships = selectors.membership_list_for(request.user)
+    if not memberships and not request.user.is_superuser:
+        return render(request, "portal/no_access.html", status=403)
+    return render(request, "portal/home.html", {
+        "memberships": [
+            {"membership": m, "region_full_name": m.region.full_name()} for m in memberships
+        ],
+    })
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@requires(Capability.USERS_MANAGE)
+def users(request):
+    query = request.GET.get("q", "").strip()
+    page = Paginator(selectors.user_list(actor=request.user, query=query), 30).get_page(request.GET.get("page"))
+    return render(request, "portal/users.html", {"page": page, "query": query})
+
+
+@requires(Capability.USERS_MANAGE)
+def user_create(request):
+    form = UserCreateForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已创建用户“%(name)s”。") % {"name": user})
+            return redirect("user-detail", pk=user.pk)
+    return render(request, "portal/user_form.html", {"form": form})
+
+
+@requires(Capability.USERS_MANAGE)
+def user_detail(request, pk: int):
+    try:
+        user = selectors.user_get(actor=request.user, pk=pk)
+    except selectors.User.DoesNotExist:
+        return forbidden(request, _("该用户不在您的管辖范围内。"))
+    grant_form = MembershipGrantForm(actor=request.user)
+    update_form = UserUpdateForm(initial={"display_name": user.display_name, "phone": user.phone})
+    password_form = PasswordResetForm()
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "grant":
+                grant_form = MembershipGrantForm(request.POST, actor=request.user)
+                if grant_form.is_valid():
+                    services.membership_grant(actor=request.user, user=user, **grant_form.cleaned_data)
+                    messages.success(request, _("已授予岗位。"))
+                    return redirect("user-detail", pk=pk)
+            elif action == "revoke":
+                membership = get_object_or_404(Membership, pk=request.POST.get("membership"), user=user)
+                services.membership_revoke(actor=request.user, membership=membership)
+                messages.success(request, _("已撤销岗位。"))
+                return redirect("user-detail", pk=pk)
+            elif action == "update":
+                update_form = UserUpdateForm(request.POST)
+                if update_form.is_valid():
+                    services.user_update(actor=request.user, user=user, **update_form.cleaned_data)
+                    messages.success(request, _("已保存。"))
+                    return redirect("user-detail", pk=pk)
+            elif action in ("deactivate", "activate"):
+                services.user_set_active(actor=request.user, user=user, is_active=action == "activate")
+                messages.success(request, _("已停用该账号。") if action == "deactivate" else _("已启用该账号。"))
+                return redirect("user-detail", pk=pk)
+            elif action == "password":
+                password_form = PasswordResetForm(request.POST)
+                if password_form.is_valid():
+                    services.user_reset_password(actor=request.user, user=user, **password_form.cleaned_data)
+                    messages.success(request, _("已重置密码。"))
+                    return redirect("user-detail", pk=pk)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            target = {"grant": grant_form, "update": update_form, "password": password_form}.get(action)
+            if target is not None:
+                _apply_errors(target, exc)
+            else:
+                messages.error(request, " ".join(exc.messages))
+    return render(request, "portal/user_detail.html", {
+        "managed": user,
+        "can_manage": services.can_manage_user(request.user, user),
+        "memberships": selectors.membership_list_for(user),
+        "grant_form": grant_form,
+        "update_form": update_form,
+        "password_form": password_form,
+    })
+
+
+@requires(Capability.REGIONS_MANAGE)
+def regions(request):
+    parent = None
+    if code := request.GET.get("parent"):
+        parent = get_object_or_404(Region, code=code)
+        if not request.scope.contains(parent):
+            return forbidden(request, _("该区划不在您的管辖范围内。"))
+    children = selectors.region_children(actor=request.user, capability=Capability.REGIONS_MANAGE, parent=parent)
+    return render(request, "portal/regions.html", {
+        "parent": parent,
+        "breadcrumbs": selectors.region_breadcrumbs(parent) if parent else [],
+        "children": children,
+        "zone_form": DevelopmentZoneForm(actor=request.user, initial={"parent": parent}),
+        "can_add_zone": parent is None or parent.level == RegionLevel.CITY,
+    })
+
+
+@requires(Capability.REGIONS_MANAGE)
+@require_POST
+def region_zone_create(request):
+    form = DevelopmentZoneForm(request.POST, actor=request.user)
+    if form.is_valid():
+        try:
+            region = services.region_create(actor=request.user, level=RegionLevel.COUNTY, is_nonstandard=True,
+                                            **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("已新增“%(name)s”。") % {"name": region.name})
+            return redirect(f"{reverse('regions')}?parent={region.parent.code}")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("regions")
+
+
+@requires(Capability.REGIONS_MANAGE)
+def region_edit(request, code: str):
+    region = get_object_or_404(Region, code=code)
+    if not request.scope.contains(region):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    form = RegionUpdateForm(request.POST or None, actor=request.user, region=region,
+                            initial={"name": region.name, "code": region.code, "parent": region.parent})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.region_update(actor=request.user, region=region, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已保存区划“%(name)s”。") % {"name": region.name})
+            return redirect(f"{reverse('regions')}?parent={region.parent.code}" if region.parent else "regions")
+    return render(request, "portal/region_form.html", {"form": form, "region": region,
+                                                        "breadcrumbs": selectors.region_breadcrumbs(region)})

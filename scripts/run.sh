@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Start worker, beat and web; print the URL and the demo logins; Ctrl-C stops all three.
+set -u
+cd "$(dirname "$0")/.."
+PY=.venv/bin
+PORT="${PNEUMO_PORT:-8000}"
+pids=()
+stop() { trap - INT TERM EXIT; echo; echo "stopping..."; kill "${pids[@]}" 2>/dev/null; wait; exit 0; }
+trap stop INT TERM EXIT
+
+PNEUMO_DB_POOL=0 $PY/celery -A portal worker --loglevel=INFO --concurrency=2 -Q "${PNEUMO_CELERY_QUEUE:-pneumo}" &
+pids+=($!)
+PNEUMO_DB_POOL=0 $PY/celery -A portal beat --loglevel=INFO &
+pids+=($!)
+$PY/gunicorn portal.wsgi:application --bind "127.0.0.1:$PORT" --workers 3 --timeout 120 --access-logfile - &
+pids+=($!)
+
+sleep 2
+cat <<MSG
+
+==========================================================================
+ 尘肺病防治攻坚行动信息平台 已启动 / the portal is running
+   URL:      http://127.0.0.1:$PORT/
+   API docs: http://127.0.0.1:$PORT/api/docs/
+ 演示账号 demo logins (密码 password: pneumo2026):
+   county_health_clerk     东昌府区 卫生健康 录入 (county clerk)
+   city_health_reviewer    聊城市 卫生健康 审核 (city reviewer)
+   province_health_viewer  山东省 卫生健康 查看 (provincial official)
+   province_health_admin   山东省 卫生健康 管理员 (provincial admin)
+   county_hrss_clerk       东昌府区 人力资源社会保障 录入 (HRSS clerk)
+   sysadmin                系统管理员 (Django admin at /admin/)
+   …and every <level>_<department>_<role>, see README.md
+ Ctrl-C stops web, worker and beat.
+==========================================================================
+MSG
+wait -n "${pids[@]}"
+echo "a process exited; stopping the others" >&2
+stop

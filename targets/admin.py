@@ -1,0 +1,1 @@
+"""Django admin registrations for campaigns, indicator targets, rollups and dashboards."""

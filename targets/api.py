@@ -1,0 +1,1 @@
+"""DRF endpoints for campaigns, indicator targets, rollups and dashboards, scoped through portal.scoping.ScopeFilterBackend."""

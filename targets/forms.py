@@ -1,0 +1,1 @@
+"""Forms for campaigns, indicator targets, rollups and dashboards."""

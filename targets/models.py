@@ -1,0 +1,1 @@
+"""Models of campaigns, indicator targets, rollups and dashboards."""

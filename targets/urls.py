@@ -1,0 +1,3 @@
+"""URLs of campaigns, indicator targets, rollups and dashboards."""
+
+urlpatterns: list = []

@@ -1,0 +1,157 @@
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from portal import services
+from portal.models import Department, Membership, Region, Role, User
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_passwords_are_hashed_with_argon2_in_production():
+    from portal import settings as production
+
+    assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_login_with_a_wrong_password_shows_a_chinese_error(client):
+    make_user("371502", username="clerk")
+    response = client.post(reverse("login"), {"username": "clerk", "password": "wrong-password"})
+    assert response.status_code == 200
+    assert "登录名或密码不正确" in response.content.decode()
+
+
+def test_login_is_throttled_after_repeated_failures(client, settings):
+    make_user("371502", username="clerk")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "clerk", "password": "wrong-password"})
+    response = client.post(reverse("login"), {"username": "clerk", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "登录已暂停" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_successful_login_lands_on_home_with_the_region_and_roles(client):
+    make_user("371502", username="clerk", display_name="李娜")
+    response = client.post(reverse("login"), {"username": "clerk", "password": PASSWORD}, follow=True)
+    body = response.content.decode()
+    assert "山东省聊城市东昌府区" in body and "卫生健康" in body and "录入" in body and "李娜" in body
+
+
+def test_user_without_membership_sees_a_no_access_page(client):
+    client.force_login(make_user())
+    response = client.get(reverse("home"))
+    assert response.status_code == 403
+    assert "尚未开通权限" in response.content.decode()
+
+
+def test_navigation_shows_only_what_the_roles_allow(client):
+    client.force_login(make_user("371502", role=Role.CLERK))
+    body = client.get(reverse("home")).content.decode()
+    assert reverse("users") not in body
+    client.force_login(make_user("371502", role=Role.ADMIN))
+    assert reverse("users") in client.get(reverse("home")).content.decode()
+
+
+def test_password_change(client):
+    user = make_user("371502")
+    client.force_login(user)
+    response = client.post(reverse("password_change"), {
+        "old_password": PASSWORD, "new_password1": "a-new-secret-2026", "new_password2": "a-new-secret-2026"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-new-secret-2026")
+
+
+def test_logout_requires_post_and_ends_the_session(client):
+    client.force_login(make_user("371502"))
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+
+# ---- Admins act only inside their subtree ------------------------------------------------
+
+
+def county_admin():
+    return make_user("371502", role=Role.ADMIN)
+
+
+def test_county_admin_creates_a_user_in_their_county():
+    user = services.user_create(actor=county_admin(), username="new_clerk", display_name="王芳", password="Str0ng-pass",
+                                region=Region.objects.get(code="371502"), department=Department.HEALTH,
+                                role=Role.CLERK)
+    assert list(user.memberships.values_list("region__code", "role")) == [("371502", "clerk")]
+
+
+def test_county_admin_cannot_create_a_city_user_and_nothing_is_written():
+    with pytest.raises(PermissionDenied, match="无权"):
+        services.user_create(actor=county_admin(), username="city_user", display_name="王芳", password="Str0ng-pass",
+                             region=Region.objects.get(code="3715"), department=Department.HEALTH, role=Role.CLERK)
+    assert not User.objects.filter(username="city_user").exists()
+
+
+def test_county_admin_cannot_grant_in_a_sibling_county():
+    target = make_user("371502")
+    with pytest.raises(PermissionDenied):
+        services.membership_grant(actor=county_admin(), user=target, region=Region.objects.get(code="371521"),
+                                  department=Department.HEALTH, role=Role.VIEWER)
+    assert target.memberships.count() == 1
+
+
+def test_an_admin_cannot_grant_another_departments_role():
+    with pytest.raises(PermissionDenied):
+        services.membership_grant(actor=county_admin(), user=make_user("371502"),
+                                  region=Region.objects.get(code="371502"), department=Department.HRSS,
+                                  role=Role.CLERK)
+
+
+def test_a_role_above_the_granters_own_is_refused():
+    # A reviewer has no user-management right at all; an admin's rank is the ceiling.
+    reviewer = make_user("371502", role=Role.REVIEWER)
+    with pytest.raises(PermissionDenied):
+        services.membership_grant(actor=reviewer, user=make_user("371502"), region=Region.objects.get(code="371502"),
+                                  department=Department.HEALTH, role=Role.ADMIN)
+
+
+def test_county_admin_cannot_deactivate_a_city_user():
+    city_user = make_user("3715")
+    with pytest.raises(PermissionDenied, match="超出您管辖范围"):
+        services.user_set_active(actor=county_admin(), user=city_user, is_active=False)
+    city_user.refresh_from_db()
+    assert city_user.is_active
+
+
+def test_weak_password_is_refused_with_a_message():
+    with pytest.raises(ValidationError) as exc:
+        services.user_create(actor=county_admin(), username="weak", display_name="王芳", password="12345678",
+                             region=Region.objects.get(code="371502"), department=Department.HEALTH,
+                             role=Role.CLERK)
+    assert "password" in exc.value.error_dict
+    assert not User.objects.filter(username="weak").exists()
+
+
+def test_user_create_page_refuses_a_region_outside_the_subtree(client):
+    client.force_login(county_admin())
+    city = Region.objects.get(code="3715")
+    response = client.post(reverse("user-create"), {
+        "username": "sneaky", "display_name": "王芳", "password": "Str0ng-pass", "region": city.pk,
+        "department": "health", "role": "clerk"})
+    assert response.status_code == 200
+    assert "选择一个有效的选项" in response.content.decode() or "有效" in response.content.decode()
+    assert not User.objects.filter(username="sneaky").exists()
+
+
+def test_grant_and_revoke_are_audited():
+    import pghistory.models
+
+    admin = county_admin()
+    target = make_user("371502")
+    membership = services.membership_grant(actor=admin, user=target, region=Region.objects.get(code="371502"),
+                                           department=Department.HEALTH, role=Role.VIEWER)
+    membership_pk = membership.pk
+    services.membership_revoke(actor=admin, membership=membership)
+    events = pghistory.models.Events.objects.filter(pgh_model="portal.MembershipEvent").order_by("pgh_created_at")
+    labels = [(e.pgh_label, e.pgh_context.get("action")) for e in events if e.pgh_obj_id == str(membership_pk)]
+    assert labels == [("insert", "membership_grant"), ("delete", "membership_revoke")]
+    assert not Membership.objects.filter(pk=membership_pk).exists()
