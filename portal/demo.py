@@ -2,6 +2,7 @@
 
 import random
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from portal.audit import audit
@@ -28,6 +29,8 @@ def demo_username(level: str, department: str, role: str) -> str:
 @transaction.atomic
 def seed_demo_users(*, seed: int) -> list[User]:
     rng = random.Random(seed)
+    # Argon2 is slow by design: hash the shared demo password once, not once per account.
+    password_hash = make_password(DEMO_PASSWORD)
     regions = {level: Region.objects.get(code=code) for level, code in DEMO_REGIONS.items()}
     regions["county2"] = Region.objects.get(code=DEMO_SIBLING_COUNTY)
     users = []
@@ -36,19 +39,12 @@ def seed_demo_users(*, seed: int) -> list[User]:
             for department in Department:
                 for role in Role:
                     name = chinese_name(rng)
-                    user, created = User.objects.get_or_create(
+                    user, _created = User.objects.get_or_create(
                         username=demo_username(level, department.value, role.value),
-                        defaults={"display_name": name},
+                        defaults={"display_name": name, "password": password_hash},
                     )
-                    if created:
-                        user.set_password(DEMO_PASSWORD)
-                        user.save(update_fields=["password"])
                     Membership.objects.get_or_create(user=user, region=region, department=department, role=role)
                     users.append(user)
-        admin, created = User.objects.get_or_create(
-            username="sysadmin", defaults={"display_name": "系统管理员", "is_staff": True, "is_superuser": True}
-        )
-        if created:
-            admin.set_password(DEMO_PASSWORD)
-            admin.save(update_fields=["password"])
+        User.objects.get_or_create(username="sysadmin", defaults={
+            "display_name": "系统管理员", "is_staff": True, "is_superuser": True, "password": password_hash})
     return users
