@@ -139,3 +139,259 @@ class Employer(models.Model):
     @property
     def has_legacy_identifier_only(self) -> bool:
         return not self.uscc and bool(self.registration_number)
+
+
+class ReportingPeriod(models.Model):
+    """A half-year of the ledger (2020H1, 2020H2). Counties submit by the deadline; an issuing
+    region may set its own deadline for the counties under it (PeriodDeadline)."""
+
+    code = models.CharField(_("填报期"), max_length=8, unique=True)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    half = models.PositiveSmallIntegerField(_("半年"), choices=[(1, _("上半年")), (2, _("下半年"))])
+    starts_on = models.DateField(_("起始日期"))
+    ends_on = models.DateField(_("截止日期"))
+    deadline = models.DateField(_("县级报送截止日期"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("填报期")
+        verbose_name_plural = _("填报期")
+        ordering = ["-year", "-half"]
+        constraints = [models.UniqueConstraint(fields=["year", "half"], name="period_year_half_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.year}年{'上' if self.half == 1 else '下'}半年"
+
+
+class PeriodDeadline(models.Model):
+    """A deadline set by an issuing region (province or city) for the counties under it."""
+
+    SCOPE_REGION_PATH = "region__path"
+
+    period = models.ForeignKey(ReportingPeriod, on_delete=models.CASCADE, related_name="deadlines")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("发文区划"))
+    deadline = models.DateField(_("报送截止日期"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "region"], name="period_deadline_unique")]
+
+
+class SubmissionStatus(models.TextChoices):
+    DRAFT = "draft", _("填报中")
+    SUBMITTED = "submitted", _("已报送")
+    RETURNED = "returned", _("已退回")
+    APPROVED = "approved", _("市级已审核")
+    ACCEPTED = "accepted", _("省级已接收")
+
+
+LOCKED_STATUSES = {SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED, SubmissionStatus.ACCEPTED}
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class CountySubmission(models.Model):
+    """A county's ledger for one period and where it stands in submit → approve → accept."""
+
+    SCOPE_LEVEL_FIELDS = {RegionLevel.PROVINCE: "province", RegionLevel.CITY: "city", RegionLevel.COUNTY: "county"}
+
+    period = models.ForeignKey(ReportingPeriod, on_delete=models.PROTECT, related_name="submissions")
+    province = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    city = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    county = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("县（市、区）"))
+    status = models.CharField(_("状态"), max_length=16, choices=SubmissionStatus.choices, default=SubmissionStatus.DRAFT)
+    opened_at = models.DateTimeField(_("开始填报时间"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("报送时间"), null=True, blank=True)
+    submitted_by = models.ForeignKey("portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(_("市级审核时间"), null=True, blank=True)
+    reviewed_by = models.ForeignKey("portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accepted_at = models.DateTimeField(_("省级接收时间"), null=True, blank=True)
+    accepted_by = models.ForeignKey("portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    return_reason = models.TextField(_("退回原因"), blank=True)
+
+    class Meta:
+        verbose_name = _("县级报送")
+        verbose_name_plural = _("县级报送")
+        constraints = [models.UniqueConstraint(fields=["period", "county"], name="submission_period_county_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.period}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status in LOCKED_STATUSES
+
+
+# The facts of one employer in one period, in the order of the official template. Each rule
+# (name, smaller field, larger field, message) is checked by the model, the services, the
+# import and a database constraint.
+RECORD_COUNT_RULES = [
+    ("exposed_le_total", "exposed_workers", "total_workers", _("接尘人数不能大于职工总人数")),
+    ("exam_due_le_exposed", "exam_due", "exposed_workers", _("应检人数不能大于接尘人数")),
+    ("exam_done_le_due", "exam_done", "exam_due", _("实检人数不能大于应检人数")),
+    ("files_le_exposed", "surveillance_files", "exposed_workers", _("监护档案建档人数不能大于接尘人数")),
+    ("managers_trained_le_due", "managers_trained", "managers_due", _("职业健康管理人员已培训人数不能大于应培训人数")),
+    ("workers_due_le_total", "workers_training_due", "total_workers", _("劳动者应培训人数不能大于职工总人数")),
+    ("workers_trained_le_due", "workers_trained", "workers_training_due", _("劳动者已培训人数不能大于应培训人数")),
+    ("contracts_le_total", "contract_workers", "total_workers", _("签订劳动合同人数不能大于职工总人数")),
+    ("insured_le_total", "insured_workers", "total_workers", _("参加工伤保险人数不能大于职工总人数")),
+    ("three_sim_le_projects", "three_simultaneities_projects", "new_projects", _("落实“三同时”项目数不能大于新改扩建项目数")),
+]
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class EmployerRecord(models.Model):
+    SCOPE_LEVEL_FIELDS = {
+        RegionLevel.PROVINCE: "province", RegionLevel.CITY: "city", RegionLevel.COUNTY: "county",
+        RegionLevel.TOWNSHIP: "township",
+    }
+
+    employer = models.ForeignKey(Employer, on_delete=models.CASCADE, related_name="records")
+    period = models.ForeignKey(ReportingPeriod, on_delete=models.PROTECT, related_name="records")
+    province = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    city = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    county = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    township = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+
+    total_workers = models.PositiveIntegerField(_("职工总人数"), default=0)
+    exposed_workers = models.PositiveIntegerField(_("接尘人数"), default=0)
+    hazard_declared = models.BooleanField(_("是否申报"), default=False)
+    declared_on = models.DateField(_("申报日期"), null=True, blank=True)
+    last_test_date = models.DateField(_("最近检测日期"), null=True, blank=True)
+    test_lab = models.CharField(_("检测机构"), max_length=200, blank=True)
+    points_over_limit = models.PositiveIntegerField(_("超标点数"), default=0)
+    warning_signs = models.BooleanField(_("警示标识和告知卡"), default=False)
+    exam_due = models.PositiveIntegerField(_("应检人数"), default=0)
+    exam_done = models.PositiveIntegerField(_("实检人数"), default=0)
+    surveillance_files = models.PositiveIntegerField(_("监护档案建档人数"), default=0)
+    principal_trained = models.BooleanField(_("主要负责人培训"), default=False)
+    managers_due = models.PositiveIntegerField(_("职业健康管理人员应培训"), default=0)
+    managers_trained = models.PositiveIntegerField(_("职业健康管理人员已培训"), default=0)
+    workers_training_due = models.PositiveIntegerField(_("劳动者应培训"), default=0)
+    workers_trained = models.PositiveIntegerField(_("劳动者已培训"), default=0)
+    contract_workers = models.PositiveIntegerField(_("签订劳动合同人数"), default=0)
+    insured_workers = models.PositiveIntegerField(_("参加工伤保险人数"), default=0)
+    new_projects = models.PositiveIntegerField(_("新改扩建项目数"), default=0)
+    three_simultaneities_projects = models.PositiveIntegerField(_("落实“三同时”项目数"), default=0)
+    pneumoconiosis_cases = models.PositiveIntegerField(_("尘肺病例数"), default=0)
+    last_inspection_date = models.DateField(_("最近监督检查日期"), null=True, blank=True)
+
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey("portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("单位填报记录")
+        verbose_name_plural = _("单位填报记录")
+        constraints = [
+            models.UniqueConstraint(fields=["employer", "period"], name="record_employer_period_unique"),
+            *[
+                models.CheckConstraint(condition=models.Q(**{f"{small}__lte": models.F(large)}), name=f"record_{name}")
+                for name, small, large, _message in RECORD_COUNT_RULES
+            ],
+        ]
+        indexes = [models.Index(fields=["period", "county"]), models.Index(fields=["period", "city"])]
+
+    def __str__(self) -> str:
+        return f"{self.employer} {self.period}"
+
+    def consistency_errors(self) -> dict[str, str]:
+        errors = {}
+        for _name, small, large, message in RECORD_COUNT_RULES:
+            if getattr(self, small) > getattr(self, large):
+                errors.setdefault(small, f"{message}（{getattr(self, small)} > {getattr(self, large)}）")
+        if self.hazard_declared and not self.declared_on:
+            errors.setdefault("declared_on", _("已申报的单位请填写申报日期"))
+        if self.points_over_limit and not self.last_test_date:
+            errors.setdefault("last_test_date", _("填写了超标点数的单位请填写最近检测日期"))
+        return errors
+
+
+class RecordDustExposure(models.Model):
+    """Exposed workers by dust type (a worker may be exposed to several)."""
+
+    record = models.ForeignKey(EmployerRecord, on_delete=models.CASCADE, related_name="exposures")
+    dust_type = models.ForeignKey(DustType, on_delete=models.PROTECT, verbose_name=_("粉尘种类"))
+    exposed_workers = models.PositiveIntegerField(_("接尘人数"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "dust_type"], name="exposure_record_dust_unique")]
+
+
+class ExamResult(models.TextChoices):
+    NORMAL = "normal", _("未见异常")
+    RECHECK = "recheck", _("复查")
+    SUSPECTED = "suspected", _("疑似职业病")
+    CONTRAINDICATION = "contraindication", _("职业禁忌证")
+    OTHER = "other", _("其他疾病或异常")
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Worker(models.Model):
+    """The worker roster of an employer (personal data: ID numbers masked unless the role needs them)."""
+
+    SCOPE_LEVEL_FIELDS = {
+        RegionLevel.PROVINCE: "employer__province", RegionLevel.CITY: "employer__city",
+        RegionLevel.COUNTY: "employer__county", RegionLevel.TOWNSHIP: "employer__township",
+    }
+
+    employer = models.ForeignKey(Employer, on_delete=models.CASCADE, related_name="workers")
+    name = models.CharField(_("姓名"), max_length=64)
+    id_number = models.CharField(_("居民身份证号"), max_length=18)
+    post = models.CharField(_("岗位"), max_length=64)
+    dust_type = models.ForeignKey(DustType, on_delete=models.PROTECT, verbose_name=_("粉尘种类"))
+    exposure_start = models.DateField(_("接尘开始日期"), null=True, blank=True)
+    insured = models.BooleanField(_("是否参加工伤保险"), default=False)
+    last_exam_date = models.DateField(_("最近体检日期"), null=True, blank=True)
+    last_exam_result = models.CharField(_("体检结论"), max_length=24, choices=ExamResult.choices, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("接尘劳动者")
+        verbose_name_plural = _("接尘劳动者")
+        constraints = [models.UniqueConstraint(fields=["employer", "id_number"], name="worker_employer_id_unique")]
+        indexes = [models.Index(fields=["id_number"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("排队中")
+    VALIDATING = "validating", _("校验中")
+    INVALID = "invalid", _("校验未通过")
+    VALIDATED = "validated", _("校验通过，待确认导入")
+    IMPORTING = "importing", _("导入中")
+    DONE = "done", _("导入完成")
+    FAILED = "failed", _("导入失败")
+
+
+class ImportJob(models.Model):
+    """One uploaded ledger workbook: dry-run validation, then an all-or-nothing commit."""
+
+    SCOPE_LEVEL_FIELDS = {RegionLevel.PROVINCE: "province", RegionLevel.CITY: "city", RegionLevel.COUNTY: "county"}
+
+    created_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    province = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    city = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    county = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("县（市、区）"))
+    period = models.ForeignKey(ReportingPeriod, on_delete=models.PROTECT, related_name="+", verbose_name=_("填报期"))
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{"row", "column", "value", "problem", "expected"}]
+    preview = models.JSONField(default=list, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("台帐导入")
+        verbose_name_plural = _("台帐导入")
+        ordering = ["-created_at"]
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0

@@ -1,1 +1,465 @@
-"""Every write of the employer dust-hazard ledger: plain functions taking the acting user, one transaction each."""
+"""Every write of the ledger: plain functions taking the acting user, one transaction each,
+permission checked through portal.scoping, audit context through portal.audit."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ledger.industries import key_group_of
+from ledger.models import (
+    LOCKED_STATUSES,
+    CountySubmission,
+    DustType,
+    Employer,
+    EmployerRecord,
+    RecordDustExposure,
+    ReportingPeriod,
+    SubmissionStatus,
+    Worker,
+)
+from ledger.validation import clean_id_number, clean_phone, clean_registration_number, clean_uscc
+from portal.audit import audit
+from portal.models import Region, RegionLevel, User
+from portal.scoping import Capability, require_in_scope, scope_for
+
+EMPLOYER_FIELDS = [
+    "uscc", "registration_number", "name", "county", "township", "registered_address", "workplace_address",
+    "industry", "size", "ownership", "business_scope", "legal_representative", "legal_representative_phone",
+    "health_manager", "health_manager_phone", "status", "in_governance_scope",
+]
+RECORD_FIELDS = [
+    "total_workers", "exposed_workers", "hazard_declared", "declared_on", "last_test_date", "test_lab",
+    "points_over_limit", "warning_signs", "exam_due", "exam_done", "surveillance_files", "principal_trained",
+    "managers_due", "managers_trained", "workers_training_due", "workers_trained", "contract_workers",
+    "insured_workers", "new_projects", "three_simultaneities_projects", "pneumoconiosis_cases",
+    "last_inspection_date",
+]
+WORKER_FIELDS = ["name", "id_number", "post", "dust_type", "exposure_start", "insured", "last_exam_date",
+                 "last_exam_result"]
+
+
+@dataclass
+class Change:
+    field: str
+    label: str
+    yours: object
+    theirs: object
+
+
+class ConflictError(Exception):
+    """Someone saved the same row since this user loaded it: nothing was written."""
+
+    def __init__(self, changes: list[Change], current_version: int):
+        self.changes, self.current_version = changes, current_version
+        super().__init__(_("该记录已被他人修改，您的保存未生效。请核对以下变化后重新保存。"))
+
+
+def _changes_since(instance, submitted: dict, fields: list[str]) -> list[Change]:
+    """Fields whose stored value differs from what this user is about to save."""
+    changes = []
+    for name in fields:
+        if name not in submitted:
+            continue
+        field = instance._meta.get_field(name)
+        theirs = getattr(instance, field.attname if field.is_relation else name)
+        yours = submitted[name]
+        yours = getattr(yours, "pk", yours)
+        if theirs != yours:
+            changes.append(Change(name, str(field.verbose_name), yours, theirs))
+    return changes
+
+
+def _check_version(instance, expected_version: int | None, submitted: dict, fields: list[str]) -> None:
+    if expected_version is not None and instance.version != expected_version:
+        raise ConflictError(_changes_since(instance, submitted, fields), instance.version)
+
+
+# ---- Employers ----------------------------------------------------------------------------
+
+
+def clean_employer_data(data: dict, *, instance: Employer | None = None) -> dict:
+    """Normalise and check an employer's identity fields; raise one ValidationError listing
+    every problem by field."""
+    errors: dict[str, list[str]] = {}
+    cleaned = dict(data)
+
+    def fail(field: str, message) -> None:
+        errors.setdefault(field, []).append(str(message))
+
+    for field, cleaner in (("uscc", clean_uscc), ("registration_number", clean_registration_number)):
+        if cleaned.get(field):
+            try:
+                cleaned[field] = cleaner(cleaned[field])
+            except ValidationError as exc:
+                fail(field, exc.messages[0])
+        else:
+            cleaned[field] = None
+    if not cleaned.get("uscc") and not cleaned.get("registration_number") and "uscc" not in errors:
+        fail("uscc", _("请填写统一社会信用代码（尚未换领的单位填写15位旧工商注册号）"))
+    for field in ("legal_representative_phone", "health_manager_phone"):
+        try:
+            cleaned[field] = clean_phone(cleaned.get(field, ""))
+        except ValidationError as exc:
+            fail(field, exc.messages[0])
+    for field, label in (("name", _("单位名称")), ("workplace_address", _("作业场所地址")),
+                         ("legal_representative", _("法定代表人"))):
+        cleaned[field] = (cleaned.get(field) or "").strip()
+        if not cleaned[field]:
+            fail(field, _("请填写%(label)s") % {"label": label})
+    county, township = cleaned.get("county"), cleaned.get("township")
+    if county is None or county.level != RegionLevel.COUNTY:
+        fail("county", _("请选择所在县（市、区）"))
+    elif township is not None and township.parent_id != county.pk:
+        fail("township", _("乡镇（街道）“%(t)s”不属于%(c)s") % {"t": township.name, "c": county.name})
+    industry = cleaned.get("industry")
+    if industry is None:
+        fail("industry", _("请选择行业（GB/T 4754-2017）"))
+    elif industry.level < 2:
+        fail("industry", _("请选择到行业大类、中类或小类，不能只选门类"))
+    if cleaned.get("uscc") and "uscc" not in errors:
+        clash = Employer.objects.filter(uscc=cleaned["uscc"]).exclude(pk=getattr(instance, "pk", None))
+        if other := clash.select_related("county").first():
+            fail("uscc", _("统一社会信用代码 %(uscc)s 已登记在%(county)s的“%(name)s”") % {
+                "uscc": cleaned["uscc"], "county": other.county.name, "name": other.name})
+    if cleaned.get("registration_number") and "registration_number" not in errors:
+        clash = Employer.objects.filter(registration_number=cleaned["registration_number"])
+        if clash.exclude(pk=getattr(instance, "pk", None)).exists():
+            fail("registration_number", _("旧工商注册号 %(n)s 已被其他单位使用") % {"n": cleaned["registration_number"]})
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _assign(employer: Employer, cleaned: dict) -> None:
+    """Copy cleaned fields; denormalize the region keys from the county (its parent is a city,
+    its grandparent a province) and the key-industry group from the industry."""
+    for field in EMPLOYER_FIELDS:
+        value = cleaned.get(field)
+        model_field = Employer._meta.get_field(field)
+        if value is None and not model_field.null and not model_field.is_relation:
+            value = model_field.get_default()
+        setattr(employer, field, value)
+    city = employer.county.parent
+    employer.city_id, employer.province_id = city.pk, city.parent_id
+    employer.key_group = key_group_of(employer.industry.code)
+
+
+def employer_create(*, actor: User, data: dict) -> Employer:
+    cleaned = clean_employer_data(data)
+    require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
+    with transaction.atomic(), audit(actor, "employer_create"):
+        employer = Employer()
+        _assign(employer, cleaned)
+        employer.save()
+        open_submission = CountySubmission.objects.filter(
+            county=employer.county, status__in=[SubmissionStatus.DRAFT, SubmissionStatus.RETURNED]
+        ).order_by("-period__year", "-period__half").first()
+        if open_submission:
+            _new_record(employer, open_submission.period, actor)
+        mark_dirty(employer.county_id, open_submission.period_id if open_submission else None)
+    return employer
+
+
+@transaction.atomic
+def employer_update(*, actor: User, employer: Employer, data: dict, expected_version: int | None) -> Employer:
+    employer = Employer.objects.select_for_update().get(pk=employer.pk)
+    require_in_scope(actor, Capability.LEDGER_EDIT, employer.county)
+    cleaned = clean_employer_data({**{f: getattr(employer, f) for f in EMPLOYER_FIELDS}, **data}, instance=employer)
+    require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
+    _check_version(employer, expected_version, cleaned, EMPLOYER_FIELDS)
+    with audit(actor, "employer_update"):
+        old_county_id = employer.county_id
+        _assign(employer, cleaned)
+        employer.version += 1
+        employer.save()
+        if employer.county_id != old_county_id:
+            EmployerRecord.objects.filter(employer=employer).update(
+                province_id=employer.province_id, city_id=employer.city_id, county_id=employer.county_id,
+                township_id=employer.township_id)
+            mark_dirty(old_county_id, None)
+        mark_dirty(employer.county_id, None)
+    return employer
+
+
+# ---- Periods and records --------------------------------------------------------------------
+
+
+def period_create(*, actor: User, year: int, half: int, deadline: datetime.date) -> ReportingPeriod:
+    """Half-years are national; a provincial health admin sets one up (with its default deadline)."""
+    scope = scope_for(actor, Capability.PERIODS_MANAGE)
+    if not (scope.unrestricted or any(r.level == RegionLevel.PROVINCE for r in scope.regions)):
+        raise PermissionDenied(_("只有省级卫生健康管理员可以设立填报期。"))
+    if half not in (1, 2) or not 2019 <= year <= 2100:
+        raise ValidationError(_("填报期应为2019年以后某年的上半年或下半年。"))
+    starts = datetime.date(year, 1 if half == 1 else 7, 1)
+    ends = datetime.date(year, 6, 30) if half == 1 else datetime.date(year, 12, 31)
+    if deadline < starts:
+        raise ValidationError({"deadline": _("报送截止日期不能早于填报期开始日期 %(d)s。") % {"d": starts}})
+    code = f"{year}H{half}"
+    if ReportingPeriod.objects.filter(code=code).exists():
+        raise ValidationError(_("填报期 %(code)s 已存在。") % {"code": code})
+    with transaction.atomic(), audit(actor, "period_create", period=code):
+        return ReportingPeriod.objects.create(code=code, year=year, half=half, starts_on=starts, ends_on=ends,
+                                              deadline=deadline)
+
+
+def _new_record(employer: Employer, period: ReportingPeriod, actor: User | None) -> EmployerRecord:
+    return EmployerRecord.objects.create(
+        employer=employer, period=period, province_id=employer.province_id, city_id=employer.city_id,
+        county_id=employer.county_id, township_id=employer.township_id, updated_by=actor,
+    )
+
+
+_RECORD_COLUMNS = ", ".join(RECORD_FIELDS)
+
+
+@transaction.atomic
+def period_open_county(*, actor: User, period: ReportingPeriod, county: Region) -> CountySubmission:
+    """Start a county's ledger for a period: every employer that is not closed gets a record,
+    carried forward from its latest earlier record (with its dust exposures) when there is one."""
+    require_in_scope(actor, Capability.LEDGER_EDIT, county)
+    if county.level != RegionLevel.COUNTY:
+        raise ValidationError(_("只能为县（市、区）开始填报。"))
+    if CountySubmission.objects.filter(period=period, county=county).exists():
+        raise ValidationError(_("%(county)s的%(period)s台帐已经开始填报。") % {"county": county.name, "period": period})
+    with audit(actor, "period_open", period=period.code, county=county.code):
+        submission = CountySubmission.objects.create(
+            period=period, county=county, city_id=county.parent_id, province_id=county.parent.parent_id
+        )
+        with connection.cursor() as cursor:
+            # Latest earlier record per employer (DISTINCT ON), copied into the new period.
+            cursor.execute(
+                f"""
+                INSERT INTO ledger_employerrecord
+                    (employer_id, period_id, province_id, city_id, county_id, township_id, version, updated_at,
+                     updated_by_id, {_RECORD_COLUMNS})
+                SELECT e.id, %(period)s, e.province_id, e.city_id, e.county_id, e.township_id, 1, now(), %(actor)s,
+                       {", ".join(_carry(f) for f in RECORD_FIELDS)}
+                FROM ledger_employer e
+                LEFT JOIN LATERAL (
+                    SELECT r.* FROM ledger_employerrecord r JOIN ledger_reportingperiod p ON p.id = r.period_id
+                    WHERE r.employer_id = e.id AND (p.year, p.half) < (%(year)s, %(half)s)
+                    ORDER BY p.year DESC, p.half DESC LIMIT 1
+                ) prev ON TRUE
+                WHERE e.county_id = %(county)s AND e.status <> 'closed'
+                ON CONFLICT (employer_id, period_id) DO NOTHING
+                """,
+                {"period": period.pk, "actor": actor.pk, "year": period.year, "half": period.half, "county": county.pk},
+            )
+            cursor.execute(
+                """
+                INSERT INTO ledger_recorddustexposure (record_id, dust_type_id, exposed_workers)
+                SELECT new.id, x.dust_type_id, x.exposed_workers
+                FROM ledger_employerrecord new
+                JOIN LATERAL (
+                    SELECT r.id FROM ledger_employerrecord r JOIN ledger_reportingperiod p ON p.id = r.period_id
+                    WHERE r.employer_id = new.employer_id AND (p.year, p.half) < (%(year)s, %(half)s)
+                    ORDER BY p.year DESC, p.half DESC LIMIT 1
+                ) prev ON TRUE
+                JOIN ledger_recorddustexposure x ON x.record_id = prev.id
+                WHERE new.period_id = %(period)s AND new.county_id = %(county)s
+                """,
+                {"period": period.pk, "year": period.year, "half": period.half, "county": county.pk},
+            )
+        mark_dirty(county.pk, period.pk)
+    return submission
+
+
+_DEFAULTS = {"test_lab": "''", "hazard_declared": "FALSE", "warning_signs": "FALSE", "principal_trained": "FALSE",
+             "declared_on": "NULL", "last_test_date": "NULL", "last_inspection_date": "NULL"}
+
+
+def _carry(field: str) -> str:
+    return f"COALESCE(prev.{field}, {_DEFAULTS.get(field, '0')})"
+
+
+def _require_editable(record: EmployerRecord) -> CountySubmission:
+    submission = CountySubmission.objects.select_for_update().filter(
+        period_id=record.period_id, county_id=record.county_id).first()
+    if submission is None:
+        raise ValidationError(_("本县尚未开始该填报期的台帐，不能修改。"))
+    if submission.status in LOCKED_STATUSES:
+        raise ValidationError(_("%(county)s %(period)s 台帐已报送（%(status)s），数据已锁定；如需修改，请由市级退回后再改。") % {
+            "county": submission.county.name, "period": submission.period, "status": submission.get_status_display()})
+    return submission
+
+
+def clean_record_data(record: EmployerRecord, data: dict) -> dict:
+    """Apply the counts to the record in memory and check the consistency rules."""
+    cleaned = {f: data[f] for f in RECORD_FIELDS if f in data}
+    for field, value in cleaned.items():
+        setattr(record, field, value)
+    record.test_lab = record.test_lab or ""
+    errors = record.consistency_errors()
+    negatives = {f: _("不能为负数") for f, v in cleaned.items() if isinstance(v, int) and not isinstance(v, bool) and v < 0}
+    if errors or negatives:
+        raise ValidationError({**{k: [v] for k, v in negatives.items()}, **{k: [v] for k, v in errors.items()}})
+    return cleaned
+
+
+@transaction.atomic
+def record_update(*, actor: User, record: EmployerRecord, data: dict, expected_version: int | None,
+                  exposures: dict[DustType, int] | None = None) -> EmployerRecord:
+    record = EmployerRecord.objects.select_for_update().select_related("county", "period").get(pk=record.pk)
+    require_in_scope(actor, Capability.LEDGER_EDIT, record.county)
+    _require_editable(record)
+    _check_version(record, expected_version, data, RECORD_FIELDS)
+    clean_record_data(record, data)
+    if exposures is not None:
+        over = [d.name for d, n in exposures.items() if n > record.exposed_workers]
+        if over:
+            raise ValidationError({"exposures": [_("%(dust)s的接尘人数不能大于接尘总人数") % {"dust": d} for d in over]})
+    with audit(actor, "record_update", period=record.period.code):
+        record.version += 1
+        record.updated_by = actor
+        record.save()
+        if exposures is not None:
+            record.exposures.all().delete()
+            RecordDustExposure.objects.bulk_create(
+                RecordDustExposure(record=record, dust_type=d, exposed_workers=n) for d, n in exposures.items() if n
+            )
+        mark_dirty(record.county_id, record.period_id)
+    return record
+
+
+# ---- Submission and approval ----------------------------------------------------------------
+
+
+def _transition(submission: CountySubmission, allowed_from: set, message: str) -> CountySubmission:
+    submission = CountySubmission.objects.select_for_update().select_related("county", "period").get(pk=submission.pk)
+    if submission.status not in allowed_from:
+        raise ValidationError(message % {"status": submission.get_status_display()})
+    return submission
+
+
+@transaction.atomic
+def submission_submit(*, actor: User, submission: CountySubmission) -> CountySubmission:
+    require_in_scope(actor, Capability.LEDGER_EDIT, submission.county)
+    submission = _transition(submission, {SubmissionStatus.DRAFT, SubmissionStatus.RETURNED},
+                             _("当前状态为“%(status)s”，不能报送。"))
+    with audit(actor, "submission_submit", period=submission.period.code, county=submission.county.code):
+        submission.status, submission.submitted_at, submission.submitted_by = (
+            SubmissionStatus.SUBMITTED, timezone.now(), actor)
+        submission.return_reason = ""
+        submission.save()
+    return submission
+
+
+def _require_reviewer(actor: User, submission: CountySubmission, level: int, who: str) -> None:
+    if not scope_for(actor, Capability.LEDGER_REVIEW).contains_from_level(submission.county, level):
+        raise PermissionDenied(_("只有%(who)s审核人员可以执行此操作。") % {"who": who})
+
+
+@transaction.atomic
+def submission_return(*, actor: User, submission: CountySubmission, reason: str) -> CountySubmission:
+    """The city returns a submitted ledger (or the province an approved one) with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("请填写退回原因。")})
+    level = RegionLevel.PROVINCE if submission.status == SubmissionStatus.APPROVED else RegionLevel.CITY
+    _require_reviewer(actor, submission, level, _("省级") if level == RegionLevel.PROVINCE else _("市级"))
+    submission = _transition(submission, {SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED},
+                             _("当前状态为“%(status)s”，不能退回。"))
+    with audit(actor, "submission_return", period=submission.period.code, county=submission.county.code):
+        submission.status, submission.return_reason = SubmissionStatus.RETURNED, reason
+        submission.reviewed_at, submission.reviewed_by = timezone.now(), actor
+        submission.save()
+    return submission
+
+
+@transaction.atomic
+def submission_approve(*, actor: User, submission: CountySubmission) -> CountySubmission:
+    _require_reviewer(actor, submission, RegionLevel.CITY, _("市级"))
+    submission = _transition(submission, {SubmissionStatus.SUBMITTED}, _("当前状态为“%(status)s”，不能审核通过。"))
+    with audit(actor, "submission_approve", period=submission.period.code, county=submission.county.code):
+        submission.status, submission.reviewed_at, submission.reviewed_by = (
+            SubmissionStatus.APPROVED, timezone.now(), actor)
+        submission.save()
+        mark_dirty(submission.county_id, submission.period_id)
+    return submission
+
+
+@transaction.atomic
+def submission_accept(*, actor: User, submission: CountySubmission) -> CountySubmission:
+    _require_reviewer(actor, submission, RegionLevel.PROVINCE, _("省级"))
+    submission = _transition(submission, {SubmissionStatus.APPROVED}, _("当前状态为“%(status)s”，不能接收。"))
+    with audit(actor, "submission_accept", period=submission.period.code, county=submission.county.code):
+        submission.status, submission.accepted_at, submission.accepted_by = (
+            SubmissionStatus.ACCEPTED, timezone.now(), actor)
+        submission.save()
+    return submission
+
+
+# ---- Worker roster --------------------------------------------------------------------------
+
+
+def clean_worker_data(data: dict, *, employer: Employer, instance: Worker | None = None) -> dict:
+    errors: dict[str, list[str]] = {}
+    cleaned = dict(data)
+    cleaned["name"] = (cleaned.get("name") or "").strip()
+    cleaned["post"] = (cleaned.get("post") or "").strip()
+    if not cleaned["name"]:
+        errors["name"] = [_("请填写姓名")]
+    if not cleaned["post"]:
+        errors["post"] = [_("请填写岗位")]
+    try:
+        cleaned["id_number"] = clean_id_number(cleaned.get("id_number", ""))
+    except ValidationError as exc:
+        errors["id_number"] = exc.messages
+    else:
+        duplicate = Worker.objects.filter(employer=employer, id_number=cleaned["id_number"])
+        if duplicate.exclude(pk=getattr(instance, "pk", None)).exists():
+            errors["id_number"] = [_("该身份证号的劳动者已在本单位名册中")]
+    if cleaned.get("dust_type") is None:
+        errors["dust_type"] = [_("请选择粉尘种类")]
+    today = timezone.localdate()
+    for field, label in (("exposure_start", _("接尘开始日期")), ("last_exam_date", _("最近体检日期"))):
+        if cleaned.get(field) and cleaned[field] > today:
+            errors[field] = [_("%(label)s不能晚于今天") % {"label": label}]
+    if errors:
+        raise ValidationError(errors)
+    cleaned["last_exam_result"] = cleaned.get("last_exam_result") or ""
+    return cleaned
+
+
+def worker_save(*, actor: User, employer: Employer, data: dict, worker: Worker | None = None,
+                expected_version: int | None = None) -> Worker:
+    require_in_scope(actor, Capability.LEDGER_EDIT, employer.county)
+    cleaned = clean_worker_data(data, employer=employer, instance=worker)
+    with transaction.atomic(), audit(actor, "worker_update" if worker else "worker_create"):
+        if worker is None:
+            worker = Worker(employer=employer)
+        else:
+            worker = Worker.objects.select_for_update().get(pk=worker.pk, employer=employer)
+            _check_version(worker, expected_version, cleaned, WORKER_FIELDS)
+            worker.version += 1
+        for field in WORKER_FIELDS:
+            setattr(worker, field, cleaned.get(field))
+        worker.save()
+    return worker
+
+
+def worker_delete(*, actor: User, worker: Worker) -> None:
+    require_in_scope(actor, Capability.LEDGER_EDIT, worker.employer.county)
+    with transaction.atomic(), audit(actor, "worker_delete"):
+        worker.delete()
+
+
+# ---- Rollup hand-off --------------------------------------------------------------------------
+
+
+def mark_dirty(county_id: int, period_id: int | None) -> None:
+    """Hook for the indicator rollups (targets app): a write marks its county dirty."""
+    from targets.dirty import mark_county_dirty
+
+    mark_county_dirty(county_id=county_id, period_id=period_id)
+
+
+def latest_period() -> ReportingPeriod | None:
+    return ReportingPeriod.objects.order_by("-year", "-half").first()

@@ -37,6 +37,7 @@ class Capability(StrEnum):
     INSPECTION_VIEW = "inspections.view"
     INSPECTION_FILL = "inspections.fill"
     INSPECTION_MANAGE = "inspections.manage"
+    PERIODS_MANAGE = "ledger.periods"
     INSURANCE_VIEW = "insurance.view"
     INSURANCE_EDIT = "insurance.edit"
     USERS_MANAGE = "portal.users"
@@ -64,7 +65,8 @@ CAPABILITIES: dict[tuple[str, str], frozenset[Capability]] = {
     (Department.HEALTH, Role.INSPECTOR): frozenset(_READ | {C.INSPECTION_VIEW, C.INSPECTION_FILL}),
     (Department.HEALTH, Role.ADMIN): frozenset(
         _READ
-        | {C.TARGETS_EDIT, C.INSPECTION_VIEW, C.INSPECTION_MANAGE, C.INSURANCE_VIEW, C.USERS_MANAGE, C.REGIONS_MANAGE}
+        | {C.TARGETS_EDIT, C.PERIODS_MANAGE, C.INSPECTION_VIEW, C.INSPECTION_MANAGE, C.INSURANCE_VIEW,
+           C.USERS_MANAGE, C.REGIONS_MANAGE}
     ),
     (Department.HRSS, Role.CLERK): frozenset(_READ | {C.INSURANCE_VIEW, C.INSURANCE_EDIT, C.WORKER_IDENTITY}),
     (Department.HRSS, Role.REVIEWER): frozenset(_READ | {C.INSURANCE_VIEW}),
@@ -113,6 +115,13 @@ class Scope:
         if region is None:
             return self.unrestricted
         return self.unrestricted or any(region.path.startswith(r.path) for r in self.regions)
+
+    def contains_from_level(self, region: Region, max_level: int) -> bool:
+        """Whether a scope region at `max_level` or above (province 1, city 2…) covers `region`:
+        a city reviewer approves a county, a county reviewer does not."""
+        return self.unrestricted or any(
+            region.path.startswith(r.path) and r.level <= max_level for r in self.regions
+        )
 
     def q_path(self, path_lookup: str) -> models.Q:
         if self.unrestricted:
