@@ -154,7 +154,7 @@ def test_a_county_reviewer_cannot_approve_their_own_county(clerk, open_submissio
 @pytest.mark.parametrize("id_number, message", [
     ("370102199001011235", "校验位错误"),
     ("37010219900101123", "应为18位"),
-    ("370102199013011238", "出生日期"),
+    ("370102199013011239", "出生日期"),
 ])
 def test_worker_id_numbers_are_checked(clerk, id_number, message):
     employer = make_employer(county="371502")
