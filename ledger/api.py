@@ -1,1 +1,6 @@
-"""DRF endpoints for the employer dust-hazard ledger, scoped through portal.scoping.ScopeFilterBackend."""
+"""DRF endpoints of the ledger, scoped through portal.scoping.ScopeFilterBackend."""
+
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter()
+router.include_root_view = False

@@ -1,1 +1,186 @@
-"""Every read of the employer dust-hazard ledger that a view or the API uses, always through portal.scoping."""
+"""Every read of the ledger that a view or the API uses, always through portal.scoping."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import pghistory.models
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from ledger.models import CountySubmission, Employer, EmployerRecord, ReportingPeriod, SubmissionStatus, Worker
+from portal.models import Region, RegionLevel, User
+from portal.scoping import Capability, scope_for
+
+# Employers whose record of the period misses an indicator, by indicator code (DOMAIN.md).
+# The dashboards link to the employer list with ?missing=<code>.
+MISSING_INDICATOR = {
+    "declaration": ("粉尘危害申报", lambda period: Q(hazard_declared=False)),
+    "testing": ("粉尘浓度定期检测", lambda period: Q(last_test_date__isnull=True)
+                | Q(last_test_date__lt=period.ends_on - datetime.timedelta(days=365))),
+    "warning_signs": ("警示标识设置", lambda period: Q(warning_signs=False)),
+    "health_exam": ("在岗期间职业健康检查", lambda period: Q(exam_done__lt=F("exam_due"))),
+    "surveillance_files": ("职业健康监护档案", lambda period: Q(surveillance_files__lt=F("exposed_workers"))),
+    "training_principal": ("主要负责人培训", lambda period: Q(principal_trained=False)),
+    "training_managers": ("职业健康管理人员培训", lambda period: Q(managers_trained__lt=F("managers_due"))),
+    "training_workers": ("劳动者培训", lambda period: Q(workers_trained__lt=F("workers_training_due"))),
+    "injury_insurance": ("工伤保险", lambda period: Q(insured_workers__lt=F("total_workers"))),
+    "labour_contracts": ("劳动合同", lambda period: Q(contract_workers__lt=F("total_workers"))),
+    "supervision": ("监督检查", lambda period: Q(last_inspection_date__isnull=True)
+                    | Q(last_inspection_date__year__lt=period.year)),
+    "three_simultaneities": ("“三同时”", lambda period: Q(three_simultaneities_projects__lt=F("new_projects"))),
+}
+
+SORTS = {"name": "name", "-name": "-name", "uscc": "uscc", "-uscc": "-uscc", "updated": "-updated_at",
+         "county": "county__code"}
+
+
+@dataclass
+class EmployerFilters:
+    query: str = ""
+    region: Region | None = None
+    township: Region | None = None
+    key_group: str = ""
+    status: str = ""
+    in_scope: bool | None = None
+    missing: str = ""
+    period: ReportingPeriod | None = None
+    sort: str = "name"
+
+
+def employer_list(*, actor: User, filters: EmployerFilters) -> QuerySet[Employer]:
+    """Employers in the user's ledger scope, filtered. A constant number of queries: regions
+    and industry come with select_related."""
+    employers = scope_for(actor, Capability.LEDGER_VIEW).filter(Employer.objects.all())
+    if filters.region is not None:
+        employers = employers.filter(**{f"{Employer.SCOPE_LEVEL_FIELDS[filters.region.level]}": filters.region})
+    if filters.township is not None:
+        employers = employers.filter(township=filters.township)
+    if filters.query:
+        q = filters.query.strip()
+        employers = employers.filter(Q(name__contains=q) | Q(uscc__startswith=q.upper())
+                                     | Q(registration_number__startswith=q))
+    if filters.key_group:
+        employers = employers.filter(key_group=filters.key_group)
+    if filters.status:
+        employers = employers.filter(status=filters.status)
+    if filters.in_scope is not None:
+        employers = employers.filter(in_governance_scope=filters.in_scope)
+    if filters.missing in MISSING_INDICATOR and filters.period is not None:
+        condition = MISSING_INDICATOR[filters.missing][1](filters.period)
+        employers = employers.filter(Exists(EmployerRecord.objects.filter(
+            condition, employer=OuterRef("pk"), period=filters.period)))
+    return employers.select_related("county", "township", "industry").order_by(
+        SORTS.get(filters.sort, "name"), "pk")
+
+
+def employer_get(*, actor: User, pk: int) -> Employer:
+    return scope_for(actor, Capability.LEDGER_VIEW).filter(
+        Employer.objects.select_related("province", "city", "county", "township", "industry")).get(pk=pk)
+
+
+def employer_records(employer: Employer) -> QuerySet[EmployerRecord]:
+    return employer.records.select_related("period", "updated_by").prefetch_related("exposures__dust_type").order_by(
+        "-period__year", "-period__half")
+
+
+def record_get(*, actor: User, pk: int) -> EmployerRecord:
+    return scope_for(actor, Capability.LEDGER_VIEW).filter(
+        EmployerRecord.objects.select_related("employer", "period", "county").prefetch_related(
+            "exposures__dust_type")).get(pk=pk)
+
+
+def worker_list(*, actor: User, employer: Employer) -> QuerySet[Worker]:
+    return scope_for(actor, Capability.LEDGER_VIEW).filter(
+        Worker.objects.filter(employer=employer).select_related("dust_type")).order_by("name", "pk")
+
+
+def may_see_identity(actor: User, county: Region) -> bool:
+    return scope_for(actor, Capability.WORKER_IDENTITY).contains(county)
+
+
+def employer_history(employer: Employer) -> list[dict]:
+    """Every change to the employer, its period records and its roster: who, when, and old →
+    new values (pghistory events, diffed in the database)."""
+    record_ids = [str(pk) for pk in employer.records.values_list("pk", flat=True)]
+    worker_ids = [str(pk) for pk in employer.workers.values_list("pk", flat=True)]
+    events = pghistory.models.Events.objects.filter(
+        Q(pgh_model="ledger.EmployerEvent", pgh_obj_id=str(employer.pk))
+        | Q(pgh_model="ledger.EmployerRecordEvent", pgh_obj_id__in=record_ids)
+        | Q(pgh_model="ledger.WorkerEvent", pgh_obj_id__in=worker_ids)
+    ).order_by("-pgh_created_at", "-pgh_id")[:500]
+    user_ids = {e.pgh_context.get("user") for e in events if e.pgh_context and e.pgh_context.get("user")}
+    names = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)}
+    hidden = {"version", "updated_at", "updated_by_id", "created_at", "id_number"}
+    rows = []
+    for event in events:
+        context = event.pgh_context or {}
+        diff = event.pgh_diff or {}
+        rows.append({
+            "when": event.pgh_created_at,
+            "who": names.get(context.get("user"), context.get("actor_name") or "系统"),
+            "action": context.get("action", event.pgh_label),
+            "what": {"ledger.EmployerEvent": "单位信息", "ledger.EmployerRecordEvent": "填报记录",
+                     "ledger.WorkerEvent": "劳动者名册"}[event.pgh_model],
+            "label": event.pgh_label,
+            "changes": [(field, old, new) for field, (old, new) in diff.items() if field not in hidden],
+        })
+    return rows
+
+
+# ---- Periods and submissions ----------------------------------------------------------------
+
+
+def periods() -> QuerySet[ReportingPeriod]:
+    return ReportingPeriod.objects.order_by("-year", "-half")
+
+
+def current_period() -> ReportingPeriod | None:
+    today = timezone.localdate()
+    return periods().filter(starts_on__lte=today).first() or periods().first()
+
+
+def submission_list(*, actor: User, period: ReportingPeriod, capability: Capability = Capability.LEDGER_VIEW
+                    ) -> QuerySet[CountySubmission]:
+    return scope_for(actor, capability).filter(
+        CountySubmission.objects.filter(period=period)).select_related("county", "city", "submitted_by")
+
+
+def submission_get(*, actor: User, pk: int, capability: Capability = Capability.LEDGER_VIEW) -> CountySubmission:
+    return scope_for(actor, capability).filter(
+        CountySubmission.objects.select_related("county", "period")).get(pk=pk)
+
+
+@dataclass
+class CompletenessRow:
+    county: Region
+    submission: CountySubmission | None
+    state: str  # on_time, late, missing, overdue_draft
+    label: str
+
+
+def completeness(*, actor: User, period: ReportingPeriod, region: Region | None = None) -> list[CompletenessRow]:
+    """Every county in the user's scope (or under `region`) against the period's deadline:
+    submitted on time, late, not yet (before or after the deadline)."""
+    scope = scope_for(actor, Capability.LEDGER_VIEW)
+    counties = scope.filter(Region.objects.filter(level=RegionLevel.COUNTY))
+    if region is not None:
+        counties = counties.filter(path__startswith=region.path)
+    submissions = {s.county_id: s for s in CountySubmission.objects.filter(period=period, county__in=counties)}
+    today = timezone.localdate()
+    rows = []
+    for county in counties.order_by("path"):
+        submission = submissions.get(county.pk)
+        submitted_on = timezone.localdate(submission.submitted_at) if submission and submission.submitted_at else None
+        is_out = submission is not None and submission.status not in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED)
+        if is_out and submitted_on and submitted_on <= period.deadline:
+            state, label = "on_time", "按时报送"
+        elif is_out:
+            state, label = "late", "逾期报送"
+        elif today > period.deadline:
+            state, label = "overdue", "逾期未报"
+        else:
+            state, label = "pending", "尚未报送"
+        rows.append(CompletenessRow(county, submission, state, label))
+    return rows

@@ -1,1 +1,295 @@
-"""HTML views and htmx partials for the employer dust-hazard ledger; thin: parse, call a service or selector, render."""
+"""HTML views of the ledger; thin: parse, call a service or selector, render."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ledger import selectors, services
+from ledger.forms import EmployerForm, ExposureFormSet, PeriodForm, RecordForm, ReturnForm, WorkerForm
+from ledger.industries import KeyIndustryGroup
+from ledger.models import (
+    CountySubmission,
+    Employer,
+    EmployerRecord,
+    Industry,
+    OperatingStatus,
+    ReportingPeriod,
+    SubmissionStatus,
+    Worker,
+)
+from ledger.validation import mask_id_number
+from portal.models import Region, RegionLevel
+from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
+from portal.selectors import region_breadcrumbs
+from portal.views import _apply_errors
+
+PAGE_SIZE = 30
+
+
+def _region_param(request, name: str) -> Region | None:
+    code = request.GET.get(name, "").strip()
+    return Region.objects.filter(code=code).first() if code else None
+
+
+def _period_param(request) -> ReportingPeriod | None:
+    code = request.GET.get("period", "").strip()
+    return ReportingPeriod.objects.filter(code=code).first() if code else selectors.current_period()
+
+
+@requires(Capability.LEDGER_VIEW)
+def employer_list(request):
+    region = _region_param(request, "region")
+    if region is not None and not request.scope.contains(region):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    period = _period_param(request)
+    in_scope = {"1": True, "0": False}.get(request.GET.get("in_scope", ""))
+    filters = selectors.EmployerFilters(
+        query=request.GET.get("q", "").strip(), region=region, township=_region_param(request, "township"),
+        key_group=request.GET.get("key_group", ""), status=request.GET.get("status", ""), in_scope=in_scope,
+        missing=request.GET.get("missing", ""), period=period, sort=request.GET.get("sort", "name"),
+    )
+    page = Paginator(selectors.employer_list(actor=request.user, filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    focus = region or (request.scope.top_regions().first() if len(request.scope.regions) == 1 else None)
+    children = (Region.objects.filter(parent=focus).order_by("code")
+                if focus is not None and focus.level < RegionLevel.TOWNSHIP else Region.objects.none())
+    context = {
+        "page": page, "filters": filters, "region": region, "period": period, "focus": focus,
+        "breadcrumbs": region_breadcrumbs(region) if region else [],
+        "children": children, "periods": selectors.periods(),
+        "key_groups": KeyIndustryGroup.choices, "statuses": OperatingStatus.choices,
+        "missing_choices": [(code, label) for code, (label, _cond) in selectors.MISSING_INDICATOR.items()],
+        "can_edit": has_capability(request.user, Capability.LEDGER_EDIT),
+        "export_query": request.GET.urlencode(),
+    }
+    template = "ledger/_employer_rows.html" if request.htmx else "ledger/employer_list.html"
+    return render(request, template, context)
+
+
+def _employer_or_forbidden(request, pk: int):
+    try:
+        return selectors.employer_get(actor=request.user, pk=pk)
+    except Employer.DoesNotExist:
+        return None
+
+
+@requires(Capability.LEDGER_VIEW)
+def employer_detail(request, pk: int):
+    employer = _employer_or_forbidden(request, pk)
+    if employer is None:
+        return forbidden(request, _("该单位不存在或不在您的管辖范围内。"))
+    show_identity = selectors.may_see_identity(request.user, employer.county)
+    workers = [
+        {"worker": w, "id_number": w.id_number if show_identity else mask_id_number(w.id_number)}
+        for w in selectors.worker_list(actor=request.user, employer=employer)
+    ]
+    return render(request, "ledger/employer_detail.html", {
+        "employer": employer,
+        "records": selectors.employer_records(employer),
+        "workers": workers,
+        "history": selectors.employer_history(employer),
+        "can_edit": scope_for(request.user, Capability.LEDGER_EDIT).contains(employer.county),
+        "submissions": {s.period_id: s for s in CountySubmission.objects.filter(county=employer.county)},
+    })
+
+
+def _conflict_context(exc: services.ConflictError) -> dict:
+    return {"conflict": exc, "conflict_changes": exc.changes}
+
+
+@requires(Capability.LEDGER_EDIT)
+def employer_edit(request, pk: int | None = None):
+    employer = None
+    if pk is not None:
+        employer = _employer_or_forbidden(request, pk)
+        if employer is None or not request.scope.contains(employer.county):
+            return forbidden(request, _("该单位不存在或不在您的管辖范围内。"))
+    form = EmployerForm(request.POST or None, instance=employer, actor=request.user)
+    extra = {}
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            if employer is None:
+                employer = services.employer_create(actor=request.user, data=data)
+            else:
+                services.employer_update(actor=request.user, employer=employer, data=data,
+                                         expected_version=form.cleaned_data.get("version"))
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except services.ConflictError as exc:
+            extra = _conflict_context(exc)
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已保存“%(name)s”。") % {"name": employer.name})
+            return redirect("ledger:employer-detail", pk=employer.pk)
+    return render(request, "ledger/employer_form.html", {
+        "form": form, "employer": employer, "industries": Industry.objects.filter(level=4).only("code", "name"),
+        **extra})
+
+
+@requires(Capability.LEDGER_EDIT)
+def record_edit(request, pk: int):
+    try:
+        record = selectors.record_get(actor=request.user, pk=pk)
+    except EmployerRecord.DoesNotExist:
+        return forbidden(request, _("该记录不存在或不在您的管辖范围内。"))
+    if not request.scope.contains(record.county):
+        return forbidden(request, _("该记录不在您的填报范围内。"))
+    form = RecordForm(request.POST or None, instance=record)
+    initial = [{"dust_type": x.dust_type, "exposed_workers": x.exposed_workers} for x in record.exposures.all()]
+    exposures = ExposureFormSet(request.POST or None, initial=initial, prefix="dust")
+    extra = {}
+    if request.method == "POST" and form.is_valid() and exposures.is_valid():
+        by_dust = {}
+        for row in exposures.cleaned_data:
+            if row.get("dust_type") and row.get("exposed_workers"):
+                by_dust[row["dust_type"]] = by_dust.get(row["dust_type"], 0) + row["exposed_workers"]
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            services.record_update(actor=request.user, record=record, data=data, exposures=by_dust,
+                                   expected_version=form.cleaned_data["version"])
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except services.ConflictError as exc:
+            extra = _conflict_context(exc)
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已保存 %(period)s 的填报记录。") % {"period": record.period})
+            return redirect("ledger:employer-detail", pk=record.employer_id)
+    submission = CountySubmission.objects.filter(period=record.period, county=record.county).first()
+    return render(request, "ledger/record_form.html", {
+        "form": form, "record": record, "exposures": exposures, "submission": submission, **extra})
+
+
+@requires(Capability.LEDGER_EDIT)
+def worker_edit(request, employer_pk: int, pk: int | None = None):
+    employer = _employer_or_forbidden(request, employer_pk)
+    if employer is None or not request.scope.contains(employer.county):
+        return forbidden(request, _("该单位不存在或不在您的管辖范围内。"))
+    worker = get_object_or_404(Worker, pk=pk, employer=employer) if pk else None
+    form = WorkerForm(request.POST or None, instance=worker)
+    extra = {}
+    if request.method == "POST" and request.POST.get("action") == "delete" and worker is not None:
+        services.worker_delete(actor=request.user, worker=worker)
+        messages.success(request, _("已从名册中删除。"))
+        return redirect(f"{reverse('ledger:employer-detail', args=[employer.pk])}#roster")
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            services.worker_save(actor=request.user, employer=employer, data=data, worker=worker,
+                                 expected_version=form.cleaned_data.get("version"))
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except services.ConflictError as exc:
+            extra = _conflict_context(exc)
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已保存劳动者信息。"))
+            return redirect(f"{reverse('ledger:employer-detail', args=[employer.pk])}#roster")
+    return render(request, "ledger/worker_form.html", {"form": form, "employer": employer, "worker": worker, **extra})
+
+
+# ---- Periods, submission, review, completeness ------------------------------------------------
+
+
+@requires(Capability.LEDGER_VIEW)
+def period_overview(request):
+    """The county's own ledger status per period (clerks open and submit here), and for
+    reviewers the counties under them with approve / return / accept."""
+    period = _period_param(request)
+    edit_scope = scope_for(request.user, Capability.LEDGER_EDIT)
+    review_scope = scope_for(request.user, Capability.LEDGER_REVIEW)
+    own_counties = list(edit_scope.filter(Region.objects.filter(level=RegionLevel.COUNTY)).order_by("path")[:50])
+    own = []
+    if period is not None:
+        submissions = {s.county_id: s for s in CountySubmission.objects.filter(period=period, county__in=own_counties)}
+        own = [{"county": c, "submission": submissions.get(c.pk)} for c in own_counties]
+    to_review = []
+    if period is not None and review_scope:
+        to_review = [
+            s for s in selectors.submission_list(actor=request.user, period=period, capability=Capability.LEDGER_REVIEW)
+            .order_by("county__path")
+            if review_scope.contains_from_level(s.county, RegionLevel.CITY)
+        ]
+    return render(request, "ledger/periods.html", {
+        "period": period, "periods": selectors.periods(), "own": own, "to_review": to_review,
+        "return_form": ReturnForm(), "statuses": SubmissionStatus,
+        "can_create_period": has_capability(request.user, Capability.PERIODS_MANAGE),
+        "period_form": PeriodForm(),
+    })
+
+
+@requires(Capability.PERIODS_MANAGE)
+@require_POST
+def period_create(request):
+    form = PeriodForm(request.POST)
+    if form.is_valid():
+        try:
+            period = services.period_create(actor=request.user, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("已设立填报期 %(period)s。") % {"period": period})
+            return redirect(f"{reverse('ledger:periods')}?period={period.code}")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("ledger:periods")
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+@require_POST
+def submission_action(request):
+    """One endpoint for open / submit / return / approve / accept; the services check who may."""
+    action = request.POST.get("action")
+    period = get_object_or_404(ReportingPeriod, code=request.POST.get("period"))
+    try:
+        if action == "open":
+            county = get_object_or_404(Region, code=request.POST.get("county"), level=RegionLevel.COUNTY)
+            services.period_open_county(actor=request.user, period=period, county=county)
+            message = _("已开始 %(county)s %(period)s 的填报，上一期数据已结转。") % {"county": county.name, "period": period}
+        else:
+            submission = get_object_or_404(CountySubmission, pk=request.POST.get("submission"), period=period)
+            if action == "submit":
+                services.submission_submit(actor=request.user, submission=submission)
+                message = _("已报送，数据已锁定。")
+            elif action == "return":
+                services.submission_return(actor=request.user, submission=submission,
+                                           reason=request.POST.get("reason", ""))
+                message = _("已退回%(county)s。") % {"county": submission.county.name}
+            elif action == "approve":
+                services.submission_approve(actor=request.user, submission=submission)
+                message = _("已审核通过%(county)s。") % {"county": submission.county.name}
+            elif action == "accept":
+                services.submission_accept(actor=request.user, submission=submission)
+                message = _("已接收%(county)s。") % {"county": submission.county.name}
+            else:
+                raise ValidationError(_("未知操作。"))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, message)
+    return redirect(f"{reverse('ledger:periods')}?period={period.code}")
+
+
+@requires(Capability.LEDGER_VIEW)
+def completeness(request):
+    period = _period_param(request)
+    region = _region_param(request, "region")
+    if region is not None and not request.scope.contains(region):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    rows = selectors.completeness(actor=request.user, period=period, region=region) if period else []
+    totals = {}
+    for row in rows:
+        totals[row.state] = totals.get(row.state, 0) + 1
+    return render(request, "ledger/completeness.html", {
+        "period": period, "periods": selectors.periods(), "rows": rows, "totals": totals, "region": region})

@@ -18,6 +18,9 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem(_("首页"), "home", None, "house"),
+    NavItem(_("用人单位台帐"), "ledger:employers", Capability.LEDGER_VIEW, "building"),
+    NavItem(_("填报与审核"), "ledger:periods", Capability.LEDGER_VIEW, "check2-square"),
+    NavItem(_("报送情况"), "ledger:completeness", Capability.LEDGER_VIEW, "calendar-check"),
     NavItem(_("用户与岗位"), "users", Capability.USERS_MANAGE, "people"),
     NavItem(_("行政区划"), "regions", Capability.REGIONS_MANAGE, "diagram-3"),
 ]
@@ -30,7 +33,7 @@ def items_for(user) -> list[dict]:
     if not capabilities:
         return []
     return [
-        {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name, "icon": item.icon}
+        {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name.split(":")[-1], "icon": item.icon}
         for item in NAV_ITEMS
         if item.capability is None or item.capability in capabilities
     ]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from ledger import api as ledger_api
 from portal import api, views
 
 router = DefaultRouter()
@@ -26,5 +27,7 @@ urlpatterns = [
     path("api/schema/", api.SchemaView.as_view(), name="api-schema"),
     path("api/docs/", api.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
+    path("api/ledger/", include(ledger_api.router.urls)),
+    path("ledger/", include("ledger.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,8 @@ from django.core.management import call_command
 
 from portal.models import Region
 
+pytest_plugins = ["tests.celery_worker"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):

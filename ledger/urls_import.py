@@ -1,0 +1,3 @@
+"""URLs of the Excel template, import and export."""
+
+urlpatterns: list = []
