@@ -440,7 +440,11 @@ def worker_save(*, actor: User, employer: Employer, data: dict, worker: Worker |
             _check_version(worker, expected_version, cleaned, WORKER_FIELDS)
             worker.version += 1
         for field in WORKER_FIELDS:
-            setattr(worker, field, cleaned.get(field))
+            value = cleaned.get(field)
+            model_field = Worker._meta.get_field(field)
+            if value is None and not model_field.null and not model_field.is_relation:
+                value = model_field.get_default()
+            setattr(worker, field, value)
         worker.save()
     return worker
 

@@ -181,3 +181,13 @@ def test_period_create_requires_a_provincial_admin(period_2020h1):
     period = services.period_create(actor=make_user("37", role=Role.ADMIN), year=2021, half=1,
                                     deadline=datetime.date(2021, 7, 15))
     assert period.code == "2021H1" and period.ends_on == datetime.date(2021, 6, 30)
+
+
+def test_an_id_number_issued_under_a_newer_county_code_is_accepted():
+    from stdnum.cn import ric
+
+    from ledger.validation import clean_id_number
+
+    body = "37150219600101123"  # 东昌府区 (371502, created 1997), holder born 1960
+    number = body + ric.calc_check_digit(body + "0")
+    assert clean_id_number(number) == number
