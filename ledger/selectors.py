@@ -136,9 +136,12 @@ def periods() -> QuerySet[ReportingPeriod]:
     return ReportingPeriod.objects.order_by("-year", "-half")
 
 
-def current_period() -> ReportingPeriod | None:
+def current_period(among: list[ReportingPeriod] | None = None) -> ReportingPeriod | None:
+    """The latest period already started (or the earliest one if none has); `among` saves a
+    query when the caller has the list."""
+    candidates = list(periods()) if among is None else among
     today = timezone.localdate()
-    return periods().filter(starts_on__lte=today).first() or periods().first()
+    return next((p for p in candidates if p.starts_on <= today), candidates[-1] if candidates else None)
 
 
 def submission_list(*, actor: User, period: ReportingPeriod, capability: Capability = Capability.LEDGER_VIEW

@@ -1,7 +1,7 @@
 """Every read of regions, users and memberships that a view or the API uses, through
 portal.scoping."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet, Subquery
 
 from portal.models import Membership, Region, RegionLevel, User
 from portal.scoping import Capability, scope_for
@@ -17,6 +17,15 @@ def region_children(*, actor: User, capability: Capability, parent: Region | Non
     if parent is None:
         return scope.top_regions().order_by("path")
     return scope.filter(Region.objects.filter(parent=parent)).order_by("path")
+
+
+def region_with_ancestors(code: str) -> list[Region]:
+    """The region with this code and its ancestors, province first, in one query (the
+    ancestors are the regions whose path is a prefix of its path)."""
+    own_path = Region.objects.filter(code=code).values("path")[:1]
+    return list(
+        Region.objects.annotate(own_path=Subquery(own_path)).filter(own_path__startswith=F("path")).order_by("level")
+    )
 
 
 def region_breadcrumbs(region: Region) -> list[Region]:

@@ -3,6 +3,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from ledger import api as ledger_api
+from targets import api as targets_api
 from portal import api, views
 
 router = DefaultRouter()
@@ -28,6 +29,8 @@ urlpatterns = [
     path("api/docs/", api.SchemaDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("api/ledger/", include(ledger_api.router.urls)),
+    path("api/targets/", include(targets_api.router.urls)),
     path("ledger/", include("ledger.urls")),
+    path("dashboard/", include("targets.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -26,3 +26,6 @@ def mark_county_dirty(*, county_id: int, period_id: int | None) -> None:
                 """,
                 [county_id, period_id],
             )
+    from targets.services import schedule_dirty_recompute
+
+    schedule_dirty_recompute()

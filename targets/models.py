@@ -1,13 +1,102 @@
 """Campaigns, targets and indicator rollups."""
 
+import pghistory
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Region, RegionLevel
+from targets.indicators import INDICATORS
+
+
+class Campaign(models.Model):
+    """An implementation plan issued by a region (辽卫发〔2019〕68号 …)."""
+
+    SCOPE_REGION_PATH = "region__path"
+
+    name = models.CharField(_("方案名称"), max_length=200)
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("发文区划"))
+    authority = models.CharField(_("发文机关"), max_length=200)
+    document_number = models.CharField(_("文号"), max_length=64, blank=True)
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
+
+    class Meta:
+        verbose_name = _("攻坚行动方案")
+        verbose_name_plural = _("攻坚行动方案")
+        ordering = ["region__path", "starts_on"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.document_number}）" if self.document_number else self.name
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Target(models.Model):
+    SCOPE_REGION_PATH = "region__path"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="targets", verbose_name=_("方案"))
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("区划"))
+    indicator = models.CharField(_("指标"), max_length=32, choices=[(i.code, i.name) for i in INDICATORS])
+    due_on = models.DateField(_("完成时限"))
+    value = models.DecimalField(_("目标值（%）"), max_digits=5, decimal_places=2,
+                                validators=[MinValueValidator(0), MaxValueValidator(100)])
+
+    class Meta:
+        verbose_name = _("目标")
+        verbose_name_plural = _("目标")
+        ordering = ["region__path", "indicator", "due_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "region", "indicator", "due_on"], name="target_unique"),
+            models.CheckConstraint(condition=models.Q(value__gte=0, value__lte=100), name="target_value_percent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.get_indicator_display()} {self.due_on:%Y-%m-%d} {self.value}%"
+
+
+class RegionRollup(models.Model):
+    """Indicator figures of one region for one period: {"declaration": [numerator, denominator], …}.
+    Whole rows are recomputed and overwritten, never incremented."""
+
+    SCOPE_REGION_PATH = "region__path"
+
+    period = models.ForeignKey("ledger.ReportingPeriod", on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    level = models.PositiveSmallIntegerField(choices=RegionLevel.choices)
+    employers = models.PositiveIntegerField(default=0)
+    figures = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "region"], name="rollup_period_region_unique")]
+        indexes = [models.Index(fields=["period", "level"])]
+
+
+class RollupRun(models.Model):
+    """One recompute: what it covered, how long it took, and the drift it corrected."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("全量重算")
+        INCREMENTAL = "incremental", _("增量重算")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    period = models.ForeignKey("ledger.ReportingPeriod", on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    counties = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
+    drift = models.PositiveIntegerField(default=0, help_text=_("重算前与重算后不一致的区划数"))
+    drift_sample = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
 
 
 class DirtyCounty(models.Model):
     """A (county, period) whose rollup is stale: written by ledger writes in their own
     transaction, claimed by the rollup task with SELECT … FOR UPDATE SKIP LOCKED."""
 
-    county = models.ForeignKey("portal.Region", on_delete=models.CASCADE, related_name="+")
+    county = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
     period = models.ForeignKey("ledger.ReportingPeriod", on_delete=models.CASCADE, related_name="+")
     marked_at = models.DateTimeField(auto_now=True)
 

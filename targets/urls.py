@@ -1,3 +1,11 @@
-"""URLs of campaigns, indicator targets, rollups and dashboards."""
+from django.urls import path
 
-urlpatterns: list = []
+from targets import views
+
+app_name = "targets"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export/", views.dashboard_export, name="dashboard-export"),
+    path("targets/", views.target_list, name="targets"),
+]

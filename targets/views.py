@@ -1,1 +1,94 @@
-"""HTML views and htmx partials for campaigns, indicator targets, rollups and dashboards; thin: parse, call a service or selector, render."""
+"""Dashboards and targets pages; thin: parse, call a service or selector, render."""
+
+import io
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from ledger.selectors import current_period, periods
+from portal.models import Region, RegionLevel
+from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
+from portal.selectors import region_with_ancestors
+from portal.views import _apply_errors
+from targets import selectors, services
+from targets.excel import dashboard_workbook
+from targets.forms import TargetForm
+from targets.indicators import INDICATORS
+
+
+def _focus(request) -> list[Region]:
+    """The asked region with its ancestors (one query); without one, the user's only region."""
+    code = request.GET.get("region", "").strip()
+    if not code and len(request.scope.regions) == 1:
+        code = request.scope.regions[0].path.rstrip("/").rsplit("/", 1)[-1]
+    return region_with_ancestors(code) if code else []
+
+
+def _dashboard_or_error(request):
+    chain = _focus(request)
+    region = chain[-1] if chain else None
+    all_periods = list(periods())
+    code = request.GET.get("period", "").strip()
+    period = next((p for p in all_periods if p.code == code), None) if code else current_period(all_periods)
+    request.dashboard_context = {"breadcrumbs": chain, "periods": all_periods}
+    if region is None:
+        return None, render(request, "targets/choose_region.html",
+                            {"regions": selectors.dashboard_regions(request.user)})
+    if not request.scope.contains(region):
+        return None, forbidden(request, _("该区划不在您的管辖范围内。"))
+    if period is None:
+        return None, render(request, "targets/dashboard.html", {"region": region, "no_period": True})
+    return selectors.dashboard(actor=request.user, region=region, period=period), None
+
+
+@requires(Capability.DASHBOARD_VIEW)
+def dashboard(request):
+    board, error = _dashboard_or_error(request)
+    if error is not None:
+        return error
+    return render(request, "targets/dashboard.html", {
+        "board": board, "region": board.region, "period": board.period, **request.dashboard_context,
+        "indicators": INDICATORS,
+        "child_is_township": board.region.level == RegionLevel.COUNTY,
+        "lagging": board.lagging(),
+        "trend_json": board.trend,
+    })
+
+
+@requires(Capability.DASHBOARD_VIEW)
+def dashboard_export(request):
+    board, error = _dashboard_or_error(request)
+    if error is not None:
+        return error
+    buffer = io.BytesIO()
+    dashboard_workbook(board).save(buffer)
+    response = HttpResponse(buffer.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    filename = f"indicators-{board.region.code}-{board.period.code}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@requires(Capability.DASHBOARD_VIEW, write=Capability.TARGETS_EDIT)
+def target_list(request):
+    form = TargetForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.target_set(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已保存目标。"))
+            return redirect("targets:targets")
+    return render(request, "targets/targets.html", {
+        "targets": selectors.target_list(actor=request.user),
+        "campaigns": selectors.campaign_list(actor=request.user),
+        "form": form,
+        "can_edit": has_capability(request.user, Capability.TARGETS_EDIT),
+        "edit_scope": scope_for(request.user, Capability.TARGETS_EDIT),
+    })

@@ -23,5 +23,6 @@ class Command(BaseCommand):
 
 def _app_loaders():
     from ledger.reference import load_reference as ledger_reference
+    from targets.reference import load_reference as targets_reference
 
-    return [ledger_reference]
+    return [ledger_reference, targets_reference]

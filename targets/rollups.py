@@ -1,0 +1,128 @@
+"""The rollup SQL, in one place. The ORM has no grouping sets; these statements aggregate a
+period's records with GROUP BY ROLLUP (province, city, county, township) and SUM(CASE …) per
+indicator, label the subtotal rows with GROUPING(), and upsert whole rows of
+targets_regionrollup."""
+
+from django.db import connection
+
+from portal.models import RegionLevel
+from targets.indicators import INDICATORS
+
+_SUMS = ",\n".join(
+    f"{indicator.sum_sql('num')} AS {indicator.code}_num, {indicator.sum_sql('den')} AS {indicator.code}_den"
+    for indicator in INDICATORS
+)
+_FIGURES = "jsonb_build_object({})".format(", ".join(
+    f"'{i.code}', jsonb_build_array({i.code}_num, {i.code}_den)" for i in INDICATORS))
+
+# GROUPING(province, city, county, township): 0 township row, 1 county, 3 city, 7 province.
+_REGION_OF_GROUPING = f"""CASE g WHEN 0 THEN township_id WHEN 1 THEN county_id WHEN 3 THEN city_id
+                           WHEN 7 THEN province_id END"""
+_LEVEL_OF_GROUPING = f"""CASE g WHEN 0 THEN {RegionLevel.TOWNSHIP} WHEN 1 THEN {RegionLevel.COUNTY}
+                          WHEN 3 THEN {RegionLevel.CITY} WHEN 7 THEN {RegionLevel.PROVINCE} END"""
+
+
+def aggregate_sql(*, counties: bool) -> str:
+    """The bare GROUP BY ROLLUP query over one period (optionally some counties only)."""
+    county_filter = "AND r.county_id = ANY(%(counties)s)" if counties else ""
+    return f"""
+        SELECT r.province_id, r.city_id, r.county_id, r.township_id,
+               GROUPING(r.province_id, r.city_id, r.county_id, r.township_id) AS g,
+               COUNT(*) AS employers,
+               {_SUMS}
+        FROM ledger_employerrecord r
+        JOIN ledger_employer e ON e.id = r.employer_id
+        JOIN ledger_reportingperiod p ON p.id = r.period_id
+        WHERE r.period_id = %(period)s AND e.status <> 'closed' {county_filter}
+        GROUP BY ROLLUP (r.province_id, r.city_id, r.county_id, r.township_id)
+    """
+
+
+def _upsert_sql(*, agg_source: str, keep: str, stale: str) -> str:
+    """Upsert `agg_source` rows (region_id, level, employers, figures) and delete the period's
+    rows matching `stale` that no longer have data; count rows whose figures changed."""
+    return f"""
+        WITH agg AS ({agg_source}),
+        rows AS (SELECT region_id, level, employers, figures FROM agg WHERE {keep}),
+        old AS (SELECT region_id, employers, figures FROM targets_regionrollup t
+                WHERE t.period_id = %(period)s AND ({stale})),
+        drifted AS (
+            SELECT o.region_id FROM old o LEFT JOIN rows n ON n.region_id = o.region_id
+            WHERE n.figures IS DISTINCT FROM o.figures OR n.employers IS DISTINCT FROM o.employers),
+        removed AS (
+            DELETE FROM targets_regionrollup t WHERE t.period_id = %(period)s AND ({stale})
+              AND NOT EXISTS (SELECT 1 FROM rows n WHERE n.region_id = t.region_id)
+            RETURNING 1),
+        written AS (
+            INSERT INTO targets_regionrollup (period_id, region_id, level, employers, figures, computed_at)
+            SELECT %(period)s, region_id, level, employers, figures, now() FROM rows ORDER BY region_id
+            ON CONFLICT (period_id, region_id) DO UPDATE
+               SET level = EXCLUDED.level, employers = EXCLUDED.employers, figures = EXCLUDED.figures,
+                   computed_at = EXCLUDED.computed_at
+            RETURNING 1)
+        SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM drifted) + (SELECT count(*) FROM removed),
+               (SELECT coalesce(array_agg(region_id), '{{}}') FROM (SELECT region_id FROM drifted LIMIT 20) s)
+    """
+
+
+def _labelled(agg: str) -> str:
+    return f"""SELECT {_REGION_OF_GROUPING} AS region_id, {_LEVEL_OF_GROUPING} AS level, employers, {_FIGURES} AS figures
+               FROM ({agg}) a"""
+
+
+FULL_SQL = _upsert_sql(
+    agg_source=_labelled(aggregate_sql(counties=False)),
+    keep="region_id IS NOT NULL AND level IS NOT NULL",
+    stale="TRUE",
+)
+
+# Incremental, step 1: the townships and counties of the dirty counties, from their records.
+COUNTIES_SQL = _upsert_sql(
+    agg_source=_labelled(aggregate_sql(counties=True)),
+    keep=f"region_id IS NOT NULL AND level IN ({RegionLevel.COUNTY}, {RegionLevel.TOWNSHIP})",
+    stale=f"""t.region_id IN (SELECT id FROM portal_region WHERE id = ANY(%(counties)s)
+                              OR parent_id = ANY(%(counties)s))""",
+)
+
+_SUM_FIGURES = "jsonb_build_object({})".format(", ".join(
+    f"'{i.code}', jsonb_build_array(SUM((figures->'{i.code}'->>0)::bigint), SUM((figures->'{i.code}'->>1)::bigint))"
+    for i in INDICATORS))
+
+# Incremental, step 2: cities and provinces above them, as sums of their county rows (every
+# indicator is a sum, so this equals aggregating their records).
+ANCESTORS_SQL = _upsert_sql(
+    agg_source=f"""
+        SELECT CASE WHEN GROUPING(c.parent_id) = 0 THEN c.parent_id ELSE city.parent_id END AS region_id,
+               CASE WHEN GROUPING(c.parent_id) = 0 THEN {RegionLevel.CITY} ELSE {RegionLevel.PROVINCE} END AS level,
+               SUM(t.employers)::int AS employers, {_SUM_FIGURES} AS figures
+        FROM targets_regionrollup t
+        JOIN portal_region c ON c.id = t.region_id
+        JOIN portal_region city ON city.id = c.parent_id
+        WHERE t.period_id = %(period)s AND t.level = {RegionLevel.COUNTY}
+          AND city.parent_id IN (SELECT p.parent_id FROM portal_region x JOIN portal_region p ON p.id = x.parent_id
+                                 WHERE x.id = ANY(%(counties)s))
+        GROUP BY ROLLUP (city.parent_id, c.parent_id)
+        HAVING GROUPING(city.parent_id) = 0
+           AND (GROUPING(c.parent_id) = 1 OR c.parent_id IN (SELECT parent_id FROM portal_region
+                                                            WHERE id = ANY(%(counties)s)))
+    """,
+    keep="TRUE",
+    stale=f"""t.region_id IN (SELECT x.parent_id FROM portal_region x WHERE x.id = ANY(%(counties)s)
+                              UNION SELECT p.parent_id FROM portal_region x JOIN portal_region p ON p.id = x.parent_id
+                              WHERE x.id = ANY(%(counties)s))""",
+)
+
+
+def run(sql: str, **params) -> tuple[int, int, list[int]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('targets.rollup'), %s)", [params["period"]])
+        cursor.execute(sql, params)
+        written, drift, sample = cursor.fetchone()
+    return written, drift, list(sample)
+
+
+def bare_aggregate(period_id: int) -> int:
+    """For the benchmark's baseline: the GROUP BY ROLLUP query alone."""
+    with connection.cursor() as cursor:
+        cursor.execute(aggregate_sql(counties=False), {"period": period_id})
+        return len(cursor.fetchall())

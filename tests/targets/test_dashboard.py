@@ -1,0 +1,99 @@
+import datetime
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from ledger.models import EmployerRecord, ReportingPeriod
+from portal.models import Role
+from targets import services
+from tests.factories import make_user
+from tests.ledger.factories import make_employer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def period():
+    return ReportingPeriod.objects.create(code="2020H1", year=2020, half=1, starts_on=datetime.date(2020, 1, 1),
+                                          ends_on=datetime.date(2020, 6, 30), deadline=datetime.date(2020, 7, 15))
+
+
+def add_record(period, county, declared, **fields):
+    employer = make_employer(county=county, in_governance_scope=True, **fields)
+    return EmployerRecord.objects.create(
+        employer=employer, period=period, province=employer.province, city=employer.city, county=employer.county,
+        township=employer.township, hazard_declared=declared,
+        declared_on=datetime.date(2020, 3, 1) if declared else None, total_workers=10, insured_workers=5)
+
+
+@pytest.fixture
+def ledger(period):
+    add_record(period, "371502", True)
+    add_record(period, "371502", False)
+    add_record(period, "371521", True)
+    add_record(period, "370102", False)
+    services.rollup_recompute_full(period=period)
+
+
+def test_province_dashboard_lists_cities_with_rates(client, ledger):
+    client.force_login(make_user("37", role=Role.VIEWER))
+    body = client.get(reverse("targets:dashboard"), {"period": "2020H1"}).content.decode()
+    assert 'data-testid="row-3715"' in body and 'data-testid="row-3701"' in body
+    assert "66.7%" in body  # Liaocheng: 2 of 3 declared
+    assert "数据截至" in body
+
+
+def test_drill_down_to_a_county_shows_townships_and_links_to_missing_employers(client, ledger):
+    client.force_login(make_user("37", role=Role.VIEWER))
+    body = client.get(reverse("targets:dashboard"), {"region": "371502", "period": "2020H1"}).content.decode()
+    assert "乡镇（街道）" in body
+    assert "missing=declaration" in body and "region=371502" in body
+
+
+def test_zero_denominator_shows_no_data(client, ledger):
+    client.force_login(make_user("37", role=Role.VIEWER))
+    body = client.get(reverse("targets:dashboard"), {"region": "3715", "period": "2020H1"}).content.decode()
+    assert "无数据" in body  # health exams: nobody due
+
+
+def test_a_region_outside_the_scope_is_refused(client, ledger):
+    client.force_login(make_user("3715", role=Role.VIEWER))
+    assert client.get(reverse("targets:dashboard"), {"region": "3701"}).status_code == 403
+
+
+def test_the_dashboard_is_a_constant_number_of_queries(client, period, django_assert_max_num_queries):
+    client.force_login(make_user("37", role=Role.VIEWER))
+    add_record(period, "371502", True)
+    services.rollup_recompute_full(period=period)
+    with django_assert_max_num_queries(8):
+        client.get(reverse("targets:dashboard"), {"period": "2020H1"})
+    for county in ("370102", "370103", "370104", "370105", "370112", "370113", "371521", "371522"):
+        add_record(period, county, False)
+    services.rollup_recompute_full(period=period)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("targets:dashboard"), {"period": "2020H1"})
+    assert response.status_code == 200
+
+
+def test_export_of_the_table(client, ledger):
+    client.force_login(make_user("37", role=Role.VIEWER))
+    response = client.get(reverse("targets:dashboard-export"), {"region": "3715", "period": "2020H1"})
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert rows[2][3] == "粉尘危害申报率"
+    by_name = {row[0]: row for row in rows[3:]}
+    assert by_name["东昌府区"][3] == 50.0 and by_name["东昌府区"][4] == "1/2"
+
+
+def test_the_api_lists_rollups_in_scope(client, ledger):
+    client.force_login(make_user("3715", role=Role.VIEWER))
+    data = client.get(reverse("rollup-list"), {"period__code": "2020H1", "level": 3}).json()
+    codes = {row["region_code"] for row in data["results"]}
+    assert codes == {"371502", "371521"}
+    dcf = next(row for row in data["results"] if row["region_code"] == "371502")
+    declaration = next(i for i in dcf["indicators"] if i["indicator"] == "declaration")
+    assert (declaration["numerator"], declaration["denominator"], declaration["rate"]) == (1, 2, 50.0)
+    exam = next(i for i in dcf["indicators"] if i["indicator"] == "health_exam")
+    assert exam["rate"] is None

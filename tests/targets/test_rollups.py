@@ -1,0 +1,198 @@
+"""Rollups against an independent Python computation on random ledgers (hypothesis)."""
+
+import datetime
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger.models import Employer, EmployerRecord, ReportingPeriod
+from portal.models import Region
+from targets import services
+from targets.indicators import INDICATORS
+from targets.models import DirtyCounty, RegionRollup, RollupRun
+from tests.ledger.factories import make_employer
+
+pytestmark = pytest.mark.django_db
+
+COUNTIES = ["371502", "371521", "371522", "370102"]  # two Liaocheng counties + one more, and Jinan's Lixia
+
+
+def python_figures(records: list[EmployerRecord], period: ReportingPeriod) -> dict[str, list[int]]:
+    """The indicator definitions of DOMAIN.md, written again in Python."""
+    figures = {i.code: [0, 0] for i in INDICATORS}
+
+    def add(code, numerator, denominator):
+        figures[code][0] += numerator
+        figures[code][1] += denominator
+
+    for r in records:
+        e = r.employer
+        if e.status == "closed":
+            continue
+        key = e.key_group != ""
+        if key:
+            add("injury_insurance", r.insured_workers, r.total_workers)
+        if not (key and e.in_governance_scope):
+            continue
+        add("declaration", int(r.hazard_declared), 1)
+        tested = r.last_test_date is not None and r.last_test_date >= period.ends_on - datetime.timedelta(days=365)
+        add("testing", int(tested), 1)
+        add("warning_signs", int(r.warning_signs), 1)
+        add("health_exam", r.exam_done, r.exam_due)
+        add("surveillance_files", r.surveillance_files, r.exposed_workers)
+        add("training_principal", int(r.principal_trained), 1)
+        add("training_managers", r.managers_trained, r.managers_due)
+        add("training_workers", r.workers_trained, r.workers_training_due)
+        add("labour_contracts", r.contract_workers, r.total_workers)
+        inspected = r.last_inspection_date is not None and r.last_inspection_date.year == period.year
+        add("supervision", int(inspected), 1)
+        add("three_simultaneities", r.three_simultaneities_projects, r.new_projects)
+    return figures
+
+
+record_values = st.fixed_dictionaries({
+    "county": st.sampled_from(COUNTIES),
+    "industry": st.sampled_from(["3011", "0610", "3391", "2110", "1019"]),  # 3391, 2110: not key industries
+    "in_scope": st.booleans(),
+    "status": st.sampled_from(["operating", "operating", "suspended", "closed"]),
+    "total": st.integers(0, 60),
+    "declared": st.booleans(), "signs": st.booleans(), "principal": st.booleans(),
+    "tested_days_ago": st.none() | st.integers(0, 800),
+    "inspected_year": st.none() | st.sampled_from([2019, 2020]),
+    "fractions": st.lists(st.floats(0, 1), min_size=9, max_size=9),
+})
+
+
+def build_record(period, index, v) -> EmployerRecord:
+    employer = make_employer(county=v["county"], industry=v["industry"], name=f"随机{index}",
+                             in_governance_scope=v["in_scope"], status=v["status"])
+    f = v["fractions"]
+    total = v["total"]
+    exposed = int(total * f[0])
+    exam_due = int(exposed * f[1])
+    managers_due = int(5 * f[4])
+    workers_due = int(total * f[5])
+    new_projects = int(4 * f[7])
+    return EmployerRecord.objects.create(
+        employer=employer, period=period, province=employer.province, city=employer.city, county=employer.county,
+        total_workers=total, exposed_workers=exposed, exam_due=exam_due, exam_done=int(exam_due * f[2]),
+        surveillance_files=int(exposed * f[3]), managers_due=managers_due, managers_trained=int(managers_due * f[8]),
+        workers_training_due=workers_due, workers_trained=int(workers_due * f[6]),
+        contract_workers=int(total * f[6]), insured_workers=int(total * f[8]), new_projects=new_projects,
+        three_simultaneities_projects=int(new_projects * f[2]), hazard_declared=v["declared"],
+        declared_on=datetime.date(2020, 3, 1) if v["declared"] else None, warning_signs=v["signs"],
+        principal_trained=v["principal"],
+        last_test_date=None if v["tested_days_ago"] is None
+        else period.ends_on - datetime.timedelta(days=v["tested_days_ago"]),
+        last_inspection_date=None if v["inspected_year"] is None else datetime.date(v["inspected_year"], 5, 1),
+    )
+
+
+def expected_by_region(records, period) -> dict[str, dict]:
+    by_region: dict[str, list] = {}
+    for record in records:
+        county = record.county
+        for code in county.ancestor_codes:
+            by_region.setdefault(code, []).append(record)
+    return {code: python_figures(rs, period) for code, rs in by_region.items()}
+
+
+def stored_by_region(period) -> dict[str, dict]:
+    return {r.region.code: r.figures for r in RegionRollup.objects.filter(period=period).select_related("region")
+            if r.level <= 3}
+
+
+@pytest.fixture
+def period():
+    return ReportingPeriod.objects.create(code="2020H2", year=2020, half=2, starts_on=datetime.date(2020, 7, 1),
+                                          ends_on=datetime.date(2020, 12, 31), deadline=datetime.date(2021, 1, 15))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ledger=st.lists(record_values, max_size=25))
+def test_full_recompute_matches_python(period, ledger):
+    with transaction.atomic():
+        records = [build_record(period, i, v) for i, v in enumerate(ledger)]
+        for r in records:
+            r.employer.refresh_from_db()
+        services.rollup_recompute_full(period=period)
+        expected = expected_by_region(records, period)
+        stored = stored_by_region(period)
+        # Regions whose every record belongs to a closed employer have no row at all.
+        for code, figures in expected.items():
+            assert stored.get(code, {i.code: [0, 0] for i in INDICATORS}) == figures, code
+        assert set(stored) <= set(expected)
+        transaction.set_rollback(True)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ledger=st.lists(record_values, min_size=1, max_size=20), changes=st.lists(st.integers(0, 19), max_size=5))
+def test_incremental_recompute_equals_a_full_one(period, ledger, changes):
+    with transaction.atomic():
+        records = [build_record(period, i, v) for i, v in enumerate(ledger)]
+        services.rollup_recompute_full(period=period)
+        DirtyCounty.objects.all().delete()
+        for index in changes:
+            record = records[index % len(records)]
+            EmployerRecord.objects.filter(pk=record.pk).update(hazard_declared=not record.hazard_declared,
+                                                               total_workers=record.total_workers + 3)
+            DirtyCounty.objects.get_or_create(county_id=record.county_id, period=period)
+        services.rollup_recompute_dirty()
+        incremental = stored_by_region(period)
+        run = services.rollup_recompute_full(period=period)
+        assert stored_by_region(period) == incremental
+        assert run.drift == 0
+        transaction.set_rollback(True)
+
+
+def test_zero_denominator_is_no_data_not_zero(period):
+    from targets.indicators import rate
+
+    build_record(period, 0, {"county": "371502", "industry": "3011", "in_scope": True, "status": "operating",
+                             "total": 0, "declared": False, "signs": False, "principal": False,
+                             "tested_days_ago": None, "inspected_year": None, "fractions": [0] * 9})
+    services.rollup_recompute_full(period=period)
+    figures = RegionRollup.objects.get(period=period, region__code="371502").figures
+    assert figures["health_exam"] == [0, 0] and rate(*figures["health_exam"]) is None
+    assert rate(*figures["declaration"]) == 0.0
+
+
+def test_the_nightly_recompute_records_the_drift_it_corrects(period):
+    build_record(period, 0, {"county": "371502", "industry": "3011", "in_scope": True, "status": "operating",
+                             "total": 10, "declared": True, "signs": False, "principal": False,
+                             "tested_days_ago": None, "inspected_year": None, "fractions": [0.5] * 9})
+    services.rollup_recompute_full(period=period)
+    RegionRollup.objects.filter(period=period, region__code="3715").update(figures={})
+    run = services.rollup_recompute_full(period=period)
+    assert run.drift == 1 and Region.objects.get(pk=run.drift_sample[0]).code == "3715"
+    assert services.rollup_recompute_full(period=period).drift == 0
+
+
+def test_running_twice_is_harmless(period):
+    build_record(period, 0, {"county": "371502", "industry": "3011", "in_scope": True, "status": "operating",
+                             "total": 10, "declared": True, "signs": False, "principal": False,
+                             "tested_days_ago": 10, "inspected_year": 2020, "fractions": [0.5] * 9})
+    services.rollup_recompute_full(period=period)
+    first = stored_by_region(period)
+    services.rollup_recompute_full(period=period)
+    assert stored_by_region(period) == first
+    assert RollupRun.objects.filter(kind="full").count() == 2
+
+
+def test_many_marks_for_one_county_make_one_incremental_run(period):
+    records = [build_record(period, i, {"county": "371502", "industry": "3011", "in_scope": True,
+                                        "status": "operating", "total": 10, "declared": False, "signs": False,
+                                        "principal": False, "tested_days_ago": None, "inspected_year": None,
+                                        "fractions": [0.5] * 9}) for i in range(3)]
+    from targets.dirty import mark_county_dirty
+
+    for _ in range(20):
+        for record in records:
+            mark_county_dirty(county_id=record.county_id, period_id=period.pk)
+    assert DirtyCounty.objects.count() == 1
+    runs = services.rollup_recompute_dirty()
+    assert len(runs) == 1 and runs[0].counties == 1
+    assert services.rollup_recompute_dirty() == []
+    assert Employer.objects.count() == 3
