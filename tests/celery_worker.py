@@ -24,6 +24,11 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     app.control.purge()
+    from django.core.cache import cache
+
+    from targets.services import ROLLUP_QUEUED_KEY
+
+    cache.delete(ROLLUP_QUEUED_KEY)  # a flag left by earlier tests would hold back the first enqueue
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "--pool=solo",
