@@ -1,6 +1,7 @@
-"""Deterministic demo employers (identity fields). Employer number i depends only on the seed
+"""Deterministic demo employers and their half-year facts. Employer number i depends only on the seed
 and i, so a smaller run is a prefix of a larger one and every run gives the same data."""
 
+import datetime
 import random
 from collections.abc import Iterator
 
@@ -112,3 +113,78 @@ def seed_demo_employers(*, seed: int, count: int, province_code: str) -> int:
             "ON CONFLICT DO NOTHING"
         )
         return cursor.rowcount
+
+
+DEMO_PERIODS = [(2019, 2, datetime.date(2020, 1, 15)), (2020, 1, datetime.date(2020, 7, 15))]
+
+
+def _h(salt: str, modulus: int) -> str:
+    """A deterministic pseudo-random integer in [0, modulus) per employer, computed in SQL."""
+    return f"mod(abs(hashtext(e.id::text || '{salt}')), {modulus})"
+
+
+# Values are formatted in (ints and ISO dates made here), not bound: pgtrigger.ignore prepends
+# a positional placeholder, which psycopg refuses to mix with named ones.
+# Facts that satisfy every consistency rule (the database's CHECK constraints refuse the rest):
+# each count is a share of the count it may not exceed. Later periods improve a little.
+_RECORD_SQL = f"""
+INSERT INTO ledger_employerrecord
+    (employer_id, period_id, province_id, city_id, county_id, township_id, version, updated_at,
+     total_workers, exposed_workers, hazard_declared, declared_on, last_test_date, test_lab, points_over_limit,
+     warning_signs, exam_due, exam_done, surveillance_files, principal_trained, managers_due, managers_trained,
+     workers_training_due, workers_trained, contract_workers, insured_workers, new_projects,
+     three_simultaneities_projects, pneumoconiosis_cases, last_inspection_date)
+SELECT e.id, {{period}}, e.province_id, e.city_id, e.county_id, e.township_id, 1, now(),
+       t.total, t.exposed, t.declared, CASE WHEN t.declared THEN {{starts}}::date + {_h('dd', 150)} END,
+       CASE WHEN {_h('tst', 100)} < 70 + {{bonus}} THEN {{ends}}::date - {_h('td', 300)} END,
+       CASE WHEN {_h('tst', 100)} < 70 + {{bonus}} THEN '聊城市职业卫生技术服务中心' ELSE '' END,
+       {_h('over', 3)}, {_h('sign', 100)} < 75 + {{bonus}},
+       t.exposed * (60 + {_h('due', 41)}) / 100,
+       t.exposed * (60 + {_h('due', 41)}) / 100 * LEAST(100, 65 + {_h('done', 36)} + {{bonus}} / 2) / 100,
+       t.exposed * (55 + {_h('file', 46)}) / 100, {_h('prn', 100)} < 72 + {{bonus}},
+       1 + {_h('md', 3)}, (1 + {_h('md', 3)}) * (50 + {_h('mt', 51)}) / 100,
+       t.total * (70 + {_h('wd', 31)}) / 100, t.total * (70 + {_h('wd', 31)}) / 100 * (60 + {_h('wt', 41)}) / 100,
+       t.total * (75 + {_h('lc', 26)}) / 100, t.total * LEAST(100, 55 + {_h('ins', 46)} + {{bonus}} / 2) / 100,
+       {_h('np', 3)}, {_h('np', 3)} * {_h('ts', 2)},
+       CASE WHEN {_h('case', 100)} < 3 THEN 1 ELSE 0 END,
+       CASE WHEN {_h('insp', 100)} < 50 + {{bonus}} THEN {{ends}}::date - {_h('id', 150)} END
+FROM ledger_employer e
+CROSS JOIN LATERAL (SELECT 5 + {_h('tot', 300)} AS total) w
+CROSS JOIN LATERAL (SELECT w.total AS total, w.total * (20 + {_h('exp', 61)}) / 100 AS exposed,
+                           {_h('decl', 100)} < 78 + {{bonus}} AS declared) t
+WHERE e.province_id = {{province}} AND e.status <> 'closed'
+ON CONFLICT (employer_id, period_id) DO NOTHING
+"""
+
+
+@transaction.atomic
+def seed_demo_periods(*, province_code: str) -> int:
+    """Two half-years of facts for every employer of the demo province, one INSERT … SELECT
+    each; earlier periods accepted, the latest one in mixed states. Returns records written."""
+    from ledger.models import CountySubmission, ReportingPeriod, SubmissionStatus
+
+    province = Region.objects.get(code=province_code)
+    written = 0
+    for index, (year, half, deadline) in enumerate(DEMO_PERIODS):
+        starts = datetime.date(year, 1 if half == 1 else 7, 1)
+        ends = datetime.date(year, 6, 30) if half == 1 else datetime.date(year, 12, 31)
+        period, _created = ReportingPeriod.objects.get_or_create(
+            code=f"{year}H{half}", defaults={"year": year, "half": half, "starts_on": starts, "ends_on": ends,
+                                             "deadline": deadline})
+        with pgtrigger.ignore("ledger.EmployerRecord:insert_insert"), connection.cursor() as cursor:
+            cursor.execute(_RECORD_SQL.format(period=int(period.pk), starts=f"'{starts.isoformat()}'",
+                                              ends=f"'{ends.isoformat()}'", bonus=8 * index, province=int(province.pk)))
+            written += cursor.rowcount
+        latest = index == len(DEMO_PERIODS) - 1
+        counties = Region.objects.filter(path__startswith=province.path, level=RegionLevel.COUNTY).order_by("code")
+        for position, county in enumerate(counties):
+            status = (SubmissionStatus.ACCEPTED if not latest else
+                      [SubmissionStatus.DRAFT, SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED,
+                       SubmissionStatus.ACCEPTED][position % 4])
+            submitted = None if status == SubmissionStatus.DRAFT else timezone.make_aware(
+                datetime.datetime.combine(deadline - datetime.timedelta(days=position % 9 - 3), datetime.time(10)))
+            CountySubmission.objects.get_or_create(
+                period=period, county=county,
+                defaults={"province_id": province.pk, "city_id": county.parent_id, "status": status,
+                          "submitted_at": submitted})
+    return written

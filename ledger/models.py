@@ -1,6 +1,7 @@
 """The employer dust-hazard ledger (存在粉尘危害用人单位信息台帐)."""
 
 import pghistory
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -131,6 +132,7 @@ class Employer(models.Model):
             models.Index(fields=["city", "name"]),
             models.Index(fields=["province", "name"]),
             models.Index(fields=["township"]),
+            GinIndex(fields=["name"], name="employer_name_trgm", opclasses=["gin_trgm_ops"]),
         ]
 
     def __str__(self) -> str:

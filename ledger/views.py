@@ -35,8 +35,10 @@ def _region_param(request, name: str) -> Region | None:
     return Region.objects.filter(code=code).first() if code else None
 
 
-def _period_param(request) -> ReportingPeriod | None:
+def _period_param(request, among: list[ReportingPeriod] | None = None) -> ReportingPeriod | None:
     code = request.GET.get("period", "").strip()
+    if among is not None:
+        return next((p for p in among if p.code == code), None) if code else selectors.current_period(among)
     return ReportingPeriod.objects.filter(code=code).first() if code else selectors.current_period()
 
 
@@ -45,7 +47,8 @@ def employer_list(request):
     region = _region_param(request, "region")
     if region is not None and not request.scope.contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
-    period = _period_param(request)
+    all_periods = list(selectors.periods())
+    period = _period_param(request, all_periods)
     in_scope = {"1": True, "0": False}.get(request.GET.get("in_scope", ""))
     filters = selectors.EmployerFilters(
         query=request.GET.get("q", "").strip(), region=region, township=_region_param(request, "township"),
@@ -60,7 +63,7 @@ def employer_list(request):
     context = {
         "page": page, "filters": filters, "region": region, "period": period, "focus": focus,
         "breadcrumbs": region_breadcrumbs(region) if region else [],
-        "children": children, "periods": selectors.periods(),
+        "children": children, "periods": all_periods,
         "key_groups": KeyIndustryGroup.choices, "statuses": OperatingStatus.choices,
         "missing_choices": [(code, label) for code, (label, _cond) in selectors.MISSING_INDICATOR.items()],
         "can_edit": has_capability(request.user, Capability.LEDGER_EDIT),

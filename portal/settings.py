@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -197,6 +199,18 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PNEUMO_CELERY_QUEUE", "pneumo")
+# Synced into django-celery-beat's tables by its DatabaseScheduler at beat start.
+CELERY_BEAT_SCHEDULE = {
+    "nightly-rollup-recompute": {
+        "task": "targets.tasks.recompute_all",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "rollup-dirty-sweep": {
+        # Marks whose task was lost (a worker killed mid-flight) are picked up within minutes.
+        "task": "targets.tasks.recompute_dirty",
+        "schedule": crontab(minute="*/5"),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -196,3 +196,14 @@ def test_many_marks_for_one_county_make_one_incremental_run(period):
     assert len(runs) == 1 and runs[0].counties == 1
     assert services.rollup_recompute_dirty() == []
     assert Employer.objects.count() == 3
+
+
+def test_beat_runs_the_nightly_recompute_and_a_sweep_of_lost_marks():
+    from django.conf import settings
+
+    from portal.celery import app
+    from targets import tasks
+
+    tasks_by_name = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert tasks_by_name == {"targets.tasks.recompute_all", "targets.tasks.recompute_dirty"}
+    assert tasks.recompute_all.name in app.tasks and tasks.recompute_dirty.name in app.tasks
