@@ -1,3 +1,15 @@
-"""URLs of the Excel template, import and export."""
+"""URLs of the Excel template, import and export (included at /ledger/excel/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from ledger import views_import
+
+urlpatterns = [
+    path("template/", views_import.template_download, name="excel-template"),
+    path("import/", views_import.import_upload, name="import"),
+    path("import/<int:pk>/", views_import.import_job, name="import-job"),
+    path("import/<int:pk>/status/", views_import.import_job_status, name="import-status"),
+    path("import/<int:pk>/commit/", views_import.import_job_commit, name="import-commit"),
+    path("import/<int:pk>/errors.xlsx", views_import.import_job_errors, name="import-errors"),
+    path("export/", views_import.export, name="excel-export"),
+]
