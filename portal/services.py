@@ -61,8 +61,13 @@ def region_create(*, actor: User, code: str, name: str, level: int, parent: Regi
 
 
 def region_models_with_level_fields():
-    """Models that carry denormalized province/city/county keys (declared for scoping)."""
-    return [model for model in apps.get_models() if getattr(model, "SCOPE_LEVEL_FIELDS", None)]
+    """Models that carry their own denormalized province/city/county keys (declared for
+    scoping); models that reach them through a relation (employer__county) follow it."""
+    return [
+        model for model in apps.get_models()
+        if getattr(model, "SCOPE_LEVEL_FIELDS", None)
+        and not any("__" in field for field in model.SCOPE_LEVEL_FIELDS.values())
+    ]
 
 
 @transaction.atomic

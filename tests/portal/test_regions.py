@@ -99,3 +99,24 @@ def test_a_region_cannot_move_under_itself():
     with pytest.raises(ValidationError):
         services.region_update(actor=make_user(is_superuser=True), region=Region.objects.get(code="37"),
                                parent=Region.objects.get(code="3715"))
+
+
+def test_moving_a_county_rewrites_records_submissions_and_rollup_inputs(clerk_2020h1_record):
+    record = clerk_2020h1_record
+    services.region_update(actor=make_user(is_superuser=True), region=Region.objects.get(code="371502"),
+                           parent=Region.objects.get(code="3701"), code="370199")
+    record.refresh_from_db()
+    assert record.city.code == "3701" and record.county.code == "370199"
+
+
+@pytest.fixture
+def clerk_2020h1_record():
+    import datetime
+
+    from ledger.models import EmployerRecord, ReportingPeriod
+
+    period = ReportingPeriod.objects.create(code="2020H1", year=2020, half=1, starts_on=datetime.date(2020, 1, 1),
+                                            ends_on=datetime.date(2020, 6, 30), deadline=datetime.date(2020, 7, 15))
+    employer = make_employer(county="371502")
+    return EmployerRecord.objects.create(employer=employer, period=period, province=employer.province,
+                                         city=employer.city, county=employer.county)
