@@ -1,1 +1,6 @@
-"""DRF endpoints for work-injury insurance coverage on the HRSS side, scoped through portal.scoping.ScopeFilterBackend."""
+"""DRF endpoints for work-injury insurance coverage, scoped through portal.scoping.ScopeFilterBackend."""
+
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter()
+router.include_root_view = False

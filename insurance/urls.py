@@ -1,3 +1,5 @@
-"""URLs of work-injury insurance coverage on the HRSS side."""
+"""URLs of work-injury insurance coverage (HRSS side)."""
+
+app_name = "insurance"
 
 urlpatterns: list = []
