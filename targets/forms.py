@@ -20,3 +20,16 @@ class TargetForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_region_fields(actor, Capability.TARGETS_EDIT, "region", max_level=RegionLevel.COUNTY)
+
+
+class CampaignForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
+    region = RegionChoiceField(label=_("发文区划"), queryset=Region.objects.none())
+    name = forms.CharField(label=_("方案名称"), max_length=200)
+    authority = forms.CharField(label=_("发文机关"), max_length=200)
+    document_number = forms.CharField(label=_("文号"), max_length=64, required=False, help_text=_("如 辽卫发〔2019〕68号"))
+    starts_on = forms.DateField(label=_("开始日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("结束日期"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_region_fields(actor, Capability.TARGETS_EDIT, "region", max_level=RegionLevel.COUNTY)

@@ -15,7 +15,7 @@ from portal.selectors import region_with_ancestors
 from portal.views import _apply_errors
 from targets import selectors, services
 from targets.excel import dashboard_workbook
-from targets.forms import TargetForm
+from targets.forms import CampaignForm, TargetForm
 from targets.indicators import INDICATORS
 
 
@@ -74,8 +74,21 @@ def dashboard_export(request):
 
 @requires(Capability.DASHBOARD_VIEW, write=Capability.TARGETS_EDIT)
 def target_list(request):
-    form = TargetForm(request.POST or None, actor=request.user)
-    if request.method == "POST" and form.is_valid():
+    posted = request.POST if request.method == "POST" else None
+    is_campaign = posted is not None and posted.get("form") == "campaign"
+    form = TargetForm(None if is_campaign else posted, actor=request.user)
+    campaign_form = CampaignForm(posted if is_campaign else None, actor=request.user)
+    if is_campaign and campaign_form.is_valid():
+        try:
+            campaign = services.campaign_create(actor=request.user, **campaign_form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(campaign_form, exc)
+        except PermissionDenied as exc:
+            campaign_form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已新增实施方案“%(name)s”。") % {"name": campaign})
+            return redirect("targets:targets")
+    if posted is not None and not is_campaign and form.is_valid():
         try:
             services.target_set(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
@@ -89,6 +102,7 @@ def target_list(request):
         "targets": selectors.target_list(actor=request.user),
         "campaigns": selectors.campaign_list(actor=request.user),
         "form": form,
+        "campaign_form": campaign_form,
         "can_edit": has_capability(request.user, Capability.TARGETS_EDIT),
         "edit_scope": scope_for(request.user, Capability.TARGETS_EDIT),
     })

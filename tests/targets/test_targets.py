@@ -97,3 +97,21 @@ def test_the_api_refuses_a_looser_target(client, liaoning):
         "campaign": liaoning.pk, "region": "2101", "indicator": "supervision", "due_on": "2020-12-31",
         "value": "50"}, content_type="application/json")
     assert response.status_code == 400 and "辽宁省" in str(response.json())
+
+
+def test_an_admin_adds_a_campaign_in_the_browser(client):
+    client.force_login(make_user("2101", role=Role.ADMIN))
+    response = client.post(reverse("targets:targets"), {
+        "form": "campaign", "region": Region.objects.get(code="2101").pk, "name": "沈阳市尘肺病防治攻坚行动实施方案",
+        "authority": "沈阳市卫生健康委员会", "document_number": "沈卫发〔2019〕1号", "starts_on": "2019-08-01",
+        "ends_on": "2020-12-31"})
+    assert response.status_code == 302
+    assert Campaign.objects.filter(region__code="2101", document_number="沈卫发〔2019〕1号").exists()
+
+
+def test_a_campaign_ending_before_it_starts_is_refused(client):
+    client.force_login(make_user("2101", role=Role.ADMIN))
+    response = client.post(reverse("targets:targets"), {
+        "form": "campaign", "region": Region.objects.get(code="2101").pk, "name": "方案", "authority": "机关",
+        "starts_on": "2020-08-01", "ends_on": "2019-12-31"})
+    assert "结束日期不能早于开始日期" in response.content.decode()
