@@ -1,6 +1,163 @@
-"""DRF endpoints for work-injury insurance coverage, scoped through portal.scoping.ScopeFilterBackend."""
+"""DRF endpoints for work-injury insurance coverage, scoped through portal.scoping.ScopeFilterBackend.
 
+Writes go through insurance.services (permission, rules, audit); Django ValidationError → 400
+with Chinese messages, PermissionDenied → 403 (ledger.api.ServiceErrorsMixin)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.routers import DefaultRouter
+
+from insurance import selectors, services
+from insurance.models import ExpansionPlan, FollowUp, InsuranceCoverage, PlanYear
+from ledger.api import ServiceErrorsMixin
+from ledger.models import Employer, EmployerRecord, ReportingPeriod
+from portal.models import Region
+from portal.scoping import Access, Capability
 
 router = DefaultRouter()
 router.include_root_view = False
+
+VIEW_EDIT = Access(capability=Capability.INSURANCE_VIEW, write_capability=Capability.INSURANCE_EDIT)
+
+
+def _period(code: str | None) -> ReportingPeriod:
+    periods = ReportingPeriod.objects.order_by("-year", "-half")
+    return get_object_or_404(periods, code=code) if code else get_object_or_404(periods[:1])
+
+
+class CoverageSerializer(serializers.ModelSerializer):
+    uscc = serializers.CharField(source="employer.uscc", max_length=18)
+    employer_name = serializers.CharField(source="employer.name", read_only=True)
+    period = serializers.SlugRelatedField(slug_field="code", queryset=ReportingPeriod.objects.all())
+    county = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = InsuranceCoverage
+        fields = ["id", "uscc", "employer_name", "county", "period", "insured_workers", "as_of", "source"]
+        read_only_fields = ["id", "source"]
+
+
+class CoverageViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """HRSS counts of insured workers per employer and period; POST enters or corrects one."""
+
+    scope_access = VIEW_EDIT
+    serializer_class = CoverageSerializer
+    queryset = InsuranceCoverage.objects.select_related("employer", "county", "period").order_by("pk")
+    filterset_fields = {"period__code": ["exact"], "county__code": ["exact"]}
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        employer = Employer.objects.select_related("county").filter(uscc=data["employer"]["uscc"].upper()).first()
+        if employer is None:
+            raise serializers.ValidationError({"uscc": ["台帐中没有该统一社会信用代码的单位。"]})
+        serializer.instance = services.coverage_save(
+            actor=self.request.user, employer=employer, period=data["period"],
+            insured_workers=data["insured_workers"], as_of=data["as_of"])
+
+
+class PlanYearSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PlanYear
+        fields = ["year", "insured_workers", "coverage_rate"]
+        read_only_fields = ["year"]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
+    years = PlanYearSerializer(many=True)
+
+    class Meta:
+        model = ExpansionPlan
+        fields = ["id", "region", "title", "start_year", "years"]
+        read_only_fields = ["id"]
+
+    def validate_years(self, value):
+        if len(value) != 3:
+            raise serializers.ValidationError("三年计划需要填写连续三年的目标。")
+        return value
+
+
+class PlanViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  viewsets.GenericViewSet):
+    """扩面专项行动三年计划 with yearly targets; POST creates or replaces a region's plan."""
+
+    scope_access = VIEW_EDIT
+    serializer_class = PlanSerializer
+    queryset = ExpansionPlan.objects.select_related("region").prefetch_related("years").order_by("pk")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = services.plan_save(
+            actor=self.request.user, region=data["region"], title=data["title"], start_year=data["start_year"],
+            targets=[(y["insured_workers"], y["coverage_rate"]) for y in data["years"]])
+
+
+class WorkListRowSerializer(serializers.ModelSerializer):
+    employer_id = serializers.IntegerField(read_only=True)
+    employer_name = serializers.CharField(source="employer.name")
+    uscc = serializers.CharField(source="employer.uscc")
+    county = serializers.CharField(source="county.code")
+    key_group = serializers.CharField(source="employer.key_group")
+    hrss_insured = serializers.IntegerField(source="hrss", allow_null=True)
+    insured = serializers.IntegerField()
+    uninsured = serializers.IntegerField()
+    last_action = serializers.CharField(allow_null=True, help_text="最近跟进措施：contacted 已联系、enrolled 已参保、refused 拒绝参保、referred 移交执法")
+    last_action_on = serializers.DateField(allow_null=True)
+
+    class Meta:
+        model = EmployerRecord
+        fields = ["employer_id", "employer_name", "uscc", "county", "key_group", "total_workers", "insured_workers",
+                  "hrss_insured", "insured", "uninsured", "last_action", "last_action_on"]
+
+
+class WorkListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Key-industry employers with uninsured workers, most uninsured first."""
+
+    scope_access = Access(capability=Capability.INSURANCE_VIEW)
+    serializer_class = WorkListRowSerializer
+    queryset = EmployerRecord.objects.none()
+    filter_backends: list = []  # the selector applies the scope itself
+
+    def get_queryset(self):
+        params = self.request.query_params
+        region = Region.objects.filter(code=params.get("region", "")).first() if params.get("region") else None
+        return selectors.work_list(actor=self.request.user, period=_period(params.get("period")),
+                                   filters=selectors.WorkListFilters(region=region,
+                                                                     key_group=params.get("key_group", "")))
+
+    @extend_schema(parameters=[
+        OpenApiParameter("period", str, description="填报期代码，如 2020H1（默认最近一期）"),
+        OpenApiParameter("region", str, description="区划代码"),
+        OpenApiParameter("key_group", str, description="重点行业类别：coal、non_coal_mining、metallurgy、building_materials"),
+    ])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    employer = serializers.PrimaryKeyRelatedField(queryset=Employer.objects.all())
+    period = serializers.SlugRelatedField(slug_field="code", queryset=ReportingPeriod.objects.all())
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "employer", "period", "action", "acted_on", "enrolled", "note", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class FollowUpViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Follow-up actions on the work list; "enrolled" raises the HRSS coverage count."""
+
+    scope_access = VIEW_EDIT
+    serializer_class = FollowUpSerializer
+    queryset = FollowUp.objects.select_related("period").order_by("-acted_on", "-pk")
+    filterset_fields = {"employer": ["exact"], "period__code": ["exact"]}
+
+    def perform_create(self, serializer):
+        serializer.instance = services.follow_up_create(actor=self.request.user, **serializer.validated_data)
+
+
+router.register("coverage", CoverageViewSet, basename="insurance-coverage")
+router.register("plans", PlanViewSet, basename="insurance-plan")
+router.register("work-list", WorkListViewSet, basename="insurance-work-list")
+router.register("follow-ups", FollowUpViewSet, basename="insurance-follow-up")

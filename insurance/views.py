@@ -1,1 +1,328 @@
-"""HTML views and htmx partials for work-injury insurance coverage on the HRSS side; thin: parse, call a service or selector, render."""
+"""HTML views and htmx partials for work-injury insurance coverage on the HRSS side; thin:
+parse, call a service or selector, render."""
+
+import io
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from insurance import excel, selectors, services
+from insurance.forms import CoverageForm, FollowUpForm, HandoverForm, ImportForm, PlanForm, TrainingForm
+from insurance.models import ExpansionPlan, FollowUpAction, LedgerHandover
+from ledger.industries import KeyIndustryGroup
+from ledger.models import Employer, ReportingPeriod
+from portal.models import Region
+from portal.scoping import Capability, forbidden, has_capability, requires
+from portal.views import _apply_errors
+
+C = Capability
+PAGE_SIZE = 30
+
+
+def _period(request) -> ReportingPeriod | None:
+    code = (request.GET.get("period") or request.POST.get("period_code") or "").strip()
+    periods = ReportingPeriod.objects.order_by("-year", "-half")
+    if code:
+        return periods.filter(code=code).first()
+    today = timezone.localdate()
+    return periods.filter(starts_on__lte=today).first() or periods.first()
+
+
+def _region(request) -> Region | None:
+    code = request.GET.get("region", "").strip()
+    return Region.objects.filter(code=code).first() if code else None
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _common(request, period=None, region=None) -> dict:
+    return {"period": period, "periods": ReportingPeriod.objects.order_by("-year", "-half"), "region": region,
+            "can_edit": has_capability(request.user, C.INSURANCE_EDIT)}
+
+
+# ---- 1. Hand-over --------------------------------------------------------------------------------------
+
+
+@requires(C.INSURANCE_VIEW)
+def index(request):
+    """The ledgers the county health bureaus have shared, newest first."""
+    can_hand_over = has_capability(request.user, C.LEDGER_EDIT)
+    return render(request, "insurance/index.html", {
+        "page": _page(request, selectors.handover_list(actor=request.user)),
+        "handover_form": HandoverForm(actor=request.user) if can_hand_over else None,
+    })
+
+
+@requires(C.LEDGER_EDIT)
+@require_POST
+def handover_create(request):
+    form = HandoverForm(request.POST, actor=request.user)
+    if form.is_valid():
+        try:
+            services.ledger_handover(actor=request.user, **form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("已将%(county)s %(period)s 台帐移交同级人力资源社会保障部门。") % {
+                "county": form.cleaned_data["county"].name, "period": form.cleaned_data["period"]})
+    else:
+        messages.error(request, _("请选择县（市、区）和填报期。"))
+    return redirect("insurance:index")
+
+
+def _handover_or_none(request, pk):
+    try:
+        return selectors.handover_get(actor=request.user, pk=pk)
+    except LedgerHandover.DoesNotExist:
+        return None
+
+
+@requires(C.INSURANCE_VIEW)
+def handover_detail(request, pk: int):
+    handover = _handover_or_none(request, pk)
+    if handover is None:
+        return forbidden(request, _("该移交记录不存在或不在您的管辖范围内。"))
+    return render(request, "insurance/handover_detail.html", {
+        "handover": handover, "page": _page(request, selectors.handover_records(handover)),
+        "diff": selectors.handover_diff(handover),
+    })
+
+
+@requires(C.INSURANCE_VIEW)
+def handover_roster(request, pk: int, employer_pk: int):
+    handover = _handover_or_none(request, pk)
+    if handover is None:
+        return forbidden(request, _("该移交记录不存在或不在您的管辖范围内。"))
+    try:
+        employer, workers = selectors.handover_roster(actor=request.user, handover=handover, employer_pk=employer_pk)
+    except Employer.DoesNotExist:
+        return forbidden(request, _("该单位不在此次移交的台帐中。"))
+    return render(request, "insurance/handover_roster.html",
+                  {"handover": handover, "employer": employer, "workers": workers})
+
+
+# ---- 2. Coverage -----------------------------------------------------------------------------------------
+
+
+@requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)
+def coverage(request):
+    period, region = _period(request), _region(request)
+    if region is not None and not request.scope.contains(region):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    form = CoverageForm(request.POST or None, initial={"period": period})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        employer = Employer.objects.select_related("county").filter(uscc=data["uscc"].strip().upper()).first()
+        if employer is None or not request.scope.contains(employer.county):
+            form.add_error("uscc", _("台帐中没有该统一社会信用代码的单位，或该单位不在您的管辖范围内。"))
+        else:
+            try:
+                services.coverage_save(actor=request.user, employer=employer, period=data["period"],
+                                       insured_workers=data["insured_workers"], as_of=data["as_of"])
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("已保存“%(name)s”的参保人数。") % {"name": employer.name})
+                return redirect(f"{reverse('insurance:coverage')}?period={data['period'].code}")
+    query = request.GET.get("q", "").strip()
+    rows = selectors.coverage_list(actor=request.user, period=period, region=region, query=query) if period else []
+    return render(request, "insurance/coverage.html", {
+        **_common(request, period, region), "page": _page(request, rows), "form": form, "query": query})
+
+
+@requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)
+def coverage_import(request):
+    form = ImportForm(request.POST or None, request.FILES or None, actor=request.user)
+    errors, result = None, None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        files = [(upload.name, upload.read())]
+        if persons := form.cleaned_data.get("persons_file"):
+            files.append((persons.name, persons.read()))
+        try:
+            result = services.coverage_import(actor=request.user, region=form.cleaned_data["region"],
+                                              period=form.cleaned_data["period"], files=files,
+                                              original_name=upload.name)
+        except services.ImportRejected as exc:
+            errors = [e.as_dict() for e in exc.errors[:500]]
+            form.add_error(None, str(exc))
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("导入完成：%(n)s 行，匹配台帐单位 %(m)s 家，未匹配 %(u)s 家。") % {
+                "n": result.rows_total, "m": result.rows_matched, "u": len(result.unmatched)})
+    return render(request, "insurance/import.html", {
+        "form": form, "errors": errors, "result": result,
+        "imports": selectors.import_list(actor=request.user)[:20]})
+
+
+@requires(C.INSURANCE_VIEW)
+def import_template(request):
+    buffer = io.BytesIO()
+    excel.write_coverage_workbook(buffer, [], persons=[])
+    response = HttpResponse(buffer.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''%E5%8F%82%E4%BF%9D%E6%95%B0%E6%8D%AE%E6%A8%A1%E6%9D%BF.xlsx"
+    return response
+
+
+# ---- 3. Reconciliation ------------------------------------------------------------------------------------
+
+
+@requires(C.INSURANCE_VIEW)
+def reconciliation(request):
+    period, region = _period(request), _region(request)
+    if region is not None and not request.scope.contains(region):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    tab = request.GET.get("tab", "differences")
+    if period is None:
+        rows = []
+    elif tab == "missing":
+        rows = selectors.records_without_coverage(actor=request.user, period=period, region=region)
+    elif tab == "unmatched":
+        latest = selectors.import_list(actor=request.user).filter(period=period).first()
+        rows = latest.unmatched if latest else []
+    else:
+        tab = "differences"
+        rows = selectors.reconciliation(actor=request.user, period=period, region=region)
+    return render(request, "insurance/reconciliation.html", {
+        **_common(request, period, region), "tab": tab, "page": _page(request, rows)})
+
+
+# ---- 4. Work list and follow-ups ---------------------------------------------------------------------------
+
+
+def _work_list(request):
+    period, region = _period(request), _region(request)
+    filters = selectors.WorkListFilters(region=region, key_group=request.GET.get("key_group", ""))
+    rows = selectors.work_list(actor=request.user, period=period, filters=filters) if period else None
+    return period, region, filters, rows
+
+
+@requires(C.INSURANCE_VIEW)
+def work_list(request):
+    period, region, filters, rows = _work_list(request)
+    if region is not None and not request.scope.contains(region):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    return render(request, "insurance/work_list.html", {
+        **_common(request, period, region), "filters": filters, "page": _page(request, rows or []),
+        "key_groups": KeyIndustryGroup.choices, "actions": dict(FollowUpAction.choices),
+        "export_query": request.GET.urlencode()})
+
+
+@requires(C.INSURANCE_VIEW)
+def work_list_export(request):
+    period, region, _filters, rows = _work_list(request)
+    if region is not None and not request.scope.contains(region):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    actions, groups = dict(FollowUpAction.choices), dict(KeyIndustryGroup.choices)
+    buffer = io.BytesIO()
+    excel.write_work_list(buffer, (
+        {"name": r.employer.name, "uscc": r.employer.uscc or r.employer.registration_number, "county": r.county.name,
+         "key_group": str(groups.get(r.employer.key_group, "")), "total": r.total_workers, "insured": r.insured,
+         "source": _("人社部门") if r.hrss is not None else _("单位填报"), "uninsured": r.uninsured,
+         "last_action": str(actions.get(r.last_action, "")), "last_action_on": r.last_action_on}
+        for r in (rows.iterator(chunk_size=2000) if rows is not None else [])))
+    response = HttpResponse(buffer.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = (
+        "attachment; filename*=UTF-8''%E6%9C%AA%E5%8F%82%E4%BF%9D%E5%B7%A5%E4%BD%9C%E6%B8%85%E5%8D%95.xlsx")
+    return response
+
+
+@requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)
+def follow_ups(request, employer_pk: int):
+    try:
+        employer = selectors.employer_in_scope(actor=request.user, pk=employer_pk)
+    except Employer.DoesNotExist:
+        return forbidden(request, _("该单位不存在或不在您的管辖范围内。"))
+    period = _period(request)
+    form = FollowUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and period is not None:
+        try:
+            services.follow_up_create(actor=request.user, employer=employer, period=period,
+                                      **{**form.cleaned_data, "enrolled": form.cleaned_data.get("enrolled") or 0})
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已记录跟进情况。"))
+            return redirect(f"{reverse('insurance:follow-ups', args=[employer.pk])}?period={period.code}")
+    return render(request, "insurance/follow_ups.html", {
+        **_common(request, period), "employer": employer, "form": form,
+        "can_edit": services.can_edit(request.user, employer.county),
+        "page": _page(request, selectors.follow_up_list(actor=request.user, employer=employer, period=period))})
+
+
+# ---- 5. Plans ------------------------------------------------------------------------------------------------
+
+
+@requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)
+def plans(request):
+    form = PlanForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = services.plan_save(actor=request.user, region=data["region"], title=data["title"],
+                                      start_year=data["start_year"], targets=form.targets())
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("已保存“%(title)s”。") % {"title": plan.title})
+            return redirect("insurance:plan-detail", pk=plan.pk)
+    return render(request, "insurance/plans.html", {
+        **_common(request), "form": form, "page": _page(request, selectors.plan_list(actor=request.user))})
+
+
+@requires(C.INSURANCE_VIEW)
+def plan_detail(request, pk: int):
+    try:
+        plan = selectors.plan_list(actor=request.user).get(pk=pk)
+    except ExpansionPlan.DoesNotExist:
+        return forbidden(request, _("该计划不存在或不在您的管辖范围内。"))
+    return render(request, "insurance/plan_detail.html",
+                  {"plan": plan, "rows": selectors.plan_progress(actor=request.user, plan=plan)})
+
+
+# ---- 6. Training ---------------------------------------------------------------------------------------------
+
+
+@requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)
+def training(request):
+    form = TrainingForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        usccs = form.uscc_list()
+        employers = list(Employer.objects.filter(uscc__in=usccs))
+        missing = sorted(set(usccs) - {e.uscc for e in employers})
+        if missing:
+            form.add_error("employers", _("台帐中没有这些统一社会信用代码：%(codes)s") % {"codes": "、".join(missing)})
+        else:
+            try:
+                services.training_create(actor=request.user, region=data["region"], kind=data["kind"],
+                                         title=data["title"], held_on=data["held_on"],
+                                         participants=data["participants"], employers=employers)
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("已记录“%(title)s”。") % {"title": data["title"]})
+                return redirect("insurance:training")
+    return render(request, "insurance/training.html", {
+        **_common(request), "form": form, "summary": selectors.training_summary(actor=request.user),
+        "page": _page(request, selectors.training_list(actor=request.user))})

@@ -20,9 +20,11 @@ NAV_ITEMS = [
     NavItem(_("首页"), "home", None, "house"),
     NavItem(_("指标看板"), "targets:dashboard", Capability.DASHBOARD_VIEW, "bar-chart-line"),
     NavItem(_("用人单位台帐"), "ledger:employers", Capability.LEDGER_VIEW, "building"),
+    NavItem(_("台帐导入"), "ledger:import", Capability.LEDGER_EDIT, "file-earmark-arrow-up"),
     NavItem(_("填报与审核"), "ledger:periods", Capability.LEDGER_VIEW, "check2-square"),
     NavItem(_("报送情况"), "ledger:completeness", Capability.LEDGER_VIEW, "calendar-check"),
     NavItem(_("攻坚目标"), "targets:targets", Capability.DASHBOARD_VIEW, "bullseye"),
+    NavItem(_("工伤保险"), "insurance:index", Capability.INSURANCE_VIEW, "shield-check"),
     NavItem(_("用户与岗位"), "users", Capability.USERS_MANAGE, "people"),
     NavItem(_("行政区划"), "regions", Capability.REGIONS_MANAGE, "diagram-3"),
 ]

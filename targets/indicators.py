@@ -1,5 +1,6 @@
 """The indicator registry: every campaign indicator of DOMAIN.md with its numerator and
-denominator as SQL over one period's records (alias r, joined employer e, period p).
+denominator as SQL over one period's records (alias r, joined employer e, period p, and the
+HRSS coverage row ic of the same employer and period when there is one).
 
 Every numerator and denominator is a sum over employers, so a parent region's figures are
 the sums of its children's: the incremental rollup relies on that."""
@@ -53,8 +54,11 @@ INDICATORS: list[Indicator] = [
               *_people("managers_trained", "managers_due"), SCOPE_NOTE),
     Indicator("training_workers", _("劳动者培训率"), "Worker training rate", _("人"),
               *_people("workers_trained", "workers_training_due"), SCOPE_NOTE),
+    # The HRSS count when the bureau has one for the employer and period, the ledger's otherwise.
     Indicator("injury_insurance", _("工伤保险覆盖率"), "Work-injury insurance coverage", _("人"),
-              *_people("insured_workers", "total_workers", among=KEY_INDUSTRY), _("重点行业用人单位")),
+              f"CASE WHEN {KEY_INDUSTRY} THEN COALESCE(ic.insured_workers, r.insured_workers) ELSE 0 END",
+              f"CASE WHEN {KEY_INDUSTRY} THEN r.total_workers ELSE 0 END",
+              _("重点行业用人单位；参保人数以人社部门数据为准，无人社数据时取台帐填报数")),
     Indicator("labour_contracts", _("劳动合同签订率"), "Labour contract rate", _("人"),
               *_people("contract_workers", "total_workers"), SCOPE_NOTE),
     Indicator("supervision", _("监督检查覆盖率"), "Supervision coverage", _("家"),
@@ -63,6 +67,14 @@ INDICATORS: list[Indicator] = [
               *_people("three_simultaneities_projects", "new_projects"), SCOPE_NOTE),
 ]
 BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
+
+# Figures kept beside the indicators, not shown as rates: how many key-industry employers'
+# insured counts come from HRSS (numerator) out of all key-industry employers (denominator).
+INSURANCE_SOURCE = Indicator(
+    "insurance_source", _("人社数据覆盖单位"), "Employers with an HRSS count", _("家"),
+    f"CASE WHEN {KEY_INDUSTRY} AND ic.id IS NOT NULL THEN 1 ELSE 0 END", f"CASE WHEN {KEY_INDUSTRY} THEN 1 ELSE 0 END",
+    _("重点行业用人单位"))
+ROLLUP_FIGURES = [*INDICATORS, INSURANCE_SOURCE]
 
 
 def rate(numerator: int, denominator: int) -> float | None:

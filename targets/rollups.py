@@ -6,14 +6,14 @@ targets_regionrollup."""
 from django.db import connection
 
 from portal.models import RegionLevel
-from targets.indicators import INDICATORS
+from targets.indicators import ROLLUP_FIGURES
 
 _SUMS = ",\n".join(
     f"{indicator.sum_sql('num')} AS {indicator.code}_num, {indicator.sum_sql('den')} AS {indicator.code}_den"
-    for indicator in INDICATORS
+    for indicator in ROLLUP_FIGURES
 )
 _FIGURES = "jsonb_build_object({})".format(", ".join(
-    f"'{i.code}', jsonb_build_array({i.code}_num, {i.code}_den)" for i in INDICATORS))
+    f"'{i.code}', jsonb_build_array({i.code}_num, {i.code}_den)" for i in ROLLUP_FIGURES))
 
 # GROUPING(province, city, county, township): 0 township row, 1 county, 3 city, 7 province.
 _REGION_OF_GROUPING = f"""CASE g WHEN 0 THEN township_id WHEN 1 THEN county_id WHEN 3 THEN city_id
@@ -33,6 +33,7 @@ def aggregate_sql(*, counties: bool) -> str:
         FROM ledger_employerrecord r
         JOIN ledger_employer e ON e.id = r.employer_id
         JOIN ledger_reportingperiod p ON p.id = r.period_id
+        LEFT JOIN insurance_insurancecoverage ic ON ic.employer_id = r.employer_id AND ic.period_id = r.period_id
         WHERE r.period_id = %(period)s AND e.status <> 'closed' {county_filter}
         GROUP BY ROLLUP (r.province_id, r.city_id, r.county_id, r.township_id)
     """
@@ -86,7 +87,7 @@ COUNTIES_SQL = _upsert_sql(
 
 _SUM_FIGURES = "jsonb_build_object({})".format(", ".join(
     f"'{i.code}', jsonb_build_array(SUM((figures->'{i.code}'->>0)::bigint), SUM((figures->'{i.code}'->>1)::bigint))"
-    for i in INDICATORS))
+    for i in ROLLUP_FIGURES))
 
 # Incremental, step 2: cities and provinces above them, as sums of their county rows (every
 # indicator is a sum, so this equals aggregating their records).

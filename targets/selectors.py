@@ -58,6 +58,7 @@ class Cell:
     rate: float | None
     target: EffectiveTarget | None
     status: str  # met, near, behind, none (no data or no target)
+    source: tuple[int, int] | None = None  # insurance: employers with an HRSS count / key employers
 
     @property
     def gap(self) -> float | None:
@@ -77,7 +78,8 @@ def make_cell(indicator: str, figures: dict, target: EffectiveTarget | None) -> 
         status = "near"
     else:
         status = "behind"
-    return Cell(indicator, numerator, denominator, value, target, status)
+    source = tuple(figures.get("insurance_source", [0, 0])) if indicator == "injury_insurance" else None
+    return Cell(indicator, numerator, denominator, value, target, status, source)
 
 
 @dataclass

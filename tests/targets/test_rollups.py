@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from ledger.models import Employer, EmployerRecord, ReportingPeriod
 from portal.models import Region
 from targets import services
-from targets.indicators import INDICATORS
+from insurance.models import InsuranceCoverage
+from targets.indicators import ROLLUP_FIGURES
 from targets.models import DirtyCounty, RegionRollup, RollupRun
 from tests.ledger.factories import make_employer
 
@@ -21,7 +22,7 @@ COUNTIES = ["371502", "371521", "371522", "370102"]  # two Liaocheng counties + 
 
 def python_figures(records: list[EmployerRecord], period: ReportingPeriod) -> dict[str, list[int]]:
     """The indicator definitions of DOMAIN.md, written again in Python."""
-    figures = {i.code: [0, 0] for i in INDICATORS}
+    figures = {i.code: [0, 0] for i in ROLLUP_FIGURES}
 
     def add(code, numerator, denominator):
         figures[code][0] += numerator
@@ -33,7 +34,9 @@ def python_figures(records: list[EmployerRecord], period: ReportingPeriod) -> di
             continue
         key = e.key_group != ""
         if key:
-            add("injury_insurance", r.insured_workers, r.total_workers)
+            hrss = InsuranceCoverage.objects.filter(employer=e, period=period).values_list("insured_workers", flat=True)
+            add("injury_insurance", hrss[0] if hrss else r.insured_workers, r.total_workers)
+            add("insurance_source", int(bool(hrss)), 1)
         if not (key and e.in_governance_scope):
             continue
         add("declaration", int(r.hazard_declared), 1)
@@ -62,10 +65,23 @@ record_values = st.fixed_dictionaries({
     "tested_days_ago": st.none() | st.integers(0, 800),
     "inspected_year": st.none() | st.sampled_from([2019, 2020]),
     "fractions": st.lists(st.floats(0, 1), min_size=9, max_size=9),
+    "hrss_share": st.none() | st.floats(0, 1),
 })
 
 
 def build_record(period, index, v) -> EmployerRecord:
+    record = _build_record(period, index, v)
+    if v.get("hrss_share") is not None:
+        from tests.factories import make_user
+
+        InsuranceCoverage.objects.create(
+            employer=record.employer, period=period, insured_workers=int(record.total_workers * v["hrss_share"]),
+            as_of=period.ends_on, province=record.province, city=record.city, county=record.county,
+            created_by=make_user())
+    return record
+
+
+def _build_record(period, index, v) -> EmployerRecord:
     employer = make_employer(county=v["county"], industry=v["industry"], name=f"随机{index}",
                              in_governance_scope=v["in_scope"], status=v["status"])
     f = v["fractions"]
@@ -122,7 +138,7 @@ def test_full_recompute_matches_python(period, ledger):
         stored = stored_by_region(period)
         # Regions whose every record belongs to a closed employer have no row at all.
         for code, figures in expected.items():
-            assert stored.get(code, {i.code: [0, 0] for i in INDICATORS}) == figures, code
+            assert stored.get(code, {i.code: [0, 0] for i in ROLLUP_FIGURES}) == figures, code
         assert set(stored) <= set(expected)
         transaction.set_rollback(True)
 

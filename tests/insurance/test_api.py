@@ -1,0 +1,43 @@
+import pytest
+
+from insurance.models import InsuranceCoverage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_coverage_api_write_and_scope(client, ledger, hrss_clerk, health_clerk, hrss_other_county, period_2020h1):
+    payload = {"uscc": ledger["cement"].uscc, "period": "2020H1", "insured_workers": 80, "as_of": "2020-06-30"}
+    client.force_login(health_clerk)
+    response = client.post("/api/insurance/coverage/", payload, content_type="application/json")
+    assert response.status_code == 403
+    client.force_login(hrss_clerk)
+    response = client.post("/api/insurance/coverage/", payload, content_type="application/json")
+    assert response.status_code == 201, response.content
+    response = client.post("/api/insurance/coverage/", {**payload, "insured_workers": 101},
+                           content_type="application/json")
+    assert response.status_code == 400 and "职工总人数" in response.json()["insured_workers"][0]
+    assert client.get("/api/insurance/coverage/").json()["count"] == 1
+    client.force_login(hrss_other_county)
+    assert client.get("/api/insurance/coverage/").json()["count"] == 0
+    response = client.post("/api/insurance/coverage/", payload, content_type="application/json")
+    assert response.status_code == 403 and "不在您的管辖范围内" in response.json()["detail"]
+    assert InsuranceCoverage.objects.get().insured_workers == 80
+
+
+def test_work_list_follow_up_and_plan_api(client, ledger, hrss_clerk, hrss_other_county, period_2020h1, county):
+    client.force_login(hrss_clerk)
+    rows = client.get("/api/insurance/work-list/", {"period": "2020H1"}).json()["results"]
+    assert [(r["employer_name"], r["uninsured"]) for r in rows] == [("鑫达水泥有限公司", 40)]
+    response = client.post("/api/insurance/follow-ups/", {
+        "employer": ledger["cement"].pk, "period": "2020H1", "action": "enrolled", "acted_on": "2020-07-01",
+        "enrolled": 40}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert client.get("/api/insurance/work-list/", {"period": "2020H1"}).json()["results"] == []
+    response = client.post("/api/insurance/plans/", {
+        "region": county.code, "title": "三年计划", "start_year": 2020,
+        "years": [{"insured_workers": 100, "coverage_rate": "70"}] * 3}, content_type="application/json")
+    assert response.status_code == 201, response.content
+    client.force_login(hrss_other_county)
+    assert client.get("/api/insurance/plans/").json()["count"] == 0
+    assert client.get("/api/insurance/follow-ups/").json()["count"] == 0
+    assert client.get("/api/insurance/work-list/", {"period": "2020H1"}).json()["count"] == 0
