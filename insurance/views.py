@@ -18,9 +18,9 @@ from insurance.forms import CoverageForm, FollowUpForm, HandoverForm, ImportForm
 from insurance.models import ExpansionPlan, FollowUpAction, LedgerHandover
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, ReportingPeriod
+from portal.forms import apply_errors
 from portal.models import Region
 from portal.scoping import Capability, forbidden, has_capability, requires
-from portal.views import _apply_errors
 
 C = Capability
 PAGE_SIZE = 30
@@ -129,7 +129,7 @@ def coverage(request):
                 services.coverage_save(actor=request.user, employer=employer, period=data["period"],
                                        insured_workers=data["insured_workers"], as_of=data["as_of"])
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             except PermissionDenied as exc:
                 form.add_error(None, str(exc))
             else:
@@ -254,7 +254,7 @@ def follow_ups(request, employer_pk: int):
             services.follow_up_create(actor=request.user, employer=employer, period=period,
                                       **{**form.cleaned_data, "enrolled": form.cleaned_data.get("enrolled") or 0})
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
@@ -278,7 +278,7 @@ def plans(request):
             plan = services.plan_save(actor=request.user, region=data["region"], title=data["title"],
                                       start_year=data["start_year"], targets=form.targets())
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
@@ -317,7 +317,7 @@ def training(request):
                                          title=data["title"], held_on=data["held_on"],
                                          participants=data["participants"], employers=employers)
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             except PermissionDenied as exc:
                 form.add_error(None, str(exc))
             else:

@@ -22,10 +22,10 @@ from ledger.models import (
     Worker,
 )
 from ledger.validation import mask_id_number
+from portal.forms import call_service
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
 from portal.selectors import region_breadcrumbs
-from portal.views import _apply_errors
 
 PAGE_SIZE = 30
 
@@ -100,8 +100,15 @@ def employer_detail(request, pk: int):
     })
 
 
-def _conflict_context(exc: services.ConflictError) -> dict:
-    return {"conflict": exc, "conflict_changes": exc.changes}
+def _versioned_save(form, extra: dict, service, **kwargs):
+    """call_service, plus the conflict of a stale version: the form keeps what the user typed
+    and `extra` gets what the other save changed."""
+    try:
+        return call_service(form, service, **kwargs)
+    except services.ConflictError as exc:
+        extra.update({"conflict": exc, "conflict_changes": exc.changes})
+        form.add_error(None, str(exc))
+        return False, None
 
 
 @requires(Capability.LEDGER_EDIT)
@@ -115,22 +122,15 @@ def employer_edit(request, pk: int | None = None):
     extra = {}
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        try:
-            if employer is None:
-                employer = services.employer_create(actor=request.user, data=data)
-            else:
-                services.employer_update(actor=request.user, employer=employer, data=data,
-                                         expected_version=form.cleaned_data.get("version"))
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        except services.ConflictError as exc:
-            extra = _conflict_context(exc)
-            form.add_error(None, str(exc))
+        if employer is None:
+            saved, result = call_service(form, services.employer_create, actor=request.user, data=data)
         else:
-            messages.success(request, _("已保存“%(name)s”。") % {"name": employer.name})
-            return redirect("ledger:employer-detail", pk=employer.pk)
+            saved, result = _versioned_save(form, extra, services.employer_update, actor=request.user,
+                                            employer=employer, data=data,
+                                            expected_version=form.cleaned_data.get("version"))
+        if saved:
+            messages.success(request, _("已保存“%(name)s”。") % {"name": result.name})
+            return redirect("ledger:employer-detail", pk=result.pk)
     return render(request, "ledger/employer_form.html", {
         "form": form, "employer": employer, "industries": Industry.objects.filter(level=4).only("code", "name"),
         **extra})
@@ -154,17 +154,9 @@ def record_edit(request, pk: int):
             if row.get("dust_type") and row.get("exposed_workers"):
                 by_dust[row["dust_type"]] = by_dust.get(row["dust_type"], 0) + row["exposed_workers"]
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        try:
-            services.record_update(actor=request.user, record=record, data=data, exposures=by_dust,
-                                   expected_version=form.cleaned_data["version"])
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        except services.ConflictError as exc:
-            extra = _conflict_context(exc)
-            form.add_error(None, str(exc))
-        else:
+        saved, _record = _versioned_save(form, extra, services.record_update, actor=request.user, record=record,
+                                         data=data, exposures=by_dust, expected_version=form.cleaned_data["version"])
+        if saved:
             messages.success(request, _("已保存 %(period)s 的填报记录。") % {"period": record.period})
             return redirect("ledger:employer-detail", pk=record.employer_id)
     submission = CountySubmission.objects.filter(period=record.period, county=record.county).first()
@@ -186,15 +178,9 @@ def worker_edit(request, employer_pk: int, pk: int | None = None):
         return redirect(f"{reverse('ledger:employer-detail', args=[employer.pk])}#roster")
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
-        try:
-            services.worker_save(actor=request.user, employer=employer, data=data, worker=worker,
-                                 expected_version=form.cleaned_data.get("version"))
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        except services.ConflictError as exc:
-            extra = _conflict_context(exc)
-            form.add_error(None, str(exc))
-        else:
+        saved, _worker = _versioned_save(form, extra, services.worker_save, actor=request.user, employer=employer,
+                                         data=data, worker=worker, expected_version=form.cleaned_data.get("version"))
+        if saved:
             messages.success(request, _("已保存劳动者信息。"))
             return redirect(f"{reverse('ledger:employer-detail', args=[employer.pk])}#roster")
     return render(request, "ledger/worker_form.html", {"form": form, "employer": employer, "worker": worker, **extra})

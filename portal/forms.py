@@ -100,3 +100,27 @@ class RegionUpdateForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
         super().__init__(*args, **kwargs)
         self.limit_region_fields(actor, Capability.REGIONS_MANAGE, "parent")
         self.fields["parent"].queryset = self.fields["parent"].queryset.filter(level=region.level - 1)
+
+
+def apply_errors(form, exc) -> None:
+    """Put a service's ValidationError on the form: field messages on their fields (or on the
+    form when the field is not on it), plain messages on the form."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def call_service(form, service, /, **kwargs):
+    """Run a service for a bound form. Returns (True, result), or (False, None) with the
+    service's ValidationError or PermissionDenied shown on the form; other errors propagate."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    try:
+        return True, service(**kwargs)
+    except ValidationError as exc:
+        apply_errors(form, exc)
+    except PermissionDenied as exc:
+        form.add_error(None, str(exc))
+    return False, None

@@ -20,6 +20,8 @@ from portal.forms import (
     RegionUpdateForm,
     UserCreateForm,
     UserUpdateForm,
+    apply_errors,
+    call_service,
 )
 from portal.models import Membership, Region, RegionLevel
 from portal.scoping import Capability, forbidden, login_only, public, requires
@@ -55,14 +57,6 @@ def home(request):
     })
 
 
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 @requires(Capability.USERS_MANAGE)
 def users(request):
     query = request.GET.get("q", "").strip()
@@ -74,13 +68,8 @@ def users(request):
 def user_create(request):
     form = UserCreateForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
+        created, user = call_service(form, services.user_create, actor=request.user, **form.cleaned_data)
+        if created:
             messages.success(request, _("已创建用户“%(name)s”。") % {"name": user})
             return redirect("user-detail", pk=user.pk)
     return render(request, "portal/user_form.html", {"form": form})
@@ -130,7 +119,7 @@ def user_detail(request, pk: int):
         except ValidationError as exc:
             target = {"grant": grant_form, "update": update_form, "password": password_form}.get(action)
             if target is not None:
-                _apply_errors(target, exc)
+                apply_errors(target, exc)
             else:
                 messages.error(request, " ".join(exc.messages))
     return render(request, "portal/user_detail.html", {
@@ -186,13 +175,9 @@ def region_edit(request, code: str):
     form = RegionUpdateForm(request.POST or None, actor=request.user, region=region,
                             initial={"name": region.name, "code": region.code, "parent": region.parent})
     if request.method == "POST" and form.is_valid():
-        try:
-            services.region_update(actor=request.user, region=region, **form.cleaned_data)
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
+        saved, _region = call_service(form, services.region_update, actor=request.user, region=region,
+                                      **form.cleaned_data)
+        if saved:
             messages.success(request, _("已保存区划“%(name)s”。") % {"name": region.name})
             return redirect(f"{reverse('regions')}?parent={region.parent.code}" if region.parent else "regions")
     return render(request, "portal/region_form.html", {"form": form, "region": region,

@@ -3,16 +3,15 @@
 import io
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from ledger.selectors import current_period, periods
+from portal.forms import call_service
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
 from portal.selectors import region_with_ancestors
-from portal.views import _apply_errors
 from targets import selectors, services
 from targets.excel import dashboard_workbook
 from targets.forms import CampaignForm, TargetForm
@@ -79,23 +78,14 @@ def target_list(request):
     form = TargetForm(None if is_campaign else posted, actor=request.user)
     campaign_form = CampaignForm(posted if is_campaign else None, actor=request.user)
     if is_campaign and campaign_form.is_valid():
-        try:
-            campaign = services.campaign_create(actor=request.user, **campaign_form.cleaned_data)
-        except ValidationError as exc:
-            _apply_errors(campaign_form, exc)
-        except PermissionDenied as exc:
-            campaign_form.add_error(None, str(exc))
-        else:
+        created, campaign = call_service(campaign_form, services.campaign_create, actor=request.user,
+                                         **campaign_form.cleaned_data)
+        if created:
             messages.success(request, _("已新增实施方案“%(name)s”。") % {"name": campaign})
             return redirect("targets:targets")
     if posted is not None and not is_campaign and form.is_valid():
-        try:
-            services.target_set(actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
+        saved, _target = call_service(form, services.target_set, actor=request.user, **form.cleaned_data)
+        if saved:
             messages.success(request, _("已保存目标。"))
             return redirect("targets:targets")
     return render(request, "targets/targets.html", {
