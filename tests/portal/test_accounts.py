@@ -155,3 +155,11 @@ def test_grant_and_revoke_are_audited():
     labels = [(e.pgh_label, e.pgh_context.get("action")) for e in events if e.pgh_obj_id == str(membership_pk)]
     assert labels == [("insert", "membership_grant"), ("delete", "membership_revoke")]
     assert not Membership.objects.filter(pk=membership_pk).exists()
+
+
+def test_the_interface_is_chinese_by_default_and_english_on_request(client):
+    client.force_login(make_user("371502", username="clerk"))
+    assert "我的区划与岗位" in client.get(reverse("home")).content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    body = client.get(reverse("home")).content.decode()
+    assert 'lang="en"' in body and "我的区划与岗位" not in body
