@@ -1,1 +1,6 @@
-"""DRF endpoints for inspection plans, teams, checklists, findings and reports, scoped through portal.scoping.ScopeFilterBackend."""
+"""DRF endpoints for inspections, scoped through portal.scoping and guarded by object permissions."""
+
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter()
+router.include_root_view = False

@@ -1,3 +1,5 @@
-"""URLs of inspection plans, teams, checklists, findings and reports."""
+"""URLs of supervision inspections."""
+
+app_name = "inspections"
 
 urlpatterns: list = []

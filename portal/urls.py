@@ -3,6 +3,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from ledger import api as ledger_api
+from inspections import api as inspections_api
 from insurance import api as insurance_api
 from targets import api as targets_api
 from portal import api, views
@@ -32,8 +33,10 @@ urlpatterns = [
     path("api/ledger/", include(ledger_api.router.urls)),
     path("api/targets/", include(targets_api.router.urls)),
     path("api/insurance/", include(insurance_api.router.urls)),
+    path("api/inspections/", include(inspections_api.router.urls)),
     path("ledger/", include("ledger.urls")),
     path("dashboard/", include("targets.urls")),
     path("insurance/", include("insurance.urls")),
+    path("inspections/", include("inspections.urls")),
     path("admin/", admin.site.urls),
 ]
