@@ -177,6 +177,9 @@ class PeriodDeadline(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["period", "region"], name="period_deadline_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.region} {self.period} {self.deadline:%Y-%m-%d}"
+
 
 class SubmissionStatus(models.TextChoices):
     DRAFT = "draft", _("填报中")
@@ -317,6 +320,9 @@ class RecordDustExposure(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["record", "dust_type"], name="exposure_record_dust_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.dust_type} {self.exposed_workers}"
+
 
 class ExamResult(models.TextChoices):
     NORMAL = "normal", _("未见异常")
@@ -393,6 +399,9 @@ class ImportJob(models.Model):
         verbose_name = _("台帐导入")
         verbose_name_plural = _("台帐导入")
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
 
     @property
     def progress_percent(self) -> int:

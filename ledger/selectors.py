@@ -9,7 +9,15 @@ import pghistory.models
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from ledger.models import CountySubmission, Employer, EmployerRecord, ReportingPeriod, SubmissionStatus, Worker
+from ledger.models import (
+    CountySubmission,
+    Employer,
+    EmployerRecord,
+    PeriodDeadline,
+    ReportingPeriod,
+    SubmissionStatus,
+    Worker,
+)
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, scope_for
 
@@ -159,8 +167,9 @@ def submission_get(*, actor: User, pk: int, capability: Capability = Capability.
 class CompletenessRow:
     county: Region
     submission: CountySubmission | None
-    state: str  # on_time, late, missing, overdue_draft
+    state: str  # on_time, late, pending, overdue
     label: str
+    deadline: datetime.date
 
 
 def completeness(*, actor: User, period: ReportingPeriod, region: Region | None = None) -> list[CompletenessRow]:
@@ -171,19 +180,27 @@ def completeness(*, actor: User, period: ReportingPeriod, region: Region | None 
     if region is not None:
         counties = counties.filter(path__startswith=region.path)
     submissions = {s.county_id: s for s in CountySubmission.objects.filter(period=period, county__in=counties)}
+    deadlines = {d.region.path: d.deadline for d in PeriodDeadline.objects.filter(period=period).select_related("region")}
     today = timezone.localdate()
     rows = []
     for county in counties.order_by("path"):
+        deadline = effective_deadline(period, county.path, deadlines)
         submission = submissions.get(county.pk)
         submitted_on = timezone.localdate(submission.submitted_at) if submission and submission.submitted_at else None
         is_out = submission is not None and submission.status not in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED)
-        if is_out and submitted_on and submitted_on <= period.deadline:
+        if is_out and submitted_on and submitted_on <= deadline:
             state, label = "on_time", "按时报送"
         elif is_out:
             state, label = "late", "逾期报送"
-        elif today > period.deadline:
+        elif today > deadline:
             state, label = "overdue", "逾期未报"
         else:
             state, label = "pending", "尚未报送"
-        rows.append(CompletenessRow(county, submission, state, label))
+        rows.append(CompletenessRow(county, submission, state, label, deadline))
     return rows
+
+
+def effective_deadline(period: ReportingPeriod, county_path: str, deadlines: dict[str, datetime.date]) -> datetime.date:
+    """The deadline set by the nearest issuing region above the county, else the period's."""
+    own = [(len(path), deadline) for path, deadline in deadlines.items() if county_path.startswith(path)]
+    return max(own)[1] if own else period.deadline

@@ -18,6 +18,7 @@ from ledger.models import (
     DustType,
     Employer,
     EmployerRecord,
+    PeriodDeadline,
     RecordDustExposure,
     ReportingPeriod,
     SubmissionStatus,
@@ -207,6 +208,22 @@ def period_create(*, actor: User, year: int, half: int, deadline: datetime.date)
     with transaction.atomic(), audit(actor, "period_create", period=code):
         return ReportingPeriod.objects.create(code=code, year=year, half=half, starts_on=starts, ends_on=ends,
                                               deadline=deadline)
+
+
+def period_deadline_set(*, actor: User, period: ReportingPeriod, region: Region,
+                        deadline: datetime.date) -> PeriodDeadline:
+    """A province or city sets its own deadline for the counties under it (it may ask earlier
+    than the period's default so it has time to review)."""
+    if region.level not in (RegionLevel.PROVINCE, RegionLevel.CITY):
+        raise ValidationError({"region": _("只有省、市可以为下辖县设定报送截止日期。")})
+    if not scope_for(actor, Capability.LEDGER_REVIEW).contains_from_level(region, region.level):
+        raise PermissionDenied(_("只有%(region)s的审核人员可以设定其下辖县的报送截止日期。") % {"region": region.name})
+    if deadline < period.starts_on:
+        raise ValidationError({"deadline": _("报送截止日期不能早于填报期开始日期 %(d)s。") % {"d": period.starts_on}})
+    with transaction.atomic(), audit(actor, "period_deadline_set", period=period.code, region=region.code):
+        item, _created = PeriodDeadline.objects.update_or_create(
+            period=period, region=region, defaults={"deadline": deadline})
+    return item
 
 
 def _new_record(employer: Employer, period: ReportingPeriod, actor: User | None) -> EmployerRecord:

@@ -1,5 +1,7 @@
 """HTML views of the ledger; thin: parse, call a service or selector, render."""
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -212,6 +214,7 @@ def period_overview(request):
         "period": period, "periods": selectors.periods(), "own": own, "to_review": to_review,
         "return_form": ReturnForm(), "statuses": SubmissionStatus,
         "can_create_period": has_capability(request.user, Capability.PERIODS_MANAGE),
+        "deadline_regions": [r for r in review_scope.top_regions() if r.level <= RegionLevel.CITY],
         "period_form": PeriodForm(),
     })
 
@@ -240,7 +243,15 @@ def submission_action(request):
     action = request.POST.get("action")
     period = get_object_or_404(ReportingPeriod, code=request.POST.get("period"))
     try:
-        if action == "open":
+        if action == "deadline":
+            region = get_object_or_404(Region, code=request.POST.get("region"))
+            try:
+                deadline = datetime.date.fromisoformat(request.POST.get("deadline", ""))
+            except ValueError:
+                raise ValidationError(_("请填写有效的截止日期（年-月-日）。")) from None
+            services.period_deadline_set(actor=request.user, period=period, region=region, deadline=deadline)
+            message = _("已为%(region)s下辖县设定报送截止日期 %(deadline)s。") % {"region": region.name, "deadline": deadline}
+        elif action == "open":
             county = get_object_or_404(Region, code=request.POST.get("county"), level=RegionLevel.COUNTY)
             services.period_open_county(actor=request.user, period=period, county=county)
             message = _("已开始 %(county)s %(period)s 的填报，上一期数据已结转。") % {"county": county.name, "period": period}

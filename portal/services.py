@@ -13,7 +13,6 @@ from portal.audit import audit
 from portal.models import CODE_LENGTH, Membership, Region, RegionLevel, Role, User
 from portal.scoping import ROLE_RANK, Capability, capabilities_of, forget_cached_scope, require_in_scope
 
-
 # ---- Regions ------------------------------------------------------------------------------
 
 

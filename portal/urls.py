@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from ledger import api as ledger_api
 from inspections import api as inspections_api
 from insurance import api as insurance_api
-from targets import api as targets_api
+from ledger import api as ledger_api
 from portal import api, views
+from targets import api as targets_api
 
 router = DefaultRouter()
 router.register("regions", api.RegionViewSet, basename="region")

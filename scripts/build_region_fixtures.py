@@ -135,7 +135,7 @@ def npm_pack(name: str, version: str, dest: Path) -> Path:
     except (ValueError, LookupError):
         tarballs = sorted(dest.glob("*.tgz"))
         if len(tarballs) != 1:
-            raise BuildError(f"cannot find the tarball of {name}@{version} in {dest}")
+            raise BuildError(f"cannot find the tarball of {name}@{version} in {dest}") from None
         return tarballs[0]
     # Scoped packages: "@scope/name-1.0.0.tgz" is written as "scope-name-1.0.0.tgz".
     path = dest / filename.lstrip("@").replace("/", "-")

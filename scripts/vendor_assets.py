@@ -287,7 +287,7 @@ def check() -> int:
     recorded = [(head, [rel for rel, _ in files]) for head, files in entries]
     if pinned != recorded:
         errors.append(f"{VERSIONS_NAME} does not match the pinned list in scripts/vendor_assets.py")
-        for (head, rels), (rhead, rrels) in zip(pinned, recorded):
+        for (head, rels), (rhead, rrels) in zip(pinned, recorded, strict=False):
             if head != rhead:
                 errors.append(f"  pinned {' '.join(head)}\n  recorded {' '.join(rhead)}")
             elif rels != rrels:

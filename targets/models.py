@@ -71,6 +71,9 @@ class RegionRollup(models.Model):
         constraints = [models.UniqueConstraint(fields=["period", "region"], name="rollup_period_region_unique")]
         indexes = [models.Index(fields=["period", "level"])]
 
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.period_id}"
+
 
 class RollupRun(models.Model):
     """One recompute: what it covered, how long it took, and the drift it corrected."""
@@ -91,6 +94,9 @@ class RollupRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
+
 
 class DirtyCounty(models.Model):
     """A (county, period) whose rollup is stale: written by ledger writes in their own
@@ -102,3 +108,6 @@ class DirtyCounty(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["county", "period"], name="dirty_county_period_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.county_id} {self.period_id}"

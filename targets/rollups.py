@@ -16,7 +16,7 @@ _FIGURES = "jsonb_build_object({})".format(", ".join(
     f"'{i.code}', jsonb_build_array({i.code}_num, {i.code}_den)" for i in ROLLUP_FIGURES))
 
 # GROUPING(province, city, county, township): 0 township row, 1 county, 3 city, 7 province.
-_REGION_OF_GROUPING = f"""CASE g WHEN 0 THEN township_id WHEN 1 THEN county_id WHEN 3 THEN city_id
+_REGION_OF_GROUPING = """CASE g WHEN 0 THEN township_id WHEN 1 THEN county_id WHEN 3 THEN city_id
                            WHEN 7 THEN province_id END"""
 _LEVEL_OF_GROUPING = f"""CASE g WHEN 0 THEN {RegionLevel.TOWNSHIP} WHEN 1 THEN {RegionLevel.COUNTY}
                           WHEN 3 THEN {RegionLevel.CITY} WHEN 7 THEN {RegionLevel.PROVINCE} END"""
@@ -81,7 +81,7 @@ FULL_SQL = _upsert_sql(
 COUNTIES_SQL = _upsert_sql(
     agg_source=_labelled(aggregate_sql(counties=True)),
     keep=f"region_id IS NOT NULL AND level IN ({RegionLevel.COUNTY}, {RegionLevel.TOWNSHIP})",
-    stale=f"""t.region_id IN (SELECT id FROM portal_region WHERE id = ANY(%(counties)s)
+    stale="""t.region_id IN (SELECT id FROM portal_region WHERE id = ANY(%(counties)s)
                               OR parent_id = ANY(%(counties)s))""",
 )
 
@@ -108,7 +108,7 @@ ANCESTORS_SQL = _upsert_sql(
                                                             WHERE id = ANY(%(counties)s)))
     """,
     keep="TRUE",
-    stale=f"""t.region_id IN (SELECT x.parent_id FROM portal_region x WHERE x.id = ANY(%(counties)s)
+    stale="""t.region_id IN (SELECT x.parent_id FROM portal_region x WHERE x.id = ANY(%(counties)s)
                               UNION SELECT p.parent_id FROM portal_region x JOIN portal_region p ON p.id = x.parent_id
                               WHERE x.id = ANY(%(counties)s))""",
 )

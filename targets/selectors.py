@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from ledger.models import ReportingPeriod
-from portal.models import Region, RegionLevel, User
+from portal.models import Region, User
 from portal.scoping import Capability, scope_for
 from targets.indicators import INDICATORS, rate
 from targets.models import Campaign, RegionRollup, Target

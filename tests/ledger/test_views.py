@@ -206,3 +206,36 @@ def test_completeness_states(client, clerk, period_2020h1):
     body = client.get(reverse("ledger:completeness"), {"period": "2020H1"}).content.decode()
     assert 'data-testid="state-371502">逾期报送' in body
     assert 'data-testid="state-371521">逾期未报' in body
+
+
+def test_a_city_deadline_applies_to_its_counties(client, clerk, city_reviewer, period_2020h1):
+    county = Region.objects.get(code="371502")
+    submission = services.period_open_county(actor=clerk, period=period_2020h1, county=county)
+    services.submission_submit(actor=clerk, submission=submission)
+    CountySubmission.objects.filter(pk=submission.pk).update(
+        submitted_at=datetime.datetime(2020, 7, 12, 10, tzinfo=datetime.UTC))
+    client.force_login(make_user("3715", role=Role.VIEWER))
+    assert 'data-testid="state-371502">按时报送' in client.get(
+        reverse("ledger:completeness"), {"period": "2020H1"}).content.decode()
+    services.period_deadline_set(actor=city_reviewer, period=period_2020h1, region=Region.objects.get(code="3715"),
+                                 deadline=datetime.date(2020, 7, 10))
+    body = client.get(reverse("ledger:completeness"), {"period": "2020H1"}).content.decode()
+    assert 'data-testid="state-371502">逾期报送' in body and "2020-07-10" in body
+
+
+def test_a_county_cannot_set_a_deadline(clerk, period_2020h1):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.period_deadline_set(actor=make_user("371502", role=Role.REVIEWER), period=period_2020h1,
+                                     region=Region.objects.get(code="3715"), deadline=datetime.date(2020, 7, 10))
+
+
+def test_a_city_reviewer_sets_the_deadline_on_the_page(client, city_reviewer, period_2020h1):
+    client.force_login(city_reviewer)
+    response = client.post(reverse("ledger:submission-action"), {
+        "action": "deadline", "period": "2020H1", "region": "3715", "deadline": "2020-07-08"}, follow=True)
+    assert "已为聊城市下辖县设定报送截止日期 2020-07-08" in response.content.decode()
+    response = client.post(reverse("ledger:submission-action"), {
+        "action": "deadline", "period": "2020H1", "region": "3715", "deadline": "not-a-date"}, follow=True)
+    assert "请填写有效的截止日期" in response.content.decode()
