@@ -7,10 +7,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from insurance.models import InsuranceCoverage
 from ledger.models import Employer, EmployerRecord, ReportingPeriod
 from portal.models import Region
 from targets import services
-from insurance.models import InsuranceCoverage
 from targets.indicators import ROLLUP_FIGURES
 from targets.models import DirtyCounty, RegionRollup, RollupRun
 from tests.ledger.factories import make_employer
