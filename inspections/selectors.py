@@ -1,1 +1,274 @@
-"""Every read of inspection plans, teams, checklists, findings and reports that a view or the API uses, always through portal.scoping."""
+"""Every read of inspection plans, teams, checklists, findings and reports that a view or the API
+uses, always through portal.scoping (plus guardian grants for the teams)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from inspections.models import (
+    OPEN_FINDING_STATUSES,
+    Answer,
+    Assignment,
+    AssignmentStatus,
+    AssignmentUserObjectPermission,
+    ChecklistKind,
+    ChecklistTemplate,
+    ChecklistVersion,
+    Finding,
+    Inspection,
+    InspectionPlan,
+    InspectionStatus,
+    PlanStatus,
+)
+from portal.scoping import Capability, scope_for
+
+C = Capability
+FILL_CODENAME = "fill_assignment"
+VISIBLE_AFTER = [InspectionStatus.SUBMITTED, InspectionStatus.SIGNED]
+
+
+def granted_assignment_ids(user, *, in_window: bool = True) -> QuerySet:
+    """Assignments the user's team was granted (guardian direct-FK rows), while the plan runs."""
+    if not user.is_authenticated:
+        return Assignment.objects.none().values("pk")
+    today = timezone.localdate()
+    rows = AssignmentUserObjectPermission.objects.filter(user=user, permission__codename=FILL_CODENAME)
+    if in_window:
+        rows = rows.filter(content_object__plan__window_start__lte=today).filter(
+            Q(content_object__plan__window_end__gte=today) | Q(content_object__plan__report_deadline__gte=today))
+    return rows.values("content_object_id")
+
+
+def assignment_list(*, actor) -> QuerySet[Assignment]:
+    """Who sees an assignment:
+    - the issuing side's admins (INSPECTION_MANAGE over the plan's region): all of the plan;
+    - a team (guardian grant on the assignment): its own assignments while the plan runs;
+    - the inspected side (INSPECTION_VIEW over the assignment's region, *below* the issuing
+      region): announced assignments, and unannounced ones only once submitted.
+    An inspector at the issuing level (a province official on another team) is none of these
+    for another team's assignments, so they answer 404."""
+    view = scope_for(actor, C.INSPECTION_VIEW)
+    manage = scope_for(actor, C.INSPECTION_MANAGE)
+    q = Q(pk__in=granted_assignment_ids(actor))
+    if manage:
+        q |= manage.q_path("plan__region__path")
+    if view:
+        q |= (view.q_path("region__path") & ~view.q_path("plan__region__path")
+              & (Q(kind=ChecklistKind.COMPREHENSIVE) | Q(inspection__status__in=VISIBLE_AFTER)))
+    return (Assignment.objects.filter(q)
+            .select_related("plan", "team", "region", "employer", "checklist_version__template")
+            .distinct())
+
+
+def _only_if(scope, q: Q) -> Q:
+    return q if scope else Q(pk__in=[])
+
+
+def assignment_get(*, actor, pk: int) -> Assignment:
+    return assignment_list(actor=actor).get(pk=pk)
+
+
+def may_fill(actor, assignment: Assignment) -> bool:
+    return assignment_list_granted(actor).filter(pk=assignment.pk).exists()
+
+
+def assignment_list_granted(actor, *, in_window: bool = True) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(pk__in=granted_assignment_ids(actor, in_window=in_window)).select_related(
+        "plan", "team", "region", "employer", "checklist_version__template")
+
+
+def may_manage_plan(actor, plan: InspectionPlan) -> bool:
+    return scope_for(actor, C.INSPECTION_MANAGE).contains(plan.region)
+
+
+def plan_list(*, actor) -> QuerySet[InspectionPlan]:
+    manage = scope_for(actor, C.INSPECTION_MANAGE)
+    q = Q(pk__in=assignment_list(actor=actor).values("plan_id"))
+    if manage:
+        q |= manage.q_path("region__path")
+    return InspectionPlan.objects.filter(q).select_related("region").distinct()
+
+
+def plan_get(*, actor, pk: int) -> InspectionPlan:
+    return plan_list(actor=actor).get(pk=pk)
+
+
+def template_list() -> QuerySet[ChecklistTemplate]:
+    return ChecklistTemplate.objects.prefetch_related("versions")
+
+
+def version_get(pk: int) -> ChecklistVersion:
+    return ChecklistVersion.objects.select_related("template").get(pk=pk)
+
+
+def version_payload(version: ChecklistVersion) -> dict:
+    """The checklist as the tablet caches it."""
+    return {
+        "id": version.pk, "template": version.template.code, "name": version.template.name,
+        "number": version.number,
+        "sections": [
+            {"number": s.number, "title": s.title, "items": [
+                {"id": i.pk, "number": i.number, "text": i.text, "answer_type": i.answer_type, "choices": i.choices,
+                 "required": i.required, "guidance": i.guidance}
+                for i in s.items.order_by("order")]}
+            for s in version.sections.order_by("order").prefetch_related("items")
+        ],
+    }
+
+
+def answer_payload(answer: Answer) -> dict:
+    return {"item": answer.item_id, "value": answer.value, "note": answer.note, "version": answer.version,
+            "client_uuid": str(answer.client_uuid), "updated_at": answer.updated_at.isoformat()}
+
+
+def assignment_payload(assignment: Assignment) -> dict:
+    """Everything the tablet needs offline: checklist answers so far and, for an employer, its
+    ledger facts of the current period."""
+    inspection = getattr(assignment, "inspection", None) if _has_inspection(assignment) else None
+    data = {
+        "id": assignment.pk, "kind": assignment.kind, "target": assignment.target_name,
+        "plan": {"id": assignment.plan_id, "name": assignment.plan.name, "status": assignment.plan.status},
+        "team": assignment.team.name, "status": assignment.status,
+        "checklist_version": assignment.checklist_version_id,
+        "inspection": None, "answers": [], "employer": None,
+    }
+    if inspection is not None:
+        data["inspection"] = {"id": inspection.pk, "status": inspection.status, "version": inspection.version_id}
+        data["answers"] = [answer_payload(a) for a in inspection.answers.all()]
+    if assignment.employer_id:
+        data["employer"] = employer_facts(assignment.employer)
+    return data
+
+
+def _has_inspection(assignment) -> bool:
+    try:
+        return assignment.inspection is not None
+    except Inspection.DoesNotExist:
+        return False
+
+
+def employer_facts(employer) -> dict:
+    from ledger.selectors import current_period
+
+    facts = {"name": employer.name, "uscc": employer.uscc or employer.registration_number,
+             "address": employer.workplace_address, "legal_representative": employer.legal_representative,
+             "period": None, "record": None}
+    period = current_period()
+    if period is None:
+        return facts
+    record = employer.records.filter(period=period).first()
+    facts["period"] = str(period)
+    if record is not None:
+        facts["record"] = {f: getattr(record, f) for f in (
+            "total_workers", "exposed_workers", "hazard_declared", "warning_signs", "exam_due", "exam_done",
+            "surveillance_files", "principal_trained", "contract_workers", "insured_workers")}
+    return facts
+
+
+def inspection_blank_items(inspection: Inspection) -> list:
+    answered = {a.item_id for a in inspection.answers.all() if not a.is_blank}
+    return [i for i in inspection.version.items() if i.required and i.pk not in answered]
+
+
+def inspection_figures(inspection: Inspection) -> dict:
+    answers = list(inspection.answers.select_related("item"))
+    yes_no = Counter(a.value for a in answers if a.item.answer_type == "yes_no_na")
+    return {
+        "items": inspection.version.items().count(),
+        "answered": sum(1 for a in answers if not a.is_blank),
+        "yes": yes_no.get("yes", 0), "no": yes_no.get("no", 0), "na": yes_no.get("na", 0),
+        "findings": inspection.findings.count(),
+        "findings_by_severity": dict(inspection.findings.values_list("severity").annotate(n=Count("id"))),
+    }
+
+
+def finding_list(*, actor, open_only: bool = False, employer=None) -> QuerySet[Finding]:
+    view = scope_for(actor, C.INSPECTION_VIEW)
+    manage = scope_for(actor, C.INSPECTION_MANAGE)
+    q = Q(pk__in=[])
+    if view:
+        q |= view.q_path("region__path")
+    if manage:
+        q |= manage.q_path("inspection__assignment__plan__region__path")
+    q |= Q(inspection__assignment__in=assignment_list_granted(actor, in_window=False))
+    qs = Finding.objects.filter(q).select_related("item", "region", "employer", "inspection__assignment__team")
+    if open_only:
+        qs = qs.filter(status__in=OPEN_FINDING_STATUSES)
+    if employer is not None:
+        qs = qs.filter(employer=employer)
+    return qs.distinct()
+
+
+def finding_get(*, actor, pk: int) -> Finding:
+    return finding_list(actor=actor).get(pk=pk)
+
+
+def overdue_findings(*, actor) -> QuerySet[Finding]:
+    return finding_list(actor=actor, open_only=True).filter(deadline__lt=timezone.localdate())
+
+
+def overdue_by_region(*, actor, level: int) -> list[dict]:
+    """Overdue findings counted per region at one level (2 city, 3 county)."""
+    from portal.models import Region
+
+    counts: Counter = Counter()
+    for path in overdue_findings(actor=actor).values_list("region__path", flat=True):
+        parts = path.strip("/").split("/")
+        if len(parts) >= level:
+            counts[parts[level - 1]] += 1
+    names = dict(Region.objects.filter(code__in=counts).values_list("code", "name"))
+    return [{"code": code, "name": names.get(code, code), "count": n} for code, n in sorted(counts.items())]
+
+
+def plan_report(plan: InspectionPlan) -> dict:
+    inspections = Inspection.objects.filter(assignment__plan=plan).select_related(
+        "assignment__team", "assignment__region", "assignment__employer")
+    rows = [{"inspection": i, "figures": inspection_figures(i)} for i in inspections]
+    return {
+        "plan": plan, "rows": rows,
+        "assignments": plan.assignments.filter(status=AssignmentStatus.ACTIVE).count(),
+        "submitted": sum(1 for i in inspections if i.status in VISIBLE_AFTER),
+        "signed": sum(1 for i in inspections if i.status == InspectionStatus.SIGNED),
+        "findings": Finding.objects.filter(inspection__assignment__plan=plan).count(),
+        "open_findings": Finding.objects.filter(inspection__assignment__plan=plan,
+                                                status__in=OPEN_FINDING_STATUSES).count(),
+    }
+
+
+def supervision_coverage(*, region, year: int | None = None) -> dict:
+    """监督检查覆盖率: employers in scope (governance scope, key industries) inspected this year
+    (a submitted unannounced inspection) / employers in scope. A zero denominator is no data."""
+    from ledger.models import Employer
+
+    year = year or timezone.localdate().year
+    field = {1: "province", 2: "city", 3: "county"}[region.level]
+    employers = Employer.objects.filter(**{field: region}, in_governance_scope=True).exclude(key_group="")
+    inspected = employers.filter(
+        inspection_assignments__inspection__status__in=VISIBLE_AFTER,
+        inspection_assignments__inspection__submitted_at__year=year).distinct().count()
+    total = employers.count()
+    return {"numerator": inspected, "denominator": total,
+            "rate": round(100 * inspected / total, 1) if total else None}
+
+
+def zero_penalty_counties(*, actor=None, year: int | None = None) -> QuerySet:
+    """Counties whose latest submitted comprehensive inspection of the year answered “否” to the
+    item keyed `no_zero_penalty` (杜绝零执法零处罚), or reported 0 penalty cases."""
+    from portal.models import Region
+
+    year = year or timezone.localdate().year
+    answers = Answer.objects.filter(
+        inspection__status__in=VISIBLE_AFTER, inspection__submitted_at__year=year,
+        inspection__assignment__kind=ChecklistKind.COMPREHENSIVE, inspection__assignment__region__level=3,
+    ).filter(Q(item__key="no_zero_penalty", value="no") | Q(item__key="penalty_cases", value=0))
+    regions = Region.objects.filter(pk__in=answers.values("inspection__assignment__region_id"))
+    if actor is not None:
+        regions = scope_for(actor, C.INSPECTION_VIEW).filter(regions)
+    return regions
+
+
+def open_plans() -> QuerySet[InspectionPlan]:
+    return InspectionPlan.objects.filter(status=PlanStatus.OPEN)

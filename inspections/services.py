@@ -1,1 +1,662 @@
-"""Every write of inspection plans, teams, checklists, findings and reports: plain functions taking the acting user, one transaction each."""
+"""Every write of inspection plans, teams, checklists, findings and reports: plain functions
+taking the acting user, one transaction each, permission checked, audit context written."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from inspections import selectors
+from inspections.models import (
+    Answer,
+    AnswerType,
+    Assignment,
+    AssignmentStatus,
+    AssignmentUserObjectPermission,
+    ChecklistItem,
+    ChecklistKind,
+    ChecklistTemplate,
+    ChecklistVersion,
+    Finding,
+    FindingReview,
+    FindingStatus,
+    Inspection,
+    InspectionPlan,
+    InspectionStatus,
+    Photo,
+    PlanStatus,
+    RectificationEvidence,
+    Severity,
+    SyncReceipt,
+    Team,
+)
+from inspections.reference import build_sections, version_as_spec
+from portal.audit import audit
+from portal.scoping import Capability, require_in_scope, scope_for
+
+C = Capability
+PERM = "inspections.fill_assignment"
+SEVERITY_DAYS = {Severity.HIGH: 15, Severity.MEDIUM: 30, Severity.LOW: 60}
+DEFAULT_PHOTO_MAX = 5 * 1024 * 1024
+
+
+class NotFound(Exception):
+    """The object is not visible to the actor (a view answers 404)."""
+
+
+def _require_manage(actor, plan_or_region) -> None:
+    region = plan_or_region.region if isinstance(plan_or_region, InspectionPlan) else plan_or_region
+    require_in_scope(actor, C.INSPECTION_MANAGE, region)
+
+
+# ---- Checklists ----------------------------------------------------------------------------
+
+
+def _require_checklist_admin(actor) -> None:
+    if not scope_for(actor, C.INSPECTION_MANAGE):
+        raise PermissionDenied(_("只有卫生健康部门管理员可以维护检查表。"))
+
+
+@transaction.atomic
+def checklist_version_create(*, actor, template: ChecklistTemplate) -> ChecklistVersion:
+    """A new draft version, copied from the latest one."""
+    _require_checklist_admin(actor)
+    latest = template.latest_version()
+    if latest is not None and not latest.published:
+        raise ValidationError(_("已有未发布的第%(n)s版草稿，请先编辑并发布它。") % {"n": latest.number})
+    with audit(actor, "检查表新建版本", template=template.code):
+        version = ChecklistVersion.objects.create(
+            template=template, number=(latest.number + 1) if latest else 1, created_by=actor)
+        if latest is not None:
+            build_sections(version, version_as_spec(latest))
+    return version
+
+
+def _editable_version(version: ChecklistVersion) -> None:
+    if version.published:
+        raise ValidationError(_("已发布的检查表版本不能修改，请新建版本。"))
+
+
+@transaction.atomic
+def checklist_item_update(*, actor, item: ChecklistItem, text: str, answer_type: str, required: bool,
+                          no_is_finding: bool, default_severity: str, guidance: str = "",
+                          choices: list[str] | None = None) -> ChecklistItem:
+    _require_checklist_admin(actor)
+    _editable_version(item.section.version)
+    if answer_type not in AnswerType.values:
+        raise ValidationError({"answer_type": _("答案类型无效。")})
+    if answer_type == AnswerType.SINGLE_CHOICE and not choices:
+        raise ValidationError({"choices": _("单选题至少需要一个选项。")})
+    if not text.strip():
+        raise ValidationError({"text": _("检查内容不能为空。")})
+    with audit(actor, "检查表条目修改", item=item.number):
+        item.text, item.answer_type, item.required = text.strip(), answer_type, required
+        item.no_is_finding = no_is_finding and answer_type == AnswerType.YES_NO_NA
+        item.default_severity, item.guidance, item.choices = default_severity, guidance, choices or []
+        item.save()
+    return item
+
+
+@transaction.atomic
+def checklist_item_add(*, actor, version: ChecklistVersion, section_number: str, text: str,
+                       answer_type: str = AnswerType.YES_NO_NA) -> ChecklistItem:
+    _require_checklist_admin(actor)
+    _editable_version(version)
+    section = version.sections.filter(number=section_number).first()
+    if section is None:
+        raise ValidationError({"section": _("没有编号为“%(n)s”的部分。") % {"n": section_number}})
+    count = section.items.count()
+    with audit(actor, "检查表条目新增", version=version.pk):
+        return ChecklistItem.objects.create(
+            section=section, number=f"{section.number}.{count + 1}", text=text, answer_type=answer_type,
+            order=count + 1, no_is_finding=answer_type == AnswerType.YES_NO_NA)
+
+
+@transaction.atomic
+def checklist_version_publish(*, actor, version: ChecklistVersion) -> ChecklistVersion:
+    _require_checklist_admin(actor)
+    _editable_version(version)
+    if not ChecklistItem.objects.filter(section__version=version).exists():
+        raise ValidationError(_("检查表没有任何条目，不能发布。"))
+    with audit(actor, "检查表发布", version=version.pk):
+        version.published = True
+        version.save(update_fields=["published"])
+    return version
+
+
+# ---- Plans, teams, assignments --------------------------------------------------------------
+
+
+@transaction.atomic
+def plan_create(*, actor, region, name: str, window_start: dt.date, window_end: dt.date,
+                report_deadline: dt.date, document_number: str = "") -> InspectionPlan:
+    _require_manage(actor, region)
+    errors = {}
+    if not name.strip():
+        errors["name"] = _("请填写计划名称。")
+    if window_end < window_start:
+        errors["window_end"] = _("检查结束日期不能早于开始日期。")
+    if report_deadline < window_start:
+        errors["report_deadline"] = _("报告报送截止日期不能早于检查开始日期。")
+    if errors:
+        raise ValidationError(errors)
+    with audit(actor, "检查计划新建"):
+        return InspectionPlan.objects.create(
+            region=region, name=name.strip(), document_number=document_number.strip(), window_start=window_start,
+            window_end=window_end, report_deadline=report_deadline, created_by=actor)
+
+
+@transaction.atomic
+def plan_close(*, actor, plan: InspectionPlan) -> InspectionPlan:
+    _require_manage(actor, plan)
+    with audit(actor, "检查计划结束", plan=plan.pk):
+        plan.status = PlanStatus.CLOSED
+        plan.save(update_fields=["status"])
+    return plan
+
+
+@transaction.atomic
+def team_create(*, actor, plan: InspectionPlan, name: str, leader, members=(), liaison=None,
+                liaison_phone: str = "") -> Team:
+    _require_manage(actor, plan)
+    if plan.status != PlanStatus.OPEN:
+        raise ValidationError(_("检查计划已结束，不能再组建检查组。"))
+    if liaison is not None and not liaison_phone.strip():
+        raise ValidationError({"liaison_phone": _("请填写联络员电话。")})
+    with audit(actor, "检查组组建", plan=plan.pk):
+        team = Team.objects.create(plan=plan, name=name.strip(), leader=leader, liaison=liaison,
+                                   liaison_phone=liaison_phone.strip())
+        team.members.set(members)
+        _sync_team_permissions(team)
+    return team
+
+
+@transaction.atomic
+def team_update_members(*, actor, team: Team, leader, members=(), liaison=None, liaison_phone: str = "") -> Team:
+    _require_manage(actor, team.plan)
+    with audit(actor, "检查组成员调整", team=team.pk):
+        team.leader, team.liaison, team.liaison_phone = leader, liaison, liaison_phone
+        team.save()
+        team.members.set(members)
+        _sync_team_permissions(team)
+    return team
+
+
+def _sync_team_permissions(team: Team) -> None:
+    """Each team user holds fill_assignment on the team's active assignments, nobody else does."""
+    users = team.user_ids()
+    for assignment in team.assignments.all():
+        granted = set(AssignmentUserObjectPermission.objects.filter(
+            content_object=assignment, permission__codename="fill_assignment").values_list("user_id", flat=True))
+        from portal.models import User
+
+        for user in User.objects.filter(pk__in=users - granted):
+            assign_perm(PERM, user, assignment)
+        for user in User.objects.filter(pk__in=granted - users):
+            remove_perm(PERM, user, assignment)
+
+
+@transaction.atomic
+def assignment_create(*, actor, team: Team, kind: str, region=None, employer=None,
+                      checklist_version: ChecklistVersion | None = None) -> Assignment:
+    plan = team.plan
+    _require_manage(actor, plan)
+    if plan.status != PlanStatus.OPEN:
+        raise ValidationError(_("检查计划已结束，不能再分配任务。"))
+    if kind == ChecklistKind.UNANNOUNCED:
+        if employer is None:
+            raise ValidationError({"employer": _("暗访检查须指定被检查单位。")})
+        region = employer.county
+    elif region is None:
+        raise ValidationError({"region": _("综合检查须指定被检查地区。")})
+    if not region.path.startswith(plan.region.path):
+        raise ValidationError({"region": _("“%(r)s”不在本计划发文区划范围内。") % {"r": region.name}})
+    if checklist_version is None:
+        template = ChecklistTemplate.objects.filter(kind=kind, versions__published=True).order_by("code").first()
+        checklist_version = template.latest_published() if template else None
+    if checklist_version is None or not checklist_version.published:
+        raise ValidationError({"checklist_version": _("请选择已发布的检查表版本。")})
+    if checklist_version.template.kind != kind:
+        raise ValidationError({"checklist_version": _("检查表类型与检查类型不一致。")})
+    with audit(actor, "检查任务分配", plan=plan.pk):
+        assignment = Assignment.objects.create(plan=plan, team=team, region=region, employer=employer, kind=kind,
+                                               checklist_version=checklist_version)
+        _sync_team_permissions(team)
+    return assignment
+
+
+@transaction.atomic
+def assignment_reassign(*, actor, assignment: Assignment, team: Team) -> Assignment:
+    """The old assignment stays (read-only for its team, who are told it moved); the new team gets
+    a fresh one."""
+    _require_manage(actor, assignment.plan)
+    if team.plan_id != assignment.plan_id:
+        raise ValidationError(_("只能改派给同一计划内的检查组。"))
+    if assignment.status != AssignmentStatus.ACTIVE:
+        raise ValidationError(_("该任务已改派过。"))
+    with audit(actor, "检查任务改派", assignment=assignment.pk):
+        assignment.status = AssignmentStatus.REASSIGNED
+        assignment.save(update_fields=["status"])
+        new = Assignment.objects.create(plan=assignment.plan, team=team, region=assignment.region,
+                                        employer=assignment.employer, kind=assignment.kind,
+                                        checklist_version=assignment.checklist_version)
+        _sync_team_permissions(team)
+    return new
+
+
+# ---- Filling ---------------------------------------------------------------------------------
+
+
+def access_fill(actor, assignment: Assignment) -> None:
+    """Refusals of a write to an assignment, each with its Chinese message."""
+    if not selectors.may_fill(actor, assignment):
+        if selectors.assignment_list_granted(actor, in_window=False).filter(pk=assignment.pk).exists():
+            raise PermissionDenied(_("检查计划不在检查期内（%(a)s 至 %(b)s），不能填报。") % {
+                "a": assignment.plan.window_start, "b": assignment.plan.access_until})
+        raise PermissionDenied(_("只有本检查组成员可以填报该检查任务。"))
+    if assignment.plan.status != PlanStatus.OPEN:
+        raise ValidationError(_("检查计划已结束（关闭），不能再填报。"))
+    if assignment.status != AssignmentStatus.ACTIVE:
+        raise ValidationError(_("该检查任务已改派给其他检查组，本组不能再填报。"))
+
+
+def inspection_for(assignment: Assignment) -> Inspection:
+    inspection, _created = Inspection.objects.get_or_create(
+        assignment=assignment, defaults={"version": assignment.checklist_version})
+    return inspection
+
+
+@transaction.atomic
+def inspection_start(*, actor, assignment: Assignment) -> Inspection:
+    access_fill(actor, assignment)
+    with audit(actor, "检查开始", assignment=assignment.pk):
+        return inspection_for(assignment)
+
+
+def validate_value(item: ChecklistItem, value):
+    """The normalized value, or ValidationError with a Chinese message. None/"" clears."""
+    if value in (None, ""):
+        return None
+    kind = item.answer_type
+    label = f"第 {item.number} 项"
+    if kind == AnswerType.YES_NO_NA:
+        if value not in ("yes", "no", "na"):
+            raise ValidationError(_("%(l)s只能回答“是”“否”或“不适用”。") % {"l": label})
+        return value
+    if kind in (AnswerType.NUMBER, AnswerType.RATE):
+        number = value
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                number = None
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+            raise ValidationError(_("%(l)s应填写数字，收到的是“%(v)s”。") % {"l": label, "v": value})
+        if number < 0:
+            raise ValidationError(_("%(l)s不能为负数。") % {"l": label})
+        if kind == AnswerType.RATE and number > 100:
+            raise ValidationError(_("%(l)s是百分比，应在 0 到 100 之间。") % {"l": label})
+        return int(number) if float(number).is_integer() else number
+    if kind == AnswerType.TEXT:
+        if not isinstance(value, str):
+            raise ValidationError(_("%(l)s应填写文字。") % {"l": label})
+        if len(value) > 4000:
+            raise ValidationError(_("%(l)s文字过长（最多 4000 字）。") % {"l": label})
+        return value.strip() or None
+    if kind == AnswerType.SINGLE_CHOICE:
+        if value not in item.choices:
+            raise ValidationError(_("%(l)s只能从以下选项中选择：%(c)s。") % {"l": label, "c": "、".join(item.choices)})
+        return value
+    if kind == AnswerType.PHOTO:
+        values = value if isinstance(value, list) else [value]
+        try:
+            return [str(uuid.UUID(str(v))) for v in values]
+        except ValueError:
+            raise ValidationError(_("%(l)s应上传照片。") % {"l": label}) from None
+    raise ValidationError(_("%(l)s的答案类型无法识别。") % {"l": label})
+
+
+@dataclass
+class SyncResult:
+    client_uuid: str
+    status: str  # applied | duplicate | conflict | error
+    detail: str = ""
+    answer: dict | None = None
+    code: str = ""
+
+    def as_dict(self) -> dict:
+        return {"client_uuid": self.client_uuid, "status": self.status, "detail": self.detail,
+                "answer": self.answer, "code": self.code}
+
+
+@dataclass
+class SyncOutcome:
+    results: list[SyncResult] = field(default_factory=list)
+
+    @property
+    def http_status(self) -> int:
+        statuses = {r.status for r in self.results}
+        return 400 if "error" in statuses else 409 if "conflict" in statuses else 200
+
+
+def answers_sync(*, actor, assignment: Assignment, changes: list[dict]) -> SyncOutcome:
+    """Apply a batch from a tablet's outbox. Each change `{client_uuid, checklist_version,
+    base_version, item, value, note}` is applied at most once; a stale base_version is a conflict
+    answered with the server's copy; every valid change is kept even if another one is refused."""
+    access_fill(actor, assignment)
+    with transaction.atomic():
+        inspection = inspection_for(assignment)
+    if inspection.status != InspectionStatus.DRAFT:
+        raise ValidationError(_("检查表已提交（%(s)s），不能再修改答案。") % {"s": inspection.get_status_display()})
+    outcome = SyncOutcome()
+    for change in changes:
+        try:
+            with transaction.atomic():
+                outcome.results.append(_apply_change(actor, inspection, change))
+        except ValidationError as exc:
+            outcome.results.append(SyncResult(str(change.get("client_uuid", "")), "error", " ".join(exc.messages),
+                                              code=getattr(exc, "code", "") or "invalid"))
+        except IntegrityError:
+            # Another tablet created the same answer (or used the same uuid) at the same moment.
+            answer = Answer.objects.filter(inspection=inspection, item_id=change.get("item")).first()
+            outcome.results.append(SyncResult(
+                str(change.get("client_uuid", "")), "conflict", _("该项刚被他人同时保存，请选择保留哪一份。"),
+                selectors.answer_payload(answer) if answer else None, code="stale"))
+    return outcome
+
+
+def _apply_change(actor, inspection: Inspection, change: dict) -> SyncResult:
+    try:
+        client_uuid = uuid.UUID(str(change.get("client_uuid")))
+    except ValueError:
+        raise ValidationError(_("缺少或无效的 client_uuid。"), code="client_uuid") from None
+    receipt = SyncReceipt.objects.filter(client_uuid=client_uuid).select_related("answer").first()
+    if receipt is not None:
+        if receipt.answer.inspection_id != inspection.pk:
+            raise ValidationError(_("该 client_uuid 已用于其他检查。"), code="client_uuid")
+        return SyncResult(str(client_uuid), "duplicate", _("该答案此前已同步，未重复保存。"),
+                          selectors.answer_payload(receipt.answer))
+    if change.get("checklist_version") != inspection.version_id:
+        raise ValidationError(
+            _("检查表版本已变化：本检查使用第%(n)s版（编号 %(id)s），请刷新页面后重新填写该项。")
+            % {"n": inspection.version.number, "id": inspection.version_id}, code="checklist_version")
+    item = ChecklistItem.objects.filter(pk=change.get("item"), section__version=inspection.version).first()
+    if item is None:
+        raise ValidationError(_("检查项不属于本检查表。"), code="item")
+    value = validate_value(item, change.get("value"))
+    note = str(change.get("note") or "")[:4000]
+    if item.answer_type == AnswerType.PHOTO and value:
+        known = set(map(str, Photo.objects.filter(inspection=inspection, item=item).values_list("client_uuid",
+                                                                                                  flat=True)))
+        if missing := [v for v in value if v not in known]:
+            raise ValidationError(_("第 %(n)s 项的照片尚未上传（%(c)s 张），请先同步照片。") % {
+                "n": item.number, "c": len(missing)}, code="photo_missing")
+    base_version = change.get("base_version") or 0
+    answer = Answer.objects.select_for_update().filter(inspection=inspection, item=item).first()
+    current = answer.version if answer else 0
+    if base_version != current:
+        return SyncResult(str(client_uuid), "conflict",
+                          _("第 %(n)s 项已被他人修改（服务器版本 %(v)s），请选择保留哪一份。") % {"n": item.number, "v": current},
+                          selectors.answer_payload(answer) if answer else None, code="stale")
+    with audit(actor, "检查答案同步", inspection=inspection.pk, item=item.number):
+        if answer is None:
+            answer = Answer.objects.create(inspection=inspection, item=item, value=value, note=note,
+                                           client_uuid=client_uuid, updated_by=actor)
+        else:
+            answer.value, answer.note, answer.client_uuid = value, note, client_uuid
+            answer.version += 1
+            answer.updated_by = actor
+            answer.save()
+        SyncReceipt.objects.create(client_uuid=client_uuid, answer=answer, answer_version=answer.version)
+        Inspection.objects.filter(pk=inspection.pk).update(base_version=F("base_version") + 1)
+    return SyncResult(str(client_uuid), "applied", "", selectors.answer_payload(answer))
+
+
+IMAGE_SIGNATURES = [(b"\xff\xd8\xff", ".jpg"), (b"\x89PNG\r\n\x1a\n", ".png")]
+
+
+def image_extension(head: bytes) -> str | None:
+    for magic, ext in IMAGE_SIGNATURES:
+        if head.startswith(magic):
+            return ext
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    return None
+
+
+def check_image(upload) -> str:
+    limit = getattr(settings, "INSPECTION_PHOTO_MAX_BYTES", DEFAULT_PHOTO_MAX)
+    if upload.size > limit:
+        raise ValidationError({"file": _("照片过大（%(s).1f MB），最大 %(m).0f MB。") % {
+            "s": upload.size / 1048576, "m": limit / 1048576}})
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    ext = image_extension(head)
+    if ext is None or not _pillow_accepts(upload):
+        raise ValidationError({"file": _("文件不是有效的图片，只接受 JPEG、PNG 或 WebP 照片。")})
+    return ext
+
+
+def _pillow_accepts(upload) -> bool:
+    """A full decode check when Pillow is installed (it is not in the venv today: the magic bytes
+    above are then the check)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return True
+    try:
+        with Image.open(upload) as image:
+            image.verify()
+        return True
+    except Exception:  # noqa: BLE001 - any decoder error means "not an image"
+        return False
+    finally:
+        upload.seek(0)
+
+
+@transaction.atomic
+def photo_upload(*, actor, assignment: Assignment, item_id, client_uuid, upload) -> Photo:
+    access_fill(actor, assignment)
+    try:
+        client_uuid = uuid.UUID(str(client_uuid))
+    except ValueError:
+        raise ValidationError({"client_uuid": _("缺少或无效的 client_uuid。")}) from None
+    inspection = inspection_for(assignment)
+    existing = Photo.objects.filter(client_uuid=client_uuid).first()
+    if existing is not None:
+        if existing.inspection_id != inspection.pk:
+            raise ValidationError({"client_uuid": _("该 client_uuid 已用于其他检查。")})
+        return existing
+    if inspection.status != InspectionStatus.DRAFT:
+        raise ValidationError(_("检查表已提交，不能再上传照片。"))
+    item = ChecklistItem.objects.filter(pk=item_id, section__version=inspection.version).first()
+    if item is None:
+        raise ValidationError({"item": _("检查项不属于本检查表。")})
+    if upload is None:
+        raise ValidationError({"file": _("请选择照片。")})
+    ext = check_image(upload)
+    with audit(actor, "检查照片上传", inspection=inspection.pk, item=item.number):
+        photo = Photo(inspection=inspection, item=item, client_uuid=client_uuid, extension=ext, uploaded_by=actor)
+        photo.file.save(f"{client_uuid}{ext}", upload, save=False)
+        try:
+            with transaction.atomic():
+                photo.save()
+        except IntegrityError:
+            return Photo.objects.get(client_uuid=client_uuid)
+    return photo
+
+
+@transaction.atomic
+def inspection_submit(*, actor, inspection: Inspection, highlights: str = "", problems: str = "") -> Inspection:
+    inspection = Inspection.objects.select_for_update().get(pk=inspection.pk)
+    access_fill(actor, inspection.assignment)
+    if inspection.status != InspectionStatus.DRAFT:
+        raise ValidationError(_("检查表已提交，不能重复提交。"))
+    blanks = selectors.inspection_blank_items(inspection)
+    if blanks:
+        raise ValidationError(
+            _("对表核查不得空项，以下 %(n)s 项尚未填写：%(items)s") % {
+                "n": len(blanks), "items": "；".join(f"{i.number} {i.text}" for i in blanks)},
+            code="blank_items", params={"numbers": [i.number for i in blanks]})
+    today = timezone.localdate()
+    with audit(actor, "检查表提交", inspection=inspection.pk):
+        inspection.status = InspectionStatus.SUBMITTED
+        inspection.highlights = highlights or inspection.highlights
+        inspection.problems = problems or inspection.problems
+        inspection.submitted_at, inspection.submitted_by = timezone.now(), actor
+        inspection.inspected_on = inspection.inspected_on or today
+        inspection.save()
+        _create_findings(inspection, today)
+        _record_employer_inspection(inspection)
+    return inspection
+
+
+def _create_findings(inspection: Inspection, today: dt.date) -> None:
+    assignment = inspection.assignment
+    for answer in inspection.answers.select_related("item").filter(item__no_is_finding=True, value="no"):
+        severity = answer.item.default_severity
+        Finding.objects.get_or_create(
+            inspection=inspection, item=answer.item, defaults={
+                "region": assignment.region, "employer": assignment.employer, "severity": severity,
+                "description": f"{answer.item.number} {answer.item.text}：否" + (f"（{answer.note}）" if answer.note else ""),
+                "deadline": today + dt.timedelta(days=SEVERITY_DAYS.get(severity, 30)),
+            })
+
+
+def _record_employer_inspection(inspection: Inspection) -> None:
+    """Feeds the supervision indicator: the employer's record of the current period remembers
+    the inspection date, and its county is marked dirty for the rollup."""
+    employer = inspection.assignment.employer
+    if employer is None:
+        return
+    from ledger.models import EmployerRecord
+    from ledger.selectors import current_period
+    from ledger.services import mark_dirty
+
+    period = current_period()
+    if period is None:
+        return
+    from django.db.models import F, Q
+
+    # Only forward in time; the version bump makes a clerk's stale ledger form answer 409 instead
+    # of silently writing the old date back.
+    updated = EmployerRecord.objects.filter(employer=employer, period=period).filter(
+        Q(last_inspection_date__isnull=True) | Q(last_inspection_date__lt=inspection.inspected_on)
+    ).update(last_inspection_date=inspection.inspected_on, version=F("version") + 1)
+    if updated:
+        transaction.on_commit(lambda: mark_dirty(employer.county_id, period.pk))
+
+
+def decode_signature(data_url: str) -> bytes:
+    prefix = "data:image/png;base64,"
+    if not isinstance(data_url, str) or not data_url.startswith(prefix):
+        raise ValidationError({"signature": _("请在签字区手写签名后再确认。")})
+    try:
+        raw = base64.b64decode(data_url[len(prefix):], validate=True)
+    except ValueError:
+        raise ValidationError({"signature": _("签名图片无法识别，请重新签字。")}) from None
+    if not raw.startswith(b"\x89PNG\r\n\x1a\n") or len(raw) > 1024 * 1024:
+        raise ValidationError({"signature": _("签名图片无法识别，请重新签字。")})
+    return raw
+
+
+@transaction.atomic
+def inspection_sign(*, actor, inspection: Inspection, signature: str, highlights: str | None = None,
+                    problems: str | None = None) -> Inspection:
+    inspection = Inspection.objects.select_for_update().select_related("assignment__team").get(pk=inspection.pk)
+    if inspection.assignment.team.leader_id != actor.pk:
+        raise PermissionDenied(_("只有检查组组长可以审阅签字。"))
+    if inspection.status == InspectionStatus.DRAFT:
+        raise ValidationError(_("检查表尚未提交，组长不能签字。"))
+    if inspection.status == InspectionStatus.SIGNED:
+        raise ValidationError(_("检查表已签字锁定。"))
+    decode_signature(signature)
+    with audit(actor, "检查报告组长签字", inspection=inspection.pk):
+        if highlights is not None:
+            inspection.highlights = highlights
+        if problems is not None:
+            inspection.problems = problems
+        inspection.signature = signature
+        inspection.signed_at, inspection.signed_by = timezone.now(), actor
+        inspection.status = InspectionStatus.SIGNED
+        inspection.save()
+    return inspection
+
+
+@transaction.atomic
+def inspection_report_update(*, actor, inspection: Inspection, highlights: str, problems: str) -> Inspection:
+    if not selectors.assignment_list_granted(actor, in_window=False).filter(pk=inspection.assignment_id).exists():
+        raise PermissionDenied(_("只有本检查组成员可以编写检查报告。"))
+    if inspection.is_locked:
+        raise ValidationError(_("检查报告已签字锁定。"))
+    with audit(actor, "检查报告编写", inspection=inspection.pk):
+        inspection.highlights, inspection.problems = highlights, problems
+        inspection.save(update_fields=["highlights", "problems"])
+    return inspection
+
+
+# ---- Findings --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def finding_rectify(*, actor, finding: Finding, note: str, upload=None) -> Finding:
+    finding = Finding.objects.select_for_update().get(pk=finding.pk)
+    require_in_scope(actor, C.INSPECTION_VIEW, finding.region)
+    if finding.status not in (FindingStatus.OPEN, FindingStatus.REOPENED):
+        raise ValidationError(_("该问题当前状态为“%(s)s”，不能提交整改。") % {"s": finding.get_status_display()})
+    if not note.strip():
+        raise ValidationError({"note": _("请填写整改情况说明。")})
+    ext = ""
+    if upload is not None:
+        ext = check_image(upload) if upload.size else ""
+    with audit(actor, "问题整改提交", finding=finding.pk):
+        evidence = RectificationEvidence(finding=finding, note=note.strip(), extension=ext, uploaded_by=actor)
+        if upload is not None:
+            evidence.file.save(f"e{ext}", upload, save=False)
+        evidence.save()
+        finding.status = FindingStatus.RECTIFIED
+        finding.save(update_fields=["status", "updated_at"])
+    return finding
+
+
+@transaction.atomic
+def finding_review(*, actor, finding: Finding, outcome: str, comment: str = "") -> Finding:
+    finding = Finding.objects.select_for_update().select_related("inspection__assignment__plan").get(pk=finding.pk)
+    assignment = finding.inspection.assignment
+    team_member = selectors.assignment_list_granted(actor, in_window=False).filter(pk=assignment.pk).exists()
+    if not team_member and not selectors.may_manage_plan(actor, assignment.plan):
+        raise PermissionDenied(_("只有检查组或发文单位管理员可以核实整改。"))
+    if outcome not in (FindingStatus.VERIFIED, FindingStatus.REOPENED):
+        raise ValidationError({"outcome": _("核实结论只能是“核实销号”或“重新整改”。")})
+    if finding.status != FindingStatus.RECTIFIED:
+        raise ValidationError(_("该问题尚未提交整改，不能核实。"))
+    if outcome == FindingStatus.REOPENED and not comment.strip():
+        raise ValidationError({"comment": _("要求重新整改时请说明原因。")})
+    with audit(actor, "问题整改核实", finding=finding.pk, outcome=outcome):
+        FindingReview.objects.create(finding=finding, outcome=outcome, comment=comment.strip(), reviewed_by=actor)
+        finding.status = outcome
+        finding.save(update_fields=["status", "updated_at"])
+    return finding
+
+
+
+
+@transaction.atomic
+def plans_close_expired(*, today: dt.date | None = None) -> int:
+    """System action (no actor): close open plans whose report deadline has passed. Idempotent."""
+    today = today or timezone.localdate()
+    with audit(None, "检查计划到期自动结束"):
+        return InspectionPlan.objects.filter(status=PlanStatus.OPEN, report_deadline__lt=today).update(
+            status=PlanStatus.CLOSED)

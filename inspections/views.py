@@ -1,1 +1,374 @@
-"""HTML views and htmx partials for inspection plans, teams, checklists, findings and reports; thin: parse, call a service or selector, render."""
+"""HTML views and htmx partials for inspection plans, teams, checklists, findings and reports;
+thin: parse, call a service or selector, render."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from inspections import excel, selectors, services
+from inspections.forms import (
+    AssignmentForm,
+    ItemForm,
+    NewItemForm,
+    PlanForm,
+    RectifyForm,
+    ReviewForm,
+    SignForm,
+    TeamForm,
+)
+from inspections.models import (
+    Assignment,
+    AssignmentStatus,
+    ChecklistItem,
+    ChecklistTemplate,
+    ChecklistVersion,
+    Finding,
+    FindingStatus,
+    Inspection,
+    InspectionPlan,
+    InspectionStatus,
+    PlanStatus,
+)
+from portal.forms import call_service
+from portal.scoping import Capability, has_capability, public, requires
+
+C = Capability
+
+
+def _plan(request, pk) -> InspectionPlan:
+    try:
+        return selectors.plan_get(actor=request.user, pk=pk)
+    except InspectionPlan.DoesNotExist:
+        raise Http404(_("检查计划不存在或您无权查看。")) from None
+
+
+def _assignment(request, pk) -> Assignment:
+    try:
+        return selectors.assignment_get(actor=request.user, pk=pk)
+    except Assignment.DoesNotExist:
+        raise Http404(_("检查任务不存在或您无权查看。")) from None
+
+
+@requires(C.INSPECTION_VIEW)
+def index(request):
+    mine = selectors.assignment_list_granted(request.user, in_window=False).select_related("inspection")
+    return render(request, "inspections/index.html", {
+        "plans": selectors.plan_list(actor=request.user),
+        "mine": mine,
+        "can_manage": has_capability(request.user, C.INSPECTION_MANAGE),
+    })
+
+
+@requires(C.INSPECTION_MANAGE)
+def plan_create(request):
+    form = PlanForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        ok, plan = call_service(form, services.plan_create, actor=request.user, **form.cleaned_data)
+        if ok:
+            messages.success(request, _("检查计划已创建。"))
+            return redirect("inspections:plan", plan.pk)
+    return render(request, "inspections/form.html", {"form": form, "title": _("新建检查计划")})
+
+
+@requires(C.INSPECTION_VIEW)
+def plan_detail(request, pk):
+    plan = _plan(request, pk)
+    can_manage = selectors.may_manage_plan(request.user, plan)
+    visible = selectors.assignment_list(actor=request.user).filter(plan=plan)
+    return render(request, "inspections/plan_detail.html", {
+        "plan": plan, "can_manage": can_manage, "assignments": visible,
+        "teams": plan.teams.select_related("leader", "liaison").prefetch_related("members") if can_manage else [],
+        "team_form": TeamForm() if can_manage else None,
+        "assignment_form": AssignmentForm(plan=plan) if can_manage else None,
+    })
+
+
+@requires(C.INSPECTION_MANAGE)
+def team_create(request, pk):
+    plan = _plan(request, pk)
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ok, _team = call_service(form, services.team_create, actor=request.user, plan=plan, **form.cleaned_data)
+        if ok:
+            messages.success(request, _("检查组已组建。"))
+            return redirect("inspections:plan", plan.pk)
+    return render(request, "inspections/form.html", {"form": form, "title": _("组建检查组")})
+
+
+@requires(C.INSPECTION_MANAGE)
+def assignment_create(request, pk):
+    plan = _plan(request, pk)
+    form = AssignmentForm(request.POST or None, plan=plan)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        ok, _a = call_service(form, services.assignment_create, actor=request.user, team=data["team"],
+                              kind=data["kind"], region=data.get("region"), employer=data.get("employer"))
+        if ok:
+            messages.success(request, _("检查任务已分配。"))
+            return redirect("inspections:plan", plan.pk)
+    return render(request, "inspections/form.html", {"form": form, "title": _("分配检查任务")})
+
+
+@requires(C.INSPECTION_MANAGE)
+@require_POST
+def plan_close(request, pk):
+    plan = _plan(request, pk)
+    try:
+        services.plan_close(actor=request.user, plan=plan)
+        messages.success(request, _("检查计划已结束。"))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    return redirect("inspections:plan", plan.pk)
+
+
+@requires(C.INSPECTION_VIEW)
+def plan_report(request, pk):
+    plan = _plan(request, pk)
+    if not selectors.may_manage_plan(request.user, plan):
+        raise Http404
+    return render(request, "inspections/plan_report.html", selectors.plan_report(plan))
+
+
+@requires(C.INSPECTION_VIEW)
+def plan_report_xlsx(request, pk):
+    plan = _plan(request, pk)
+    if not selectors.may_manage_plan(request.user, plan):
+        raise Http404
+    response = HttpResponse(excel.plan_workbook(plan),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="inspection-plan-{plan.pk}.xlsx"'
+    return response
+
+
+# ---- Tablet filling ---------------------------------------------------------------------------
+
+
+@requires(C.INSPECTION_VIEW)
+def assignment_fill(request, pk):
+    assignment = _assignment(request, pk)
+    inspection = assignment.inspection if selectors._has_inspection(assignment) else None
+    writable = (selectors.may_fill(request.user, assignment) and assignment.status == AssignmentStatus.ACTIVE
+                and assignment.plan.status == PlanStatus.OPEN)
+    if writable and inspection is None:
+        inspection = services.inspection_start(actor=request.user, assignment=assignment)
+    can_fill = writable
+    version = inspection.version if inspection else assignment.checklist_version
+    sections = version.sections.prefetch_related("items").order_by("order")
+    return render(request, "inspections/fill.html", {
+        "assignment": assignment, "inspection": inspection, "version": version, "sections": sections,
+        "can_fill": can_fill and inspection is not None and inspection.status == InspectionStatus.DRAFT,
+        "employer": selectors.employer_facts(assignment.employer) if assignment.employer_id else None,
+        "photo_max": getattr(settings, "INSPECTION_PHOTO_MAX_BYTES", services.DEFAULT_PHOTO_MAX),
+    })
+
+
+@requires(C.INSPECTION_VIEW, write=C.INSPECTION_FILL)
+@require_POST
+def assignment_submit(request, pk):
+    assignment = _assignment(request, pk)
+    try:
+        services.access_fill(request.user, assignment)
+        inspection = services.inspection_submit(actor=request.user, inspection=services.inspection_for(assignment),
+                                                highlights=request.POST.get("highlights", ""),
+                                                problems=request.POST.get("problems", ""))
+    except (ValidationError, PermissionDenied) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, text, extra_tags="submit-error")
+        return redirect("inspections:fill", assignment.pk)
+    messages.success(request, _("检查表已提交，请组长审阅签字。"))
+    return redirect("inspections:report", inspection.pk)
+
+
+def _inspection(request, pk) -> Inspection:
+    inspection = get_object_or_404(Inspection.objects.select_related("assignment"), pk=pk)
+    _assignment(request, inspection.assignment_id)
+    return inspection
+
+
+@requires(C.INSPECTION_VIEW)
+def inspection_report(request, pk):
+    inspection = _inspection(request, pk)
+    answers = {a.item_id: a for a in inspection.answers.all()}
+    photos = {}
+    for photo in inspection.photos.all():
+        photos.setdefault(str(photo.client_uuid), photo)
+    rows = []
+    for item in inspection.version.items():
+        answer = answers.get(item.pk)
+        rows.append({"item": item, "answer": answer,
+                     "photos": [photos[v] for v in (answer.value or []) if v in photos]
+                     if answer and item.answer_type == "photo" else []})
+    is_leader = inspection.assignment.team.leader_id == request.user.pk
+    form = SignForm(initial={"highlights": inspection.highlights, "problems": inspection.problems})
+    return render(request, "inspections/report.html", {
+        "inspection": inspection, "assignment": inspection.assignment, "rows": rows,
+        "figures": selectors.inspection_figures(inspection), "findings": inspection.findings.select_related("item"),
+        "can_sign": is_leader and inspection.status == InspectionStatus.SUBMITTED, "form": form,
+    })
+
+
+@requires(C.INSPECTION_VIEW, write=C.INSPECTION_FILL)
+@require_POST
+def inspection_sign(request, pk):
+    inspection = _inspection(request, pk)
+    form = SignForm(request.POST)
+    form.is_valid()
+    try:
+        services.inspection_sign(actor=request.user, inspection=inspection,
+                                 signature=form.cleaned_data.get("signature", ""),
+                                 highlights=form.cleaned_data.get("highlights", ""),
+                                 problems=form.cleaned_data.get("problems", ""))
+        messages.success(request, _("组长已签字，检查报告已锁定。"))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    return redirect("inspections:report", inspection.pk)
+
+
+@requires(C.INSPECTION_VIEW)
+def inspection_xlsx(request, pk):
+    inspection = _inspection(request, pk)
+    response = HttpResponse(excel.inspection_workbook(inspection),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="inspection-{inspection.pk}.xlsx"'
+    return response
+
+
+# ---- PWA -------------------------------------------------------------------------------------
+
+
+@public
+def service_worker(request):
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("inspections/sw.js")
+    with open(path, encoding="utf-8") as handle:
+        response = HttpResponse(handle.read(), content_type="application/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = "/inspections/"
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@public
+def manifest(request):
+    from django.templatetags.static import static
+
+    return JsonResponse({
+        "name": "尘肺病防治监督检查", "short_name": "监督检查", "lang": "zh-CN",
+        "start_url": reverse("inspections:index"), "scope": "/inspections/", "display": "standalone",
+        "background_color": "#ffffff", "theme_color": "#0d6efd",
+        "icons": [{"src": static("inspections/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+                  {"src": static("inspections/icon-512.png"), "sizes": "512x512", "type": "image/png"}],
+    }, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False})
+
+
+# ---- Checklists ------------------------------------------------------------------------------
+
+
+@requires(C.INSPECTION_MANAGE)
+def checklists(request):
+    if request.method == "POST":
+        template = get_object_or_404(ChecklistTemplate, pk=request.POST.get("template"))
+        try:
+            version = services.checklist_version_create(actor=request.user, template=template)
+            return redirect("inspections:checklist-version", version.pk)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    return render(request, "inspections/checklists.html", {"templates": selectors.template_list()})
+
+
+@requires(C.INSPECTION_MANAGE)
+def checklist_version(request, pk):
+    version = get_object_or_404(ChecklistVersion.objects.select_related("template"), pk=pk)
+    new_item_form = NewItemForm(request.POST if request.POST.get("action") == "add" else None)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "publish":
+                services.checklist_version_publish(actor=request.user, version=version)
+                messages.success(request, _("检查表版本已发布。"))
+                return redirect("inspections:checklists")
+            if request.POST.get("action") == "add" and new_item_form.is_valid():
+                d = new_item_form.cleaned_data
+                services.checklist_item_add(actor=request.user, version=version, section_number=d["section"],
+                                            text=d["text"], answer_type=d["answer_type"])
+                return redirect("inspections:checklist-version", version.pk)
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    return render(request, "inspections/checklist_version.html", {
+        "version": version, "sections": version.sections.prefetch_related("items").order_by("order"),
+        "new_item_form": new_item_form,
+    })
+
+
+@requires(C.INSPECTION_MANAGE)
+def checklist_item_edit(request, pk):
+    item = get_object_or_404(ChecklistItem.objects.select_related("section__version"), pk=pk)
+    initial = {"text": item.text, "answer_type": item.answer_type, "choices": "、".join(item.choices),
+               "required": item.required, "no_is_finding": item.no_is_finding,
+               "default_severity": item.default_severity, "guidance": item.guidance}
+    form = ItemForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        ok, _i = call_service(form, services.checklist_item_update, actor=request.user, item=item, **form.cleaned_data)
+        if ok:
+            messages.success(request, _("检查项已保存。"))
+            return redirect("inspections:checklist-version", item.section.version_id)
+    return render(request, "inspections/form.html", {"form": form, "title": _("修改检查项 %(n)s") % {"n": item.number}})
+
+
+# ---- Findings --------------------------------------------------------------------------------
+
+
+@requires(C.INSPECTION_VIEW)
+def finding_list(request):
+    open_only = request.GET.get("open", "1") == "1"
+    level = int(request.GET.get("level", "3")) if request.GET.get("level", "3") in ("2", "3") else 3
+    return render(request, "inspections/findings.html", {
+        "findings": selectors.finding_list(actor=request.user, open_only=open_only),
+        "overdue": selectors.overdue_findings(actor=request.user),
+        "overdue_by_region": selectors.overdue_by_region(actor=request.user, level=level),
+        "level": level, "open_only": open_only,
+    })
+
+
+@requires(C.INSPECTION_VIEW)
+def finding_detail(request, pk):
+    try:
+        finding = selectors.finding_get(actor=request.user, pk=pk)
+    except Finding.DoesNotExist:
+        raise Http404 from None
+    rectify_form = RectifyForm()
+    review_form = ReviewForm()
+    if request.method == "POST":
+        if request.POST.get("action") == "rectify":
+            rectify_form = RectifyForm(request.POST, request.FILES)
+            if rectify_form.is_valid():
+                ok, _f = call_service(rectify_form, services.finding_rectify, actor=request.user, finding=finding,
+                                      note=rectify_form.cleaned_data["note"],
+                                      upload=rectify_form.cleaned_data.get("file"))
+                if ok:
+                    messages.success(request, _("整改情况已提交，等待检查组核实。"))
+                    return redirect("inspections:finding", finding.pk)
+        else:
+            review_form = ReviewForm(request.POST)
+            if review_form.is_valid():
+                ok, _f = call_service(review_form, services.finding_review, actor=request.user, finding=finding,
+                                      **review_form.cleaned_data)
+                if ok:
+                    messages.success(request, _("核实结论已保存。"))
+                    return redirect("inspections:finding", finding.pk)
+    return render(request, "inspections/finding_detail.html", {
+        "finding": finding, "rectify_form": rectify_form, "review_form": review_form,
+        "can_rectify": finding.status in (FindingStatus.OPEN, FindingStatus.REOPENED),
+        "can_review": finding.status == FindingStatus.RECTIFIED,
+    })
+
+
+@requires(C.INSPECTION_VIEW)
+def employer_findings(request, employer_pk):
+    """htmx partial for the ledger's employer page."""
+    findings = selectors.finding_list(actor=request.user, open_only=True).filter(employer_id=employer_pk)
+    return render(request, "inspections/_employer_findings.html", {"findings": findings})

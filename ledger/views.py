@@ -99,6 +99,7 @@ def employer_detail(request, pk: int):
         "history": selectors.employer_history(employer),
         "can_edit": scope_for(request.user, Capability.LEDGER_EDIT).contains(employer.county),
         "submissions": {s.period_id: s for s in CountySubmission.objects.filter(county=employer.county)},
+        "can_see_findings": has_capability(request.user, Capability.INSPECTION_VIEW),
     })
 
 

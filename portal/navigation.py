@@ -25,6 +25,7 @@ NAV_ITEMS = [
     NavItem(_("报送情况"), "ledger:completeness", Capability.LEDGER_VIEW, "calendar-check"),
     NavItem(_("攻坚目标"), "targets:targets", Capability.DASHBOARD_VIEW, "bullseye"),
     NavItem(_("工伤保险"), "insurance:index", Capability.INSURANCE_VIEW, "shield-check"),
+    NavItem(_("监督检查"), "inspections:index", Capability.INSPECTION_VIEW, "clipboard-check"),
     NavItem(_("用户与岗位"), "users", Capability.USERS_MANAGE, "people"),
     NavItem(_("行政区划"), "regions", Capability.REGIONS_MANAGE, "diagram-3"),
 ]

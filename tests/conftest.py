@@ -13,6 +13,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
         call_command("load_reference", verbosity=0)
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language: a request switched to English would otherwise
+    leave the thread translating the next test's messages."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def reference_data(django_db_blocker):
     """For transactional tests (browser, Celery), whose flush empties every table."""

@@ -22,7 +22,8 @@ class Command(BaseCommand):
 
 
 def _app_loaders():
+    from inspections.reference import load_reference as inspections_reference
     from ledger.reference import load_reference as ledger_reference
     from targets.reference import load_reference as targets_reference
 
-    return [ledger_reference, targets_reference]
+    return [ledger_reference, targets_reference, inspections_reference]
