@@ -36,6 +36,8 @@ run: reference messages
 
 test: install services messages
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(VENV)/bin/ruff check .
+	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 
 bench: reference

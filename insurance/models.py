@@ -99,6 +99,9 @@ class CoverageImport(models.Model):
         verbose_name_plural = _("参保数据导入")
         ordering = ["-created_at", "-pk"]
 
+    def __str__(self) -> str:
+        return self.original_name
+
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class WorkerCoverage(models.Model):
@@ -115,6 +118,9 @@ class WorkerCoverage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["worker", "period"], name="worker_coverage_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} {self.period_id}: {self.insured}"
 
 
 class FollowUpAction(models.TextChoices):
@@ -143,6 +149,9 @@ class FollowUp(RegionKeys):
         verbose_name_plural = _("跟进记录")
         ordering = ["-acted_on", "-pk"]
         indexes = [models.Index(fields=["employer", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.employer} {self.get_action_display()} {self.acted_on}"
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -183,6 +192,9 @@ class PlanYear(models.Model):
             models.CheckConstraint(condition=models.Q(coverage_rate__gte=0, coverage_rate__lte=100),
                                    name="plan_year_rate_range"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.year}"
 
 
 class TrainingKind(models.TextChoices):

@@ -31,3 +31,10 @@ def commit_import(job_id: int, actor_id: int | None = None) -> None:
         imports.import_commit(actor=imports.actor_for(job, actor_id), job=job)
     except PermissionDenied as exc:
         imports.import_refused(job, str(exc))
+
+
+@shared_task(name="ledger.export_ledger", ignore_result=True)
+def export_ledger(token: str, user_id: int, params: dict) -> None:
+    from ledger import excel
+
+    excel.export_run(token, user_id, params)

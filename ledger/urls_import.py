@@ -12,4 +12,6 @@ urlpatterns = [
     path("import/<int:pk>/commit/", views_import.import_job_commit, name="import-commit"),
     path("import/<int:pk>/errors.xlsx", views_import.import_job_errors, name="import-errors"),
     path("export/", views_import.export, name="excel-export"),
+    path("export/<str:token>/", views_import.export_status, name="excel-export-status"),
+    path("export/<str:token>/download/", views_import.export_download, name="excel-export-download"),
 ]

@@ -121,7 +121,10 @@ DATABASES = {
             {"pool": {"min_size": 1, "max_size": int(os.environ.get("PNEUMO_DB_POOL_MAX", "4")), "timeout": 10}}
             if DB_POOL
             else {}
-        ),
+        )
+        # An empty pgtrigger.ignore on every connection: without it the audit triggers' ignore
+        # check takes an exception path on each row (0.3 ms a row on bulk imports).
+        | {"options": "-c pgtrigger.ignore={}"},
         "TEST": {"NAME": os.environ.get("PNEUMO_TEST_DB_NAME", "test_pneumo")},
     }
 }

@@ -1,0 +1,570 @@
+"""The official ledger workbook: the template, reading an upload, writing an export and the
+error report. The layout comes from `ledger.columns` alone.
+
+Writing uses openpyxl's write-only mode (rows stream to a temporary file, so an export of
+200,000 employers stays within memory); the template is an export with no rows. Reading uses
+read-only mode on files that were checked to be real xlsx packages first (defusedxml is
+installed, which openpyxl then uses for every XML part).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from ledger import columns as cols
+from ledger.columns import COLUMNS, Kind
+
+log = logging.getLogger(__name__)
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Data validations (dropdowns) cover at least this many rows, so a template has room to fill.
+TEMPLATE_ROWS = 2000
+# A decompressed package larger than this many times the upload limit is refused (zip bomb).
+MAX_EXPANSION = 30
+
+_THIN = Side(style="thin", color="808080")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_GROUP_FILL = PatternFill("solid", fgColor="BDD7EE")
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+# Codes typed into these columns must stay text: leading zeros (0610), 15- and 18-digit numbers.
+TEXT_FORMAT_KEYS = {"region_code", "township", "uscc", "registration_number", "industry",
+                    "legal_representative_phone", "health_manager_phone"}
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class LedgerFileError(Exception):
+    """The upload is not a readable ledger workbook; the message is for the user (Chinese)."""
+
+
+# ---- Writing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ReferenceLists:
+    """Catalogues printed in the workbook for the person filling it in."""
+
+    dust_types: list[str] = field(default_factory=list)
+    townships: list[str] = field(default_factory=list)
+    industries: list[tuple[str, str]] = field(default_factory=list)  # (code, name), 大类 to 小类
+
+
+def reference_lists(county=None) -> ReferenceLists:
+    from ledger.models import DustType, Industry
+    from portal.models import Region, RegionLevel
+
+    townships = []
+    if county is not None:
+        townships = list(Region.objects.filter(parent=county, level=RegionLevel.TOWNSHIP)
+                         .order_by("code").values_list("name", flat=True))
+    return ReferenceLists(
+        dust_types=list(DustType.objects.order_by("id").values_list("name", flat=True)),
+        townships=townships,
+        industries=list(Industry.objects.filter(level__gte=2).order_by("code").values_list("code", "name")),
+    )
+
+
+def neutralise(ws, value):
+    """A text starting with = + - @ (or a tab or carriage return) would be read as a formula by
+    a spreadsheet: write it as a plain string cell with Excel's quote prefix (the invisible
+    apostrophe), so it shows and re-imports exactly as typed and never runs. Control characters
+    that XML cannot hold (pasted into a form, say) are dropped instead of failing the file."""
+    if value.__class__ is not str:
+        return value
+    if not value.isprintable():
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if value.startswith(FORMULA_TRIGGERS):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        cell.quotePrefix = True
+        return cell
+    return value
+
+
+def _styled(ws, value, *, font=None, fill=None, alignment=None, border=None):
+    cell = WriteOnlyCell(ws, value=value)
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    if alignment is not None:
+        cell.alignment = alignment
+    if border is not None:
+        cell.border = border
+    return cell
+
+
+def write_ledger(stream: IO[bytes] | str, *, region_name: str | None, period=None, rows: Iterable[Sequence] = (),
+                 reference: ReferenceLists | None = None, filled_on: datetime.date | None = None,
+                 expected_rows: int | None = None) -> int:
+    """Write the ledger workbook (template when `rows` is empty) to `stream`; returns the number
+    of data rows. Each row holds one value per column of `columns.COLUMNS`, already in display
+    form (labels, 是/否, dates). `expected_rows` (the count of `rows`, when known) is written as
+    the sheet's <dimension>: without it, a reader such as openpyxl's read-only mode parses the
+    whole sheet once more just to learn its size."""
+    reference = reference or ReferenceLists()
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(cols.SHEET_NAME)
+    last = get_column_letter(len(COLUMNS))
+    if expected_rows is not None:
+        # Read by openpyxl's writer when the first row is written (write-only sheets have no size).
+        last_row = cols.DATA_START_ROW + expected_rows - 1 if expected_rows else cols.HEADER_ROW
+        ws.calculate_dimension = lambda: f"A1:{last}{last_row}"
+    for index, column in enumerate(COLUMNS, start=1):
+        dimension = ws.column_dimensions[get_column_letter(index)]
+        dimension.width = column.width
+        if column.key in TEXT_FORMAT_KEYS:
+            dimension.number_format = "@"
+    ws.freeze_panes = f"E{cols.DATA_START_ROW}"
+    ws.row_dimensions[cols.TITLE_ROW].height = 32
+    ws.row_dimensions[cols.HEADER_ROW].height = 48
+
+    ws.append([_styled(ws, cols.title_for(region_name), font=Font(size=16, bold=True), alignment=_CENTER)])
+    ws.merged_cells.add(f"A{cols.TITLE_ROW}:{last}{cols.TITLE_ROW}")
+    ws.append([_styled(ws, cols.note_line(period, filled_on), alignment=Alignment(vertical="center"))])
+    ws.merged_cells.add(f"A{cols.NOTE_ROW}:{last}{cols.NOTE_ROW}")
+    group_row: list = []
+    for group, first, end in cols.groups():
+        for index in range(first, end + 1):
+            group_row.append(_styled(ws, group if index == first else None, font=Font(bold=True), fill=_GROUP_FILL,
+                                     alignment=_CENTER, border=_BORDER))
+        if end > first:
+            ws.merged_cells.add(f"{get_column_letter(first)}{cols.GROUP_ROW}:{get_column_letter(end)}{cols.GROUP_ROW}")
+    ws.append(group_row)
+    ws.append([
+        _styled(ws, column.header, font=Font(bold=True, color="C00000" if column.required else "000000"),
+                fill=_HEADER_FILL, alignment=_CENTER, border=_BORDER)
+        for column in COLUMNS
+    ])
+
+    count = 0
+    for row in rows:
+        ws.append([neutralise(ws, value) for value in row])
+        count += 1
+
+    township_range = None
+    instructions = _instruction_rows(reference)
+    if reference.townships:
+        start = instructions.township_first_row
+        township_range = (f"'{cols.INSTRUCTIONS_SHEET}'!$B${start}:$B${start + len(reference.townships) - 1}")
+    _add_validations(ws, cols.DATA_START_ROW + max(count, TEMPLATE_ROWS) - 1, township_range)
+
+    notes = wb.create_sheet(cols.INSTRUCTIONS_SHEET)
+    for letter, width in (("A", 22), ("B", 28), ("C", 10), ("D", 90)):
+        notes.column_dimensions[letter].width = width
+    for row in instructions.rows:
+        notes.append([neutralise(notes, value) for value in row])
+
+    industries = wb.create_sheet(cols.INDUSTRY_SHEET)
+    industries.column_dimensions["A"].width = 10
+    industries.column_dimensions["B"].width = 50
+    industries.append([_styled(industries, "行业代码", font=Font(bold=True)),
+                       _styled(industries, "行业名称", font=Font(bold=True))])
+    for code, name in reference.industries:
+        industries.append([code, name])
+
+    wb.save(stream)
+    return count
+
+
+@dataclass
+class _Instructions:
+    rows: list[list]
+    township_first_row: int
+
+
+def _instruction_rows(reference: ReferenceLists) -> _Instructions:
+    rows: list[list] = [
+        ["存在粉尘危害用人单位信息台帐 填表说明"],
+        [],
+        [f"1. 请在“台帐”工作表第{cols.DATA_START_ROW}行起逐行填写，每个用人单位一行；不要增加、删除、改名或调换列，"
+         f"不要修改第{cols.HEADER_ROW}行列标题。"],
+        ["2. 红色列标题为必填项。是/否类列只填“是”或“否”；日期填 YYYY-MM-DD（如 2020-03-15），也可使用 Excel 日期格式。"],
+        ["3. 以统一社会信用代码识别单位：已登记的单位按本表更新，未登记的新增；尚未换领的单位留空该列，填写15位旧工商注册号。"],
+        ["4. 导入前系统先校验全部行，有任何错误则一行也不写入，并给出逐行逐列的错误报告（可下载为 Excel）。"],
+        [],
+        ["列名", "所属栏目", "是否必填", "填写要求"],
+    ]
+    for column in COLUMNS:
+        rows.append([column.header, column.group, "必填" if column.required else "选填", str(column.expected)])
+    rows.append([])
+    rows.append(["粉尘种类（《职业病危害因素分类目录》）"])
+    rows.extend([["", name] for name in reference.dust_types])
+    rows.append([])
+    rows.append(["乡镇（街道）"])
+    township_first_row = len(rows) + 1
+    rows.extend([["", name] for name in reference.townships])
+    return _Instructions(rows, township_first_row)
+
+
+def _add_validations(ws, last_row: int, township_range: str | None) -> None:
+    for index, column in enumerate(COLUMNS, start=1):
+        labels = column.choice_labels() if column.imported else []
+        if column.key == "township" and township_range:
+            formula = township_range
+        elif labels:
+            formula = '"' + ",".join(labels) + '"'
+        else:
+            continue
+        letter = get_column_letter(index)
+        validation = DataValidation(
+            type="list", formula1=formula, allow_blank=True, showErrorMessage=column.key != "township",
+            errorTitle="填写错误", error=f"请从下拉列表中选择{column.header}",
+        )
+        validation.add(f"{letter}{cols.DATA_START_ROW}:{letter}{last_row}")
+        ws.data_validations.append(validation)
+
+
+def write_error_report(stream: IO[bytes] | str, errors: Iterable[dict]) -> None:
+    """行号, 列名, 填写内容, 问题, 应填写: one line per problem, user values neutralised."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("错误报告")
+    for letter, width in zip("ABCDE", (8, 22, 30, 60, 60), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    ws.append([_styled(ws, h, font=Font(bold=True), fill=_HEADER_FILL, border=_BORDER)
+               for h in ("行号", "列名", "填写内容", "问题", "应填写")])
+    for error in errors:
+        ws.append([neutralise(ws, v) for v in (
+            error.get("row"), error.get("column") or "", error.get("value") or "", error.get("problem") or "",
+            error.get("expected") or "")])
+    wb.save(stream)
+
+
+# ---- Reading ---------------------------------------------------------------------------------
+
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def check_package(fileobj: IO[bytes], *, max_bytes: int) -> None:
+    """Refuse, with a Chinese message, what is not an xlsx package: an old .xls, another file
+    renamed .xlsx, a damaged zip, or a zip that would expand beyond reason."""
+    fileobj.seek(0)
+    head = fileobj.read(8)
+    fileobj.seek(0)
+    if head.startswith(OLE2_MAGIC):
+        raise LedgerFileError(_("这是旧版 Excel 97-2003 工作簿（.xls）或其他 Office 旧格式文件，不能直接导入。"
+                                "请在 Excel 中“另存为”Excel 工作簿（*.xlsx）后再上传。"))
+    if not head.startswith(b"PK"):
+        raise LedgerFileError(_("文件不是 Excel 工作簿（.xlsx）：内容与扩展名不符，可能是其他类型的文件改了扩展名。"
+                                "请下载官方模板，在 Excel 中填写并保存为 .xlsx 后再上传。"))
+    try:
+        with zipfile.ZipFile(fileobj) as package:
+            infos = package.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise LedgerFileError(_("文件已损坏，无法读取（压缩包结构不完整）。请重新保存或重新下载后再上传。")) from None
+    finally:
+        fileobj.seek(0)
+    names = {info.filename for info in infos}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise LedgerFileError(_("文件不是 Excel 工作簿（.xlsx）：可能是 Word、WPS 或其他压缩文件改了扩展名。"
+                                "请使用官方模板填写后上传。"))
+    if sum(info.file_size for info in infos) > MAX_EXPANSION * max_bytes:
+        raise LedgerFileError(_("文件解压后的内容过大，超出系统允许的范围，请拆分后分批导入。"))
+
+
+@dataclass
+class LedgerSheet:
+    """An opened data sheet: the header row found, then the data rows as value tuples."""
+
+    workbook: object
+    header_row_number: int
+    header: tuple
+    rows_estimate: int
+    _rows: Iterator[tuple]
+
+    def data_rows(self) -> Iterator[tuple[int, tuple]]:
+        """(row number in the sheet, values) for each row after the header, read lazily."""
+        number = self.header_row_number
+        try:
+            for values in self._rows:
+                number += 1
+                yield number, values
+        except LedgerFileError:
+            raise
+        except Exception as exc:  # a part of the package that is damaged only shows while reading
+            log.warning("ledger import: unreadable sheet data (%s)", type(exc).__name__)
+            raise LedgerFileError(_("文件已损坏，第%(n)s行之后的内容无法读取。请重新保存后再上传。") % {"n": number}) from None
+
+    def close(self) -> None:
+        try:
+            self.workbook.close()
+        except Exception:  # noqa: BLE001 — closing a damaged archive must not hide the real message
+            pass
+
+
+HEADER_SEARCH_ROWS = 10
+
+
+def open_ledger(fileobj: IO[bytes], *, max_bytes: int) -> LedgerSheet:
+    """Open the `台帐` sheet of an uploaded workbook (read-only) and find its column-header row
+    (row 4 of the template; a file whose title rows were deleted is still understood)."""
+    check_package(fileobj, max_bytes=max_bytes)
+    try:
+        workbook = load_workbook(fileobj, read_only=True, data_only=True)
+    except Exception as exc:
+        log.warning("ledger import: openpyxl could not open the file (%s)", type(exc).__name__)
+        raise LedgerFileError(_("文件已损坏或不是有效的 Excel 工作簿，无法打开。请在 Excel 中重新保存为 .xlsx 后再上传。")) from None
+    sheet_name = next((name for name in cols.SHEET_NAME_ALIASES if name in workbook.sheetnames), None)
+    if sheet_name is None:
+        names = "、".join(workbook.sheetnames) or _("（无）")
+        workbook.close()
+        raise LedgerFileError(_("找不到名为“%(sheet)s”的工作表（文件中的工作表：%(names)s）。请使用官方模板，"
+                                "将数据填在“%(sheet)s”工作表中，不要改工作表名称。") % {"sheet": cols.SHEET_NAME, "names": names})
+    ws = workbook[sheet_name]
+    try:
+        estimate = max((ws.max_row or 0) - cols.HEADER_ROW, 0)
+    except Exception:  # noqa: BLE001 — a missing dimension only costs the progress estimate
+        estimate = 0
+    # Some programs write a wrong <dimension>; without it, rows come back as long as they are.
+    ws.reset_dimensions()
+    rows = ws.iter_rows(values_only=True)
+    sheet = LedgerSheet(workbook, 0, (), estimate, rows)
+    looked_at: list[tuple] = []
+    for number, values in sheet.data_rows():
+        normalised = [cols.normalise_header(v) for v in values]
+        if "单位名称" in normalised or "统一社会信用代码" in normalised:
+            sheet.header_row_number, sheet.header = number, tuple(values)
+            sheet.rows_estimate = max(estimate + cols.HEADER_ROW - number, 0)
+            return sheet
+        looked_at.append(values)
+        if number >= HEADER_SEARCH_ROWS:
+            break
+    sheet.close()
+    raise LedgerFileError(_("在“%(sheet)s”工作表前%(n)s行中找不到列标题行（应在第%(row)s行，含“单位名称”“统一社会信用代码”等列）。"
+                            "请使用官方模板，不要删除或修改列标题。") % {
+        "sheet": sheet_name, "n": HEADER_SEARCH_ROWS, "row": cols.HEADER_ROW})
+
+
+# ---- Export: the ledger the user can see ----------------------------------------------------------
+
+
+_EMPLOYER_VALUES = [
+    ("region_code", "county__code"), ("township", "township__name"), ("name", "name"), ("uscc", "uscc"),
+    ("registration_number", "registration_number"), ("registered_address", "registered_address"),
+    ("workplace_address", "workplace_address"), ("industry", "industry__code"), ("industry_name", "industry__name"),
+    ("key_group", "key_group"), ("size", "size"), ("ownership", "ownership"), ("business_scope", "business_scope"),
+    ("legal_representative", "legal_representative"), ("legal_representative_phone", "legal_representative_phone"),
+    ("health_manager", "health_manager"), ("health_manager_phone", "health_manager_phone"), ("status", "status"),
+    ("in_governance_scope", "in_governance_scope"),
+]
+
+# The period's dust exposures of the employer (the base table of the list's queryset).
+_DUSTS_OF_EMPLOYER = """(
+    SELECT string_agg(d.name || ':' || x.exposed_workers, '；' ORDER BY d.id)
+    FROM ledger_employerrecord r
+    JOIN ledger_recorddustexposure x ON x.record_id = r.id
+    JOIN ledger_dusttype d ON d.id = x.dust_type_id
+    WHERE r.employer_id = ledger_employer.id AND r.period_id = %s
+)"""
+
+
+@dataclass
+class Export:
+    rows: Iterator[list]
+    region_name: str | None
+    period: object
+    count: int
+
+
+def export_filters(actor, params):
+    """The employer list's filters from a query string (the list page links here with its own
+    query string): region (or county), township, q, key_group, status, in_scope, missing,
+    period, sort. Raises PermissionDenied for a region outside the user's scope."""
+    from django.core.exceptions import PermissionDenied
+
+    from ledger import selectors
+    from ledger.models import ReportingPeriod
+    from portal.models import Region
+    from portal.scoping import Capability, scope_for
+
+    def region(name):
+        code = (params.get(name) or "").strip()
+        return Region.objects.filter(code=code).first() if code else None
+
+    area = region("region") or region("county")
+    if area is not None and not scope_for(actor, Capability.LEDGER_VIEW).contains(area):
+        raise PermissionDenied(_("该区划不在您的管辖范围内。"))
+    if (params.get("region") or params.get("county")) and area is None:
+        raise PermissionDenied(_("该区划不在您的管辖范围内。"))
+    period_code = (params.get("period") or "").strip()
+    period = (ReportingPeriod.objects.filter(code=period_code.upper()).first() if period_code
+              else selectors.current_period())
+    return selectors.EmployerFilters(
+        query=(params.get("q") or "").strip(), region=area, township=region("township"),
+        key_group=params.get("key_group") or "", status=params.get("status") or "",
+        in_scope={"1": True, "0": False}.get(params.get("in_scope") or ""), missing=params.get("missing") or "",
+        period=period, sort=params.get("sort") or "name",
+    )
+
+
+def ledger_export(*, actor, params) -> Export:
+    """Exactly the employer list `actor` sees with these filters (ledger.selectors.employer_list,
+    so the scope applies), each with its facts of the period when it has a record."""
+    from django.db.models import FilteredRelation, Q
+    from django.db.models.expressions import RawSQL
+
+    from ledger import selectors
+    from ledger.services import RECORD_FIELDS
+    from portal.scoping import Capability, scope_for
+
+    filters = export_filters(actor, params)
+    employers = selectors.employer_list(actor=actor, filters=filters)
+    fields = [path for _key, path in _EMPLOYER_VALUES]
+    period = filters.period
+    if period is not None:
+        employers = employers.annotate(
+            period_record=FilteredRelation("records", condition=Q(records__period=period)),
+            dusts=RawSQL(_DUSTS_OF_EMPLOYER, [period.pk]),
+        )
+        fields += [f"period_record__{f}" for f in RECORD_FIELDS] + ["period_record__id", "dusts"]
+    count = employers.count()
+    if filters.region is not None:
+        region_name = filters.region.name
+    else:
+        regions = list(scope_for(actor, Capability.LEDGER_VIEW).top_regions()[:2])
+        region_name = regions[0].name if len(regions) == 1 else None
+    return Export(_export_rows(employers.values_list(*fields), with_record=period is not None), region_name, period,
+                  count)
+
+
+def _export_rows(values, *, with_record: bool) -> Iterator[list]:
+    """Display values in column order: labels for choices, 是/否, dates as dates. A record-less
+    employer (not carried into the period) gets empty facts."""
+    from ledger.services import RECORD_FIELDS
+
+    labels = {c.key: c.value_to_label() for c in COLUMNS if c.choices is not None}
+    position = {c.key: i for i, c in enumerate(COLUMNS)}
+    employer_slots = [(position[key], labels.get(key), cols.BY_KEY[key].kind) for key, _path in _EMPLOYER_VALUES]
+    record_slots = [(position[key], cols.BY_KEY[key].kind) for key in RECORD_FIELDS]
+    dust_slot = position["exposures"]
+    first_record = len(employer_slots)
+    width = len(COLUMNS)
+    serial = 0
+    for row in values.iterator(chunk_size=2000):
+        serial += 1
+        out = [None] * width
+        out[0] = serial
+        for (slot, label_map, kind), value in zip(employer_slots, row, strict=False):
+            if kind is Kind.BOOL:
+                value = cols.YES if value else cols.NO
+            elif label_map is not None and value:
+                value = label_map.get(value, value)
+            out[slot] = value if value != "" else None
+        if with_record and row[-2] is not None:  # the period's record exists
+            for (slot, kind), value in zip(record_slots, row[first_record:first_record + len(record_slots)], strict=True):
+                if kind is Kind.BOOL:
+                    value = cols.YES if value else cols.NO
+                out[slot] = value if value != "" else None
+            out[dust_slot] = row[-1]
+        yield out
+
+
+# ---- Writing an export (in the request, or in a Celery task for large ones) ---------------------------
+
+
+EXPORT_STATE_SECONDS = 24 * 3600
+
+
+def export_inline_max_rows() -> int:
+    """Exports up to this many employers are written in the request; larger ones (a province's
+    200,000 take minutes) by a Celery task, and the page offers the file when it is ready."""
+    from django.conf import settings
+
+    return int(getattr(settings, "PNEUMO_EXPORT_INLINE_MAX_ROWS", 20_000))
+
+
+@contextlib.contextmanager
+def export_snapshot():
+    """One snapshot for the count (written as the sheet's size) and the rows."""
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        if len(connection.atomic_blocks) == 1:  # a fresh transaction, not one nested in a test's
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def export_filename(result: Export) -> str:
+    from django.utils import timezone
+
+    title = cols.title_for(result.region_name).replace(cols.TITLE_BLANK_COUNTY, "")
+    return f"{title}{result.period or ''}-{timezone.localdate():%Y%m%d}.xlsx"
+
+
+def write_export(stream, result: Export) -> int:
+    from django.utils import timezone
+
+    return write_ledger(stream, region_name=result.region_name, period=result.period, rows=result.rows,
+                        reference=reference_lists(None), filled_on=timezone.localdate(), expected_rows=result.count)
+
+
+def _export_key(token: str) -> str:
+    return f"ledger-export:{token}"
+
+
+def export_start(*, actor, params: dict, result: Export) -> str:
+    """Queue a large export; returns the token the page polls. The task recomputes the list
+    with the user's scope at the time it runs."""
+    import uuid
+
+    from django.core.cache import cache
+
+    from ledger.tasks import export_ledger
+
+    token = uuid.uuid4().hex
+    cache.set(_export_key(token), {"user": actor.pk, "status": "pending", "rows": result.count,
+                                   "filename": export_filename(result)}, EXPORT_STATE_SECONDS)
+    export_ledger.delay_on_commit(token, actor.pk, params)
+    return token
+
+
+def export_run(token: str, user_id: int, params: dict) -> None:
+    import tempfile
+
+    from django.core.cache import cache
+    from django.core.files import File
+    from django.core.files.storage import default_storage
+
+    from portal.models import User
+
+    key = _export_key(token)
+    state = cache.get(key) or {"user": user_id}
+    try:
+        user = User.objects.get(pk=user_id)
+        with export_snapshot(), tempfile.TemporaryFile() as spool:
+            result = ledger_export(actor=user, params=params)
+            write_export(spool, result)
+            spool.seek(0)
+            path = default_storage.save(f"exports/{token}.xlsx", File(spool, name=f"{token}.xlsx"))
+        state.update(status="done", path=path, rows=result.count, filename=export_filename(result))
+    except Exception as exc:  # noqa: BLE001 — the page must learn that it failed
+        log.warning("ledger export %s failed (%s)", token, type(exc).__name__)
+        state.update(status="failed")
+        cache.set(key, state, EXPORT_STATE_SECONDS)
+        raise
+    cache.set(key, state, EXPORT_STATE_SECONDS)
+
+
+def export_state(token: str, user) -> dict | None:
+    """The export's state, only for the user who asked for it."""
+    from django.core.cache import cache
+
+    state = cache.get(_export_key(token)) if token.isalnum() else None
+    return state if state and state.get("user") == user.pk else None
