@@ -270,8 +270,9 @@ def plan_progress(*, actor: User, plan: ExpansionPlan) -> list[ProgressRow]:
 
 
 def training_list(*, actor: User) -> QuerySet[TrainingEvent]:
+    # Meta.ordering does not apply to a grouped (annotated) query: order explicitly.
     return scope_for(actor, VIEW).filter(TrainingEvent.objects.select_related("region", "created_by")).annotate(
-        employer_count=Count("employers"))
+        employer_count=Count("employers")).order_by("-held_on", "-pk")
 
 
 def training_summary(*, actor: User) -> list[dict]:
