@@ -26,6 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+import pgtrigger
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -51,7 +52,7 @@ from ledger.models import (
 from ledger.services import RECORD_FIELDS, mark_dirty
 from ledger.validation import USCC_ALPHABET, clean_phone, clean_registration_number, clean_uscc
 from portal.audit import audit
-from portal.bulk import staging_table
+from portal.bulk import history_triggers, staging_table, write_history
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope
 
@@ -933,16 +934,25 @@ def _write(job: ImportJob, actor: User, rows: list[list]) -> tuple[int, int]:
         cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
 
         employer_rows = [(r[ROW], r[USCC], r[REGNO], job.province_id, job.city_id, county.pk, *r[EMP]) for r in rows]
-        with staging_table(staging="import_employers", like_table=Employer._meta.db_table, columns=EMPLOYER_STAGING,
-                           rows=employer_rows):
+        with (
+            staging_table(staging="import_employers", like_table=Employer._meta.db_table,
+                          columns=EMPLOYER_STAGING, rows=employer_rows),
+            pgtrigger.ignore(*history_triggers(Employer)),
+        ):
             both = [(r[USCC], r[REGNO]) for r in rows if r[USCC] and r[REGNO]]
             touched, inserted, returned = _upsert_employers(cursor, both, county.pk)
+        write_history(model=Employer, ids=touched, inserted=inserted)
         employer_of = _employers_of_rows(cursor, rows, county, returned)
 
         record_rows = [(employer_of[r[ROW]][0], employer_of[r[ROW]][1], *r[REC]) for r in rows]
-        with staging_table(staging="import_records", like_table=EmployerRecord._meta.db_table,
-                           columns=RECORD_STAGING, rows=record_rows):
+        with (
+            staging_table(staging="import_records", like_table=EmployerRecord._meta.db_table,
+                          columns=RECORD_STAGING, rows=record_rows),
+            pgtrigger.ignore(*history_triggers(EmployerRecord)),
+        ):
             written = _upsert_records(cursor, dict(params))
+        write_history(model=EmployerRecord, ids=[record for record, _e, _i in written],
+                      inserted=[record for record, _e, was_inserted in written if was_inserted])
         touched |= {employer_id for _record, employer_id, _inserted in written}
         touched |= _replace_exposures(cursor, dict(params), rows, employer_of, written)
     return len(inserted), len(touched - inserted)
@@ -1039,14 +1049,14 @@ def _upsert_records(cursor, params: dict) -> list[tuple[int, int, bool]]:
     cursor.execute(f"""
         INSERT INTO ledger_employerrecord (employer_id, period_id, province_id, city_id, county_id, township_id,
                                            version, updated_at, updated_by_id, {", ".join(RECORD_FIELDS)})
-        SELECT r.employer_id, %(period)s, %(province)s, %(city)s, %(county)s, r.township_id, 1, now(), %(actor)s,
+        SELECT r.employer_id, %s, %s, %s, %s, r.township_id, 1, now(), %s,
                {", ".join(f"r.{f}" for f in RECORD_FIELDS)}
         FROM import_records r ORDER BY r.employer_id
         ON CONFLICT (employer_id, period_id) DO UPDATE SET {sets}, version = ledger_employerrecord.version + 1,
             updated_at = now(), updated_by_id = EXCLUDED.updated_by_id
         WHERE ({old}) IS DISTINCT FROM ({new})
         RETURNING id, employer_id, (xmax = 0)
-    """, params)
+    """, [params["period"], params["province"], params["city"], params["county"], params["actor"]])
     return cursor.fetchall()
 
 
