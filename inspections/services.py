@@ -403,7 +403,7 @@ def _apply_change(actor, inspection: Inspection, change: dict) -> SyncResult:
             raise ValidationError(_("第 %(n)s 项的照片尚未上传（%(c)s 张），请先同步照片。") % {
                 "n": item.number, "c": len(missing)}, code="photo_missing")
     base_version = change.get("base_version") or 0
-    answer = Answer.objects.select_for_update().filter(inspection=inspection, item=item).first()
+    answer = Answer.objects.select_for_update(no_key=True, of=("self",)).filter(inspection=inspection, item=item).first()
     current = answer.version if answer else 0
     if base_version != current:
         return SyncResult(str(client_uuid), "conflict",
@@ -500,7 +500,7 @@ def photo_upload(*, actor, assignment: Assignment, item_id, client_uuid, upload)
 
 @transaction.atomic
 def inspection_submit(*, actor, inspection: Inspection, highlights: str = "", problems: str = "") -> Inspection:
-    inspection = Inspection.objects.select_for_update().get(pk=inspection.pk)
+    inspection = Inspection.objects.select_for_update(no_key=True, of=("self",)).get(pk=inspection.pk)
     access_fill(actor, inspection.assignment)
     if inspection.status != InspectionStatus.DRAFT:
         raise ValidationError(_("检查表已提交，不能重复提交。"))
@@ -575,7 +575,7 @@ def decode_signature(data_url: str) -> bytes:
 @transaction.atomic
 def inspection_sign(*, actor, inspection: Inspection, signature: str, highlights: str | None = None,
                     problems: str | None = None) -> Inspection:
-    inspection = Inspection.objects.select_for_update().select_related("assignment__team").get(pk=inspection.pk)
+    inspection = Inspection.objects.select_for_update(no_key=True, of=("self",)).select_related("assignment__team").get(pk=inspection.pk)
     if inspection.assignment.team.leader_id != actor.pk:
         raise PermissionDenied(_("只有检查组组长可以审阅签字。"))
     if inspection.status == InspectionStatus.DRAFT:
@@ -612,7 +612,7 @@ def inspection_report_update(*, actor, inspection: Inspection, highlights: str, 
 
 @transaction.atomic
 def finding_rectify(*, actor, finding: Finding, note: str, upload=None) -> Finding:
-    finding = Finding.objects.select_for_update().get(pk=finding.pk)
+    finding = Finding.objects.select_for_update(no_key=True, of=("self",)).get(pk=finding.pk)
     require_in_scope(actor, C.INSPECTION_VIEW, finding.region)
     if finding.status not in (FindingStatus.OPEN, FindingStatus.REOPENED):
         raise ValidationError(_("该问题当前状态为“%(s)s”，不能提交整改。") % {"s": finding.get_status_display()})
@@ -633,7 +633,7 @@ def finding_rectify(*, actor, finding: Finding, note: str, upload=None) -> Findi
 
 @transaction.atomic
 def finding_review(*, actor, finding: Finding, outcome: str, comment: str = "") -> Finding:
-    finding = Finding.objects.select_for_update().select_related("inspection__assignment__plan").get(pk=finding.pk)
+    finding = Finding.objects.select_for_update(no_key=True, of=("self",)).select_related("inspection__assignment__plan").get(pk=finding.pk)
     assignment = finding.inspection.assignment
     team_member = selectors.assignment_list_granted(actor, in_window=False).filter(pk=assignment.pk).exists()
     if not team_member and not selectors.may_manage_plan(actor, assignment.plan):

@@ -467,7 +467,7 @@ def follow_up_create(*, actor: User, employer: Employer, period: ReportingPeriod
     elif action != FollowUpAction.ENROLLED and enrolled:
         errors["enrolled"] = _("只有“已参保”需要填写新增参保人数。")
     record = EmployerRecord.objects.filter(employer=employer, period=period).first()
-    coverage = InsuranceCoverage.objects.select_for_update().filter(employer=employer, period=period).first()
+    coverage = InsuranceCoverage.objects.select_for_update(no_key=True, of=("self",)).filter(employer=employer, period=period).first()
     new_count = None
     if action == FollowUpAction.ENROLLED and enrolled > 0:
         base = coverage.insured_workers if coverage else (record.insured_workers if record else 0)

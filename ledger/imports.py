@@ -921,7 +921,7 @@ def _write(job: ImportJob, actor: User, rows: list[list]) -> tuple[int, int]:
     into a staging table and one INSERT … ON CONFLICT (linear: one arbiter-index probe a row);
     the ids that link the steps are looked up with `= ANY(array)` and matched in Python, so no
     plan ever joins freshly written rows whose statistics say the table is empty."""
-    submission = CountySubmission.objects.select_for_update().filter(period=job.period, county=job.county).first()
+    submission = CountySubmission.objects.select_for_update(no_key=True, of=("self",)).filter(period=job.period, county=job.county).first()
     if problem := _submission_problem(submission, job):
         raise _Refused(problem)
     county = job.county

@@ -169,7 +169,7 @@ def employer_create(*, actor: User, data: dict) -> Employer:
 
 @transaction.atomic
 def employer_update(*, actor: User, employer: Employer, data: dict, expected_version: int | None) -> Employer:
-    employer = Employer.objects.select_for_update().get(pk=employer.pk)
+    employer = Employer.objects.select_for_update(no_key=True, of=("self",)).get(pk=employer.pk)
     require_in_scope(actor, Capability.LEDGER_EDIT, employer.county)
     cleaned = clean_employer_data({**{f: getattr(employer, f) for f in EMPLOYER_FIELDS}, **data}, instance=employer)
     require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
@@ -297,7 +297,7 @@ def _carry(field: str) -> str:
 
 
 def _require_editable(record: EmployerRecord) -> CountySubmission:
-    submission = CountySubmission.objects.select_for_update().filter(
+    submission = CountySubmission.objects.select_for_update(no_key=True, of=("self",)).filter(
         period_id=record.period_id, county_id=record.county_id).first()
     if submission is None:
         raise ValidationError(_("本县尚未开始该填报期的台帐，不能修改。"))
@@ -323,7 +323,7 @@ def clean_record_data(record: EmployerRecord, data: dict) -> dict:
 @transaction.atomic
 def record_update(*, actor: User, record: EmployerRecord, data: dict, expected_version: int | None,
                   exposures: dict[DustType, int] | None = None) -> EmployerRecord:
-    record = EmployerRecord.objects.select_for_update().select_related("county", "period").get(pk=record.pk)
+    record = EmployerRecord.objects.select_for_update(no_key=True, of=("self",)).select_related("county", "period").get(pk=record.pk)
     require_in_scope(actor, Capability.LEDGER_EDIT, record.county)
     _require_editable(record)
     _check_version(record, expected_version, data, RECORD_FIELDS)
@@ -349,7 +349,7 @@ def record_update(*, actor: User, record: EmployerRecord, data: dict, expected_v
 
 
 def _transition(submission: CountySubmission, allowed_from: set, message: str) -> CountySubmission:
-    submission = CountySubmission.objects.select_for_update().select_related("county", "period").get(pk=submission.pk)
+    submission = CountySubmission.objects.select_for_update(no_key=True, of=("self",)).select_related("county", "period").get(pk=submission.pk)
     if submission.status not in allowed_from:
         raise ValidationError(message % {"status": submission.get_status_display()})
     return submission
@@ -453,7 +453,7 @@ def worker_save(*, actor: User, employer: Employer, data: dict, worker: Worker |
         if worker is None:
             worker = Worker(employer=employer)
         else:
-            worker = Worker.objects.select_for_update().get(pk=worker.pk, employer=employer)
+            worker = Worker.objects.select_for_update(no_key=True, of=("self",)).get(pk=worker.pk, employer=employer)
             _check_version(worker, expected_version, cleaned, WORKER_FIELDS)
             worker.version += 1
         for field in WORKER_FIELDS:
