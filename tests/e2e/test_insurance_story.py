@@ -1,0 +1,101 @@
+"""The HRSS story in the browser: a health clerk hands the ledger over; an HRSS clerk imports a
+coverage file with one unmatched unit and one mismatch, sees both lists, records a follow-up on
+an uninsured employer; the provincial dashboard's insurance coverage follows (real Celery worker)."""
+
+import datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from ledger import services as ledger_services
+from ledger.demo import demo_uscc
+from ledger.models import EmployerRecord, ReportingPeriod
+from portal.models import Department, Region, Role
+from targets import services as target_services
+from tests.e2e.conftest import login
+from tests.factories import PASSWORD, make_user
+from tests.ledger.factories import make_employer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def switch_user(page, username):
+    page.get_by_test_id("user-menu").click()
+    page.get_by_test_id("logout").click()
+    login(page, username, PASSWORD)
+
+
+def insurance_cell_text(page) -> str:
+    page.goto("/dashboard/?region=37&period=2020H1")
+    return page.get_by_test_id("row-3715").locator("td[data-indicator=injury_insurance]").inner_text()
+
+
+def wait_for_rate(page, rate: str) -> None:
+    for _ in range(40):
+        if rate in insurance_cell_text(page):
+            return
+        page.wait_for_timeout(500)
+    assert rate in insurance_cell_text(page)
+
+
+def test_the_hrss_story(page, tmp_path, reference_data, celery_worker_process):
+    period = ReportingPeriod.objects.create(code="2020H1", year=2020, half=1, starts_on=datetime.date(2020, 1, 1),
+                                            ends_on=datetime.date(2020, 6, 30), deadline=datetime.date(2030, 7, 15))
+    health_clerk = make_user("371502", role=Role.CLERK, username="health_clerk")
+    make_user(("371502", Department.HRSS, Role.CLERK), username="hrss_clerk")
+    make_user(("37", Department.HEALTH, Role.VIEWER), username="province_viewer")
+    mismatch = make_employer(county="371502", name="东昌府差额水泥厂", in_governance_scope=True)
+    matching = make_employer(county="371502", name="东昌府一致石材厂", in_governance_scope=True, industry="3032")
+    ledger_services.period_open_county(actor=health_clerk, period=period, county=Region.objects.get(code="371502"))
+    EmployerRecord.objects.filter(employer=mismatch).update(total_workers=20, insured_workers=10)
+    EmployerRecord.objects.filter(employer=matching).update(total_workers=30, insured_workers=30)
+    target_services.rollup_recompute_full(period=period)
+
+    login(page, "province_viewer", PASSWORD)
+    assert "80.0%" in insurance_cell_text(page)  # the ledger's own counts: 40 of 50
+
+    switch_user(page, "health_clerk")
+    page.goto("/insurance/")
+    county = Region.objects.get(code="371502")
+    page.get_by_test_id("handover-form").locator("select[name=county]").select_option(value=str(county.pk))
+    page.get_by_test_id("handover-form").get_by_role("button").click()
+    expect(page.get_by_role("alert")).to_contain_text("已将东昌府区 2020年上半年 台帐移交")
+    expect(page.get_by_test_id("handover-table")).to_contain_text("东昌府区")
+
+    switch_user(page, "hrss_clerk")
+    page.goto("/insurance/")
+    page.get_by_test_id("handover-table").get_by_role("link").first.click()
+    expect(page.get_by_test_id("handover-records")).to_contain_text("东昌府差额水泥厂")
+    coverage = tmp_path / "coverage.csv"
+    coverage.write_text(
+        "单位名称,统一社会信用代码,参保人数,截至日期\n"
+        f"东昌府差额水泥厂,{mismatch.uscc},15,2020-06-30\n"
+        f"东昌府一致石材厂,{matching.uscc},30,2020-06-30\n"
+        f"东昌府未登记砖厂,{demo_uscc('371502', 777777)},12,2020-06-30\n", encoding="utf-8")
+    page.goto("/insurance/coverage/import/")
+    form = page.get_by_test_id("import-form")
+    form.locator("select[name=region]").select_option(value=str(county.pk))
+    form.locator("input[name=file]").set_input_files(str(coverage))
+    form.get_by_role("button", name="校验并导入").click()
+    expect(page.get_by_test_id("import-result")).to_contain_text("台帐中没有的单位 1 家")
+
+    page.goto("/insurance/reconciliation/?tab=unmatched&period=2020H1")
+    expect(page.get_by_test_id("reconciliation-unmatched")).to_contain_text("东昌府未登记砖厂")
+    page.goto("/insurance/reconciliation/?tab=differences&period=2020H1")
+    differences = page.get_by_test_id("reconciliation-differences")
+    expect(differences).to_contain_text("东昌府差额水泥厂")
+    expect(differences).not_to_contain_text("东昌府一致石材厂")
+
+    page.goto("/insurance/work-list/?period=2020H1")
+    expect(page.get_by_test_id("work-list")).to_contain_text("东昌府差额水泥厂")
+    page.goto(f"/insurance/follow-ups/{mismatch.pk}/?period=2020H1")
+    follow_up = page.get_by_test_id("follow-up-form")
+    follow_up.locator("select[name=action]").select_option(label="已参保")
+    follow_up.locator("input[name=acted_on]").fill("2020-07-20")
+    follow_up.locator("input[name=enrolled]").fill("5")
+    follow_up.get_by_role("button", name="保存").click()
+    expect(page.get_by_test_id("follow-ups")).to_contain_text("已参保")
+
+    switch_user(page, "province_viewer")
+    wait_for_rate(page, "100.0%")  # HRSS counts: 15 imported + 5 enrolled, and 30: 50 of 50
+    expect(page.get_by_test_id("row-3715").get_by_test_id("insurance-source")).to_contain_text("人社数据 2/2 家")
