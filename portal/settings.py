@@ -208,6 +208,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "targets.tasks.recompute_all",
         "schedule": crontab(hour=2, minute=30),
     },
+    "close-expired-inspection-plans": {
+        "task": "inspections.tasks.close_expired_plans",
+        "schedule": crontab(hour=1, minute=15),
+    },
     "rollup-dirty-sweep": {
         # Marks whose task was lost (a worker killed mid-flight) are picked up within minutes.
         "task": "targets.tasks.recompute_dirty",

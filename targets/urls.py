@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("export/", views.dashboard_export, name="dashboard-export"),
     path("targets/", views.target_list, name="targets"),
+    path("zero-penalty/", views.zero_penalty, name="zero-penalty"),
 ]

@@ -96,3 +96,21 @@ def target_list(request):
         "can_edit": has_capability(request.user, Capability.TARGETS_EDIT),
         "edit_scope": scope_for(request.user, Capability.TARGETS_EDIT),
     })
+
+
+@requires(Capability.DASHBOARD_VIEW)
+def zero_penalty(request):
+    """The "no zero-penalty" rule (杜绝零执法零处罚): counties under the region whose inspection
+    this year found no enforcement with penalty. Loaded after the dashboard (htmx), so the
+    dashboard itself keeps its fixed number of queries."""
+    from inspections.selectors import zero_penalty_counties
+
+    chain = region_with_ancestors(request.GET.get("region", "").strip())
+    if not chain or not request.scope.contains(chain[-1]):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    try:
+        year = int(request.GET.get("year", ""))
+    except ValueError:
+        year = None
+    counties = zero_penalty_counties(year=year).filter(path__startswith=chain[-1].path).order_by("code")
+    return render(request, "targets/_zero_penalty.html", {"counties": counties, "year": year})

@@ -97,3 +97,22 @@ def test_the_api_lists_rollups_in_scope(client, ledger):
     assert (declaration["numerator"], declaration["denominator"], declaration["rate"]) == (1, 2, 50.0)
     exam = next(i for i in dcf["indicators"] if i["indicator"] == "health_exam")
     assert exam["rate"] is None
+
+
+def test_zero_penalty_counties_appear_beside_the_dashboard(client):
+    from inspections import services as inspection_services
+    from tests.inspections.factories import fill_all, make_world
+
+    world = make_world()
+    fill_all(world.comprehensive, world.member, value_for={"4.5": "no"})
+    inspection_services.inspection_submit(actor=world.member, inspection=world.comprehensive.inspection)
+    client.force_login(make_user("22", role=Role.VIEWER))
+    from django.utils import timezone
+
+    year = timezone.localdate().year  # submitted just now
+    body = client.get(reverse("targets:zero-penalty"), {"region": "22", "year": year}).content.decode()
+    assert "南关区" in body
+    body = client.get(reverse("targets:zero-penalty"), {"region": "22", "year": year - 1}).content.decode()
+    assert "南关区" not in body and "未发现零处罚的县" in body
+    client.force_login(make_user("2102", role=Role.VIEWER))
+    assert client.get(reverse("targets:zero-penalty"), {"region": "22", "year": year}).status_code == 403
