@@ -9,7 +9,6 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,6 +17,7 @@ from insurance.forms import CoverageForm, FollowUpForm, HandoverForm, ImportForm
 from insurance.models import ExpansionPlan, FollowUpAction, LedgerHandover
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, ReportingPeriod
+from ledger.selectors import current_period
 from portal.forms import apply_errors
 from portal.models import Region
 from portal.scoping import Capability, forbidden, has_capability, requires
@@ -28,11 +28,9 @@ PAGE_SIZE = 30
 
 def _period(request) -> ReportingPeriod | None:
     code = (request.GET.get("period") or request.POST.get("period_code") or "").strip()
-    periods = ReportingPeriod.objects.order_by("-year", "-half")
     if code:
-        return periods.filter(code=code).first()
-    today = timezone.localdate()
-    return periods.filter(starts_on__lte=today).first() or periods.first()
+        return ReportingPeriod.objects.filter(code=code).first()
+    return current_period()
 
 
 def _region(request) -> Region | None:

@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ledger import excel, imports
 from ledger.models import ImportJob, ImportStatus, ReportingPeriod
+from ledger.selectors import current_period
+from portal.forms import apply_errors
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, forbidden, region_choices, requires, scope_for
 
@@ -35,10 +37,6 @@ def _xlsx_response(build, filename: str) -> FileResponse:
 
 def _counties(user, capability: Capability):
     return region_choices(user, capability).filter(level=RegionLevel.COUNTY).select_related("parent").order_by("code")
-
-
-def _latest_period():
-    return ReportingPeriod.objects.order_by("-year", "-half").first()
 
 
 # ---- Template ------------------------------------------------------------------------------------
@@ -61,7 +59,7 @@ def template_download(request):
     period = None
     if period_code := request.GET.get("period", "").strip():
         period = ReportingPeriod.objects.filter(code=period_code.upper()).first()
-    period = period or _latest_period()
+    period = period or current_period()
     reference = excel.reference_lists(county)
     title = excel.cols.title_for(county.name if county else None)
     return _xlsx_response(
@@ -87,7 +85,7 @@ class ImportForm(forms.Form):
         self.fields["county"].label_from_instance = lambda r: f"{r.parent.name} {r.name}（{r.code}）"
         if counties.count() == 1:
             self.fields["county"].initial = counties.first()
-        self.fields["period"].initial = _latest_period()
+        self.fields["period"].initial = current_period()
         for name, field in self.fields.items():
             field.widget.attrs.update({"class": "form-select" if name != "file" else "form-control",
                                        "data-testid": f"import-{name}"})
@@ -106,14 +104,6 @@ class ImportForm(forms.Form):
         return upload
 
 
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _jobs_in_scope(user):
     return scope_for(user, Capability.LEDGER_EDIT).filter(ImportJob.objects.all())
 
@@ -127,7 +117,7 @@ def import_upload(request):
                                             period=form.cleaned_data["period"], upload=form.cleaned_data["file"])
             imports.import_validate_start(actor=request.user, job=job)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
