@@ -8,7 +8,9 @@ inline strings) and the same workbook as Excel or WPS saves it (a shared-strings
 openpyxl reads faster: the stricter case). Each run reads the file with openpyxl alone, then
 imports it (import_validate + import_commit, the services the pages and tasks call), in the
 same process, interleaved; the best of the runs is reported with the median and every run's
-own ratio (the machine may be shared; noise only adds time).
+own ratio (the machine may be shared; noise only adds time). The peak memory that reading adds
+is measured too, for openpyxl and for the import's reading and checking, each in a fresh child
+process (the import reads with calamine, which holds the whole sheet).
 
 Runs on the scratch database `pneumo_bench` (created if missing, migrated, reference data
 loaded when absent), which other benchmarks share: each run happens inside a transaction that
@@ -246,6 +248,46 @@ def measure(path: Path, runs: int) -> dict:
     }
 
 
+def peak_memory_child(path: Path, reader: str) -> None:
+    """In a child process: the peak memory (MB) that reading `path` adds, printed as JSON.
+    `openpyxl` reads every cell in read-only mode; `import` opens and checks the file as the
+    import's dry run does (calamine, then every row parsed and kept)."""
+    import django
+
+    django.setup()
+    from ledger import imports
+    from ledger.excel import open_ledger
+    from portal.models import Region
+
+    lookups = imports.load_lookups(Region.objects.select_related("parent").get(code=COUNTY))
+
+    def status_kb(field_name: str) -> int:
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith(field_name))
+        return int(line.split()[1])
+
+    Path("/proc/self/clear_refs").write_text("5")  # Linux: reset the peak (VmHWM) to the current RSS
+    before = status_kb("VmRSS:")
+    if reader == "openpyxl":
+        read_with_openpyxl(path)
+    else:
+        with open(path, "rb") as fh:
+            sheet = open_ledger(fh, max_bytes=imports.max_import_bytes())
+        parsed = imports._Parser(lookups, lambda done, estimate: None).parse(sheet)
+        assert not parsed.errors, parsed.errors[:3]
+    print(json.dumps({"peak_added_mb": round((status_kb("VmHWM:") - before) / 1024, 1)}))
+
+
+def peak_memory(path: Path) -> dict:
+    import subprocess
+
+    figures = {}
+    for reader in ("openpyxl", "import"):
+        out = subprocess.run([sys.executable, "-m", "bench.bench_import", "--peak-memory-child", str(path), reader],
+                             check=True, capture_output=True, text=True, cwd=BASE.parent).stdout
+        figures[reader] = json.loads(out.strip().splitlines()[-1])["peak_added_mb"]
+    return {"openpyxl_read_peak_mb": figures["openpyxl"], "import_check_peak_mb": figures["import"]}
+
+
 def report(label: str, m: dict) -> None:
     print(f"\n{label}: {m['file']} ({m['size_mb']} MB)")
     print(f"  openpyxl read-only read:  {m['openpyxl_read_s']:.2f} s  (best; median {m['openpyxl_read_median_s']:.2f} s)")
@@ -255,6 +297,8 @@ def report(label: str, m: dict) -> None:
           f"per run: {', '.join(f'{x:.2f}' for x in m['ratio_per_run'])}")
     print(f"  re-import of the same file: {m['reimport_unchanged_s']:.2f} s, "
           f"{m['reimport_created_updated'][0]} created, {m['reimport_created_updated'][1]} updated")
+    print(f"  peak memory added: openpyxl read {m['openpyxl_read_peak_mb']} MB, import's reading and checking "
+          f"{m['import_check_peak_mb']} MB (each in its own process)")
 
 
 def main() -> None:
@@ -262,7 +306,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile one validate+commit and print the top")
+    parser.add_argument("--peak-memory-child", nargs=2, metavar=("FILE", "READER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.peak_memory_child:
+        peak_memory_child(Path(args.peak_memory_child[0]), args.peak_memory_child[1])
+        return
 
     setup()
     from ledger.models import ReportingPeriod
@@ -276,8 +324,8 @@ def main() -> None:
     excel_style_copy(path, excel_path)
     print(f"built {path.name} and {excel_path.name}: {args.rows} rows in {time.perf_counter() - started:.1f}s")
 
-    template = measure(path, args.runs)
-    excel_style = measure(excel_path, args.runs)
+    template = measure(path, args.runs) | peak_memory(path)
+    excel_style = measure(excel_path, args.runs) | peak_memory(excel_path)
     report("template as the portal writes it (openpyxl, inline strings)", template)
     report("the same data as Excel/WPS saves it (shared strings)", excel_style)
 

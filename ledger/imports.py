@@ -7,8 +7,9 @@ the acting user's permission checked and the writes recorded by pghistory under 
     import_validate(actor=…, job=job)   # status → validated / invalid, errors and preview stored
     import_commit(actor=…, job=job)     # re-checks, writes, status → done (or invalid, nothing written)
 
-Reading and checking the file costs about as much as openpyxl's read itself; the database is
-asked a constant number of questions whatever the number of rows (catalogues, townships, the
+The file is read with python-calamine (`ledger.excel.open_ledger`); reading and checking it
+takes about a quarter of what openpyxl alone needs to read it. The database is asked a
+constant number of questions whatever the number of rows (catalogues, townships, the
 file's identifiers in bulk). The parsed rows of a clean file are cached (keyed by the file's
 SHA-256 and a fingerprint of the catalogues), so the commit re-runs every database check but
 need not read the workbook again.
@@ -37,7 +38,7 @@ from stdnum.cn import uscc as uscc_number
 
 from ledger import columns as cols
 from ledger.columns import COLUMNS, Kind, Target
-from ledger.excel import LedgerFileError, open_ledger
+from ledger.excel import CellError, LedgerFileError, open_ledger
 from ledger.models import (
     LOCKED_STATUSES,
     CountySubmission,
@@ -167,6 +168,10 @@ def load_lookups(county: Region) -> Lookups:
 
 
 # ---- Cell parsers ------------------------------------------------------------------------------
+
+
+def _cell_error_problem(value: CellError) -> str:
+    return _("单元格是错误值 %(error)s（公式出错），请改正公式或直接填写数值") % {"error": value}
 
 
 def _blank(value) -> bool:
@@ -323,6 +328,8 @@ class _Parser:
                     cleaned[key] = blank
                 continue
             try:
+                if value.__class__ is CellError:
+                    raise _Problem(_cell_error_problem(value))
                 cleaned[key] = parser(self, value, column)
             except _Problem as problem:
                 self.fail(row, key, value, problem)
@@ -374,6 +381,10 @@ class _Parser:
     def parse_exposures(self, row: int, values: tuple, exposed, failed: set[str]) -> list[list[int]]:
         raw = values[self.index["exposures"]]
         if _blank(raw):
+            return []
+        if raw.__class__ is CellError:
+            self.fail(row, "exposures", raw, _cell_error_problem(raw))
+            failed.add("exposures")
             return []
         text = _text(raw)
         for separator in cols.DUST_PAIR_SEPARATORS[1:]:
@@ -717,14 +728,10 @@ def _parse_file(job: ImportJob, lookups: Lookups, *, use_cache: bool) -> Parsed:
             return cached
     with job.file.open("rb") as fh:
         sheet = open_ledger(fh, max_bytes=limit)
-        try:
-            header_errors = check_header(sheet.header, sheet.header_row_number)
-            if header_errors:
-                parsed = Parsed(errors=header_errors)
-            else:
-                parsed = _Parser(lookups, _progress(job)).parse(sheet)
-        finally:
-            sheet.close()
+    if header_errors := check_header(sheet.header, sheet.header_row_number):
+        parsed = Parsed(errors=header_errors)
+    else:
+        parsed = _Parser(lookups, _progress(job)).parse(sheet)
     if not parsed.errors and not parsed.region_problems:
         _cache_set(key, parsed)
     return parsed

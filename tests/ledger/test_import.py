@@ -6,6 +6,7 @@ test modules."""
 
 import datetime
 import io
+import re
 import zipfile
 
 import openpyxl
@@ -434,6 +435,57 @@ def test_a_wrapped_header_and_missing_title_rows_are_still_understood(clerk, per
     headers = [h.replace("职业健康管理人员", "职业健康\n管理人员") for h in cols.HEADERS]
     job = validate(clerk, period_2020h1, build_workbook([make_row(1)], headers=headers, title_rows=False))
     assert job.status == ImportStatus.VALIDATED, job.errors
+
+
+def test_row_numbers_and_columns_are_the_sheets_when_the_top_rows_are_empty(clerk, period_2020h1, open_submission):
+    """The reader starts at A1 even when the first rows are blank (calamine would start at the
+    first non-empty cell): the problem is reported at the row the user sees."""
+    content = build_workbook([make_row(1), make_row(2, total_workers=-3)], title_rows=False)
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    wb.active.insert_rows(1, amount=2)  # header now on row 3, data on rows 4 and 5
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    job = validate(clerk, period_2020h1, buffer.getvalue())
+    assert [(e["row"], e["column"], e["problem"]) for e in job.errors] == [
+        (5, cols.BY_KEY["total_workers"].header, "不能为负数")]
+
+
+def test_a_sheet_moved_one_column_to_the_right_is_refused(clerk, period_2020h1, open_submission):
+    content = build_workbook([make_row(1)])
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    wb.active.insert_cols(1)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    job = validate(clerk, period_2020h1, buffer.getvalue())
+    assert job.status == ImportStatus.INVALID
+    assert "第1列（A列）没有列名：多出的空白列" in problems(job)
+
+
+def test_a_formula_error_is_reported_not_taken_for_a_blank(clerk, period_2020h1, open_submission):
+    """A broken formula (#DIV/0!, #N/A) in a count that may be left blank would otherwise read
+    as 0."""
+    insured = cols.COLUMNS.index(cols.BY_KEY["insured_workers"])
+    exposures = cols.COLUMNS.index(cols.BY_KEY["exposures"])
+    content = build_workbook([make_row(1)])
+    cells = {f"{openpyxl.utils.get_column_letter(insured + 1)}5": ("=1/0", "#DIV/0!"),
+             f"{openpyxl.utils.get_column_letter(exposures + 1)}5": ("=VLOOKUP(1,A1:A2,2)", "#N/A")}
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                for reference, (formula, value) in cells.items():
+                    data, replaced = re.subn(rf'<c r="{reference}"[^>]*>.*?</c>'.encode(), (
+                        f'<c r="{reference}" t="e"><f>{formula[1:]}</f><v>{value}</v></c>').encode(), data)
+                    assert replaced == 1
+            target.writestr(info, data)
+    job = validate(clerk, period_2020h1, buffer.getvalue())
+    assert job.status == ImportStatus.INVALID
+    assert sorted((e["row"], e["column"], e["value"], e["problem"]) for e in job.errors) == sorted([
+        (5, cols.BY_KEY["insured_workers"].header, "#DIV/0!", "单元格是错误值 #DIV/0!（公式出错），请改正公式或直接填写数值"),
+        (5, cols.BY_KEY["exposures"].header, "#N/A", "单元格是错误值 #N/A（公式出错），请改正公式或直接填写数值"),
+    ])
 
 
 def test_a_sheet_without_a_header_row_is_refused(clerk, period_2020h1, open_submission):
