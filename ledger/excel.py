@@ -503,6 +503,7 @@ def _export_rows(values, *, with_record: bool) -> Iterator[list]:
 
 
 EXPORT_STATE_SECONDS = 24 * 3600
+EXPORT_DIRECTORY = "exports"
 
 
 def export_inline_max_rows() -> int:
@@ -510,7 +511,7 @@ def export_inline_max_rows() -> int:
     200,000 take minutes) by a Celery task, and the page offers the file when it is ready."""
     from django.conf import settings
 
-    return int(getattr(settings, "PNEUMO_EXPORT_INLINE_MAX_ROWS", 20_000))
+    return settings.PNEUMO_EXPORT_INLINE_MAX_ROWS
 
 
 @contextlib.contextmanager
@@ -576,7 +577,7 @@ def export_run(token: str, user_id: int, params: dict) -> None:
             result = ledger_export(actor=user, params=params)
             write_export(spool, result)
             spool.seek(0)
-            path = default_storage.save(f"exports/{token}.xlsx", File(spool, name=f"{token}.xlsx"))
+            path = default_storage.save(f"{EXPORT_DIRECTORY}/{token}.xlsx", File(spool, name=f"{token}.xlsx"))
         state.update(status="done", path=path, rows=result.count, filename=export_filename(result))
     except Exception as exc:  # noqa: BLE001 — the page must learn that it failed
         log.warning("ledger export %s failed (%s)", token, type(exc).__name__)
@@ -584,6 +585,26 @@ def export_run(token: str, user_id: int, params: dict) -> None:
         cache.set(key, state, EXPORT_STATE_SECONDS)
         raise
     cache.set(key, state, EXPORT_STATE_SECONDS)
+
+
+def exports_purge() -> int:
+    """Delete background exports older than their state in the cache (nothing links to them
+    any more). Returns the number of files deleted."""
+    import datetime as dt
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    if not default_storage.exists(EXPORT_DIRECTORY):
+        return 0
+    cutoff = timezone.now() - dt.timedelta(seconds=EXPORT_STATE_SECONDS)
+    deleted = 0
+    for name in default_storage.listdir(EXPORT_DIRECTORY)[1]:
+        path = f"{EXPORT_DIRECTORY}/{name}"
+        if default_storage.get_modified_time(path) < cutoff:
+            default_storage.delete(path)
+            deleted += 1
+    return deleted
 
 
 def export_state(token: str, user) -> dict | None:

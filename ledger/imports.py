@@ -59,7 +59,6 @@ from portal.scoping import Capability, require_in_scope
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 PROGRESS_EVERY = 500
 PREVIEW_ROWS = 20
 MAX_STORED_ERRORS = 5000
@@ -69,17 +68,17 @@ EARLIEST_DATE = datetime.date(1950, 1, 1)
 
 
 def max_import_bytes() -> int:
-    return int(getattr(settings, "PNEUMO_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return settings.PNEUMO_IMPORT_MAX_BYTES
 
 
 def inline_max_bytes() -> int:
     """Uploads up to this size are checked in the request; larger ones go to a Celery task."""
-    return int(getattr(settings, "PNEUMO_IMPORT_INLINE_MAX_BYTES", 256 * 1024))
+    return settings.PNEUMO_IMPORT_INLINE_MAX_BYTES
 
 
 def inline_max_rows() -> int:
     """Commits of up to this many rows run in the request; larger ones go to a Celery task."""
-    return int(getattr(settings, "PNEUMO_IMPORT_INLINE_MAX_ROWS", 2000))
+    return settings.PNEUMO_IMPORT_INLINE_MAX_ROWS
 
 
 def _megabytes(n: int) -> str:
@@ -1158,6 +1157,33 @@ def import_commit_start(*, actor: User, job: ImportJob) -> ImportJob:
 
     commit_import.delay_on_commit(job.pk, actor.pk)
     return job
+
+
+def import_file_retention_days() -> int:
+    return settings.PNEUMO_IMPORT_FILE_RETENTION_DAYS
+
+
+def import_files_purge() -> int:
+    """Delete the uploaded workbooks of jobs older than the retention period (uploads hold
+    workers' and employers' details and would otherwise pile up for ever). The job, its error
+    list and the audit entry stay; a job that was never committed can no longer be, and says
+    so. Jobs being checked or written are left alone. Returns the number of files deleted."""
+    cutoff = timezone.now() - datetime.timedelta(days=import_file_retention_days())
+    stale = (ImportJob.objects.filter(created_at__lt=cutoff).exclude(file="")
+             .exclude(status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING]))
+    deleted = 0
+    for job in stale.iterator():
+        job.file.delete(save=False)
+        changes = {"file": ""}
+        if job.status in (ImportStatus.PENDING, ImportStatus.VALIDATED):
+            changes.update(status=ImportStatus.FAILED, finished_at=timezone.now(), errors=[error(
+                None, "", job.original_name, _("上传的文件已超过%(days)s天的保存期限并被清理，本次导入未写入任何数据。") % {
+                    "days": import_file_retention_days()}, _("如需导入，请重新上传"))])
+        ImportJob.objects.filter(pk=job.pk).update(**changes)
+        deleted += 1
+    if deleted:
+        log.info("ledger import: %s uploaded files past retention deleted", deleted)
+    return deleted
 
 
 def import_refused(job: ImportJob, message: str) -> None:

@@ -38,3 +38,11 @@ def export_ledger(token: str, user_id: int, params: dict) -> None:
     from ledger import excel
 
     excel.export_run(token, user_id, params)
+
+
+@shared_task(name="ledger.purge_old_files", ignore_result=True)
+def purge_old_files() -> None:
+    from ledger import excel
+
+    imports.import_files_purge()
+    excel.exports_purge()

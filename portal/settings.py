@@ -184,6 +184,14 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# Ledger Excel: the upload limit, what runs in the request rather than a Celery task, and how
+# long uploaded workbooks (employers' and workers' details) are kept.
+PNEUMO_IMPORT_MAX_BYTES = int(os.environ.get("PNEUMO_IMPORT_MAX_BYTES", 20 * 1024 * 1024))
+PNEUMO_IMPORT_INLINE_MAX_BYTES = int(os.environ.get("PNEUMO_IMPORT_INLINE_MAX_BYTES", 256 * 1024))
+PNEUMO_IMPORT_INLINE_MAX_ROWS = int(os.environ.get("PNEUMO_IMPORT_INLINE_MAX_ROWS", 2000))
+PNEUMO_IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("PNEUMO_IMPORT_FILE_RETENTION_DAYS", 30))
+PNEUMO_EXPORT_INLINE_MAX_ROWS = int(os.environ.get("PNEUMO_EXPORT_INLINE_MAX_ROWS", 20_000))
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("PNEUMO_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -211,6 +219,10 @@ CELERY_BEAT_SCHEDULE = {
     "close-expired-inspection-plans": {
         "task": "inspections.tasks.close_expired_plans",
         "schedule": crontab(hour=1, minute=15),
+    },
+    "purge-old-import-and-export-files": {
+        "task": "ledger.purge_old_files",
+        "schedule": crontab(hour=3, minute=45),
     },
     "rollup-dirty-sweep": {
         # Marks whose task was lost (a worker killed mid-flight) are picked up within minutes.

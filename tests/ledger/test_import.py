@@ -567,9 +567,15 @@ def test_a_stored_file_over_the_limit_is_refused_at_validation(clerk, period_202
     assert job.status == ImportStatus.INVALID and "超过" in job.errors[0]["problem"]
 
 
-def test_the_size_limit_defaults_to_20_mb(settings):
-    del settings.PNEUMO_IMPORT_MAX_BYTES
-    assert imports.max_import_bytes() == 20 * 1024 * 1024
+def test_the_size_limit_is_20_mb_unless_the_environment_says_otherwise(monkeypatch):
+    import importlib
+
+    import portal.settings
+
+    monkeypatch.setenv("PNEUMO_IMPORT_MAX_BYTES", str(5 * 1024 * 1024))
+    assert importlib.reload(portal.settings).PNEUMO_IMPORT_MAX_BYTES == 5 * 1024 * 1024
+    monkeypatch.delenv("PNEUMO_IMPORT_MAX_BYTES")
+    assert importlib.reload(portal.settings).PNEUMO_IMPORT_MAX_BYTES == 20 * 1024 * 1024
 
 
 # ---- Bad input: the period -------------------------------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""Housekeeping: uploaded workbooks are deleted after the retention period and background
+exports once nothing links to them; the jobs and their error lists stay."""
+
+import datetime
+import os
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from ledger import excel, imports, tasks
+from ledger.models import ImportJob, ImportStatus
+from portal.models import Region
+from tests.ledger.test_import import build_workbook, make_row, validate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def age(job: ImportJob, days: int) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - datetime.timedelta(days=days))
+
+
+def test_uploads_past_retention_are_deleted_and_the_jobs_kept(clerk, period_2020h1, open_submission, settings):
+    settings.PNEUMO_IMPORT_FILE_RETENTION_DAYS = 30
+    committed = imports.import_commit(actor=clerk, job=validate(clerk, period_2020h1, build_workbook([make_row(1)])))
+    invalid = validate(clerk, period_2020h1, build_workbook([make_row(2, total_workers=-1)]))
+    waiting = validate(clerk, period_2020h1, build_workbook([make_row(3)]))
+    recent = validate(clerk, period_2020h1, build_workbook([make_row(4)]))
+    assert (committed.status, invalid.status, waiting.status) == (
+        ImportStatus.DONE, ImportStatus.INVALID, ImportStatus.VALIDATED)
+    old_paths = [job.file.name for job in (committed, invalid, waiting)]
+    for job in (committed, invalid, waiting):
+        age(job, 31)
+    age(recent, 29)
+
+    tasks.purge_old_files.run()
+
+    assert not any(default_storage.exists(path) for path in old_paths)
+    assert default_storage.exists(recent.file.name)
+    for job in (committed, invalid, waiting, recent):
+        job.refresh_from_db()
+    assert (committed.file.name, committed.status, committed.rows_created) == ("", ImportStatus.DONE, 1)
+    assert invalid.status == ImportStatus.INVALID and "不能为负数" in invalid.errors[0]["problem"]
+    # A checked file nobody committed cannot be committed any more, and says why.
+    assert waiting.status == ImportStatus.FAILED
+    assert waiting.errors[0]["problem"] == "上传的文件已超过30天的保存期限并被清理，本次导入未写入任何数据。"
+    assert recent.status == ImportStatus.VALIDATED and recent.file.name
+
+
+def test_a_job_in_progress_keeps_its_file(clerk, period_2020h1, open_submission):
+    job = imports.import_job_create(actor=clerk, county=Region.objects.get(code="371502"), period=period_2020h1,
+                                    upload=SimpleUploadedFile("台帐.xlsx", build_workbook([make_row(1)])))
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING)
+    age(job, 400)
+    assert imports.import_files_purge() == 0
+    assert default_storage.exists(job.file.name)
+
+
+def test_the_job_page_of_a_purged_upload_still_shows_its_report(client, clerk, period_2020h1, open_submission):
+    job = validate(clerk, period_2020h1, build_workbook([make_row(1, total_workers=-1)]))
+    age(job, 90)
+    imports.import_files_purge()
+    client.force_login(clerk)
+    page = client.get(reverse("ledger:import-job", args=[job.pk]))
+    assert page.status_code == 200 and "不能为负数" in page.content.decode()
+    report = client.get(reverse("ledger:import-errors", args=[job.pk]))
+    assert report.status_code == 200
+
+
+def test_background_exports_are_deleted_after_a_day():
+    old = default_storage.save(f"{excel.EXPORT_DIRECTORY}/old.xlsx", SimpleUploadedFile("old.xlsx", b"x"))
+    new = default_storage.save(f"{excel.EXPORT_DIRECTORY}/new.xlsx", SimpleUploadedFile("new.xlsx", b"x"))
+    a_day_ago = (timezone.now() - datetime.timedelta(seconds=excel.EXPORT_STATE_SECONDS + 60)).timestamp()
+    os.utime(default_storage.path(old), (a_day_ago, a_day_ago))
+
+    tasks.purge_old_files.run()
+
+    assert not default_storage.exists(old) and default_storage.exists(new)
+
+
+def test_nothing_to_purge_on_a_fresh_installation():
+    assert excel.exports_purge() == 0 and imports.import_files_purge() == 0
