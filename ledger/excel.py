@@ -309,34 +309,61 @@ _CELL_REFERENCE = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
 
 
-def _error_cells(fileobj: IO[bytes], sheet_name: str) -> list[tuple[int, int, CellError]]:
-    """(row, column, error) of the sheet's error cells, 1-based. calamine reads them as empty;
-    found here so that a broken formula is reported instead of being taken for a blank cell."""
+_ERROR_MARKER = b't="e"'
+_SCAN_CHUNK = 1 << 20
+
+
+def _error_cells(fileobj: IO[bytes], sheet_name: str) -> dict[int, dict[int, CellError]]:
+    """{row: {column index: error}} (row 1-based, column 0-based) of the sheet's error cells.
+    calamine reads them as empty; found here so that a broken formula is reported instead of
+    being taken for a blank cell. The sheet's XML is streamed for the marker and only parsed
+    when it is there."""
     fileobj.seek(0)
     with zipfile.ZipFile(fileobj) as archive:
         workbook = WorkbookParser(archive, "xl/workbook.xml")
         workbook.parse()
         part = next((rel.target for sheet, rel in workbook.find_sheets() if sheet.name == sheet_name), None)
-        xml = archive.read(part) if part in archive.namelist() else b""
-    found = []
-    if b't="e"' not in xml:
-        return found
+        if part not in archive.namelist():
+            return {}
+        with archive.open(part) as stream:
+            tail = b""
+            while chunk := stream.read(_SCAN_CHUNK):
+                if _ERROR_MARKER in tail + chunk[: len(_ERROR_MARKER)] or _ERROR_MARKER in chunk:
+                    break
+                tail = chunk[-len(_ERROR_MARKER):]
+            else:
+                return {}
+        xml = archive.read(part)
+    found: dict[int, dict[int, CellError]] = {}
     for match in _ERROR_CELL.finditer(xml):
         reference, value = _CELL_REFERENCE.search(match.group(1)), _CELL_VALUE.search(match.group(2))
         if reference:
-            found.append((int(reference.group(2)), column_index_from_string(reference.group(1).decode()),
-                          CellError(value.group(1).decode() if value else "#VALUE!")))
+            found.setdefault(int(reference.group(2)), {})[column_index_from_string(reference.group(1).decode()) - 1] = (
+                CellError(value.group(1).decode() if value else "#VALUE!"))
     return found
+
+
+def _sheet_rows(rows: Iterator[list], first_column: int, errors: dict[int, dict[int, CellError]]) -> Iterator[list]:
+    """Rows as the user sees them: from column A, with the error cells put back."""
+    indent = [""] * first_column
+    for number, values in enumerate(rows, start=1):
+        if first_column:
+            values = indent + values
+        for column, value in errors.get(number, {}).items():
+            if column < len(values):
+                values[column] = value
+        yield values
 
 
 def open_ledger(fileobj: IO[bytes], *, max_bytes: int) -> LedgerSheet:
     """Open the `台帐` sheet of an uploaded workbook and find its column-header row (row 4 of
     the template; a file whose title rows were deleted is still understood).
 
-    Read with calamine (Rust), several times faster than openpyxl on the same file: the whole
-    sheet is parsed at once, so a damaged sheet is refused here, before any row is checked.
-    The package was checked first (a real xlsx, no zip bomb); calamine's XML reader expands no
-    entities. Empty cells come back as "", numbers as float, error values as CellError."""
+    Read with calamine (Rust), several times faster than openpyxl on the same file. The whole
+    sheet is parsed at once (so a damaged sheet is refused here, before any row is checked) and
+    held by calamine; rows become Python lists one at a time as they are checked. The package
+    was checked first (a real xlsx, no zip bomb); calamine's XML reader expands no entities.
+    Empty cells come back as "", numbers as float, error values as CellError."""
     check_package(fileobj, max_bytes=max_bytes)
     try:
         workbook = CalamineWorkbook.from_filelike(fileobj)
@@ -351,22 +378,22 @@ def open_ledger(fileobj: IO[bytes], *, max_bytes: int) -> LedgerSheet:
                                     "将数据填在“%(sheet)s”工作表中，不要改工作表名称。") % {
                 "sheet": cols.SHEET_NAME, "names": names})
         try:
-            # From A1 (calamine would otherwise start at the first non-empty cell): row numbers
-            # and column positions are the ones the user sees in Excel.
-            values = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-            for row, column, value in _error_cells(fileobj, sheet_name):
-                if row <= len(values) and column <= len(values[row - 1]):
-                    values[row - 1][column - 1] = value
+            ws = workbook.get_sheet_by_name(sheet_name)
+            errors = _error_cells(fileobj, sheet_name)
         except Exception as exc:
             log.warning("ledger import: unreadable sheet data (%s)", type(exc).__name__)
             raise LedgerFileError(_("文件已损坏，“%(sheet)s”工作表的内容无法读取。请在 Excel 中重新保存后再上传。") % {
                 "sheet": sheet_name}) from None
-    sheet = LedgerSheet(0, (), len(values), iter(values))
+    # calamine's row iterator yields blank rows above the first non-empty one (rows count from
+    # 1) but starts every row at the first non-empty column; an empty sheet has no start.
+    start, end = ws.start, ws.end
+    rows = _sheet_rows(ws.iter_rows(), start[1], errors) if start else iter(())
+    sheet = LedgerSheet(0, (), 0, rows)
     for number, row in sheet.data_rows():
         normalised = [cols.normalise_header(v) for v in row]
         if "单位名称" in normalised or "统一社会信用代码" in normalised:
             sheet.header_row_number, sheet.header = number, tuple(row)
-            sheet.rows_estimate = max(len(values) - number, 0)
+            sheet.rows_estimate = max(end[0] + 1 - number, 0)
             return sheet
         if number >= HEADER_SEARCH_ROWS:
             break

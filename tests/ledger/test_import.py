@@ -461,9 +461,14 @@ def test_a_sheet_moved_one_column_to_the_right_is_refused(clerk, period_2020h1, 
     assert "第1列（A列）没有列名：多出的空白列" in problems(job)
 
 
-def test_a_formula_error_is_reported_not_taken_for_a_blank(clerk, period_2020h1, open_submission):
+@pytest.mark.parametrize("scan_chunk", [1 << 20, 3, 5, 64])
+def test_a_formula_error_is_reported_not_taken_for_a_blank(clerk, period_2020h1, open_submission, scan_chunk,
+                                                          monkeypatch):
     """A broken formula (#DIV/0!, #N/A) in a count that may be left blank would otherwise read
-    as 0."""
+    as 0. Small scan chunks put the marker across chunk boundaries."""
+    from ledger import excel
+
+    monkeypatch.setattr(excel, "_SCAN_CHUNK", scan_chunk)
     insured = cols.COLUMNS.index(cols.BY_KEY["insured_workers"])
     exposures = cols.COLUMNS.index(cols.BY_KEY["exposures"])
     content = build_workbook([make_row(1)])
@@ -486,6 +491,15 @@ def test_a_formula_error_is_reported_not_taken_for_a_blank(clerk, period_2020h1,
         (5, cols.BY_KEY["insured_workers"].header, "#DIV/0!", "单元格是错误值 #DIV/0!（公式出错），请改正公式或直接填写数值"),
         (5, cols.BY_KEY["exposures"].header, "#N/A", "单元格是错误值 #N/A（公式出错），请改正公式或直接填写数值"),
     ])
+
+
+def test_an_empty_sheet_is_refused(clerk, period_2020h1, open_submission):
+    wb = openpyxl.Workbook()
+    wb.active.title = cols.SHEET_NAME
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    job = validate(clerk, period_2020h1, buffer.getvalue())
+    assert job.status == ImportStatus.INVALID and "找不到列标题行" in job.errors[0]["problem"]
 
 
 def test_a_sheet_without_a_header_row_is_refused(clerk, period_2020h1, open_submission):
