@@ -6,7 +6,8 @@ import datetime
 from dataclasses import dataclass
 
 import pghistory.models
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from ledger.models import (
@@ -20,25 +21,7 @@ from ledger.models import (
 )
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, scope_for
-
-# Employers whose record of the period misses an indicator, by indicator code (DOMAIN.md).
-# The dashboards link to the employer list with ?missing=<code>.
-MISSING_INDICATOR = {
-    "declaration": ("粉尘危害申报", lambda period: Q(hazard_declared=False)),
-    "testing": ("粉尘浓度定期检测", lambda period: Q(last_test_date__isnull=True)
-                | Q(last_test_date__lt=period.ends_on - datetime.timedelta(days=365))),
-    "warning_signs": ("警示标识设置", lambda period: Q(warning_signs=False)),
-    "health_exam": ("在岗期间职业健康检查", lambda period: Q(exam_done__lt=F("exam_due"))),
-    "surveillance_files": ("职业健康监护档案", lambda period: Q(surveillance_files__lt=F("exposed_workers"))),
-    "training_principal": ("主要负责人培训", lambda period: Q(principal_trained=False)),
-    "training_managers": ("职业健康管理人员培训", lambda period: Q(managers_trained__lt=F("managers_due"))),
-    "training_workers": ("劳动者培训", lambda period: Q(workers_trained__lt=F("workers_training_due"))),
-    "injury_insurance": ("工伤保险", lambda period: Q(insured_workers__lt=F("total_workers"))),
-    "labour_contracts": ("劳动合同", lambda period: Q(contract_workers__lt=F("total_workers"))),
-    "supervision": ("监督检查", lambda period: Q(last_inspection_date__isnull=True)
-                    | Q(last_inspection_date__year__lt=period.year)),
-    "three_simultaneities": ("“三同时”", lambda period: Q(three_simultaneities_projects__lt=F("new_projects"))),
-}
+from targets.indicators import BY_CODE, INDICATORS, PERIOD_AND_COVERAGE, Indicator, counted_sql
 
 SORTS = {"name": "name", "-name": "-name", "uscc": "uscc", "-uscc": "-uscc", "updated": "-updated_at",
          "county": "county__code"}
@@ -75,12 +58,30 @@ def employer_list(*, actor: User, filters: EmployerFilters) -> QuerySet[Employer
         employers = employers.filter(status=filters.status)
     if filters.in_scope is not None:
         employers = employers.filter(in_governance_scope=filters.in_scope)
-    if filters.missing in MISSING_INDICATOR and filters.period is not None:
-        condition = MISSING_INDICATOR[filters.missing][1](filters.period)
-        employers = employers.filter(Exists(EmployerRecord.objects.filter(
-            condition, employer=OuterRef("pk"), period=filters.period)))
+    if filters.missing in BY_CODE and filters.period is not None:
+        employers = employers.filter(falls_short(BY_CODE[filters.missing], filters.period))
     return employers.select_related("county", "township", "industry").order_by(
         SORTS.get(filters.sort, "name"), "pk")
+
+
+def falls_short(indicator: Indicator, period: ReportingPeriod) -> RawSQL:
+    """The employers that `indicator` counts as not (fully) met in `period`: the registry's own
+    definition (targets.indicators), so the list a dashboard figure links to holds exactly the
+    employers behind it. The employer conditions apply to the list's own table, so employers
+    are read once."""
+    employer = Employer._meta.db_table
+    return RawSQL(f"""{indicator.among_sql(employer)} AND {counted_sql(employer)} AND EXISTS (
+        SELECT 1 FROM ledger_employerrecord r {PERIOD_AND_COVERAGE}
+        WHERE r.employer_id = {employer}.id AND r.period_id = %s AND {indicator.shortfall_sql()})""",
+                  [period.pk], output_field=BooleanField())
+
+
+def missing_choices() -> list[tuple[str, str]]:
+    return [(indicator.code, indicator.item) for indicator in INDICATORS]
+
+
+def missing_indicator(code: str) -> Indicator | None:
+    return BY_CODE.get(code)
 
 
 def employer_get(*, actor: User, pk: int) -> Employer:

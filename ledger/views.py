@@ -67,7 +67,8 @@ def employer_list(request):
         "breadcrumbs": region_breadcrumbs(region) if region else [],
         "children": children, "periods": all_periods,
         "key_groups": KeyIndustryGroup.choices, "statuses": OperatingStatus.choices,
-        "missing_choices": [(code, label) for code, (label, _cond) in selectors.MISSING_INDICATOR.items()],
+        "missing_choices": selectors.missing_choices(),
+        "missing_indicator": selectors.missing_indicator(filters.missing) if period else None,
         "can_edit": has_capability(request.user, Capability.LEDGER_EDIT),
         "export_query": request.GET.urlencode(),
     }

@@ -1,17 +1,35 @@
-"""The indicator registry: every campaign indicator of DOMAIN.md with its numerator and
-denominator as SQL over one period's records (alias r, joined employer e, period p, and the
-HRSS coverage row ic of the same employer and period when there is one).
+"""The indicator registry: every campaign indicator of DOMAIN.md as SQL over one period's
+records (RECORD_SOURCE: alias r, joined employer e, period p, and the HRSS coverage row ic of
+the same employer and period when there is one): which employers it counts (`among`, over e),
+and each counted record's numerator and denominator (over r, p, ic).
 
 Every numerator and denominator is a sum over employers, so a parent region's figures are
-the sums of its children's: the incremental rollup relies on that."""
+the sums of its children's: the incremental rollup relies on that. The same definitions give
+the ledger's "未落实" filter (a counted employer whose own numerator is below its own
+denominator), so the employers a dashboard figure links to are exactly the ones it counted."""
 
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-# Employers the campaign counts unless an indicator says otherwise (纳入治理范围的重点行业用人单位).
-IN_SCOPE = "(e.in_governance_scope AND e.key_group <> '')"
-KEY_INDUSTRY = "(e.key_group <> '')"
+# What a record's numerator and denominator read besides the record r: its period p and the
+# HRSS coverage row ic. Both LEFT JOINed (every record has a period) so that PostgreSQL drops
+# a join the indicator does not read: an inner join to p kept the ledger filter's scan serial.
+PERIOD_AND_COVERAGE = """LEFT JOIN ledger_reportingperiod p ON p.id = r.period_id
+        LEFT JOIN insurance_insurancecoverage ic ON ic.employer_id = r.employer_id AND ic.period_id = r.period_id"""
+RECORD_SOURCE = f"""ledger_employerrecord r
+        JOIN ledger_employer e ON e.id = r.employer_id
+        {PERIOD_AND_COVERAGE}"""
+
+# Conditions on the employer, over the alias {e}: closed employers count nowhere; the campaign
+# counts 纳入治理范围的重点行业用人单位 unless an indicator says otherwise.
+COUNTED = "{e}.status <> 'closed'"
+IN_SCOPE = "({e}.in_governance_scope AND {e}.key_group <> '')"
+KEY_INDUSTRY = "({e}.key_group <> '')"
+
+
+def counted_sql(employer: str = "e") -> str:
+    return COUNTED.format(e=employer)
 
 
 @dataclass(frozen=True)
@@ -20,51 +38,62 @@ class Indicator:
     name: str
     name_en: str
     unit: str
-    numerator_sql: str
-    denominator_sql: str
+    among: str  # the employers counted (SQL over the employer alias {e})
+    numerator: str  # a counted record's share (SQL over r, p, ic; never NULL)
+    denominator: str
     counts: str  # which employers count, for the page's footnote
+    item: str = ""  # the measure itself, for "未落实：…" (粉尘危害申报 for 粉尘危害申报率)
+
+    def among_sql(self, employer: str = "e") -> str:
+        return self.among.format(e=employer)
 
     def sum_sql(self, part: str) -> str:
-        return f"SUM({self.numerator_sql if part == 'num' else self.denominator_sql})::bigint"
+        value = self.numerator if part == "num" else self.denominator
+        return f"SUM(CASE WHEN {self.among_sql()} THEN {value} ELSE 0 END)::bigint"
+
+    def shortfall_sql(self) -> str:
+        """A counted employer's record that falls short: the indicator not met (counted in
+        employers) or fewer people than due (counted in people)."""
+        return f"({self.numerator}) < ({self.denominator})"
 
 
-def _employers(condition: str, among: str = IN_SCOPE) -> tuple[str, str]:
-    return (f"CASE WHEN {among} AND ({condition}) THEN 1 ELSE 0 END", f"CASE WHEN {among} THEN 1 ELSE 0 END")
+def _employers(condition: str) -> tuple[str, str, str]:
+    """An indicator counted in employers: 1 of 1 when `condition` holds (NULL: it does not)."""
+    return IN_SCOPE, f"CASE WHEN {condition} THEN 1 ELSE 0 END", "1"
 
 
-def _people(numerator: str, denominator: str, among: str = IN_SCOPE) -> tuple[str, str]:
-    return (f"CASE WHEN {among} THEN r.{numerator} ELSE 0 END", f"CASE WHEN {among} THEN r.{denominator} ELSE 0 END")
+def _people(numerator: str, denominator: str) -> tuple[str, str, str]:
+    return IN_SCOPE, f"r.{numerator}", f"r.{denominator}"
 
 
 SCOPE_NOTE = _("纳入治理范围的重点行业用人单位")
 INDICATORS: list[Indicator] = [
     Indicator("declaration", _("粉尘危害申报率"), "Dust hazard declaration rate", _("家"),
-              *_employers("r.hazard_declared"), SCOPE_NOTE),
+              *_employers("r.hazard_declared"), SCOPE_NOTE, item=_("粉尘危害申报")),
     Indicator("testing", _("粉尘浓度定期检测率"), "Periodic dust testing rate", _("家"),
-              *_employers("r.last_test_date >= p.ends_on - 365"), SCOPE_NOTE),
+              *_employers("r.last_test_date >= p.ends_on - 365"), SCOPE_NOTE, item=_("粉尘浓度定期检测")),
     Indicator("warning_signs", _("警示标识设置率"), "Warning signs rate", _("家"),
-              *_employers("r.warning_signs"), SCOPE_NOTE),
+              *_employers("r.warning_signs"), SCOPE_NOTE, item=_("警示标识设置")),
     Indicator("health_exam", _("在岗期间职业健康检查率"), "In-service health exam rate", _("人"),
-              *_people("exam_done", "exam_due"), SCOPE_NOTE),
+              *_people("exam_done", "exam_due"), SCOPE_NOTE, item=_("在岗期间职业健康检查")),
     Indicator("surveillance_files", _("职业健康监护档案建档率"), "Health surveillance file rate", _("人"),
-              *_people("surveillance_files", "exposed_workers"), SCOPE_NOTE),
+              *_people("surveillance_files", "exposed_workers"), SCOPE_NOTE, item=_("职业健康监护档案")),
     Indicator("training_principal", _("主要负责人培训率"), "Principal training rate", _("家"),
-              *_employers("r.principal_trained"), SCOPE_NOTE),
+              *_employers("r.principal_trained"), SCOPE_NOTE, item=_("主要负责人培训")),
     Indicator("training_managers", _("职业健康管理人员培训率"), "Health manager training rate", _("人"),
-              *_people("managers_trained", "managers_due"), SCOPE_NOTE),
+              *_people("managers_trained", "managers_due"), SCOPE_NOTE, item=_("职业健康管理人员培训")),
     Indicator("training_workers", _("劳动者培训率"), "Worker training rate", _("人"),
-              *_people("workers_trained", "workers_training_due"), SCOPE_NOTE),
+              *_people("workers_trained", "workers_training_due"), SCOPE_NOTE, item=_("劳动者培训")),
     # The HRSS count when the bureau has one for the employer and period, the ledger's otherwise.
     Indicator("injury_insurance", _("工伤保险覆盖率"), "Work-injury insurance coverage", _("人"),
-              f"CASE WHEN {KEY_INDUSTRY} THEN COALESCE(ic.insured_workers, r.insured_workers) ELSE 0 END",
-              f"CASE WHEN {KEY_INDUSTRY} THEN r.total_workers ELSE 0 END",
-              _("重点行业用人单位；参保人数以人社部门数据为准，无人社数据时取台帐填报数")),
+              KEY_INDUSTRY, "COALESCE(ic.insured_workers, r.insured_workers)", "r.total_workers",
+              _("重点行业用人单位；参保人数以人社部门数据为准，无人社数据时取台帐填报数"), item=_("工伤保险")),
     Indicator("labour_contracts", _("劳动合同签订率"), "Labour contract rate", _("人"),
-              *_people("contract_workers", "total_workers"), SCOPE_NOTE),
+              *_people("contract_workers", "total_workers"), SCOPE_NOTE, item=_("劳动合同")),
     Indicator("supervision", _("监督检查覆盖率"), "Supervision coverage", _("家"),
-              *_employers("EXTRACT(YEAR FROM r.last_inspection_date) = p.year"), SCOPE_NOTE),
+              *_employers("EXTRACT(YEAR FROM r.last_inspection_date) = p.year"), SCOPE_NOTE, item=_("监督检查")),
     Indicator("three_simultaneities", _("“三同时”实施率"), "Three simultaneities rate", _("个"),
-              *_people("three_simultaneities_projects", "new_projects"), SCOPE_NOTE),
+              *_people("three_simultaneities_projects", "new_projects"), SCOPE_NOTE, item=_("“三同时”")),
 ]
 BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
 
@@ -72,8 +101,7 @@ BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
 # insured counts come from HRSS (numerator) out of all key-industry employers (denominator).
 INSURANCE_SOURCE = Indicator(
     "insurance_source", _("人社数据覆盖单位"), "Employers with an HRSS count", _("家"),
-    f"CASE WHEN {KEY_INDUSTRY} AND ic.id IS NOT NULL THEN 1 ELSE 0 END", f"CASE WHEN {KEY_INDUSTRY} THEN 1 ELSE 0 END",
-    _("重点行业用人单位"))
+    KEY_INDUSTRY, "CASE WHEN ic.id IS NOT NULL THEN 1 ELSE 0 END", "1", _("重点行业用人单位"))
 ROLLUP_FIGURES = [*INDICATORS, INSURANCE_SOURCE]
 
 

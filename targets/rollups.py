@@ -6,7 +6,7 @@ targets_regionrollup."""
 from django.db import connection
 
 from portal.models import RegionLevel
-from targets.indicators import ROLLUP_FIGURES
+from targets.indicators import RECORD_SOURCE, ROLLUP_FIGURES, counted_sql
 
 _SUMS = ",\n".join(
     f"{indicator.sum_sql('num')} AS {indicator.code}_num, {indicator.sum_sql('den')} AS {indicator.code}_den"
@@ -30,11 +30,8 @@ def aggregate_sql(*, counties: bool) -> str:
                GROUPING(r.province_id, r.city_id, r.county_id, r.township_id) AS g,
                COUNT(*) AS employers,
                {_SUMS}
-        FROM ledger_employerrecord r
-        JOIN ledger_employer e ON e.id = r.employer_id
-        JOIN ledger_reportingperiod p ON p.id = r.period_id
-        LEFT JOIN insurance_insurancecoverage ic ON ic.employer_id = r.employer_id AND ic.period_id = r.period_id
-        WHERE r.period_id = %(period)s AND e.status <> 'closed' {county_filter}
+        FROM {RECORD_SOURCE}
+        WHERE r.period_id = %(period)s AND {counted_sql()} {county_filter}
         GROUP BY ROLLUP (r.province_id, r.city_id, r.county_id, r.township_id)
     """
 

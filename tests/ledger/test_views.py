@@ -70,6 +70,9 @@ def test_filter_missing_indicator(client, employers, clerk, open_submission):
                            data={"hazard_declared": True, "declared_on": datetime.date(2020, 3, 1)})
     names = listed_names(client, clerk, missing="declaration", period="2020H1")
     assert names == {"东昌府乙石材厂"}
+    body = client.get(reverse("ledger:employers"), {"missing": "declaration", "period": "2020H1"}).content.decode()
+    assert "与指标看板“粉尘危害申报率”的口径一致：只统计纳入治理范围的重点行业用人单位，不含已关闭的单位。" in body
+    assert 'data-testid="missing-note"' not in client.get(reverse("ledger:employers")).content.decode()
 
 
 def test_the_list_is_a_constant_number_of_queries(client, django_assert_max_num_queries):
