@@ -31,7 +31,7 @@ def rollup_recompute_full(*, period: ReportingPeriod) -> RollupRun:
     """All indicators at all levels of one period in one statement; records the drift it
     corrected (rows that differed from what was stored)."""
     started, clock = timezone.now(), time.perf_counter()
-    written, drift, sample = rollups.run(rollups.FULL_SQL, period=period.pk)
+    written, drift, sample = rollups.run(rollups.FULL, period=period.pk)
     DirtyCounty.objects.filter(period=period, marked_at__lte=started).delete()
     return RollupRun.objects.create(
         kind=RollupRun.Kind.FULL, period=period, started_at=started, rows_written=written, drift=drift,
@@ -56,8 +56,8 @@ def rollup_recompute_dirty() -> list[RollupRun]:
                 continue
             started, clock = timezone.now(), time.perf_counter()
             counties = sorted({mark.county_id for mark in claimed})
-            written, drift, _sample = rollups.run(rollups.COUNTIES_SQL, period=period_id, counties=counties)
-            more, _drift, _ = rollups.run(rollups.ANCESTORS_SQL, period=period_id, counties=counties)
+            written, drift, _sample = rollups.run(rollups.COUNTIES, period=period_id, counties=counties)
+            more, _drift, _ = rollups.run(rollups.ANCESTORS, period=period_id, counties=counties)
             DirtyCounty.objects.filter(pk__in=[mark.pk for mark in claimed]).delete()
             runs.append(RollupRun.objects.create(
                 kind=RollupRun.Kind.INCREMENTAL, period_id=period_id, started_at=started, counties=len(counties),
