@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
-import re
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO
@@ -21,22 +19,20 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.reader.workbook import WorkbookParser
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
 from ledger import columns as cols
 from ledger.columns import COLUMNS, Kind
+from portal.xlsx import WorkbookFileError, check_package, sheet_rows
 
 log = logging.getLogger(__name__)
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Data validations (dropdowns) cover at least this many rows, so a template has room to fill.
 TEMPLATE_ROWS = 2000
-# A decompressed package larger than this many times the upload limit is refused (zip bomb).
-MAX_EXPANSION = 30
 
 _THIN = Side(style="thin", color="808080")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
@@ -49,7 +45,7 @@ TEXT_FORMAT_KEYS = {"region_code", "township", "uscc", "registration_number", "i
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class LedgerFileError(Exception):
+class LedgerFileError(WorkbookFileError):
     """The upload is not a readable ledger workbook; the message is for the user (Chinese)."""
 
 
@@ -250,36 +246,6 @@ def write_error_report(stream: IO[bytes] | str, errors: Iterable[dict]) -> None:
 # ---- Reading ---------------------------------------------------------------------------------
 
 
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-def check_package(fileobj: IO[bytes], *, max_bytes: int) -> None:
-    """Refuse, with a Chinese message, what is not an xlsx package: an old .xls, another file
-    renamed .xlsx, a damaged zip, or a zip that would expand beyond reason."""
-    fileobj.seek(0)
-    head = fileobj.read(8)
-    fileobj.seek(0)
-    if head.startswith(OLE2_MAGIC):
-        raise LedgerFileError(_("这是旧版 Excel 97-2003 工作簿（.xls）或其他 Office 旧格式文件，不能直接导入。"
-                                "请在 Excel 中“另存为”Excel 工作簿（*.xlsx）后再上传。"))
-    if not head.startswith(b"PK"):
-        raise LedgerFileError(_("文件不是 Excel 工作簿（.xlsx）：内容与扩展名不符，可能是其他类型的文件改了扩展名。"
-                                "请下载官方模板，在 Excel 中填写并保存为 .xlsx 后再上传。"))
-    try:
-        with zipfile.ZipFile(fileobj) as package:
-            infos = package.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise LedgerFileError(_("文件已损坏，无法读取（压缩包结构不完整）。请重新保存或重新下载后再上传。")) from None
-    finally:
-        fileobj.seek(0)
-    names = {info.filename for info in infos}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-        raise LedgerFileError(_("文件不是 Excel 工作簿（.xlsx）：可能是 Word、WPS 或其他压缩文件改了扩展名。"
-                                "请使用官方模板填写后上传。"))
-    if sum(info.file_size for info in infos) > MAX_EXPANSION * max_bytes:
-        raise LedgerFileError(_("文件解压后的内容过大，超出系统允许的范围，请拆分后分批导入。"))
-
-
 @dataclass
 class LedgerSheet:
     """An opened data sheet: the header row found, then the data rows as value lists."""
@@ -300,71 +266,16 @@ class LedgerSheet:
 HEADER_SEARCH_ROWS = 10
 
 
-class CellError(str):
-    """A cell holding an Excel error value (#DIV/0!, #N/A, #REF!…), usually a broken formula."""
-
-
-_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*?\bt="e"[^>]*?)(?<!/)>(.*?)</(?:\w+:)?c>', re.S)
-_CELL_REFERENCE = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
-_CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)<")
-
-
-_ERROR_MARKER = b't="e"'
-_SCAN_CHUNK = 1 << 20
-
-
-def _error_cells(fileobj: IO[bytes], sheet_name: str) -> dict[int, dict[int, CellError]]:
-    """{row: {column index: error}} (row 1-based, column 0-based) of the sheet's error cells.
-    calamine reads them as empty; found here so that a broken formula is reported instead of
-    being taken for a blank cell. The sheet's XML is streamed for the marker and only parsed
-    when it is there."""
-    fileobj.seek(0)
-    with zipfile.ZipFile(fileobj) as archive:
-        workbook = WorkbookParser(archive, "xl/workbook.xml")
-        workbook.parse()
-        part = next((rel.target for sheet, rel in workbook.find_sheets() if sheet.name == sheet_name), None)
-        if part not in archive.namelist():
-            return {}
-        with archive.open(part) as stream:
-            tail = b""
-            while chunk := stream.read(_SCAN_CHUNK):
-                if _ERROR_MARKER in tail + chunk[: len(_ERROR_MARKER)] or _ERROR_MARKER in chunk:
-                    break
-                tail = chunk[-len(_ERROR_MARKER):]
-            else:
-                return {}
-        xml = archive.read(part)
-    found: dict[int, dict[int, CellError]] = {}
-    for match in _ERROR_CELL.finditer(xml):
-        reference, value = _CELL_REFERENCE.search(match.group(1)), _CELL_VALUE.search(match.group(2))
-        if reference:
-            found.setdefault(int(reference.group(2)), {})[column_index_from_string(reference.group(1).decode()) - 1] = (
-                CellError(value.group(1).decode() if value else "#VALUE!"))
-    return found
-
-
-def _sheet_rows(rows: Iterator[list], first_column: int, errors: dict[int, dict[int, CellError]]) -> Iterator[list]:
-    """Rows as the user sees them: from column A, with the error cells put back."""
-    indent = [""] * first_column
-    for number, values in enumerate(rows, start=1):
-        if first_column:
-            values = indent + values
-        for column, value in errors.get(number, {}).items():
-            if column < len(values):
-                values[column] = value
-        yield values
-
-
 def open_ledger(fileobj: IO[bytes], *, max_bytes: int) -> LedgerSheet:
     """Open the `台帐` sheet of an uploaded workbook and find its column-header row (row 4 of
     the template; a file whose title rows were deleted is still understood).
 
-    Read with calamine (Rust), several times faster than openpyxl on the same file. The whole
-    sheet is parsed at once (so a damaged sheet is refused here, before any row is checked) and
-    held by calamine; rows become Python lists one at a time as they are checked. The package
-    was checked first (a real xlsx, no zip bomb); calamine's XML reader expands no entities.
-    Empty cells come back as "", numbers as float, error values as CellError."""
-    check_package(fileobj, max_bytes=max_bytes)
+    Read with calamine through portal.xlsx (a damaged sheet is refused here, before any row is
+    checked), after the package was checked (a real xlsx, no zip bomb)."""
+    try:
+        check_package(fileobj, max_bytes=max_bytes)
+    except WorkbookFileError as exc:
+        raise LedgerFileError(str(exc)) from None
     try:
         workbook = CalamineWorkbook.from_filelike(fileobj)
     except Exception as exc:
@@ -378,22 +289,17 @@ def open_ledger(fileobj: IO[bytes], *, max_bytes: int) -> LedgerSheet:
                                     "将数据填在“%(sheet)s”工作表中，不要改工作表名称。") % {
                 "sheet": cols.SHEET_NAME, "names": names})
         try:
-            ws = workbook.get_sheet_by_name(sheet_name)
-            errors = _error_cells(fileobj, sheet_name)
+            rows, last_row = sheet_rows(fileobj, workbook, sheet_name)
         except Exception as exc:
             log.warning("ledger import: unreadable sheet data (%s)", type(exc).__name__)
             raise LedgerFileError(_("文件已损坏，“%(sheet)s”工作表的内容无法读取。请在 Excel 中重新保存后再上传。") % {
                 "sheet": sheet_name}) from None
-    # calamine's row iterator yields blank rows above the first non-empty one (rows count from
-    # 1) but starts every row at the first non-empty column; an empty sheet has no start.
-    start, end = ws.start, ws.end
-    rows = _sheet_rows(ws.iter_rows(), start[1], errors) if start else iter(())
     sheet = LedgerSheet(0, (), 0, rows)
     for number, row in sheet.data_rows():
         normalised = [cols.normalise_header(v) for v in row]
         if "单位名称" in normalised or "统一社会信用代码" in normalised:
             sheet.header_row_number, sheet.header = number, tuple(row)
-            sheet.rows_estimate = max(end[0] + 1 - number, 0)
+            sheet.rows_estimate = max(last_row - number, 0)
             return sheet
         if number >= HEADER_SEARCH_ROWS:
             break

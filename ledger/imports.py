@@ -38,7 +38,7 @@ from stdnum.cn import uscc as uscc_number
 
 from ledger import columns as cols
 from ledger.columns import COLUMNS, Kind, Target
-from ledger.excel import CellError, LedgerFileError, open_ledger
+from ledger.excel import LedgerFileError, open_ledger
 from ledger.models import (
     LOCKED_STATUSES,
     CountySubmission,
@@ -56,6 +56,7 @@ from portal.audit import audit
 from portal.bulk import history_triggers, staging_table, write_history
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope
+from portal.xlsx import CellError
 
 log = logging.getLogger(__name__)
 

@@ -466,9 +466,9 @@ def test_a_formula_error_is_reported_not_taken_for_a_blank(clerk, period_2020h1,
                                                           monkeypatch):
     """A broken formula (#DIV/0!, #N/A) in a count that may be left blank would otherwise read
     as 0. Small scan chunks put the marker across chunk boundaries."""
-    from ledger import excel
+    from portal import xlsx
 
-    monkeypatch.setattr(excel, "_SCAN_CHUNK", scan_chunk)
+    monkeypatch.setattr(xlsx, "_SCAN_CHUNK", scan_chunk)
     insured = cols.COLUMNS.index(cols.BY_KEY["insured_workers"])
     exposures = cols.COLUMNS.index(cols.BY_KEY["exposures"])
     content = build_workbook([make_row(1)])
