@@ -164,3 +164,22 @@ def test_conflicts_ask_the_inspector_and_an_expired_login_keeps_the_outbox(table
     page.goto(f"/inspections/assignments/{assignment.pk}/")
     expect(page.get_by_test_id("pending-count")).to_have_attribute("data-count", "0")
     assert Answer.objects.get(item=items["1.3"]).value == "yes"
+
+
+def test_signing_out_drops_the_pages_kept_for_offline_use(tablet_page):
+    """A shared tablet: after sign-out, the next person cannot read the assignment offline."""
+    page = tablet_page
+    w = make_world()
+    login(page, "member1", PASSWORD)
+    page.goto(f"/inspections/assignments/{w.unannounced.pk}/")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
+    wait_until(page, """caches.open('pneumo-inspections-v1').then(c => c.match(location.pathname)).then(r => !!r)""")
+
+    page.locator(".navbar-toggler").click()  # the menu is folded at tablet width
+    page.get_by_test_id("user-menu").click()
+    page.get_by_test_id("logout").click()
+    expect(page.locator("#id_username")).to_be_visible()
+    assert page.evaluate("caches.keys()") == []
+    page.context.set_offline(True)
+    with pytest.raises(Exception, match="ERR_INTERNET_DISCONNECTED|ERR_FAILED"):
+        page.goto(f"/inspections/assignments/{w.unannounced.pk}/")
