@@ -1,17 +1,26 @@
 """The social-insurance agency's export (Excel .xlsx or CSV) in, the uninsured work list out.
 
-Reading is openpyxl read-only mode (values only) for workbooks, the csv module for CSV; a
-workbook's first sheet is the unit list, an optional second sheet the per-person list."""
+Workbooks are read with python-calamine through portal.xlsx (checked to be a real xlsx package
+first; empty cells come back as "", numbers as float, formula errors as CellError), CSV with
+the csv module; a workbook's first sheet is the unit list, an optional second sheet the
+per-person list. openpyxl writes the workbooks handed out (template, work list)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import IO
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
+from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+from portal.xlsx import WorkbookFileError, check_package, sheet_rows
+
+log = logging.getLogger(__name__)
 
 COVERAGE_COLUMNS = ["单位名称", "统一社会信用代码", "参保人数", "截至日期"]
 PERSON_COLUMNS = ["姓名", "居民身份证号", "统一社会信用代码"]
@@ -27,7 +36,12 @@ class Table:
 
     sheet: str
     header: list[str]
-    rows: Iterator[tuple]
+    rows: Iterator
+    last_row: int = 0  # the sheet's last row number: the progress bar's estimate
+
+    @property
+    def rows_estimate(self) -> int:
+        return max(self.last_row - 1, 0)
 
 
 def _clean_header(values: Iterable) -> list[str]:
@@ -37,17 +51,31 @@ def _clean_header(values: Iterable) -> list[str]:
     return header
 
 
-def _xlsx_tables(data: bytes) -> list[Table]:
+def _xlsx_tables(fileobj: IO[bytes], max_bytes: int) -> list[Table]:
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for a non-workbook
-        raise FileFormatError(_("无法读取该文件，请上传 .xlsx 格式的 Excel 工作簿或 CSV 文件。")) from exc
+        check_package(fileobj, max_bytes=max_bytes)
+    except WorkbookFileError as exc:
+        raise FileFormatError(str(exc)) from None
+    try:
+        workbook = CalamineWorkbook.from_filelike(fileobj)
+    except Exception as exc:  # calamine raises several types for a damaged package
+        log.warning("coverage import: the workbook could not be opened (%s)", type(exc).__name__)
+        raise FileFormatError(_("文件已损坏或不是有效的 Excel 工作簿，无法打开。请在 Excel 中重新保存为 .xlsx 后再上传。")) from None
     tables = []
-    for sheet in workbook.worksheets[:2]:
-        rows = sheet.iter_rows(values_only=True)
-        header = _clean_header(next(rows, ()))
-        if header:
-            tables.append(Table(sheet.title, header, rows))
+    with workbook:
+        # Worksheets only (a chart sheet holds no rows), in the workbook's order, as openpyxl's
+        # `worksheets` gave them.
+        names = [m.name for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet][:2]
+        for name in names:
+            try:
+                rows, last_row = sheet_rows(fileobj, workbook, name)
+            except Exception as exc:
+                log.warning("coverage import: unreadable sheet data (%s)", type(exc).__name__)
+                raise FileFormatError(_("文件已损坏，“%(sheet)s”工作表的内容无法读取。请在 Excel 中重新保存后再上传。") % {
+                    "sheet": name}) from None
+            header = _clean_header(next(rows, ()))
+            if header:
+                tables.append(Table(name, header, rows, last_row))
     return tables
 
 
@@ -62,16 +90,21 @@ def _csv_table(data: bytes, name: str) -> Table:
         raise FileFormatError(_("CSV 文件编码无法识别，请另存为 UTF-8 或 GB18030 编码。"))
     reader = csv.reader(io.StringIO(text))
     header = _clean_header(next(reader, ()))
-    return Table(name, header, (tuple(r) for r in reader))
+    lines = text.count("\n") + (not text.endswith("\n"))
+    return Table(name, header, (tuple(r) for r in reader), lines)
 
 
-def read_tables(data: bytes, filename: str) -> list[Table]:
-    """The tables of one uploaded file: a workbook's first two sheets, or one CSV."""
+def read_tables(data: bytes | IO[bytes], filename: str, *, max_bytes: int) -> list[Table]:
+    """The tables of one uploaded file (its content, or a binary file object positioned
+    anywhere): a workbook's first two sheets, or one CSV. `max_bytes` is the upload limit, from
+    which the package check derives what a workbook may decompress to."""
     lower = filename.lower()
+    fileobj = io.BytesIO(data) if isinstance(data, bytes) else data
     if lower.endswith(".csv"):
-        tables = [_csv_table(data, filename)]
+        fileobj.seek(0)
+        tables = [_csv_table(fileobj.read(), filename)]
     elif lower.endswith((".xlsx", ".xlsm")):
-        tables = _xlsx_tables(data)
+        tables = _xlsx_tables(fileobj, max_bytes)
     else:
         raise FileFormatError(_("只支持 .xlsx 或 .csv 文件（“%(name)s”）。") % {"name": filename})
     if not tables or not tables[0].header:

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from insurance.models import FollowUpAction, TrainingKind
+from insurance.services import import_max_bytes, too_large_message
 from ledger.models import ReportingPeriod
 from portal.forms import BootstrapFormMixin, RegionChoiceField
 from portal.models import Region, RegionLevel
@@ -47,6 +48,19 @@ class ImportForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_region_fields(actor, Capability.INSURANCE_EDIT, "region", max_level=RegionLevel.COUNTY)
+
+    def _within_limit(self, name):
+        upload = self.cleaned_data.get(name)
+        limit = import_max_bytes()
+        if upload is not None and upload.size > limit:
+            raise forms.ValidationError(too_large_message(upload.size, limit))
+        return upload
+
+    def clean_file(self):
+        return self._within_limit("file")
+
+    def clean_persons_file(self):
+        return self._within_limit("persons_file")
 
 
 class FollowUpForm(BootstrapFormMixin, forms.Form):

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import IO
 
 import pgtrigger
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -38,6 +42,7 @@ from portal.audit import audit
 from portal.bulk import staging_table
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
+from portal.xlsx import CellError
 
 
 def _region_keys(obj) -> dict:
@@ -127,6 +132,34 @@ class ImportRejected(Exception):
         super().__init__(_("文件校验未通过（%(n)s 处问题），未导入任何数据。") % {"n": len(errors)})
 
 
+PROGRESS_EVERY = 500
+REPORTED_ERRORS = 500  # the page lists this many problems; the rest are counted in one line
+
+
+def import_max_bytes() -> int:
+    """No upload may be larger (checked by the form, and again here)."""
+    return settings.PNEUMO_COVERAGE_IMPORT_MAX_BYTES
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
+
+
+def too_large_message(size: int, limit: int) -> str:
+    return _("文件大小为 %(size)s MB，超过 %(limit)s MB 的上限。请删除无关的工作表、图片，或拆分后分批导入。") % {
+        "size": megabytes(size), "limit": megabytes(limit)}
+
+
+def report_errors(errors: list[RowError]) -> list[dict]:
+    """The per-row report as the page shows it (and a job stores it): the first problems, and
+    one line counting the others."""
+    shown = [e.as_dict() for e in errors[:REPORTED_ERRORS]]
+    if len(errors) > REPORTED_ERRORS:
+        shown.append(RowError("", 0, "", "", _("另有 %(n)s 处问题未列出：请先改正以上问题后重新上传") % {
+            "n": len(errors) - REPORTED_ERRORS}, "").as_dict())
+    return shown
+
+
 @dataclass
 class ImportTimings:
     read_validate_s: float = 0.0
@@ -156,7 +189,7 @@ def _as_int(value) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer():  # calamine reads every number as float
         return int(value)
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
@@ -181,7 +214,38 @@ def _as_date(value) -> datetime.date | None:
 
 
 def _text(value) -> str:
-    return "" if value is None else str(value).strip()
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a code typed into a number cell: 12.0 is "12"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _cell_error_problem(value: CellError) -> str:
+    return _("单元格是错误值 %(error)s（公式出错），请改正公式或直接填写数值") % {"error": value}
+
+
+def _formula_errors(sheet: str, number: int, raw: tuple, index: dict[str, int], expected: dict[str, str],
+                    errors: list[RowError]) -> set[str]:
+    """The row's columns holding an Excel error value (a broken formula), each reported:
+    neither a blank nor text such as "#DIV/0!"."""
+    bad = set()
+    for column, i in index.items():
+        value = raw[i]
+        if value.__class__ is CellError:
+            errors.append(RowError(sheet, number, column, str(value), _cell_error_problem(value), expected[column]))
+            bad.add(column)
+    return bad
+
+
+def _has_cell_error(raw: tuple) -> bool:
+    return any(v.__class__ is CellError for v in raw)
+
+
+def _blank_row(raw) -> bool:
+    return not raw or all(v is None or v == "" for v in raw)
 
 
 def _check_header(table: Table, expected: list[str], errors: list[RowError]) -> dict[str, int] | None:
@@ -198,44 +262,61 @@ def _check_header(table: Table, expected: list[str], errors: list[RowError]) -> 
     return {name: table.header.index(name) for name in expected}
 
 
-def _parse_units(table: Table, parsed: _Parsed, today: datetime.date) -> None:
+def _no_progress(rows_read: int) -> None:
+    pass
+
+
+def _parse_units(table: Table, parsed: _Parsed, today: datetime.date,
+                 progress: Callable[[int], None] = _no_progress) -> None:
     index = _check_header(table, COVERAGE_COLUMNS, parsed.errors)
     if index is None:
         return
+    expected = {"单位名称": _("填写单位全称"), "统一社会信用代码": _("18位统一社会信用代码（GB 32100-2015）"),
+                "参保人数": _("不小于0的整数"), "截至日期": _("日期，如 2020-06-30")}
     i_name, i_uscc, i_n, i_date = (index[c] for c in COVERAGE_COLUMNS)
     width = max(index.values()) + 1
     errors, sheet = parsed.errors, table.sheet
     seen: dict[str, int] = {}
     for number, raw in enumerate(table.rows, start=2):
-        if not raw or all(v is None or v == "" for v in raw):
+        if number % PROGRESS_EVERY == 0:
+            progress(number - 1)
+        if _blank_row(raw):
             continue
         raw = tuple(raw) + (None,) * (width - len(raw))
-        name, uscc_raw, n_raw, date_raw = raw[i_name], raw[i_uscc], raw[i_n], raw[i_date]
-        ok = True
-        name = _text(name)
-        if not name:
-            errors.append(RowError(sheet, number, "单位名称", "", _("单位名称为空"), _("填写单位全称")))
-            ok = False
-        try:
-            uscc = clean_uscc(_text(uscc_raw))
-        except ValidationError as exc:
-            errors.append(RowError(sheet, number, "统一社会信用代码", _text(uscc_raw), exc.messages[0],
-                                   _("18位统一社会信用代码（GB 32100-2015）")))
-            ok, uscc = False, None
-        insured = _as_int(n_raw)
-        if insured is None or insured < 0:
-            errors.append(RowError(sheet, number, "参保人数", _text(n_raw), _("参保人数不是有效的整数"),
-                                   _("不小于0的整数")))
-            ok = False
-        as_of = _as_date(date_raw)
-        if as_of is None:
-            errors.append(RowError(sheet, number, "截至日期", _text(date_raw), _("日期格式不正确"),
-                                   _("日期，如 2020-06-30")))
-            ok = False
-        elif as_of > today:
-            errors.append(RowError(sheet, number, "截至日期", as_of.isoformat(), _("截至日期晚于今天"),
-                                   _("不晚于 %(today)s 的日期") % {"today": today.isoformat()}))
-            ok = False
+        bad = _formula_errors(sheet, number, raw, index, expected, errors) if _has_cell_error(raw) else ()
+        ok = not bad
+        name, uscc, insured, as_of = "", None, None, None
+        if "单位名称" not in bad:
+            name = _text(raw[i_name])
+            if not name:
+                errors.append(RowError(sheet, number, "单位名称", "", _("单位名称为空"), expected["单位名称"]))
+                ok = False
+        if "统一社会信用代码" not in bad:
+            uscc_raw = raw[i_uscc]
+            try:
+                uscc = clean_uscc(_text(uscc_raw))
+            except ValidationError as exc:
+                errors.append(RowError(sheet, number, "统一社会信用代码", _text(uscc_raw), exc.messages[0],
+                                       expected["统一社会信用代码"]))
+                ok = False
+        if "参保人数" not in bad:
+            n_raw = raw[i_n]
+            insured = _as_int(n_raw)
+            if insured is None or insured < 0:
+                errors.append(RowError(sheet, number, "参保人数", _text(n_raw), _("参保人数不是有效的整数"),
+                                       expected["参保人数"]))
+                ok = False
+        if "截至日期" not in bad:
+            date_raw = raw[i_date]
+            as_of = _as_date(date_raw)
+            if as_of is None:
+                errors.append(RowError(sheet, number, "截至日期", _text(date_raw), _("日期格式不正确"),
+                                       expected["截至日期"]))
+                ok = False
+            elif as_of > today:
+                errors.append(RowError(sheet, number, "截至日期", as_of.isoformat(), _("截至日期晚于今天"),
+                                       _("不晚于 %(today)s 的日期") % {"today": today.isoformat()}))
+                ok = False
         if uscc is not None:
             if uscc in seen:
                 errors.append(RowError(sheet, number, "统一社会信用代码", uscc,
@@ -248,51 +329,73 @@ def _parse_units(table: Table, parsed: _Parsed, today: datetime.date) -> None:
             parsed.units.append(_Unit(number, name, uscc, insured, as_of))
 
 
-def _parse_persons(table: Table, parsed: _Parsed) -> None:
+def _parse_persons(table: Table, parsed: _Parsed, progress: Callable[[int], None] = _no_progress) -> None:
     index = _check_header(table, PERSON_COLUMNS, parsed.errors)
     if index is None:
         return
+    expected = {"姓名": _("填写劳动者姓名"), "居民身份证号": _("18位居民身份证号（GB 11643）"),
+                "统一社会信用代码": _("参保单位表中某单位的统一社会信用代码")}
     i_name, i_id, i_uscc = (index[c] for c in PERSON_COLUMNS)
     width = max(index.values()) + 1
     persons: dict[str, set[str]] = {}
     errors, sheet = parsed.errors, table.sheet
     for number, raw in enumerate(table.rows, start=2):
-        if not raw or all(v is None or v == "" for v in raw):
+        if number % PROGRESS_EVERY == 0:
+            progress(number - 1)
+        if _blank_row(raw):
             continue
         raw = tuple(raw) + (None,) * (width - len(raw))
         parsed.persons_total += 1
-        ok = True
-        if not _text(raw[i_name]):
-            errors.append(RowError(sheet, number, "姓名", "", _("姓名为空"), _("填写劳动者姓名")))
+        # An error value is never an ID number, so it is shown as it is.
+        bad = _formula_errors(sheet, number, raw, index, expected, errors) if _has_cell_error(raw) else ()
+        ok = not bad
+        id_number = uscc = None
+        if "姓名" not in bad and not _text(raw[i_name]):
+            errors.append(RowError(sheet, number, "姓名", "", _("姓名为空"), expected["姓名"]))
             ok = False
-        id_raw = _text(raw[i_id])
-        try:
-            id_number = clean_id_number(id_raw)
-        except ValidationError as exc:
-            # The value is shown masked: the report is stored and displayed.
-            errors.append(RowError(sheet, number, "居民身份证号", mask_id_number(id_raw), exc.messages[0],
-                                   _("18位居民身份证号（GB 11643）")))
-            ok, id_number = False, None
-        try:
-            uscc = clean_uscc(_text(raw[i_uscc]))
-        except ValidationError as exc:
-            errors.append(RowError(sheet, number, "统一社会信用代码", _text(raw[i_uscc]), exc.messages[0],
-                                   _("参保单位表中某单位的统一社会信用代码")))
-            ok, uscc = False, None
+        if "居民身份证号" not in bad:
+            id_raw = _text(raw[i_id])
+            try:
+                id_number = clean_id_number(id_raw)
+            except ValidationError as exc:
+                # The value is shown masked: the report is stored and displayed.
+                errors.append(RowError(sheet, number, "居民身份证号", mask_id_number(id_raw), exc.messages[0],
+                                       expected["居民身份证号"]))
+                ok = False
+        if "统一社会信用代码" not in bad:
+            try:
+                uscc = clean_uscc(_text(raw[i_uscc]))
+            except ValidationError as exc:
+                errors.append(RowError(sheet, number, "统一社会信用代码", _text(raw[i_uscc]), exc.messages[0],
+                                       expected["统一社会信用代码"]))
+                ok = False
         if ok:
             persons.setdefault(uscc, set()).add(id_number)
     parsed.persons = persons
 
 
-def parse_export(files: list[tuple[str, bytes]]) -> _Parsed:
-    """Read and check the agency's export in memory: (filename, bytes) of one workbook (unit
-    sheet, optional person sheet) or one or two CSV files (units, then persons). Stops nothing
-    early: every problem lands in `errors`."""
+def _size(data: bytes | IO[bytes]) -> int:
+    if isinstance(data, bytes):
+        return len(data)
+    size = getattr(data, "size", None)  # uploads and stored files know theirs
+    if size is None:
+        position = data.tell()
+        size = data.seek(0, os.SEEK_END)
+        data.seek(position)
+    return size
+
+
+def parse_export(files: list[tuple[str, bytes | IO[bytes]]],
+                 on_progress: Callable[[int, int], None] | None = None) -> _Parsed:
+    """Read and check the agency's export in memory: (filename, content or binary file) of one
+    workbook (unit sheet, optional person sheet) or one or two CSV files (units, then persons).
+    Stops nothing early: every problem lands in `errors`. `on_progress(rows read, rows in all
+    tables)` is called every few hundred rows."""
     parsed = _Parsed()
     tables: list[Table] = []
     try:
         for filename, data in files:
-            tables.extend(read_tables(data, filename))
+            tables.extend(read_tables(data, filename, max_bytes=import_max_bytes()))
     except FileFormatError as exc:
         parsed.errors.append(RowError("", 0, "", "", str(exc), _(".xlsx 或 .csv 文件")))
         return parsed
@@ -302,13 +405,22 @@ def parse_export(files: list[tuple[str, bytes]]) -> _Parsed:
     today = timezone.localdate()
     # Which table is which: by header, so the order of two CSV files does not matter.
     units = next((t for t in tables if "参保人数" in t.header), tables[0])
-    _parse_units(units, parsed, today)
-    for table in tables:
-        if table is not units:
-            _parse_persons(table, parsed)
+    others = [t for t in tables if t is not units]
+    total = sum(t.rows_estimate for t in tables)
+
+    def progress_after(before: int) -> Callable[[int], None]:
+        if on_progress is None:
+            return _no_progress
+        return lambda rows_read: on_progress(before + rows_read, max(total, before + rows_read))
+
+    _parse_units(units, parsed, today, progress_after(0))
+    for table in others:
+        _parse_persons(table, parsed, progress_after(units.rows_estimate))
+    if on_progress is not None:
+        on_progress(total, total)
     if parsed.persons is not None and not parsed.errors:
         listed = {u.uscc for u in parsed.units}
-        person_table = next(t for t in tables if t is not units)
+        person_table = others[0]
         for uscc in sorted(set(parsed.persons) - listed):
             parsed.errors.append(RowError(person_table.sheet, 0, "统一社会信用代码", uscc,
                                           _("参保人员所在单位不在参保单位表中"), _("参保单位表中已列出的单位")))
@@ -349,16 +461,23 @@ FROM written
 _BULK_IGNORED_TRIGGERS = ("insurance.InsuranceCoverage:insert_insert", "insurance.InsuranceCoverage:update_update")
 
 
-def coverage_import(*, actor: User, region: Region, period: ReportingPeriod, files: list[tuple[str, bytes]],
-                    original_name: str = "", timings: ImportTimings | None = None) -> CoverageImport:
-    """Import the social-insurance agency's export for `region`: all or nothing. Raises
-    ImportRejected with the per-row report when anything is wrong."""
+def coverage_import(*, actor: User, region: Region, period: ReportingPeriod,
+                    files: list[tuple[str, bytes | IO[bytes]]], original_name: str = "",
+                    timings: ImportTimings | None = None,
+                    on_progress: Callable[[int, int], None] | None = None) -> CoverageImport:
+    """Import the social-insurance agency's export for `region`: all or nothing. `files` are
+    (filename, content or binary file). Raises ImportRejected with the per-row report when
+    anything is wrong, ValidationError for a file above the upload limit."""
     import time
 
     require_in_scope(actor, Capability.INSURANCE_EDIT, region)
+    limit = import_max_bytes()
+    for _name, data in files:
+        if (size := _size(data)) > limit:
+            raise ValidationError(too_large_message(size, limit))
     timings = timings or ImportTimings()
     started = time.perf_counter()
-    parsed = parse_export(files)
+    parsed = parse_export(files, on_progress)
     timings.read_validate_s = time.perf_counter() - started
     if parsed.errors:
         raise ImportRejected(parsed.errors)

@@ -144,16 +144,14 @@ def coverage_import(request):
     form = ImportForm(request.POST or None, request.FILES or None, actor=request.user)
     errors, result = None, None
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        files = [(upload.name, upload.read())]
-        if persons := form.cleaned_data.get("persons_file"):
-            files.append((persons.name, persons.read()))
+        data = form.cleaned_data
+        upload, persons = data["file"], data.get("persons_file")
         try:
-            result = services.coverage_import(actor=request.user, region=form.cleaned_data["region"],
-                                              period=form.cleaned_data["period"], files=files,
-                                              original_name=upload.name)
+            files = [(upload.name, upload)] + ([(persons.name, persons)] if persons else [])
+            result = services.coverage_import(actor=request.user, region=data["region"], period=data["period"],
+                                              files=files, original_name=upload.name)
         except services.ImportRejected as exc:
-            errors = [e.as_dict() for e in exc.errors[:500]]
+            errors = services.report_errors(exc.errors)
             form.add_error(None, str(exc))
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
