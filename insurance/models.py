@@ -103,6 +103,56 @@ class CoverageImport(models.Model):
         return self.original_name
 
 
+class CoverageImportStatus(models.TextChoices):
+    PENDING = "pending", _("排队中")
+    RUNNING = "running", _("导入中")
+    DONE = "done", _("导入完成")
+    INVALID = "invalid", _("校验未通过")
+    FAILED = "failed", _("导入失败")
+
+
+class CoverageImportJob(models.Model):
+    """A coverage import too large for the request, run by a Celery task while the page polls
+    its progress. The upload is stored only until the job finishes: the per-person list holds
+    ID numbers. A successful run links the CoverageImport it wrote; a rejected one keeps the
+    per-row report (ID numbers masked). Scoped like CoverageImport, by its region's path."""
+
+    SCOPE_REGION_PATH = "region__path"
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("导入区划"))
+    period = models.ForeignKey(ReportingPeriod, on_delete=models.PROTECT, related_name="+", verbose_name=_("填报期"))
+    created_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    original_name = models.CharField(_("文件名"), max_length=255)
+    file = models.FileField(upload_to="coverage-imports/", blank=True)
+    persons_name = models.CharField(max_length=255, blank=True)
+    persons_file = models.FileField(upload_to="coverage-imports/", blank=True)
+    status = models.CharField(max_length=16, choices=CoverageImportStatus.choices,
+                              default=CoverageImportStatus.PENDING)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{"sheet", "row", "column", "value", "problem", "expected"}]
+    result = models.OneToOneField(CoverageImport, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="job")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("参保数据导入任务")
+        verbose_name_plural = _("参保数据导入任务")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (CoverageImportStatus.PENDING, CoverageImportStatus.RUNNING)
+
+    @property
+    def progress_percent(self) -> int:
+        return min(int(100 * self.rows_done / self.rows_total), 100) if self.rows_total else 0
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class WorkerCoverage(models.Model):
     """HRSS-confirmed status of one rostered worker, matched on the ID number of the agency's

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from insurance.models import (
     CoverageImport,
+    CoverageImportJob,
     ExpansionPlan,
     FollowUp,
     InsuranceCoverage,
@@ -149,6 +150,18 @@ def records_without_coverage(*, actor: User, period: ReportingPeriod, region: Re
 
 def import_list(*, actor: User) -> QuerySet[CoverageImport]:
     return scope_for(actor, VIEW).filter(CoverageImport.objects.select_related("region", "period", "created_by"))
+
+
+def import_job_list(*, actor: User) -> QuerySet[CoverageImportJob]:
+    """Background imports in the regions where `actor` may import (their progress and
+    per-row reports are for those who can act on them)."""
+    return scope_for(actor, Capability.INSURANCE_EDIT).filter(
+        CoverageImportJob.objects.select_related("region", "period", "created_by", "result"))
+
+
+def import_job_get(*, actor: User, pk: int) -> CoverageImportJob:
+    """Raises CoverageImportJob.DoesNotExist outside `actor`'s scope."""
+    return import_job_list(actor=actor).get(pk=pk)
 
 
 # ---- 4. Uninsured work list ------------------------------------------------------------------------

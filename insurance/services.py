@@ -4,13 +4,17 @@ through portal.audit; pghistory's triggers record the rows.
 
 Personal data: the agency's per-person list carries ID numbers. They are compared in memory
 with the ledger roster and never written anywhere (no log line, no error report: an invalid
-number is reported masked)."""
+number is reported masked). A large export is stored only while a Celery task imports it,
+and deleted when it finishes."""
 
 from __future__ import annotations
 
 import datetime
 import decimal
+import logging
 import os
+import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
@@ -25,6 +29,8 @@ from django.utils.translation import gettext as _
 from insurance.excel import COVERAGE_COLUMNS, PERSON_COLUMNS, FileFormatError, Table, read_tables
 from insurance.models import (
     CoverageImport,
+    CoverageImportJob,
+    CoverageImportStatus,
     CoverageSource,
     ExpansionPlan,
     FollowUp,
@@ -43,6 +49,8 @@ from portal.bulk import staging_table
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.xlsx import CellError
+
+log = logging.getLogger(__name__)
 
 
 def _region_keys(obj) -> dict:
@@ -137,8 +145,13 @@ REPORTED_ERRORS = 500  # the page lists this many problems; the rest are counted
 
 
 def import_max_bytes() -> int:
-    """No upload may be larger (checked by the form, and again here)."""
+    """No upload may be larger (checked by the form, and again here for stored files)."""
     return settings.PNEUMO_COVERAGE_IMPORT_MAX_BYTES
+
+
+def import_inline_max_bytes() -> int:
+    """Uploads up to this size are imported in the request; larger ones by a Celery task."""
+    return settings.PNEUMO_COVERAGE_INLINE_MAX_BYTES
 
 
 def megabytes(n: int) -> str:
@@ -567,6 +580,110 @@ def _match_roster(period: ReportingPeriod, uscc_by_employer: dict[int, str], per
     return insured, len(statuses) - insured
 
 
+# ---- 3b. Large exports: stored, imported by a Celery task while the page polls -------------------------
+
+
+def import_runs_inline(*uploads) -> bool:
+    """Whether the uploads are small enough to import in the request."""
+    return sum(u.size for u in uploads if u is not None) <= import_inline_max_bytes()
+
+
+def _stored_name(name: str) -> str:
+    # A neutral name (the original may hold a unit's or a person's name); the extension decides
+    # how the file is read, so it is kept.
+    extension = os.path.splitext(name or "")[1].lower()
+    if not extension[1:].isalnum() or len(extension) > 6:
+        extension = ""
+    return f"coverage-{uuid.uuid4().hex}{extension}"
+
+
+def _original_name(upload) -> str:
+    return (getattr(upload, "name", "") or "").replace("\\", "/").rsplit("/", 1)[-1][:255]
+
+
+def coverage_import_enqueue(*, actor: User, region: Region, period: ReportingPeriod, upload,
+                            persons_upload=None) -> CoverageImportJob:
+    """Store a large export as a pending job and queue its import (after commit); the page then
+    polls the job. Nothing of the coverage is touched here."""
+    require_in_scope(actor, Capability.INSURANCE_EDIT, region)
+    if region.level not in (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY):
+        raise ValidationError(_("请选择省、市或县级区划导入。"))
+    limit = import_max_bytes()
+    for candidate in (upload, persons_upload):
+        if candidate is not None and candidate.size > limit:
+            raise ValidationError(too_large_message(candidate.size, limit))
+    original, persons_name = _original_name(upload), _original_name(persons_upload) if persons_upload else ""
+    upload.name = _stored_name(original)
+    if persons_upload is not None:
+        persons_upload.name = _stored_name(persons_name)
+    job = CoverageImportJob.objects.create(region=region, period=period, created_by=actor, original_name=original,
+                                           file=upload, persons_name=persons_name,
+                                           persons_file=persons_upload or "")
+    from insurance.tasks import import_coverage
+
+    import_coverage.delay_on_commit(job.pk)
+    log.info("coverage import job %s queued by user %s for region %s", job.pk, actor.pk, region.code)
+    return job
+
+
+def _job_progress(job: CoverageImportJob) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        # A plain UPDATE in autocommit (the rows are checked before the import's transaction
+        # opens), so the polling page sees it at once.
+        job.rows_done, job.rows_total = done, total
+        CoverageImportJob.objects.filter(pk=job.pk).update(rows_done=done, rows_total=total)
+    return report
+
+
+def _message_row(problem: str) -> dict:
+    return RowError("", 0, "", "", problem, "").as_dict()
+
+
+def coverage_import_run(*, job_id: int) -> CoverageImportJob:
+    """Import a queued job's export as its uploader (whose rights are checked now, not when it
+    was queued): all or nothing, as in the request. The job ends done (linked to the import),
+    invalid (with the per-row report) or failed (with a message); the stored files are deleted
+    in every case. A job that is not pending (running in another worker, or finished) is left
+    alone: the conditional UPDATE below lets exactly one run claim it."""
+    claimed = CoverageImportJob.objects.filter(pk=job_id, status=CoverageImportStatus.PENDING).update(
+        status=CoverageImportStatus.RUNNING)
+    job = CoverageImportJob.objects.select_related("region", "period", "created_by").get(pk=job_id)
+    if not claimed:
+        log.warning("coverage import job %s is %s: not started again", job.pk, job.status)
+        return job
+    stored = [stored_file for stored_file in (job.file, job.persons_file) if stored_file]
+    record, errors, status = None, [], CoverageImportStatus.FAILED
+    try:
+        files = [(job.original_name, job.file.open("rb"))]
+        if job.persons_file:
+            files.append((job.persons_name, job.persons_file.open("rb")))
+        record = coverage_import(actor=job.created_by, region=job.region, period=job.period, files=files,
+                                 original_name=job.original_name, on_progress=_job_progress(job))
+        status = CoverageImportStatus.DONE
+    except ImportRejected as exc:
+        status, errors = CoverageImportStatus.INVALID, report_errors(exc.errors)
+    except (PermissionDenied, ValidationError) as exc:
+        errors = [_message_row(" ".join(getattr(exc, "messages", [str(exc)])))]
+    except Exception as exc:  # noqa: BLE001 — the page must learn that it failed
+        # The traceback's frames only: an exception's message could quote a cell (an ID number).
+        log.error("coverage import job %s failed, nothing written (%s)\n%s", job.pk, type(exc).__name__,
+                  "".join(traceback.format_tb(exc.__traceback__)))
+        errors = [_message_row(_("导入时发生系统错误，已全部撤销，未写入任何数据。请稍后重试或联系管理员。"))]
+    finally:
+        for stored_file in stored:
+            try:
+                stored_file.delete(save=False)  # closes it too
+            except OSError as exc:
+                log.error("coverage import job %s: stored upload not deleted (%s)", job.pk, type(exc).__name__)
+    job.file = job.persons_file = ""
+    job.status, job.errors, job.result, job.finished_at = status, errors, record, timezone.now()
+    if status == CoverageImportStatus.DONE:
+        job.rows_done = job.rows_total
+    job.save(update_fields=["status", "errors", "result", "finished_at", "file", "persons_file", "rows_done"])
+    log.info("coverage import job %s %s", job.pk, status)
+    return job
+
+
 # ---- 4. Follow-ups on the uninsured work list -----------------------------------------------------
 
 
@@ -671,5 +788,5 @@ def can_edit(actor: User, region: Region) -> bool:
     return scope_for(actor, Capability.INSURANCE_EDIT).contains(region)
 
 
-__all__ = ["ImportRejected", "PermissionDenied", "RowError", "coverage_import", "coverage_save", "follow_up_create",
-           "ledger_handover", "plan_save", "training_create"]
+__all__ = ["ImportRejected", "PermissionDenied", "RowError", "coverage_import", "coverage_import_enqueue",
+           "coverage_import_run", "coverage_save", "follow_up_create", "ledger_handover", "plan_save", "training_create"]

@@ -1,1 +1,13 @@
-"""Celery tasks for work-injury insurance coverage on the HRSS side: one-line wrappers around services."""
+"""Celery tasks for work-injury insurance coverage on the HRSS side: one-line wrappers around services.
+
+Enqueue with `.delay_on_commit(...)`. Not `acks_late`: a redelivered import finds its job
+claimed and leaves it (the service claims it with a conditional UPDATE)."""
+
+from celery import shared_task
+
+from insurance import services
+
+
+@shared_task(name="insurance.import_coverage", ignore_result=True)
+def import_coverage(job_id: int) -> None:
+    services.coverage_import_run(job_id=job_id)

@@ -6,15 +6,15 @@ import io
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from insurance import excel, selectors, services
 from insurance.forms import CoverageForm, FollowUpForm, HandoverForm, ImportForm, PlanForm, TrainingForm
-from insurance.models import ExpansionPlan, FollowUpAction, LedgerHandover
+from insurance.models import CoverageImportJob, ExpansionPlan, FollowUpAction, LedgerHandover
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, ReportingPeriod
 from ledger.selectors import current_period
@@ -141,12 +141,18 @@ def coverage(request):
 
 @requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)
 def coverage_import(request):
+    """A small export is imported in the request; a large one is stored and imported by a
+    Celery task while the job page shows its progress."""
     form = ImportForm(request.POST or None, request.FILES or None, actor=request.user)
     errors, result = None, None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         upload, persons = data["file"], data.get("persons_file")
         try:
+            if not services.import_runs_inline(upload, persons):
+                job = services.coverage_import_enqueue(actor=request.user, region=data["region"],
+                                                       period=data["period"], upload=upload, persons_upload=persons)
+                return redirect("insurance:import-job", pk=job.pk)
             files = [(upload.name, upload)] + ([(persons.name, persons)] if persons else [])
             result = services.coverage_import(actor=request.user, region=data["region"], period=data["period"],
                                               files=files, original_name=upload.name)
@@ -158,9 +164,32 @@ def coverage_import(request):
         else:
             messages.success(request, _("导入完成：%(n)s 行，匹配台帐单位 %(m)s 家，未匹配 %(u)s 家。") % {
                 "n": result.rows_total, "m": result.rows_matched, "u": len(result.unmatched)})
+    can_import = has_capability(request.user, C.INSURANCE_EDIT)
     return render(request, "insurance/import.html", {
         "form": form, "errors": errors, "result": result,
-        "imports": selectors.import_list(actor=request.user)[:20]})
+        "max_mb": services.megabytes(services.import_max_bytes()),
+        "imports": selectors.import_list(actor=request.user)[:20],
+        "jobs": selectors.import_job_list(actor=request.user)[:5] if can_import else []})
+
+
+def _import_job_or_404(request, pk: int) -> CoverageImportJob:
+    try:
+        return selectors.import_job_get(actor=request.user, pk=pk)
+    except CoverageImportJob.DoesNotExist:
+        raise Http404(_("找不到该导入记录，或它不在您的管辖范围内。")) from None
+
+
+@requires(C.INSURANCE_EDIT)
+@require_GET
+def import_job(request, pk: int):
+    return render(request, "insurance/import_job.html", {"job": _import_job_or_404(request, pk)})
+
+
+@requires(C.INSURANCE_EDIT)
+@require_GET
+def import_job_status(request, pk: int):
+    """The htmx partial polled every second while the job runs."""
+    return render(request, "insurance/_import_job_status.html", {"job": _import_job_or_404(request, pk)})
 
 
 @requires(C.INSURANCE_VIEW)

@@ -191,8 +191,9 @@ PNEUMO_IMPORT_INLINE_MAX_BYTES = int(os.environ.get("PNEUMO_IMPORT_INLINE_MAX_BY
 PNEUMO_IMPORT_INLINE_MAX_ROWS = int(os.environ.get("PNEUMO_IMPORT_INLINE_MAX_ROWS", 2000))
 PNEUMO_IMPORT_FILE_RETENTION_DAYS = int(os.environ.get("PNEUMO_IMPORT_FILE_RETENTION_DAYS", 30))
 PNEUMO_EXPORT_INLINE_MAX_ROWS = int(os.environ.get("PNEUMO_EXPORT_INLINE_MAX_ROWS", 20_000))
-# HRSS coverage import: the upload limit.
+# HRSS coverage import: the upload limit, and what runs in the request rather than a Celery task.
 PNEUMO_COVERAGE_IMPORT_MAX_BYTES = int(os.environ.get("PNEUMO_COVERAGE_IMPORT_MAX_BYTES", 20 * 1024 * 1024))
+PNEUMO_COVERAGE_INLINE_MAX_BYTES = int(os.environ.get("PNEUMO_COVERAGE_INLINE_MAX_BYTES", 256 * 1024))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

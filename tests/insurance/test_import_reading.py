@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from insurance import services
 from insurance.excel import Table, read_tables
-from insurance.models import CoverageImport, InsuranceCoverage
+from insurance.models import CoverageImport, CoverageImportJob, InsuranceCoverage
 from ledger.demo import demo_uscc
 from portal.xlsx import CellError
 from tests.insurance.conftest import ID_A, ID_B, add_worker
@@ -215,7 +215,8 @@ def test_the_form_refuses_a_file_above_the_limit_in_mb(client, ledger, hrss_cler
                                {"region": county.pk, "period": period_2020h1.pk, **files})
         assert response.status_code == 200
         assert "文件大小为 1.5 MB，超过 1 MB 的上限" in response.content.decode(), field
-    assert not InsuranceCoverage.objects.exists()
+    assert not InsuranceCoverage.objects.exists() and not CoverageImportJob.objects.exists()
+    assert "文件不超过 1 MB" in client.get(reverse("insurance:import")).content.decode()
     # The form itself refuses it, before any service sees the file.
     from insurance.forms import ImportForm
 
@@ -225,15 +226,20 @@ def test_the_form_refuses_a_file_above_the_limit_in_mb(client, ledger, hrss_cler
     assert form.errors["file"] == ["文件大小为 1.5 MB，超过 1 MB 的上限。请删除无关的工作表、图片，或拆分后分批导入。"]
 
 
-def test_the_limit_comes_from_the_environment(monkeypatch):
+def test_the_limits_come_from_the_environment(monkeypatch):
     import importlib
 
     import portal.settings
 
     monkeypatch.setenv("PNEUMO_COVERAGE_IMPORT_MAX_BYTES", str(5 * MB))
-    assert importlib.reload(portal.settings).PNEUMO_COVERAGE_IMPORT_MAX_BYTES == 5 * MB
+    monkeypatch.setenv("PNEUMO_COVERAGE_INLINE_MAX_BYTES", "1000")
+    reloaded = importlib.reload(portal.settings)
+    assert (reloaded.PNEUMO_COVERAGE_IMPORT_MAX_BYTES, reloaded.PNEUMO_COVERAGE_INLINE_MAX_BYTES) == (5 * MB, 1000)
     monkeypatch.delenv("PNEUMO_COVERAGE_IMPORT_MAX_BYTES")
-    assert importlib.reload(portal.settings).PNEUMO_COVERAGE_IMPORT_MAX_BYTES == 20 * MB
+    monkeypatch.delenv("PNEUMO_COVERAGE_INLINE_MAX_BYTES")
+    reloaded = importlib.reload(portal.settings)
+    assert (reloaded.PNEUMO_COVERAGE_IMPORT_MAX_BYTES, reloaded.PNEUMO_COVERAGE_INLINE_MAX_BYTES) == (
+        20 * MB, 256 * 1024)
 
 
 def test_a_csv_table_estimates_its_rows():
