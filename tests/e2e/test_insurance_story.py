@@ -1,8 +1,10 @@
 """The HRSS story in the browser: a health clerk hands the ledger over; an HRSS clerk imports a
 coverage file with one unmatched unit and one mismatch, sees both lists, records a follow-up on
-an uninsured employer; the provincial dashboard's insurance coverage follows (real Celery worker)."""
+an uninsured employer; the provincial dashboard's insurance coverage follows (real Celery worker).
+A file above the inline threshold is imported by the worker while the page shows its progress."""
 
 import datetime
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -22,6 +24,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def switch_user(page, username):
     page.get_by_test_id("user-menu").click()
     page.get_by_test_id("logout").click()
+    # Signing out clears the offline caches before it posts: wait for it to land, or the login
+    # page's navigation below is aborted by the logout's.
+    page.wait_for_url("**/accounts/login/**")
     login(page, username, PASSWORD)
 
 
@@ -99,3 +104,32 @@ def test_the_hrss_story(page, tmp_path, reference_data, celery_worker_process):
     switch_user(page, "province_viewer")
     wait_for_rate(page, "100.0%")  # HRSS counts: 15 imported + 5 enrolled, and 30: 50 of 50
     expect(page.get_by_test_id("row-3715").get_by_test_id("insurance-source")).to_contain_text("人社数据 2/2 家")
+
+
+def test_a_large_coverage_file_is_imported_in_the_background(page, tmp_path, reference_data, celery_worker_process,
+                                                             settings):
+    settings.PNEUMO_COVERAGE_INLINE_MAX_BYTES = 100  # the live server's threshold: this small file goes to the worker
+    ReportingPeriod.objects.create(code="2020H1", year=2020, half=1, starts_on=datetime.date(2020, 1, 1),
+                                   ends_on=datetime.date(2020, 6, 30), deadline=datetime.date(2030, 7, 15))
+    health_clerk = make_user("371502", role=Role.CLERK, username="health_clerk")
+    make_user(("371502", Department.HRSS, Role.CLERK), username="hrss_clerk")
+    employer = make_employer(county="371502", name="东昌府后台水泥厂", in_governance_scope=True)
+    county = Region.objects.get(code="371502")
+    ledger_services.period_open_county(actor=health_clerk, period=ReportingPeriod.objects.get(), county=county)
+    EmployerRecord.objects.filter(employer=employer).update(total_workers=20, insured_workers=10)
+    coverage = tmp_path / "coverage.csv"
+    coverage.write_text("单位名称,统一社会信用代码,参保人数,截至日期\n"
+                        f"东昌府后台水泥厂,{employer.uscc},18,2020-06-30\n", encoding="utf-8")
+
+    login(page, "hrss_clerk", PASSWORD)
+    page.goto("/insurance/coverage/import/")
+    form = page.get_by_test_id("import-form")
+    form.locator("select[name=region]").select_option(value=str(county.pk))
+    form.locator("input[name=file]").set_input_files(str(coverage))
+    form.get_by_role("button", name="校验并导入").click()
+    expect(page).to_have_url(re.compile(r"/insurance/coverage/import/jobs/\d+/$"))
+    expect(page.get_by_test_id("import-filename")).to_contain_text("coverage.csv")
+    # The status partial polls until the worker is done, then shows the same result as inline.
+    expect(page.get_by_test_id("import-result")).to_contain_text("匹配台帐单位 1 家", timeout=30_000)
+    expect(page.get_by_test_id("import-status")).to_have_text("导入完成")
+    assert EmployerRecord.objects.get(employer=employer).employer.insurance_coverage.get().insured_workers == 18
