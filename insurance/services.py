@@ -684,6 +684,31 @@ def coverage_import_run(*, job_id: int) -> CoverageImportJob:
     return job
 
 
+# A job still pending or running this long after its upload lost its worker (killed, or the
+# broker lost the task); the import is one transaction, so nothing of it was written.
+INTERRUPTED_AFTER = datetime.timedelta(days=1)
+
+
+def coverage_jobs_fail_interrupted() -> int:
+    """Close jobs whose worker never finished them, deleting their stored uploads (they hold
+    ID numbers); returns how many."""
+    cutoff = timezone.now() - INTERRUPTED_AFTER
+    interrupted = CoverageImportJob.objects.filter(created_at__lt=cutoff, status__in=[
+        CoverageImportStatus.PENDING, CoverageImportStatus.RUNNING])
+    count = 0
+    for job in interrupted.iterator():
+        for stored_file in (job.file, job.persons_file):
+            if stored_file:
+                stored_file.delete(save=False)
+        CoverageImportJob.objects.filter(pk=job.pk, status=job.status).update(
+            file="", persons_file="", status=CoverageImportStatus.FAILED, finished_at=timezone.now(),
+            errors=[_message_row(_("后台处理中断，未能完成，本次导入未写入任何数据。请重新上传。"))])
+        count += 1
+    if count:
+        log.warning("coverage import: %s interrupted jobs closed", count)
+    return count
+
+
 # ---- 4. Follow-ups on the uninsured work list -----------------------------------------------------
 
 

@@ -11,3 +11,8 @@ from insurance import services
 @shared_task(name="insurance.import_coverage", ignore_result=True)
 def import_coverage(job_id: int) -> None:
     services.coverage_import_run(job_id=job_id)
+
+
+@shared_task(name="insurance.close_interrupted_imports", ignore_result=True)
+def close_interrupted_imports() -> None:
+    services.coverage_jobs_fail_interrupted()

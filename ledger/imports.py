@@ -1187,6 +1187,30 @@ def import_files_purge() -> int:
     return deleted
 
 
+# A job still being checked or written this long after its upload lost its worker (killed,
+# or the broker lost the task); the commit is one transaction, so nothing of it was written.
+INTERRUPTED_AFTER = datetime.timedelta(days=1)
+
+
+def import_jobs_fail_interrupted() -> int:
+    """Close jobs whose worker never finished them, deleting their uploads; returns how many."""
+    cutoff = timezone.now() - INTERRUPTED_AFTER
+    interrupted = ImportJob.objects.filter(created_at__lt=cutoff, status__in=[
+        ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.IMPORTING])
+    count = 0
+    for job in interrupted.iterator():
+        if job.file:
+            job.file.delete(save=False)
+        ImportJob.objects.filter(pk=job.pk, status=job.status).update(
+            file="", status=ImportStatus.FAILED, finished_at=timezone.now(), rows_created=0, rows_updated=0,
+            errors=[error(None, "", job.original_name, _("后台处理中断，未能完成，本次导入未写入任何数据。"),
+                          _("请重新上传"))])
+        count += 1
+    if count:
+        log.warning("ledger import: %s interrupted jobs closed", count)
+    return count
+
+
 def import_refused(job: ImportJob, message: str) -> None:
     """A queued job that may no longer run (its user lost the right to edit the county)."""
     job.rows_created = job.rows_updated = 0

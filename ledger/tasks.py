@@ -44,5 +44,6 @@ def export_ledger(token: str, user_id: int, params: dict) -> None:
 def purge_old_files() -> None:
     from ledger import excel
 
+    imports.import_jobs_fail_interrupted()
     imports.import_files_purge()
     excel.exports_purge()

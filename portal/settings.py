@@ -227,6 +227,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.purge_old_files",
         "schedule": crontab(hour=3, minute=45),
     },
+    "close-interrupted-coverage-imports": {
+        "task": "insurance.close_interrupted_imports",
+        "schedule": crontab(hour=3, minute=50),
+    },
     "rollup-dirty-sweep": {
         # Marks whose task was lost (a worker killed mid-flight) are picked up within minutes.
         "task": "targets.tasks.recompute_dirty",

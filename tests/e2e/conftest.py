@@ -44,3 +44,14 @@ def login(page, username: str, password: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+
+
+def logout(page) -> None:
+    """Sign out through the user menu and wait for the login page: sign-out first clears the
+    offline caches, so its request leaves a moment after the click, and a navigation started
+    before it lands would be aborted by it."""
+    if not page.get_by_test_id("user-menu").is_visible():
+        page.locator(".navbar-toggler").click()  # folded at tablet width
+    page.get_by_test_id("user-menu").click()
+    page.get_by_test_id("logout").click()
+    page.wait_for_url("**/accounts/login/**")

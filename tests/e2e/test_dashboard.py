@@ -11,7 +11,7 @@ from ledger import services as ledger_services
 from ledger.models import EmployerRecord, ReportingPeriod
 from portal.models import Region, Role
 from targets import services
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, logout
 from tests.factories import PASSWORD, make_user
 from tests.ledger.factories import make_employer
 
@@ -60,8 +60,7 @@ def test_a_clerks_edit_reaches_the_city_dashboard_through_the_worker(page, ledge
     page.fill("#id_declared_on", "2020-03-01")
     page.get_by_test_id("record-save").click()
     expect(page.get_by_test_id("employer-name")).to_be_visible()
-    page.get_by_test_id("user-menu").click()
-    page.get_by_test_id("logout").click()
+    logout(page)
 
     make_user("3715", role=Role.VIEWER, username="city_viewer")
     login(page, "city_viewer", PASSWORD)

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from inspections import services
 from inspections.models import Finding
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, logout
 from tests.factories import PASSWORD
 from tests.inspections.factories import fill_all, make_world
 
@@ -26,8 +26,7 @@ def test_county_rectifies_and_the_team_verifies(page, reference_data):
     page.fill("textarea[name=note]", "已维修除尘器并恢复运行")
     page.get_by_test_id("rectify-submit").click()
     expect(page.get_by_test_id("finding-status")).to_have_text("已整改待核实")
-    page.get_by_test_id("user-menu").click()
-    page.get_by_test_id("logout").click()
+    logout(page)
 
     login(page, world.leader.username, PASSWORD)
     page.goto(f"/inspections/findings/{finding.pk}/")

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inspections.models import Answer, InspectionStatus, Photo
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, logout
 from tests.factories import PASSWORD
 from tests.inspections.factories import PNG, make_world
 
@@ -175,9 +175,7 @@ def test_signing_out_drops_the_pages_kept_for_offline_use(tablet_page):
     wait_until(page, "navigator.serviceWorker.controller !== null")
     wait_until(page, """caches.open('pneumo-inspections-v1').then(c => c.match(location.pathname)).then(r => !!r)""")
 
-    page.locator(".navbar-toggler").click()  # the menu is folded at tablet width
-    page.get_by_test_id("user-menu").click()
-    page.get_by_test_id("logout").click()
+    logout(page)
     expect(page.locator("#id_username")).to_be_visible()
     assert page.evaluate("caches.keys()") == []
     page.context.set_offline(True)

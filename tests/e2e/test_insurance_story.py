@@ -14,7 +14,7 @@ from ledger.demo import demo_uscc
 from ledger.models import EmployerRecord, ReportingPeriod
 from portal.models import Department, Region, Role
 from targets import services as target_services
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, logout
 from tests.factories import PASSWORD, make_user
 from tests.ledger.factories import make_employer
 
@@ -22,11 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def switch_user(page, username):
-    page.get_by_test_id("user-menu").click()
-    page.get_by_test_id("logout").click()
-    # Signing out clears the offline caches before it posts: wait for it to land, or the login
-    # page's navigation below is aborted by the logout's.
-    page.wait_for_url("**/accounts/login/**")
+    logout(page)
     login(page, username, PASSWORD)
 
 

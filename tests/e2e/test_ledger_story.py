@@ -12,7 +12,7 @@ from ledger.columns import DATA_START_ROW, HEADERS
 from ledger.demo import demo_uscc
 from ledger.models import Employer, EmployerRecord, ReportingPeriod
 from portal.models import Role
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, logout
 from tests.factories import PASSWORD, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -40,8 +40,7 @@ def fill_template(template_path, target_path, rows) -> None:
 
 
 def switch_user(page, username):
-    page.get_by_test_id("user-menu").click()
-    page.get_by_test_id("logout").click()
+    logout(page)
     login(page, username, PASSWORD)
 
 

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.models import Department, Role
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, logout
 from tests.factories import PASSWORD, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -16,8 +16,7 @@ def test_county_clerk_logs_in_sees_their_county_and_logs_out(page):
     expect(page.get_by_test_id("membership-region")).to_have_text("山东省聊城市东昌府区")
     expect(page.get_by_test_id("memberships")).to_contain_text("录入")
     expect(page.get_by_test_id("main-nav")).not_to_contain_text("用户与岗位")
-    page.get_by_test_id("user-menu").click()
-    page.get_by_test_id("logout").click()
+    logout(page)
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
@@ -31,8 +30,7 @@ def test_provincial_official_sees_the_province_and_admin_menus(page):
     page.get_by_role("link", name="行政区划").first.click()
     page.get_by_test_id("regions-table").get_by_role("link", name="山东省").click()
     expect(page.get_by_test_id("regions-table")).to_contain_text("聊城市")
-    page.get_by_test_id("user-menu").click()
-    page.get_by_test_id("logout").click()
+    logout(page)
     expect(page.locator("#id_username")).to_be_visible()
 
 

@@ -188,6 +188,29 @@ def test_a_job_is_never_run_twice(ledger, hrss_clerk, period_2020h1, county, sto
     assert CoverageImport.objects.count() == 1
 
 
+def test_a_job_whose_worker_never_finished_is_closed_at_night(ledger, hrss_clerk, period_2020h1, county,
+                                                               stored_files):
+    import datetime
+
+    from django.utils import timezone
+
+    from insurance import tasks
+
+    lost = enqueue(hrss_clerk, county, period_2020h1, xlsx([unit(ledger["cement"], 61)]), stored_files)
+    CoverageImportJob.objects.filter(pk=lost.pk).update(status=CoverageImportStatus.RUNNING,
+                                                        created_at=timezone.now() - datetime.timedelta(hours=25))
+    recent = enqueue(hrss_clerk, county, period_2020h1, xlsx([unit(ledger["cement"], 62)]), stored_files)
+
+    tasks.close_interrupted_imports.run()
+
+    lost.refresh_from_db()
+    recent.refresh_from_db()
+    assert lost.status == CoverageImportStatus.FAILED and not lost.file
+    assert lost.errors[0]["problem"] == "后台处理中断，未能完成，本次导入未写入任何数据。请重新上传。"
+    assert not default_storage.exists(stored_files[0])  # the upload held ID numbers
+    assert recent.status == CoverageImportStatus.PENDING and default_storage.exists(recent.file.name)
+
+
 def test_a_job_runs_with_the_uploaders_rights_at_run_time(ledger, hrss_clerk, period_2020h1, county, stored_files):
     job = enqueue(hrss_clerk, county, period_2020h1, xlsx([unit(ledger["cement"], 61)]), stored_files)
     Membership.objects.filter(user=hrss_clerk).delete()

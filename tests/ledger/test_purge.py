@@ -54,13 +54,25 @@ def test_uploads_past_retention_are_deleted_and_the_jobs_kept(clerk, period_2020
     assert recent.status == ImportStatus.VALIDATED and recent.file.name
 
 
-def test_a_job_in_progress_keeps_its_file(clerk, period_2020h1, open_submission):
-    job = imports.import_job_create(actor=clerk, county=Region.objects.get(code="371502"), period=period_2020h1,
-                                    upload=SimpleUploadedFile("台帐.xlsx", build_workbook([make_row(1)])))
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING)
-    age(job, 400)
-    assert imports.import_files_purge() == 0
-    assert default_storage.exists(job.file.name)
+def test_a_job_whose_worker_never_finished_is_closed_and_its_upload_deleted(clerk, period_2020h1, open_submission):
+    def upload_job(status: str, hours: int) -> ImportJob:
+        job = imports.import_job_create(actor=clerk, county=Region.objects.get(code="371502"), period=period_2020h1,
+                                        upload=SimpleUploadedFile("台帐.xlsx", build_workbook([make_row(1)])))
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=status, created_at=timezone.now() - datetime.timedelta(hours=hours))
+        return job
+
+    lost = upload_job(ImportStatus.IMPORTING, 25)
+    running = upload_job(ImportStatus.VALIDATING, 2)
+
+    tasks.purge_old_files.run()
+
+    lost_path = lost.file.name
+    lost.refresh_from_db()
+    running.refresh_from_db()
+    assert lost.status == ImportStatus.FAILED and not lost.file and not default_storage.exists(lost_path)
+    assert lost.errors[0]["problem"] == "后台处理中断，未能完成，本次导入未写入任何数据。"
+    assert running.status == ImportStatus.VALIDATING and default_storage.exists(running.file.name)
 
 
 def test_the_job_page_of_a_purged_upload_still_shows_its_report(client, clerk, period_2020h1, open_submission):

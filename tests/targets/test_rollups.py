@@ -218,12 +218,15 @@ def test_beat_runs_the_nightly_recompute_and_a_sweep_of_lost_marks():
     from django.conf import settings
 
     from inspections import tasks as inspection_tasks
+    from insurance import tasks as insurance_tasks
     from ledger import tasks as ledger_tasks
     from portal.celery import app
     from targets import tasks
 
     tasks_by_name = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks_by_name == {"targets.tasks.recompute_all", "targets.tasks.recompute_dirty",
-                             "inspections.tasks.close_expired_plans", "ledger.purge_old_files"}
+                             "inspections.tasks.close_expired_plans", "ledger.purge_old_files",
+                             "insurance.close_interrupted_imports"}
     assert inspection_tasks.close_expired_plans.name in app.tasks and ledger_tasks.purge_old_files.name in app.tasks
+    assert insurance_tasks.close_interrupted_imports.name in app.tasks
     assert tasks.recompute_all.name in app.tasks and tasks.recompute_dirty.name in app.tasks
