@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from python_calamine import CalamineWorkbook, SheetTypeEnum
+from python_calamine import SheetTypeEnum
 
-from portal.xlsx import WorkbookFileError, check_package, sheet_rows
-
-log = logging.getLogger(__name__)
+from portal.xlsx import WorkbookFileError, open_workbook, sheet_rows
 
 COVERAGE_COLUMNS = ["单位名称", "统一社会信用代码", "参保人数", "截至日期"]
 PERSON_COLUMNS = ["姓名", "居民身份证号", "统一社会信用代码"]
-
-
-class FileFormatError(Exception):
-    """The file cannot be read at all (not xlsx/csv, empty): nothing was checked."""
 
 
 @dataclass
@@ -52,27 +45,13 @@ def _clean_header(values: Iterable) -> list[str]:
 
 
 def _xlsx_tables(fileobj: IO[bytes], max_bytes: int) -> list[Table]:
-    try:
-        check_package(fileobj, max_bytes=max_bytes)
-    except WorkbookFileError as exc:
-        raise FileFormatError(str(exc)) from None
-    try:
-        workbook = CalamineWorkbook.from_filelike(fileobj)
-    except Exception as exc:  # calamine raises several types for a damaged package
-        log.warning("coverage import: the workbook could not be opened (%s)", type(exc).__name__)
-        raise FileFormatError(_("文件已损坏或不是有效的 Excel 工作簿，无法打开。请在 Excel 中重新保存为 .xlsx 后再上传。")) from None
     tables = []
-    with workbook:
+    with open_workbook(fileobj, max_bytes=max_bytes) as workbook:
         # Worksheets only (a chart sheet holds no rows), in the workbook's order, as openpyxl's
         # `worksheets` gave them.
         names = [m.name for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet][:2]
         for name in names:
-            try:
-                rows, last_row = sheet_rows(fileobj, workbook, name)
-            except Exception as exc:
-                log.warning("coverage import: unreadable sheet data (%s)", type(exc).__name__)
-                raise FileFormatError(_("文件已损坏，“%(sheet)s”工作表的内容无法读取。请在 Excel 中重新保存后再上传。") % {
-                    "sheet": name}) from None
+            rows, last_row = sheet_rows(fileobj, workbook, name)
             header = _clean_header(next(rows, ()))
             if header:
                 tables.append(Table(name, header, rows, last_row))
@@ -87,7 +66,7 @@ def _csv_table(data: bytes, name: str) -> Table:
         except UnicodeDecodeError:
             continue
     else:
-        raise FileFormatError(_("CSV 文件编码无法识别，请另存为 UTF-8 或 GB18030 编码。"))
+        raise WorkbookFileError(_("CSV 文件编码无法识别，请另存为 UTF-8 或 GB18030 编码。"))
     reader = csv.reader(io.StringIO(text))
     header = _clean_header(next(reader, ()))
     lines = text.count("\n") + (not text.endswith("\n"))
@@ -106,9 +85,9 @@ def read_tables(data: bytes | IO[bytes], filename: str, *, max_bytes: int) -> li
     elif lower.endswith((".xlsx", ".xlsm")):
         tables = _xlsx_tables(fileobj, max_bytes)
     else:
-        raise FileFormatError(_("只支持 .xlsx 或 .csv 文件（“%(name)s”）。") % {"name": filename})
+        raise WorkbookFileError(_("只支持 .xlsx 或 .csv 文件（“%(name)s”）。") % {"name": filename})
     if not tables or not tables[0].header:
-        raise FileFormatError(_("文件“%(name)s”是空的，没有表头。") % {"name": filename})
+        raise WorkbookFileError(_("文件“%(name)s”是空的，没有表头。") % {"name": filename})
     return tables
 
 

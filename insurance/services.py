@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from insurance.excel import COVERAGE_COLUMNS, PERSON_COLUMNS, FileFormatError, Table, read_tables
+from insurance.excel import COVERAGE_COLUMNS, PERSON_COLUMNS, Table, read_tables
 from insurance.models import (
     CoverageImport,
     CoverageImportJob,
@@ -48,7 +48,7 @@ from portal.audit import audit
 from portal.bulk import staging_table
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
-from portal.xlsx import CellError
+from portal.xlsx import CellError, WorkbookFileError
 
 log = logging.getLogger(__name__)
 
@@ -409,7 +409,7 @@ def parse_export(files: list[tuple[str, bytes | IO[bytes]]],
     try:
         for filename, data in files:
             tables.extend(read_tables(data, filename, max_bytes=import_max_bytes()))
-    except FileFormatError as exc:
+    except WorkbookFileError as exc:
         parsed.errors.append(RowError("", 0, "", "", str(exc), _(".xlsx 或 .csv 文件")))
         return parsed
     if len(tables) > 2:

@@ -22,11 +22,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from python_calamine import CalamineWorkbook
 
 from ledger import columns as cols
 from ledger.columns import COLUMNS, Kind
-from portal.xlsx import WorkbookFileError, check_package, sheet_rows
+from portal.xlsx import WorkbookFileError, open_workbook, sheet_rows
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +42,6 @@ _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 TEXT_FORMAT_KEYS = {"region_code", "township", "uscc", "registration_number", "industry",
                     "legal_representative_phone", "health_manager_phone"}
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class LedgerFileError(WorkbookFileError):
-    """The upload is not a readable ledger workbook; the message is for the user (Chinese)."""
 
 
 # ---- Writing ---------------------------------------------------------------------------------
@@ -270,30 +265,16 @@ def open_ledger(fileobj: IO[bytes], *, max_bytes: int) -> LedgerSheet:
     """Open the `台帐` sheet of an uploaded workbook and find its column-header row (row 4 of
     the template; a file whose title rows were deleted is still understood).
 
-    Read with calamine through portal.xlsx (a damaged sheet is refused here, before any row is
-    checked), after the package was checked (a real xlsx, no zip bomb)."""
-    try:
-        check_package(fileobj, max_bytes=max_bytes)
-    except WorkbookFileError as exc:
-        raise LedgerFileError(str(exc)) from None
-    try:
-        workbook = CalamineWorkbook.from_filelike(fileobj)
-    except Exception as exc:
-        log.warning("ledger import: the workbook could not be opened (%s)", type(exc).__name__)
-        raise LedgerFileError(_("文件已损坏或不是有效的 Excel 工作簿，无法打开。请在 Excel 中重新保存为 .xlsx 后再上传。")) from None
-    with workbook:
+    Read with calamine through portal.xlsx: what is not a readable xlsx, or lacks the sheet or
+    its header row, is refused here with WorkbookFileError, before any row is checked."""
+    with open_workbook(fileobj, max_bytes=max_bytes) as workbook:
         sheet_name = next((name for name in cols.SHEET_NAME_ALIASES if name in workbook.sheet_names), None)
         if sheet_name is None:
             names = "、".join(workbook.sheet_names) or _("（无）")
-            raise LedgerFileError(_("找不到名为“%(sheet)s”的工作表（文件中的工作表：%(names)s）。请使用官方模板，"
-                                    "将数据填在“%(sheet)s”工作表中，不要改工作表名称。") % {
+            raise WorkbookFileError(_("找不到名为“%(sheet)s”的工作表（文件中的工作表：%(names)s）。请使用官方模板，"
+                                      "将数据填在“%(sheet)s”工作表中，不要改工作表名称。") % {
                 "sheet": cols.SHEET_NAME, "names": names})
-        try:
-            rows, last_row = sheet_rows(fileobj, workbook, sheet_name)
-        except Exception as exc:
-            log.warning("ledger import: unreadable sheet data (%s)", type(exc).__name__)
-            raise LedgerFileError(_("文件已损坏，“%(sheet)s”工作表的内容无法读取。请在 Excel 中重新保存后再上传。") % {
-                "sheet": sheet_name}) from None
+        rows, last_row = sheet_rows(fileobj, workbook, sheet_name)
     sheet = LedgerSheet(0, (), 0, rows)
     for number, row in sheet.data_rows():
         normalised = [cols.normalise_header(v) for v in row]
@@ -303,7 +284,7 @@ def open_ledger(fileobj: IO[bytes], *, max_bytes: int) -> LedgerSheet:
             return sheet
         if number >= HEADER_SEARCH_ROWS:
             break
-    raise LedgerFileError(_("在“%(sheet)s”工作表前%(n)s行中找不到列标题行（应在第%(row)s行，含“单位名称”“统一社会信用代码”等列）。"
+    raise WorkbookFileError(_("在“%(sheet)s”工作表前%(n)s行中找不到列标题行（应在第%(row)s行，含“单位名称”“统一社会信用代码”等列）。"
                             "请使用官方模板，不要删除或修改列标题。") % {
         "sheet": sheet_name, "n": HEADER_SEARCH_ROWS, "row": cols.HEADER_ROW})
 

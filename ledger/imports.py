@@ -38,7 +38,7 @@ from stdnum.cn import uscc as uscc_number
 
 from ledger import columns as cols
 from ledger.columns import COLUMNS, Kind, Target
-from ledger.excel import LedgerFileError, open_ledger
+from ledger.excel import open_ledger
 from ledger.models import (
     LOCKED_STATUSES,
     CountySubmission,
@@ -56,7 +56,7 @@ from portal.audit import audit
 from portal.bulk import history_triggers, staging_table, write_history
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope
-from portal.xlsx import CellError
+from portal.xlsx import CellError, WorkbookFileError
 
 log = logging.getLogger(__name__)
 
@@ -714,11 +714,11 @@ def _cache_key(job: ImportJob, digest: str, lookups: Lookups) -> str:
 
 def _parse_file(job: ImportJob, lookups: Lookups, *, use_cache: bool) -> Parsed:
     """Read and check every row (row-level and cross-row checks that need no database); a
-    file-level problem raises LedgerFileError."""
+    file-level problem raises WorkbookFileError."""
     limit = max_import_bytes()
     size = job.file.size
     if size > limit:
-        raise LedgerFileError(_too_large(size, limit))
+        raise WorkbookFileError(_too_large(size, limit))
     digest = _file_digest(job)
     key = _cache_key(job, digest, lookups)
     if use_cache:
@@ -812,7 +812,7 @@ def _validate(job: ImportJob, *, use_cache: bool) -> tuple[Outcome, Lookups]:
     lookups = load_lookups(job.county)
     try:
         parsed = _parse_file(job, lookups, use_cache=use_cache)
-    except LedgerFileError as exc:
+    except WorkbookFileError as exc:
         return Outcome([], [error(None, "", job.original_name, str(exc), _("官方模板格式的 Excel 工作簿（.xlsx）"))],
                        {}), lookups
     errors = parsed.errors + _region_errors(parsed, lookups)

@@ -13,6 +13,7 @@ package or would expand beyond reason, before calamine reads it.
 
 from __future__ import annotations
 
+import logging
 import re
 import zipfile
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from django.utils.translation import gettext as _
 from openpyxl.reader.workbook import WorkbookParser
 from openpyxl.utils import column_index_from_string
 from python_calamine import CalamineWorkbook
+
+log = logging.getLogger(__name__)
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # A decompressed package larger than this many times the upload limit is refused (zip bomb).
@@ -59,11 +62,26 @@ def check_package(fileobj: IO[bytes], *, max_bytes: int) -> None:
         raise WorkbookFileError(_("文件解压后的内容过大，超出系统允许的范围，请拆分后分批导入。"))
 
 
+def open_workbook(fileobj: IO[bytes], *, max_bytes: int) -> CalamineWorkbook:
+    """The upload as a calamine workbook, after `check_package`; WorkbookFileError otherwise."""
+    check_package(fileobj, max_bytes=max_bytes)
+    try:
+        return CalamineWorkbook.from_filelike(fileobj)
+    except Exception as exc:  # calamine raises several types for a damaged package
+        log.warning("xlsx upload: the workbook could not be opened (%s)", type(exc).__name__)
+        raise WorkbookFileError(_("文件已损坏或不是有效的 Excel 工作簿，无法打开。请在 Excel 中重新保存为 .xlsx 后再上传。")) from None
+
+
 def sheet_rows(fileobj: IO[bytes], workbook: CalamineWorkbook, sheet_name: str) -> tuple[Iterator[list], int]:
-    """(rows of the sheet from A1 as lists, number of its last row). Raises what calamine or
-    zipfile raise for a damaged sheet."""
-    sheet = workbook.get_sheet_by_name(sheet_name)
-    errors = _error_cells(fileobj, sheet_name)
+    """(rows of the sheet from A1 as lists, number of its last row); WorkbookFileError for a
+    damaged sheet."""
+    try:
+        sheet = workbook.get_sheet_by_name(sheet_name)
+        errors = _error_cells(fileobj, sheet_name)
+    except Exception as exc:
+        log.warning("xlsx upload: unreadable sheet data (%s)", type(exc).__name__)
+        raise WorkbookFileError(_("文件已损坏，“%(sheet)s”工作表的内容无法读取。请在 Excel 中重新保存后再上传。") % {
+            "sheet": sheet_name}) from None
     # The row iterator yields blank rows above the first non-empty one (rows count from 1) but
     # starts every row at the first non-empty column; an empty sheet has no start.
     start, end = sheet.start, sheet.end
