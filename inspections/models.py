@@ -246,6 +246,11 @@ class Inspection(models.Model):
     signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+")
     signature = models.TextField(_("组长签字"), blank=True)  # PNG data URL drawn on a canvas
+    # The last return for correction; kept after the resubmission as the record of it.
+    returned_at = models.DateTimeField(null=True, blank=True)
+    returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    return_reason = models.CharField(_("退回原因"), max_length=1000, blank=True)
 
     class Meta:
         verbose_name = _("检查记录")
@@ -257,6 +262,11 @@ class Inspection(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.status == InspectionStatus.SIGNED
+
+    @property
+    def is_returned(self) -> bool:
+        """Returned by the leader and not yet resubmitted."""
+        return self.status == InspectionStatus.DRAFT and self.returned_at is not None
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -322,7 +332,8 @@ class FindingStatus(models.TextChoices):
 OPEN_FINDING_STATUSES = [FindingStatus.OPEN, FindingStatus.REOPENED]
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+# Deletes are tracked too: a resubmission after a return drops the findings nobody acted on.
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Finding(models.Model):
     SCOPE_REGION_PATH = "region__path"
 

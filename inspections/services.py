@@ -518,9 +518,21 @@ def inspection_submit(*, actor, inspection: Inspection, highlights: str = "", pr
         inspection.submitted_at, inspection.submitted_by = timezone.now(), actor
         inspection.inspected_on = inspection.inspected_on or today
         inspection.save()
+        _drop_stale_findings(inspection)
         _create_findings(inspection, today)
         _record_employer_inspection(inspection)
     return inspection
+
+
+def _drop_stale_findings(inspection: Inspection) -> None:
+    """A resubmission after a return: a finding nobody has acted on whose answer is no longer
+    "no" came from the wrong answer, so it goes; one the inspected side has rectified stays as the
+    record of that work. Only OPEN is untouched: a rectification moves a finding on and nothing
+    moves it back. Locking re-reads the status, so a rectification committed meanwhile wins."""
+    still_no = inspection.answers.filter(value="no").values("item_id")
+    stale = list(Finding.objects.select_for_update(no_key=True).filter(
+        inspection=inspection, status=FindingStatus.OPEN).exclude(item_id__in=still_no).values_list("pk", flat=True))
+    Finding.objects.filter(pk__in=stale).delete()
 
 
 def _create_findings(inspection: Inspection, today: dt.date) -> None:
@@ -591,6 +603,37 @@ def inspection_sign(*, actor, inspection: Inspection, signature: str, highlights
         inspection.signature = signature
         inspection.signed_at, inspection.signed_by = timezone.now(), actor
         inspection.status = InspectionStatus.SIGNED
+        inspection.save()
+    return inspection
+
+
+@transaction.atomic
+def inspection_return(*, actor, inspection: Inspection, reason: str) -> Inspection:
+    """The leader sends a submitted checklist back to the team to correct answers; the team
+    resubmits it as usual."""
+    inspection = Inspection.objects.select_for_update(no_key=True, of=("self",)).select_related(
+        "assignment__team", "assignment__plan").get(pk=inspection.pk)
+    if inspection.assignment.team.leader_id != actor.pk:
+        raise PermissionDenied(_("只有检查组组长可以退回修改。"))
+    if inspection.status == InspectionStatus.DRAFT:
+        raise ValidationError(_("检查表尚未提交，无需退回。"))
+    if inspection.status == InspectionStatus.SIGNED:
+        raise ValidationError(_("检查表已签字锁定，不能退回修改。"))
+    # Otherwise the team could not change or resubmit it: it would stay a draft for good.
+    plan = inspection.assignment.plan
+    if plan.status != PlanStatus.OPEN or not plan.in_window():
+        raise ValidationError(_("检查计划已结束或已过报告报送截止日期，检查组无法再修改，不能退回。"))
+    if inspection.assignment.status != AssignmentStatus.ACTIVE:
+        raise ValidationError(_("该检查任务已改派给其他检查组，不能退回修改。"))
+    reason = (reason or "").strip()
+    limit = Inspection._meta.get_field("return_reason").max_length
+    if not reason:
+        raise ValidationError({"reason": _("请填写退回原因。")})
+    if len(reason) > limit:
+        raise ValidationError({"reason": _("退回原因过长（最多 %(m)s 字，现有 %(n)s 字）。") % {"m": limit, "n": len(reason)}})
+    with audit(actor, "检查表退回修改", inspection=inspection.pk):
+        inspection.status = InspectionStatus.DRAFT
+        inspection.returned_at, inspection.returned_by, inspection.return_reason = timezone.now(), actor, reason
         inspection.save()
     return inspection
 

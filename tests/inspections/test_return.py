@@ -1,0 +1,144 @@
+"""The leader returns a submitted checklist to the team for correction (退回修改)."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from inspections import services
+from inspections.models import Answer, Finding, FindingStatus, InspectionStatus, PlanStatus
+from tests.inspections.factories import PNG, SIGNATURE, fill_all, make_world
+
+pytestmark = pytest.mark.django_db
+
+
+def finding_items(assignment, count):
+    return list(assignment.checklist_version.items().filter(no_is_finding=True)[:count])
+
+
+def submit(w, *, no=()):
+    fill_all(w.unannounced, w.member, value_for={item.number: "no" for item in no})
+    return services.inspection_submit(actor=w.member, inspection=w.unannounced.inspection)
+
+
+def answer(w, item, value):
+    """Changes one answer on top of the server's copy, as a tablet would."""
+    current = Answer.objects.get(inspection=w.unannounced.inspection, item=item)
+    return services.answers_sync(actor=w.member, assignment=w.unannounced, changes=[{
+        "client_uuid": str(uuid.uuid4()), "checklist_version": w.unannounced.checklist_version_id,
+        "base_version": current.version, "item": item.pk, "value": value, "note": ""}])
+
+
+def test_only_the_leader_returns_a_submitted_checklist_with_a_reason():
+    w = make_world()
+    fill_all(w.unannounced, w.member)
+    draft = w.unannounced.inspection
+    with pytest.raises(ValidationError, match="尚未提交"):
+        services.inspection_return(actor=w.leader, inspection=draft, reason="1.5 答错")
+    inspection = services.inspection_submit(actor=w.member, inspection=draft)
+    for outsider in (w.member, w.other_leader, w.admin):
+        with pytest.raises(PermissionDenied, match="只有检查组组长可以退回修改"):
+            services.inspection_return(actor=outsider, inspection=inspection, reason="1.5 答错")
+    for blank in ("", "   \n"):
+        with pytest.raises(ValidationError) as exc:
+            services.inspection_return(actor=w.leader, inspection=inspection, reason=blank)
+        assert exc.value.message_dict == {"reason": ["请填写退回原因。"]}
+    with pytest.raises(ValidationError, match="退回原因过长（最多 1000 字，现有 1001 字）"):
+        services.inspection_return(actor=w.leader, inspection=inspection, reason="错" * 1001)
+    inspection.refresh_from_db()
+    assert inspection.status == InspectionStatus.SUBMITTED and inspection.returned_at is None
+
+    services.inspection_return(actor=w.leader, inspection=inspection, reason="  1.5 现场风机未运行，应答“否”  ")
+    inspection.refresh_from_db()
+    assert inspection.status == InspectionStatus.DRAFT and inspection.is_returned
+    assert inspection.returned_by == w.leader and inspection.returned_at is not None
+    assert inspection.return_reason == "1.5 现场风机未运行，应答“否”"
+    event = inspection.events.order_by("pgh_id").last()
+    assert event.status == InspectionStatus.DRAFT and event.return_reason == inspection.return_reason
+    assert event.pgh_context.metadata["action"] == "检查表退回修改"
+    assert event.pgh_context.metadata["user"] == w.leader.pk
+    assert event.pgh_context.metadata["inspection"] == inspection.pk
+
+
+def test_a_signed_checklist_stays_locked():
+    w = make_world()
+    inspection = submit(w)
+    services.inspection_sign(actor=w.leader, inspection=inspection, signature=SIGNATURE)
+    with pytest.raises(ValidationError, match="已签字锁定，不能退回修改"):
+        services.inspection_return(actor=w.leader, inspection=inspection, reason="1.5 答错")
+    inspection.refresh_from_db()
+    assert inspection.status == InspectionStatus.SIGNED and inspection.returned_at is None
+
+
+def test_no_return_when_the_team_could_no_longer_correct_it():
+    w = make_world()
+    inspection = submit(w)
+    w.plan.status = PlanStatus.CLOSED
+    w.plan.save()
+    with pytest.raises(ValidationError, match="检查计划已结束"):
+        services.inspection_return(actor=w.leader, inspection=inspection, reason="1.5 答错")
+    w.plan.status = PlanStatus.OPEN
+    w.plan.window_end = w.plan.report_deadline = timezone.localdate() - dt.timedelta(days=1)
+    w.plan.save()  # open until tonight's job closes it, but the team's access has ended
+    with pytest.raises(ValidationError, match="已过报告报送截止日期"):
+        services.inspection_return(actor=w.leader, inspection=inspection, reason="1.5 答错")
+    w.plan.window_end = w.plan.report_deadline = timezone.localdate()
+    w.plan.save()
+    services.assignment_reassign(actor=w.admin, assignment=w.unannounced, team=w.other_team)
+    with pytest.raises(ValidationError, match="已改派"):
+        services.inspection_return(actor=w.leader, inspection=inspection, reason="1.5 答错")
+    inspection.refresh_from_db()
+    assert inspection.status == InspectionStatus.SUBMITTED
+
+
+def test_answers_and_photos_are_accepted_again_after_a_return_and_refused_after_resubmission():
+    w = make_world()
+    inspection = submit(w)
+    item = finding_items(w.unannounced, 1)[0]
+    photo_item = w.unannounced.checklist_version.items().filter(answer_type="photo").first()
+    with pytest.raises(ValidationError, match="已提交"):
+        answer(w, item, "no")
+    services.inspection_return(actor=w.leader, inspection=inspection, reason=f"{item.number} 应答“否”")
+
+    assert answer(w, item, "no").http_status == 200
+    assert Answer.objects.get(inspection=inspection, item=item).value == "no"
+    services.photo_upload(actor=w.member, assignment=w.unannounced, item_id=photo_item.pk,
+                          client_uuid=str(uuid.uuid4()),
+                          upload=SimpleUploadedFile("p.png", PNG, content_type="image/png"))
+    resubmitted = services.inspection_submit(actor=w.member, inspection=inspection)
+    assert resubmitted.status == InspectionStatus.SUBMITTED and not resubmitted.is_returned
+    assert resubmitted.return_reason == f"{item.number} 应答“否”"  # kept as the record of the return
+    assert Finding.objects.get(inspection=inspection).item == item
+    with pytest.raises(ValidationError, match="已提交"):
+        answer(w, item, "yes")
+    services.inspection_sign(actor=w.leader, inspection=resubmitted, signature=SIGNATURE)
+
+
+def test_resubmission_drops_only_the_untouched_findings_whose_answer_changed():
+    w = make_world()
+    stale, rectified, reopened, still_no, new_no = finding_items(w.unannounced, 5)
+    inspection = submit(w, no=(stale, rectified, reopened, still_no))
+    first = {f.item_id: f for f in Finding.objects.filter(inspection=inspection)}
+    assert len(first) == 4
+    services.finding_rectify(actor=w.county_clerk, finding=first[rectified.pk], note="已维修除尘器")
+    services.finding_rectify(actor=w.county_clerk, finding=first[reopened.pk], note="已张贴告知卡")
+    services.finding_review(actor=w.leader, finding=first[reopened.pk], outcome=FindingStatus.REOPENED,
+                            comment="告知卡内容不全")
+
+    services.inspection_return(actor=w.leader, inspection=inspection, reason="几项答案有误")
+    for item in (stale, rectified, reopened):
+        answer(w, item, "yes")
+    answer(w, new_no, "no")
+    services.inspection_submit(actor=w.member, inspection=inspection)
+
+    after = {f.item_id: f for f in Finding.objects.filter(inspection=inspection)}
+    assert set(after) == {rectified.pk, reopened.pk, still_no.pk, new_no.pk}
+    assert after[rectified.pk].status == FindingStatus.RECTIFIED and after[rectified.pk].evidence.count() == 1
+    assert after[reopened.pk].status == FindingStatus.REOPENED
+    assert after[still_no.pk].pk == first[still_no.pk].pk  # the same finding, not a second one
+    assert after[still_no.pk].deadline == first[still_no.pk].deadline
+    deleted = first[stale.pk].events.get(pgh_label="delete")
+    assert deleted.pgh_context.metadata["action"] == "检查表提交"
