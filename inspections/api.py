@@ -112,14 +112,19 @@ class InspAssignmentSerializer(serializers.ModelSerializer):
     employer = serializers.IntegerField(source="employer_id", read_only=True, allow_null=True)
     target = serializers.CharField(source="target_name", read_only=True)
     inspection_status = serializers.SerializerMethodField()
+    inspection_return_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = Assignment
         fields = ["id", "plan", "team", "region", "employer", "target", "kind", "checklist_version", "status",
-                  "inspection_status"]
+                  "inspection_status", "inspection_return_reason"]
 
     def get_inspection_status(self, obj) -> str | None:
         return obj.inspection.status if selectors._has_inspection(obj) else None
+
+    def get_inspection_return_reason(self, obj) -> str | None:
+        """The leader's reason while the team corrects a returned checklist."""
+        return selectors.return_reason(obj.inspection) if selectors._has_inspection(obj) else None
 
 
 class InspAnswerChangeSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from inspections.models import AnswerType, ChecklistKind, FindingStatus, Severity, Team
+from inspections.models import AnswerType, ChecklistKind, FindingStatus, Inspection, Severity, Team
 from portal.forms import BootstrapFormMixin, RegionChoiceField
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, ScopedRegionField
@@ -112,3 +112,12 @@ class SignForm(BootstrapFormMixin, forms.Form):
     highlights = forms.CharField(label=_("工作亮点"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     problems = forms.CharField(label=_("主要问题"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     signature = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class ReturnForm(BootstrapFormMixin, forms.Form):
+    # Not required here: the service checks the leader first, then the reason, so a non-leader
+    # is refused (403) whatever was typed; the browser still asks for it.
+    reason = forms.CharField(label=_("退回原因"), required=False, widget=forms.Textarea(attrs={
+        "rows": 3, "required": True, "maxlength": Inspection._meta.get_field("return_reason").max_length,
+        "data-testid": "return-reason",
+        "placeholder": _("请写明需要改正的检查项和原因")}))

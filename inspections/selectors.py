@@ -136,11 +136,17 @@ def assignment_payload(assignment: Assignment) -> dict:
         "inspection": None, "answers": [], "employer": None,
     }
     if inspection is not None:
-        data["inspection"] = {"id": inspection.pk, "status": inspection.status, "version": inspection.version_id}
+        data["inspection"] = {"id": inspection.pk, "status": inspection.status, "version": inspection.version_id,
+                              "return_reason": return_reason(inspection)}
         data["answers"] = [answer_payload(a) for a in inspection.answers.all()]
     if assignment.employer_id:
         data["employer"] = employer_facts(assignment.employer)
     return data
+
+
+def return_reason(inspection: Inspection) -> str | None:
+    """The leader's reason while the team corrects a returned checklist, else None."""
+    return inspection.return_reason if inspection.is_returned else None
 
 
 def _has_inspection(assignment) -> bool:

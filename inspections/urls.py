@@ -21,6 +21,7 @@ urlpatterns = [
     path("assignments/<int:pk>/submit/", views.assignment_submit, name="submit"),
     path("reports/<int:pk>/", views.inspection_report, name="report"),
     path("reports/<int:pk>/sign/", views.inspection_sign, name="sign"),
+    path("reports/<int:pk>/return/", views.inspection_return, name="return"),
     path("reports/<int:pk>/report.xlsx", views.inspection_xlsx, name="report-xlsx"),
     path("checklists/", views.checklists, name="checklists"),
     path("checklists/versions/<int:pk>/", views.checklist_version, name="checklist-version"),

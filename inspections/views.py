@@ -17,6 +17,7 @@ from inspections.forms import (
     NewItemForm,
     PlanForm,
     RectifyForm,
+    ReturnForm,
     ReviewForm,
     SignForm,
     TeamForm,
@@ -34,7 +35,7 @@ from inspections.models import (
     InspectionStatus,
     PlanStatus,
 )
-from portal.forms import call_service
+from portal.forms import apply_errors, call_service
 from portal.scoping import Capability, has_capability, public, requires
 
 C = Capability
@@ -192,7 +193,10 @@ def _inspection(request, pk) -> Inspection:
 
 @requires(C.INSPECTION_VIEW)
 def inspection_report(request, pk):
-    inspection = _inspection(request, pk)
+    return _render_report(request, _inspection(request, pk))
+
+
+def _render_report(request, inspection: Inspection, return_form: ReturnForm | None = None):
     answers = {a.item_id: a for a in inspection.answers.all()}
     photos = {}
     for photo in inspection.photos.all():
@@ -209,6 +213,7 @@ def inspection_report(request, pk):
         "inspection": inspection, "assignment": inspection.assignment, "rows": rows,
         "figures": selectors.inspection_figures(inspection), "findings": inspection.findings.select_related("item"),
         "can_sign": is_leader and inspection.status == InspectionStatus.SUBMITTED, "form": form,
+        "return_form": return_form or ReturnForm(),
     })
 
 
@@ -226,6 +231,23 @@ def inspection_sign(request, pk):
         messages.success(request, _("组长已签字，检查报告已锁定。"))
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    return redirect("inspections:report", inspection.pk)
+
+
+@requires(C.INSPECTION_VIEW, write=C.INSPECTION_FILL)
+@require_POST
+def inspection_return(request, pk):
+    """A non-leader's PermissionDenied is left to answer 403."""
+    inspection = _inspection(request, pk)
+    form = ReturnForm(request.POST)
+    form.is_valid()
+    try:
+        services.inspection_return(actor=request.user, inspection=inspection, reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        inspection.refresh_from_db()
+        return _render_report(request, inspection, return_form=form)
+    messages.success(request, _("检查表已退回检查组修改。"))
     return redirect("inspections:report", inspection.pk)
 
 
