@@ -1,4 +1,5 @@
 import os
+import time
 
 import pytest
 
@@ -55,3 +56,12 @@ def logout(page) -> None:
     page.get_by_test_id("user-menu").click()
     page.get_by_test_id("logout").click()
     page.wait_for_url("**/accounts/login/**")
+
+
+def wait_until(page, script: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.evaluate(script):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for: {script}")

@@ -5,8 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inspections.models import Answer, Finding, InspectionStatus
-from tests.e2e.conftest import login, logout
-from tests.e2e.test_inspections import wait_until
+from tests.e2e.conftest import login, logout, wait_until
 from tests.factories import PASSWORD
 from tests.inspections.factories import fill_all, make_world
 

@@ -1,13 +1,11 @@
 """The tablet story: an inspector fills the unannounced checklist offline, reloads, comes back
 online, syncs, is told which item is blank, submits, and the leader signs."""
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
 from inspections.models import Answer, InspectionStatus, Photo
-from tests.e2e.conftest import login, logout
+from tests.e2e.conftest import login, logout, wait_until
 from tests.factories import PASSWORD
 from tests.inspections.factories import PNG, make_world
 
@@ -17,15 +15,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def wait_until(page, script: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if page.evaluate(script):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for: {script}")
 
 
 OUTBOX_HAS_NOTE = """new Promise((resolve) => {
