@@ -47,7 +47,8 @@ def assignment_list(*, actor) -> QuerySet[Assignment]:
     - the issuing side's admins (INSPECTION_MANAGE over the plan's region): all of the plan;
     - a team (guardian grant on the assignment): its own assignments while the plan runs;
     - the inspected side (INSPECTION_VIEW over the assignment's region, *below* the issuing
-      region): announced assignments, and unannounced ones only once submitted.
+      region): announced assignments, and unannounced ones once submitted (and still after a
+      leader's return for correction: the county has seen it and its findings).
     An inspector at the issuing level (a province official on another team) is none of these
     for another team's assignments, so they answer 404."""
     view = scope_for(actor, C.INSPECTION_VIEW)
@@ -57,7 +58,7 @@ def assignment_list(*, actor) -> QuerySet[Assignment]:
         q |= manage.q_path("plan__region__path")
     if view:
         q |= (view.q_path("region__path") & ~view.q_path("plan__region__path")
-              & (Q(kind=ChecklistKind.COMPREHENSIVE) | Q(inspection__status__in=VISIBLE_AFTER)))
+              & (Q(kind=ChecklistKind.COMPREHENSIVE) | Q(inspection__submitted_at__isnull=False)))
     return (Assignment.objects.filter(q)
             .select_related("plan", "team", "region", "employer", "checklist_version__template")
             .distinct())
@@ -246,15 +247,14 @@ def plan_report(plan: InspectionPlan) -> dict:
 
 def supervision_coverage(*, region, year: int | None = None) -> dict:
     """监督检查覆盖率: employers in scope (governance scope, key industries) inspected this year
-    (a submitted unannounced inspection) / employers in scope. A zero denominator is no data."""
+    (an unannounced inspection submitted this year, even if since returned for correction: the
+    visit took place) / employers in scope. A zero denominator is no data."""
     from ledger.models import Employer
 
     year = year or timezone.localdate().year
     field = {1: "province", 2: "city", 3: "county"}[region.level]
     employers = Employer.objects.filter(**{field: region}, in_governance_scope=True).exclude(key_group="")
-    inspected = employers.filter(
-        inspection_assignments__inspection__status__in=VISIBLE_AFTER,
-        inspection_assignments__inspection__submitted_at__year=year).distinct().count()
+    inspected = employers.filter(inspection_assignments__inspection__submitted_at__year=year).distinct().count()
     total = employers.count()
     return {"numerator": inspected, "denominator": total,
             "rate": round(100 * inspected / total, 1) if total else None}

@@ -201,3 +201,19 @@ def test_report_page_return_form_refusals_and_the_notice_on_both_pages():
         in page.content.decode()
     services.inspection_submit(actor=w.member, inspection=inspection)
     assert "组长已退回修改" not in client_for(w.member).get(fill_url).content.decode()
+
+
+def test_a_returned_unannounced_inspection_stays_visible_to_the_county_and_counted():
+    """The county has seen it (and its findings) and the visit took place: a return for
+    correction hides neither."""
+    from inspections import selectors
+
+    w = make_world()
+    assert w.unannounced not in set(selectors.assignment_list(actor=w.county_clerk))  # before the first submit
+    inspection = submit(w)
+    county = w.employer.county
+    counted = selectors.supervision_coverage(region=county)["numerator"]
+    assert counted == 1
+    services.inspection_return(actor=w.leader, inspection=inspection, reason="1.5 答错")
+    assert w.unannounced in set(selectors.assignment_list(actor=w.county_clerk))
+    assert selectors.supervision_coverage(region=county)["numerator"] == counted
