@@ -15,7 +15,7 @@ import logging
 import os
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -279,6 +279,16 @@ def _no_progress(rows_read: int) -> None:
     pass
 
 
+def _data_rows(table: Table, width: int, progress: Callable[[int], None]) -> Iterator[tuple[int, tuple]]:
+    """(row number, values padded to `width`) of the table's non-blank rows, reporting progress
+    every few hundred rows."""
+    for number, raw in enumerate(table.rows, start=2):
+        if number % PROGRESS_EVERY == 0:
+            progress(number - 1)
+        if not _blank_row(raw):
+            yield number, tuple(raw) + (None,) * (width - len(raw))
+
+
 def _parse_units(table: Table, parsed: _Parsed, today: datetime.date,
                  progress: Callable[[int], None] = _no_progress) -> None:
     index = _check_header(table, COVERAGE_COLUMNS, parsed.errors)
@@ -290,12 +300,7 @@ def _parse_units(table: Table, parsed: _Parsed, today: datetime.date,
     width = max(index.values()) + 1
     errors, sheet = parsed.errors, table.sheet
     seen: dict[str, int] = {}
-    for number, raw in enumerate(table.rows, start=2):
-        if number % PROGRESS_EVERY == 0:
-            progress(number - 1)
-        if _blank_row(raw):
-            continue
-        raw = tuple(raw) + (None,) * (width - len(raw))
+    for number, raw in _data_rows(table, width, progress):
         bad = _formula_errors(sheet, number, raw, index, expected, errors) if _has_cell_error(raw) else ()
         ok = not bad
         name, uscc, insured, as_of = "", None, None, None
@@ -352,12 +357,7 @@ def _parse_persons(table: Table, parsed: _Parsed, progress: Callable[[int], None
     width = max(index.values()) + 1
     persons: dict[str, set[str]] = {}
     errors, sheet = parsed.errors, table.sheet
-    for number, raw in enumerate(table.rows, start=2):
-        if number % PROGRESS_EVERY == 0:
-            progress(number - 1)
-        if _blank_row(raw):
-            continue
-        raw = tuple(raw) + (None,) * (width - len(raw))
+    for number, raw in _data_rows(table, width, progress):
         parsed.persons_total += 1
         # An error value is never an ID number, so it is shown as it is.
         bad = _formula_errors(sheet, number, raw, index, expected, errors) if _has_cell_error(raw) else ()

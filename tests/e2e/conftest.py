@@ -65,3 +65,15 @@ def wait_until(page, script: str, timeout: float = 15) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for: {script}")
+
+
+def draw_signature(page) -> None:
+    """A leader's hand-drawn signature on the report page's pad."""
+    pad = page.get_by_test_id("signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 40)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 20 + step * 25, box["y"] + 40 + (step % 3) * 30)
+    page.mouse.up()

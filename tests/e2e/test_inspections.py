@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inspections.models import Answer, InspectionStatus, Photo
-from tests.e2e.conftest import login, logout, wait_until
+from tests.e2e.conftest import draw_signature, login, logout, wait_until
 from tests.factories import PASSWORD
 from tests.inspections.factories import PNG, make_world
 
@@ -99,14 +99,7 @@ def test_offline_filling_survives_reload_syncs_and_leader_signs(tablet_page):
     page.context.clear_cookies()
     login(page, "leader1", PASSWORD)
     page.goto(f"/inspections/reports/{assignment.inspection.pk}/")
-    pad = page.get_by_test_id("signature-pad")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 40)
-    page.mouse.down()
-    for step in range(1, 12):
-        page.mouse.move(box["x"] + 20 + step * 25, box["y"] + 40 + (step % 3) * 30)
-    page.mouse.up()
+    draw_signature(page)
     page.get_by_test_id("sign-submit").click()
     expect(page.get_by_test_id("report-status")).to_have_text("组长已签字")
     expect(page.get_by_test_id("signed")).to_be_visible()
