@@ -9,6 +9,8 @@ from portal.settings import CACHES
 
 # Argon2 is deliberately slow; tests hash many passwords. Production keeps Argon2 first.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CACHES["default"]["KEY_PREFIX"] = "pneumo-test"
-# A queue per test run (the worker fixture listens on it), so concurrent runs don't share tasks.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PNEUMO_CELERY_QUEUE", f"pneumo-test-{os.environ.get('PNEUMO_TEST_DB_NAME', 'main')}")
+# A cache prefix and a queue per test run (the worker fixture listens on that queue), so concurrent
+# runs on one machine share neither tasks nor debounce flags.
+_RUN = os.environ.get("PNEUMO_TEST_DB_NAME", "main")
+CACHES["default"]["KEY_PREFIX"] = f"pneumo-test-{_RUN}"
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PNEUMO_CELERY_QUEUE", f"pneumo-test-{_RUN}")
