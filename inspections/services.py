@@ -548,27 +548,26 @@ def _create_findings(inspection: Inspection, today: dt.date) -> None:
 
 
 def _record_employer_inspection(inspection: Inspection) -> None:
-    """Feeds the supervision indicator: the employer's record of the current period remembers
-    the inspection date, and its county is marked dirty for the rollup."""
+    """Feeds the supervision indicator without touching the ledger: the indicator derives the
+    inspection date from the inspection itself (targets.indicators, `ins`), so a county's records
+    (locked once its period is submitted) are never written by an inspection. Only the rollups of
+    the periods that count it (its year, ending on or after the visit) are marked for recompute."""
     employer = inspection.assignment.employer
-    if employer is None:
+    if employer is None or inspection.inspected_on is None:
         return
-    from ledger.models import EmployerRecord
-    from ledger.selectors import current_period
+    from ledger.models import ReportingPeriod
     from ledger.services import mark_dirty
 
-    period = current_period()
-    if period is None:
-        return
-    from django.db.models import F, Q
+    day = inspection.inspected_on
+    period_ids = list(ReportingPeriod.objects.filter(year=day.year, ends_on__gte=day).values_list("pk", flat=True))
+    county_id = employer.county_id
 
-    # Only forward in time; the version bump makes a clerk's stale ledger form answer 409 instead
-    # of silently writing the old date back.
-    updated = EmployerRecord.objects.filter(employer=employer, period=period).filter(
-        Q(last_inspection_date__isnull=True) | Q(last_inspection_date__lt=inspection.inspected_on)
-    ).update(last_inspection_date=inspection.inspected_on, version=F("version") + 1)
-    if updated:
-        transaction.on_commit(lambda: mark_dirty(employer.county_id, period.pk))
+    def mark() -> None:
+        for period_id in period_ids:
+            mark_dirty(county_id, period_id)
+
+    if period_ids:
+        transaction.on_commit(mark)
 
 
 def decode_signature(data_url: str) -> bytes:

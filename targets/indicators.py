@@ -1,7 +1,7 @@
 """The indicator registry: every campaign indicator of DOMAIN.md as SQL over one period's
-records (RECORD_SOURCE: alias r, joined employer e, period p, and the HRSS coverage row ic of
-the same employer and period when there is one): which employers it counts (`among`, over e),
-and each counted record's numerator and denominator (over r, p, ic).
+records (RECORD_SOURCE: alias r, joined employer e, period p, the HRSS coverage row ic of
+the same employer and period when there is one, and the employer's inspections of the year ins):
+which employers it counts (`among`, over e), and each counted record's numerator and denominator (over r, p, ic).
 
 Every numerator and denominator is a sum over employers, so a parent region's figures are
 the sums of its children's: the incremental rollup relies on that. The same definitions give
@@ -15,8 +15,19 @@ from django.utils.translation import gettext_lazy as _
 # What a record's numerator and denominator read besides the record r: its period p and the
 # HRSS coverage row ic. Both LEFT JOINed (every record has a period) so that PostgreSQL drops
 # a join the indicator does not read: an inner join to p kept the ledger filter's scan serial.
-PERIOD_AND_COVERAGE = """LEFT JOIN ledger_reportingperiod p ON p.id = r.period_id
-        LEFT JOIN insurance_insurancecoverage ic ON ic.employer_id = r.employer_id AND ic.period_id = r.period_id"""
+#
+# The supervision indicator also reads ins: the first submitted inspection of the employer in the
+# period's year (an unannounced visit whose checklist was submitted, even if since returned for
+# correction). Inspections are facts of their own: they are never written into the county's
+# records, so a submitted (locked) period's records stay as the county reported them. Grouped per
+# (employer, year), the join is unique and PostgreSQL drops it for the other indicators.
+INSPECTED = """SELECT a.employer_id, EXTRACT(YEAR FROM i.inspected_on)::int AS year, MIN(i.inspected_on) AS first_on
+               FROM inspections_inspection i JOIN inspections_assignment a ON a.id = i.assignment_id
+               WHERE a.employer_id IS NOT NULL AND i.submitted_at IS NOT NULL AND i.inspected_on IS NOT NULL
+               GROUP BY 1, 2"""
+PERIOD_AND_COVERAGE = f"""LEFT JOIN ledger_reportingperiod p ON p.id = r.period_id
+        LEFT JOIN insurance_insurancecoverage ic ON ic.employer_id = r.employer_id AND ic.period_id = r.period_id
+        LEFT JOIN ({INSPECTED}) ins ON ins.employer_id = r.employer_id AND ins.year = p.year"""
 RECORD_SOURCE = f"""ledger_employerrecord r
         JOIN ledger_employer e ON e.id = r.employer_id
         {PERIOD_AND_COVERAGE}"""
@@ -91,7 +102,8 @@ INDICATORS: list[Indicator] = [
     Indicator("labour_contracts", _("劳动合同签订率"), "Labour contract rate", _("人"),
               *_people("contract_workers", "total_workers"), SCOPE_NOTE, item=_("劳动合同")),
     Indicator("supervision", _("监督检查覆盖率"), "Supervision coverage", _("家"),
-              *_employers("EXTRACT(YEAR FROM r.last_inspection_date) = p.year"), SCOPE_NOTE, item=_("监督检查")),
+              *_employers("EXTRACT(YEAR FROM r.last_inspection_date) = p.year OR ins.first_on <= p.ends_on"),
+              SCOPE_NOTE, item=_("监督检查")),
     Indicator("three_simultaneities", _("“三同时”实施率"), "Three simultaneities rate", _("个"),
               *_people("three_simultaneities_projects", "new_projects"), SCOPE_NOTE, item=_("“三同时”")),
 ]

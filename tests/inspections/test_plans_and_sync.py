@@ -206,19 +206,42 @@ def test_submission_lists_blank_required_items_then_leader_signs_and_locks():
     assert set(selectors.zero_penalty_counties()) == {Region.objects.get(code="220102")}
 
 
-def test_employer_inspection_feeds_last_inspection_date_and_coverage():
-    from ledger.models import EmployerRecord
-    from ledger.selectors import current_period
+def test_inspection_of_a_submitted_county_leaves_its_locked_records_unchanged_and_counts_in_supervision():
+    from ledger.models import CountySubmission, Employer, EmployerRecord, ReportingPeriod, SubmissionStatus
+    from ledger.selectors import falls_short
+    from targets.indicators import BY_CODE
+    from targets.models import RegionRollup
+    from targets.services import rollup_recompute_full
 
     w = make_world()
-    period = current_period()
-    if period is not None:
-        EmployerRecord.objects.create(employer=w.employer, period=period, province=w.employer.province,
-                                      city=w.employer.city, county=w.employer.county)
+    today = timezone.localdate()
+    half = 1 if today.month <= 6 else 2
+    period = ReportingPeriod.objects.create(
+        code=f"{today.year}H{half}", year=today.year, half=half, starts_on=dt.date(today.year, 6 * half - 5, 1),
+        ends_on=dt.date(today.year, 6, 30) if half == 1 else dt.date(today.year, 12, 31),
+        deadline=dt.date(today.year + half - 1, 7 if half == 1 else 1, 15))
+    county = w.employer.county
+    CountySubmission.objects.create(period=period, province=w.employer.province, city=w.employer.city, county=county,
+                                    status=SubmissionStatus.SUBMITTED, submitted_at=timezone.now())
+    record = EmployerRecord.objects.create(employer=w.employer, period=period, province=w.employer.province,
+                                           city=w.employer.city, county=county, total_workers=10)
+    before = EmployerRecord.objects.filter(pk=record.pk).values().get()
+    events_before = EmployerRecord.pgh_event_model.objects.filter(pgh_obj_id=record.pk).count()
+    rollup_recompute_full(period=period)
+    assert RegionRollup.objects.get(period=period, region=county).figures["supervision"] == [0, 1]
+    supervision_short = Employer.objects.filter(pk=w.employer.pk).filter(falls_short(BY_CODE["supervision"], period))
+    assert supervision_short.exists()
+
     fill_all(w.unannounced, w.member)
     services.inspection_submit(actor=w.member, inspection=w.unannounced.inspection)
-    if period is not None:
-        assert EmployerRecord.objects.get(employer=w.employer, period=period).last_inspection_date == \
-            timezone.localdate()
+
+    # The locked record is exactly as the county submitted it: no field, no version, no history event.
+    assert EmployerRecord.objects.filter(pk=record.pk).values().get() == before
+    assert EmployerRecord.pgh_event_model.objects.filter(pgh_obj_id=record.pk).count() == events_before
+    # The supervision indicator counts the inspection all the same, and the ledger's
+    # "未落实：监督检查" list no longer names the employer.
+    rollup_recompute_full(period=period)
+    assert RegionRollup.objects.get(period=period, region=county).figures["supervision"] == [1, 1]
+    assert not supervision_short.exists()
     coverage = selectors.supervision_coverage(region=Region.objects.get(code="220102"))
     assert coverage["numerator"] == 1 and coverage["denominator"] >= 1
