@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -165,12 +166,23 @@ class InspPhotoUploadSerializer(serializers.Serializer):
     client_uuid = serializers.UUIDField()
     item = serializers.IntegerField()
     file = serializers.FileField()
+    taken_at = serializers.DateTimeField(required=False, help_text="拍摄时间（平板时钟，ISO 8601）")
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, help_text="纬度（经检查员允许）")
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, help_text="经度")
+    accuracy = serializers.IntegerField(required=False, help_text="定位精度（米）")
 
 
 class InspPhotoSerializer(serializers.Serializer):
     client_uuid = serializers.CharField()
     item = serializers.IntegerField(source="item_id")
-    url = serializers.CharField(source="file.url")
+    url = serializers.SerializerMethodField(help_text="照片地址（按检查任务的访问范围校验后下载）")
+    taken_at = serializers.DateTimeField(allow_null=True)
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    accuracy_m = serializers.IntegerField(allow_null=True)
+
+    def get_url(self, photo) -> str:
+        return reverse("inspections:photo", args=[photo.client_uuid])
 
 
 class InspSubmitSerializer(serializers.Serializer):
@@ -279,7 +291,9 @@ class AssignmentViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
     def photos(self, request, pk=None):
         assignment = self.get_object()
         photo = services.photo_upload(actor=request.user, assignment=assignment, item_id=request.data.get("item"),
-                                      client_uuid=request.data.get("client_uuid"), upload=request.FILES.get("file"))
+                                      client_uuid=request.data.get("client_uuid"), upload=request.FILES.get("file"),
+                                      taken_at=request.data.get("taken_at"), latitude=request.data.get("latitude"),
+                                      longitude=request.data.get("longitude"), accuracy=request.data.get("accuracy"))
         return Response(InspPhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="提交检查表（不得空项）", request=InspSubmitSerializer,

@@ -317,6 +317,12 @@ class Photo(models.Model):
     file = models.FileField(upload_to=photo_path)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # When and where the tablet took it (the upload may come hours later, once back online); the
+    # position only when the inspector allowed the browser to read it.
+    taken_at = models.DateTimeField(_("拍摄时间"), null=True, blank=True)
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    accuracy_m = models.PositiveIntegerField(_("定位精度（米）"), null=True, blank=True)
 
     def __str__(self) -> str:
         return str(self.client_uuid)

@@ -467,7 +467,42 @@ def _pillow_accepts(upload) -> bool:
 
 
 @transaction.atomic
-def photo_upload(*, actor, assignment: Assignment, item_id, client_uuid, upload) -> Photo:
+def photo_metadata(*, taken_at=None, latitude=None, longitude=None, accuracy=None) -> dict:
+    """When and where the tablet took a photo, as the page sends it (ISO time, decimal degrees,
+    metres); blanks are allowed, nonsense is refused in Chinese."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils.dateparse import parse_datetime
+
+    meta: dict = {"taken_at": None, "latitude": None, "longitude": None, "accuracy_m": None}
+    if taken_at not in (None, ""):
+        moment = parse_datetime(str(taken_at)) if not isinstance(taken_at, dt.datetime) else taken_at
+        if moment is None:
+            raise ValidationError({"taken_at": _("拍摄时间格式无效。")})
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        if moment > timezone.now() + dt.timedelta(minutes=10):
+            raise ValidationError({"taken_at": _("拍摄时间晚于当前时间，请检查平板的日期和时间设置后重新拍摄。")})
+        meta["taken_at"] = moment
+    if latitude in (None, "") and longitude in (None, ""):
+        return meta
+    try:
+        lat, lon = Decimal(str(latitude)), Decimal(str(longitude))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"latitude": _("拍摄位置无效。")}) from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationError({"latitude": _("拍摄位置无效。")})
+    meta["latitude"], meta["longitude"] = lat.quantize(Decimal("0.000001")), lon.quantize(Decimal("0.000001"))
+    if accuracy not in (None, ""):
+        try:
+            meta["accuracy_m"] = max(0, min(int(float(accuracy)), 2_000_000))
+        except ValueError:
+            raise ValidationError({"accuracy": _("定位精度无效。")}) from None
+    return meta
+
+
+def photo_upload(*, actor, assignment: Assignment, item_id, client_uuid, upload, taken_at=None, latitude=None,
+                 longitude=None, accuracy=None) -> Photo:
     access_fill(actor, assignment)
     try:
         client_uuid = uuid.UUID(str(client_uuid))
@@ -487,8 +522,10 @@ def photo_upload(*, actor, assignment: Assignment, item_id, client_uuid, upload)
     if upload is None:
         raise ValidationError({"file": _("请选择照片。")})
     ext = check_image(upload)
+    meta = photo_metadata(taken_at=taken_at, latitude=latitude, longitude=longitude, accuracy=accuracy)
     with audit(actor, "检查照片上传", inspection=inspection.pk, item=item.number):
-        photo = Photo(inspection=inspection, item=item, client_uuid=client_uuid, extension=ext, uploaded_by=actor)
+        photo = Photo(inspection=inspection, item=item, client_uuid=client_uuid, extension=ext, uploaded_by=actor,
+                      **meta)
         photo.file.save(f"{client_uuid}{ext}", upload, save=False)
         try:
             with transaction.atomic():

@@ -33,8 +33,10 @@ from inspections.models import (
     Inspection,
     InspectionPlan,
     InspectionStatus,
+    Photo,
     PlanStatus,
 )
+from portal.files import bytes_response, stored_file_response
 from portal.forms import apply_errors, call_service
 from portal.scoping import Capability, has_capability, public, requires
 
@@ -258,6 +260,41 @@ def inspection_xlsx(request, pk):
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="inspection-{inspection.pk}.xlsx"'
     return response
+
+
+# ---- Stored files, each through its owner's scope ----------------------------------------------
+
+
+@requires(C.INSPECTION_VIEW)
+def photo(request, client_uuid):
+    """A checklist photo: whoever may read the inspection (the team, the issuing office, the
+    inspected region once an unannounced visit is submitted) may see its photos."""
+    photo = get_object_or_404(Photo.objects.only("pk", "inspection_id", "file", "extension"), client_uuid=client_uuid)
+    _inspection(request, photo.inspection_id)
+    return stored_file_response(photo.file.name)
+
+
+@requires(C.INSPECTION_VIEW)
+def signature(request, pk):
+    inspection = _inspection(request, pk)
+    if not inspection.signature:
+        raise Http404
+    try:
+        data = services.decode_signature(inspection.signature)
+    except ValidationError:
+        raise Http404 from None
+    return bytes_response(data, content_type="image/png", filename=f"signature-{inspection.pk}.png")
+
+
+@requires(C.INSPECTION_VIEW)
+def evidence(request, pk, evidence_pk):
+    """Rectification evidence: as visible as its finding."""
+    try:
+        finding = selectors.finding_get(actor=request.user, pk=pk)
+    except Finding.DoesNotExist:
+        raise Http404 from None
+    item = get_object_or_404(finding.evidence.all(), pk=evidence_pk)
+    return stored_file_response(item.file.name)
 
 
 # ---- PWA -------------------------------------------------------------------------------------

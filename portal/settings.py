@@ -170,8 +170,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("PNEUMO_STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Stored files (photos, signatures, evidence, uploads) are never served by URL under MEDIA_URL:
+# only views that check the owning object's scope hand them out (portal.files). Behind a front
+# server, set PNEUMO_MEDIA_ACCEL_PREFIX to the nginx `internal` location that maps to MEDIA_ROOT
+# (e.g. /protected-media/): the view then answers with X-Accel-Redirect and nginx sends the bytes.
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("PNEUMO_MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_ACCEL_REDIRECT_PREFIX = os.environ.get("PNEUMO_MEDIA_ACCEL_PREFIX", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
