@@ -175,10 +175,14 @@ def employer_update(*, actor: User, employer: Employer, data: dict, expected_ver
     require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
     _check_version(employer, expected_version, cleaned, EMPLOYER_FIELDS)
     with audit(actor, "employer_update"):
-        old_county_id = employer.county_id
+        old_county_id, old_status = employer.county_id, employer.status
         _assign(employer, cleaned)
         employer.version += 1
         employer.save()
+        if employer.status != old_status:
+            from patients.services import relief_refresh_for_employer
+
+            relief_refresh_for_employer(employer.pk)  # a closed employer moves its patients to category (c)
         if employer.county_id != old_county_id:
             EmployerRecord.objects.filter(employer=employer).update(
                 province_id=employer.province_id, city_id=employer.city_id, county_id=employer.county_id,

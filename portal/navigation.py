@@ -26,6 +26,8 @@ NAV_ITEMS = [
     NavItem(_("攻坚目标"), "targets:targets", Capability.DASHBOARD_VIEW, "bullseye"),
     NavItem(_("工伤保险"), "insurance:index", Capability.INSURANCE_VIEW, "shield-check"),
     NavItem(_("监督检查"), "inspections:index", Capability.INSPECTION_VIEW, "clipboard-check"),
+    NavItem(_("尘肺病患者"), "patients:list", Capability.PATIENT_VIEW, "heart-pulse"),
+    NavItem(_("救治救助"), "patients:relief", Capability.PATIENT_RELIEF, "hand-thumbs-up"),
     NavItem(_("用户与岗位"), "users", Capability.USERS_MANAGE, "people"),
     NavItem(_("行政区划"), "regions", Capability.REGIONS_MANAGE, "diagram-3"),
 ]

@@ -42,6 +42,11 @@ class Capability(StrEnum):
     INSURANCE_EDIT = "insurance.edit"
     USERS_MANAGE = "portal.users"
     REGIONS_MANAGE = "portal.regions"
+    PATIENT_VIEW = "patients.view"  # the whole patient file (health)
+    PATIENT_EDIT = "patients.edit"  # files, follow-ups, moves, rehab stations (county health staff)
+    PATIENT_IDENTITY = "patients.identity"  # patients' ID numbers unmasked
+    PATIENT_RELIEF = "patients.relief"  # a department's relief work on the patients of its categories
+    PATIENT_ACCESS_LOG = "patients.access_log"  # who read which patient file
 
 
 C = Capability
@@ -53,20 +58,23 @@ _OTHER_DEPARTMENT = {
     Role.INSPECTOR: _READ | {C.INSPECTION_VIEW, C.INSPECTION_FILL},
     Role.ADMIN: _READ | {C.USERS_MANAGE},
 }
+_HEALTH_PATIENTS = {C.PATIENT_VIEW}
 
 # What each department may do in its scope, per role. The health commission owns the ledger,
 # HRSS reads it and owns insurance coverage, the other departments read.
 CAPABILITIES: dict[tuple[str, str], frozenset[Capability]] = {
     (Department.HEALTH, Role.CLERK): frozenset(
-        _READ | {C.LEDGER_EDIT, C.WORKER_IDENTITY, C.INSPECTION_VIEW, C.INSURANCE_VIEW}
+        _READ | _HEALTH_PATIENTS
+        | {C.LEDGER_EDIT, C.WORKER_IDENTITY, C.INSPECTION_VIEW, C.INSURANCE_VIEW, C.PATIENT_EDIT, C.PATIENT_IDENTITY}
     ),
-    (Department.HEALTH, Role.REVIEWER): frozenset(_READ | {C.LEDGER_REVIEW, C.INSPECTION_VIEW, C.INSURANCE_VIEW}),
-    (Department.HEALTH, Role.VIEWER): frozenset(_READ | {C.INSPECTION_VIEW, C.INSURANCE_VIEW}),
+    (Department.HEALTH, Role.REVIEWER): frozenset(
+        _READ | _HEALTH_PATIENTS | {C.LEDGER_REVIEW, C.INSPECTION_VIEW, C.INSURANCE_VIEW}),
+    (Department.HEALTH, Role.VIEWER): frozenset(_READ | _HEALTH_PATIENTS | {C.INSPECTION_VIEW, C.INSURANCE_VIEW}),
     (Department.HEALTH, Role.INSPECTOR): frozenset(_READ | {C.INSPECTION_VIEW, C.INSPECTION_FILL}),
     (Department.HEALTH, Role.ADMIN): frozenset(
-        _READ
+        _READ | _HEALTH_PATIENTS
         | {C.TARGETS_EDIT, C.PERIODS_MANAGE, C.INSPECTION_VIEW, C.INSPECTION_MANAGE, C.INSURANCE_VIEW,
-           C.USERS_MANAGE, C.REGIONS_MANAGE}
+           C.USERS_MANAGE, C.REGIONS_MANAGE, C.PATIENT_ACCESS_LOG}
     ),
     (Department.HRSS, Role.CLERK): frozenset(_READ | {C.INSURANCE_VIEW, C.INSURANCE_EDIT, C.WORKER_IDENTITY}),
     (Department.HRSS, Role.REVIEWER): frozenset(_READ | {C.INSURANCE_VIEW}),
@@ -79,6 +87,38 @@ CAPABILITIES: dict[tuple[str, str], frozenset[Capability]] = {
         if department not in (Department.HEALTH, Department.HRSS)
         for role, capabilities in _OTHER_DEPARTMENT.items()
     },
+}
+# The departments that act on patients (seed 001 二、2): their clerks and admins record, every
+# role of theirs reads, the patients of their relief categories only (RELIEF_DUTIES).
+for _department in (Department.HRSS, Department.MEDICAL_INSURANCE, Department.CIVIL_AFFAIRS, Department.JUSTICE,
+                    Department.TRADE_UNION):
+    for _role in (Role.CLERK, Role.REVIEWER, Role.VIEWER, Role.ADMIN):
+        CAPABILITIES[(_department, _role)] = CAPABILITIES[(_department, _role)] | {C.PATIENT_RELIEF}
+
+
+@dataclass(frozen=True)
+class ReliefDuty:
+    """What one department does for patients (seed 001 二、2): the relief categories it serves
+    (patients.models.ReliefCategory values) and the measures it records. It sees of a patient
+    only the relief part of the file (name, masked ID, township, diagnosis, category)."""
+
+    categories: frozenset[str]
+    kinds: tuple[str, ...]
+    record_roles: frozenset[str] = frozenset({Role.CLERK, Role.ADMIN})
+
+
+RELIEF_DUTIES: dict[str, ReliefDuty] = {
+    # (a) insured: injury-insurance benefits; (b) employer still there: the employer pays (HRSS
+    # handles the claim).
+    Department.HRSS: ReliefDuty(frozenset({"a", "b"}), ("insurance_benefit", "employer_paid")),
+    # (c) employer gone and (d) not proven occupational: medical aid and subsidised insurance.
+    Department.MEDICAL_INSURANCE: ReliefDuty(frozenset({"c", "d"}), ("medical_aid",)),
+    # Basic-living support for (c) and (d).
+    Department.CIVIL_AFFAIRS: ReliefDuty(frozenset({"c", "d"}), ("basic_living",)),
+    # Legal aid for occupational patients who have to claim from an employer or its successor.
+    Department.JUSTICE: ReliefDuty(frozenset({"b", "c"}), ("legal_aid",)),
+    # The trade union's hardship assistance for (c) and (d).
+    Department.TRADE_UNION: ReliefDuty(frozenset({"c", "d"}), ("union_assistance",)),
 }
 
 # A granting admin may hand out roles up to their own rank, never above.
@@ -365,3 +405,38 @@ def require_in_scope(user, capability: Capability, region: Region) -> None:
     """For services: refuse (PermissionDenied, Chinese message) an act outside the scope."""
     if not scope_for(user, capability).contains(region):
         raise PermissionDenied(_("“%(region)s”不在您的管辖范围内，操作被拒绝。") % {"region": region.name})
+
+
+# ---- Relief work on patients: region × department duty --------------------------------------
+
+
+@dataclass(frozen=True)
+class ReliefGrant:
+    department: str
+    region: ScopeRegion
+    duty: ReliefDuty
+    may_record: bool
+
+
+def relief_grants(user) -> list[ReliefGrant]:
+    """The (department, region) pairs where a user does relief work, from RELIEF_DUTIES."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return [
+        ReliefGrant(department, region, RELIEF_DUTIES[department], role in RELIEF_DUTIES[department].record_roles)
+        for department, role, region in _memberships(user)
+        if department in RELIEF_DUTIES and C.PATIENT_RELIEF in capabilities_of(department, role)
+    ]
+
+
+def relief_q(user, *, category_lookup: str = "relief_category", level_fields: dict[int, str],
+             department: str | None = None, recording: bool = False) -> models.Q:
+    """Rows of patients a user's departments serve: each grant's subtree AND its categories."""
+    if user.is_superuser:
+        return models.Q()
+    clauses = [
+        Scope.of([grant.region]).q_levels(level_fields) & models.Q(**{f"{category_lookup}__in": grant.duty.categories})
+        for grant in relief_grants(user)
+        if (department is None or grant.department == department) and (grant.may_record or not recording)
+    ]
+    return reduce(or_, clauses) if clauses else models.Q(pk__in=[])

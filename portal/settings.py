@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "targets",
     "inspections",
     "insurance",
+    "patients",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,9 @@ PNEUMO_EXPORT_INLINE_MAX_ROWS = int(os.environ.get("PNEUMO_EXPORT_INLINE_MAX_ROW
 # HRSS coverage import: the upload limit, and what runs in the request rather than a Celery task.
 PNEUMO_COVERAGE_IMPORT_MAX_BYTES = int(os.environ.get("PNEUMO_COVERAGE_IMPORT_MAX_BYTES", 20 * 1024 * 1024))
 PNEUMO_COVERAGE_INLINE_MAX_BYTES = int(os.environ.get("PNEUMO_COVERAGE_INLINE_MAX_BYTES", 256 * 1024))
+# Patient follow-ups (随访): months between two follow-ups, shorter for stage 叁期.
+PNEUMO_FOLLOWUP_CYCLE_MONTHS = int(os.environ.get("PNEUMO_FOLLOWUP_CYCLE_MONTHS", 12))
+PNEUMO_FOLLOWUP_CYCLE_STAGE3_MONTHS = int(os.environ.get("PNEUMO_FOLLOWUP_CYCLE_STAGE3_MONTHS", 6))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

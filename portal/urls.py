@@ -38,5 +38,6 @@ urlpatterns = [
     path("dashboard/", include("targets.urls")),
     path("insurance/", include("insurance.urls")),
     path("inspections/", include("inspections.urls")),
+    path("patients/", include("patients.urls")),
     path("admin/", admin.site.urls),
 ]
