@@ -33,7 +33,7 @@ from inspections.models import (
 )
 from ledger.api import validation_detail
 from portal.models import Region
-from portal.scoping import Access, Capability
+from portal.scoping import Access, Capability, require_in_scope
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -279,6 +279,7 @@ class AssignmentViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         assignment = self.get_object()
+        services.access_fill(request.user, assignment)  # permission before the body is read
         body = InspAnswerSyncRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         changes = [{**c, "client_uuid": str(c["client_uuid"])} for c in body.validated_data["answers"]]
@@ -301,9 +302,9 @@ class AssignmentViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         assignment = self.get_object()
+        services.access_fill(request.user, assignment)  # permission before the body is read
         body = InspSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.access_fill(request.user, assignment)
         inspection = services.inspection_for(assignment)
         inspection = services.inspection_submit(actor=request.user, inspection=inspection, **body.validated_data)
         return Response({"id": inspection.pk, "status": inspection.status})
@@ -322,16 +323,22 @@ class FindingViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
     @extend_schema(summary="提交整改情况（被检查地区）", request=InspRectifySerializer, responses={200: InspFindingSerializer, **ERRORS})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def rectify(self, request, pk=None):
-        finding = services.finding_rectify(actor=request.user, finding=self.get_object(),
-                                           note=request.data.get("note", ""), upload=request.FILES.get("file"))
+        finding = self.get_object()
+        require_in_scope(request.user, C.INSPECTION_VIEW, finding.region)  # before the body is read
+        body = InspRectifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        finding = services.finding_rectify(actor=request.user, finding=finding, note=body.validated_data["note"],
+                                           upload=body.validated_data.get("file"))
         return Response(InspFindingSerializer(finding).data)
 
     @extend_schema(summary="核实整改（检查组或发文单位）", request=InspReviewSerializer, responses={200: InspFindingSerializer, **ERRORS})
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
+        finding = self.get_object()
+        services.access_review(request.user, finding)  # permission before the body is read
         body = InspReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        finding = services.finding_review(actor=request.user, finding=self.get_object(), **body.validated_data)
+        finding = services.finding_review(actor=request.user, finding=finding, **body.validated_data)
         return Response(InspFindingSerializer(finding).data)
 
 

@@ -44,6 +44,7 @@ from inspections.models import (
 from inspections.reference import build_sections, version_as_spec
 from portal.audit import audit
 from portal.scoping import Capability, require_in_scope, scope_for
+from portal.values import check_text
 
 C = Capability
 PERM = "inspections.fill_assignment"
@@ -284,6 +285,24 @@ def inspection_start(*, actor, assignment: Assignment) -> Inspection:
         return inspection_for(assignment)
 
 
+ANSWER_TEXT_MAX = 4000  # a text answer and an answer's note
+
+
+def _labelled(label: str, rule, *args, **kwargs):
+    """A portal.values rule, its message prefixed with the item ("第 1.2 项：…")."""
+    try:
+        return rule(*args, **kwargs)
+    except ValidationError as exc:
+        raise ValidationError(f"{label}：{exc.messages[0]}", code=exc.code) from None
+
+
+def check_answer_note(item: ChecklistItem, note) -> str:
+    """An answer's note: text without control characters, at most ANSWER_TEXT_MAX characters (refused
+    with the limit named, never cut)."""
+    return _labelled(_("第 %(n)s 项的备注") % {"n": item.number}, check_text, "" if note is None else note,
+                     max_length=ANSWER_TEXT_MAX, multiline=True)
+
+
 def validate_value(item: ChecklistItem, value):
     """The normalized value, or ValidationError with a Chinese message. None/"" clears."""
     if value in (None, ""):
@@ -311,9 +330,7 @@ def validate_value(item: ChecklistItem, value):
     if kind == AnswerType.TEXT:
         if not isinstance(value, str):
             raise ValidationError(_("%(l)s应填写文字。") % {"l": label})
-        if len(value) > 4000:
-            raise ValidationError(_("%(l)s文字过长（最多 4000 字）。") % {"l": label})
-        return value.strip() or None
+        return _labelled(label, check_text, value, max_length=ANSWER_TEXT_MAX, multiline=True) or None
     if kind == AnswerType.SINGLE_CHOICE:
         if value not in item.choices:
             raise ValidationError(_("%(l)s只能从以下选项中选择：%(c)s。") % {"l": label, "c": "、".join(item.choices)})
@@ -395,7 +412,7 @@ def _apply_change(actor, inspection: Inspection, change: dict) -> SyncResult:
     if item is None:
         raise ValidationError(_("检查项不属于本检查表。"), code="item")
     value = validate_value(item, change.get("value"))
-    note = str(change.get("note") or "")[:4000]
+    note = check_answer_note(item, change.get("note"))
     if item.answer_type == AnswerType.PHOTO and value:
         known = set(map(str, Photo.objects.filter(inspection=inspection, item=item).values_list("client_uuid",
                                                                                                   flat=True)))
@@ -516,6 +533,10 @@ def photo_upload(*, actor, assignment: Assignment, item_id, client_uuid, upload,
         return existing
     if inspection.status != InspectionStatus.DRAFT:
         raise ValidationError(_("检查表已提交，不能再上传照片。"))
+    try:
+        item_id = int(str(item_id).strip())
+    except ValueError:
+        raise ValidationError({"item": _("检查项编号应为整数。")}) from None
     item = ChecklistItem.objects.filter(pk=item_id, section__version=inspection.version).first()
     if item is None:
         raise ValidationError({"item": _("检查项不属于本检查表。")})
@@ -711,12 +732,17 @@ def finding_rectify(*, actor, finding: Finding, note: str, upload=None) -> Findi
 
 
 @transaction.atomic
-def finding_review(*, actor, finding: Finding, outcome: str, comment: str = "") -> Finding:
-    finding = Finding.objects.select_for_update(no_key=True, of=("self",)).select_related("inspection__assignment__plan").get(pk=finding.pk)
+def access_review(actor, finding: Finding) -> None:
+    """Only the team or the issuing region's admins verify a rectification."""
     assignment = finding.inspection.assignment
     team_member = selectors.assignment_list_granted(actor, in_window=False).filter(pk=assignment.pk).exists()
     if not team_member and not selectors.may_manage_plan(actor, assignment.plan):
         raise PermissionDenied(_("只有检查组或发文单位管理员可以核实整改。"))
+
+
+def finding_review(*, actor, finding: Finding, outcome: str, comment: str = "") -> Finding:
+    finding = Finding.objects.select_for_update(no_key=True, of=("self",)).select_related("inspection__assignment__plan").get(pk=finding.pk)
+    access_review(actor, finding)
     if outcome not in (FindingStatus.VERIFIED, FindingStatus.REOPENED):
         raise ValidationError({"outcome": _("核实结论只能是“核实销号”或“重新整改”。")})
     if finding.status != FindingStatus.RECTIFIED:

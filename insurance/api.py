@@ -11,7 +11,9 @@ from rest_framework.routers import DefaultRouter
 from insurance import selectors, services
 from insurance.models import ExpansionPlan, FollowUp, InsuranceCoverage, PlanYear
 from ledger.api import ServiceErrorsMixin
+from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, EmployerRecord, ReportingPeriod
+from portal.api_contract import ValueRulesSerializerMixin
 from portal.models import Region
 from portal.scoping import Access, Capability
 
@@ -26,8 +28,10 @@ def _period(code: str | None) -> ReportingPeriod:
     return get_object_or_404(periods, code=code) if code else get_object_or_404(periods[:1])
 
 
-class CoverageSerializer(serializers.ModelSerializer):
-    uscc = serializers.CharField(source="employer.uscc", max_length=18)
+class CoverageSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
+    # Read: null for an employer that has only its old registration number. Write: the code to match.
+    uscc = serializers.CharField(source="employer.uscc", max_length=18, allow_null=True,
+                                 help_text="统一社会信用代码；仅有旧工商注册号的单位读出为 null")
     employer_name = serializers.CharField(source="employer.name", read_only=True)
     period = serializers.SlugRelatedField(slug_field="code", queryset=ReportingPeriod.objects.all())
     county = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -36,6 +40,7 @@ class CoverageSerializer(serializers.ModelSerializer):
         model = InsuranceCoverage
         fields = ["id", "uscc", "employer_name", "county", "period", "insured_workers", "as_of", "source"]
         read_only_fields = ["id", "source"]
+        past_date_fields = ["as_of"]
 
 
 class CoverageViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -48,7 +53,8 @@ class CoverageViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateMo
 
     def perform_create(self, serializer):
         data = serializer.validated_data
-        employer = Employer.objects.select_related("county").filter(uscc=data["employer"]["uscc"].upper()).first()
+        code = (data["employer"]["uscc"] or "").strip().upper()
+        employer = Employer.objects.select_related("county").filter(uscc=code).first() if code else None
         if employer is None:
             raise serializers.ValidationError({"uscc": ["台帐中没有该统一社会信用代码的单位。"]})
         serializer.instance = services.coverage_save(
@@ -56,14 +62,14 @@ class CoverageViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateMo
             insured_workers=data["insured_workers"], as_of=data["as_of"])
 
 
-class PlanYearSerializer(serializers.ModelSerializer):
+class PlanYearSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     class Meta:
         model = PlanYear
         fields = ["year", "insured_workers", "coverage_rate"]
         read_only_fields = ["year"]
 
 
-class PlanSerializer(serializers.ModelSerializer):
+class PlanSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
     years = PlanYearSerializer(many=True)
 
@@ -96,9 +102,11 @@ class PlanViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMode
 class WorkListRowSerializer(serializers.ModelSerializer):
     employer_id = serializers.IntegerField(read_only=True)
     employer_name = serializers.CharField(source="employer.name")
-    uscc = serializers.CharField(source="employer.uscc")
+    uscc = serializers.CharField(source="employer.uscc", allow_null=True,
+                                 help_text="统一社会信用代码；仅有旧工商注册号的单位为 null")
     county = serializers.CharField(source="county.code")
-    key_group = serializers.CharField(source="employer.key_group")
+    key_group = serializers.ChoiceField(source="employer.key_group", choices=KeyIndustryGroup.choices,
+                                        allow_blank=True, help_text="重点行业类别；空字符串表示非重点行业")
     hrss_insured = serializers.IntegerField(source="hrss", allow_null=True)
     insured = serializers.IntegerField()
     uninsured = serializers.IntegerField()
@@ -135,7 +143,7 @@ class WorkListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().list(request, *args, **kwargs)
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
+class FollowUpSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     employer = serializers.PrimaryKeyRelatedField(queryset=Employer.objects.all())
     period = serializers.SlugRelatedField(slug_field="code", queryset=ReportingPeriod.objects.all())
 
@@ -143,6 +151,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
         model = FollowUp
         fields = ["id", "employer", "period", "action", "acted_on", "enrolled", "note", "created_at"]
         read_only_fields = ["id", "created_at"]
+        past_date_fields = ["acted_on"]
 
 
 class FollowUpViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from insurance.models import FollowUpAction, TrainingKind
 from insurance.services import import_max_bytes, too_large_message
 from ledger.models import ReportingPeriod
-from portal.forms import BootstrapFormMixin, RegionChoiceField
+from portal.forms import BootstrapFormMixin, RegionChoiceField, ValueRulesFormMixin
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, ScopedRegionField
 
@@ -29,7 +29,9 @@ class HandoverForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
         self.fields["county"].queryset = self.fields["county"].queryset.filter(level=RegionLevel.COUNTY)
 
 
-class CoverageForm(BootstrapFormMixin, forms.Form):
+class CoverageForm(ValueRulesFormMixin, BootstrapFormMixin, forms.Form):
+    past_date_fields = ("as_of",)
+
     uscc = forms.CharField(label=_("统一社会信用代码"), max_length=18)
     period = PeriodChoiceField()
     insured_workers = forms.IntegerField(label=_("参保人数"), min_value=0)
@@ -63,7 +65,9 @@ class ImportForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
         return self._within_limit("persons_file")
 
 
-class FollowUpForm(BootstrapFormMixin, forms.Form):
+class FollowUpForm(ValueRulesFormMixin, BootstrapFormMixin, forms.Form):
+    past_date_fields = ("acted_on",)
+
     action = forms.ChoiceField(label=_("跟进措施"), choices=FollowUpAction.choices)
     acted_on = forms.DateField(label=_("日期"), widget=DATE)
     enrolled = forms.IntegerField(label=_("新增参保人数"), min_value=0, required=False,
@@ -71,7 +75,7 @@ class FollowUpForm(BootstrapFormMixin, forms.Form):
     note = forms.CharField(label=_("备注"), max_length=500, required=False)
 
 
-class PlanForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
+class PlanForm(ValueRulesFormMixin, BootstrapFormMixin, ScopedRegionField, forms.Form):
     region = RegionChoiceField(label=_("区划"), queryset=Region.objects.none())
     title = forms.CharField(label=_("计划名称"), max_length=200, initial=_("工伤保险扩面专项行动三年计划"))
     start_year = forms.IntegerField(label=_("起始年度"), min_value=2019, max_value=2100, initial=2020)
@@ -90,7 +94,9 @@ class PlanForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
         return [(self.cleaned_data[f"insured_{i}"], self.cleaned_data[f"rate_{i}"]) for i in (1, 2, 3)]
 
 
-class TrainingForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
+class TrainingForm(ValueRulesFormMixin, BootstrapFormMixin, ScopedRegionField, forms.Form):
+    past_date_fields = ("held_on",)
+
     region = RegionChoiceField(label=_("区划"), queryset=Region.objects.none())
     kind = forms.ChoiceField(label=_("类型"), choices=TrainingKind.choices)
     title = forms.CharField(label=_("名称"), max_length=200)

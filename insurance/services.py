@@ -13,6 +13,7 @@ import datetime
 import decimal
 import logging
 import os
+import re
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,6 +49,7 @@ from portal.audit import audit
 from portal.bulk import staging_table
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
+from portal.values import EARLIEST_DATE, Errors, check_count, check_model_text, check_past_date
 from portal.xlsx import CellError, WorkbookFileError
 
 log = logging.getLogger(__name__)
@@ -100,17 +102,19 @@ def coverage_save(*, actor: User, employer: Employer, period: ReportingPeriod, i
                   as_of: datetime.date) -> InsuranceCoverage:
     """Enter (or correct) the HRSS count of an employer's insured workers for a period."""
     require_in_scope(actor, Capability.INSURANCE_EDIT, employer.county)
-    errors = {}
-    if insured_workers is None or insured_workers < 0:
-        errors["insured_workers"] = _("参保人数应为不小于0的整数。")
-    if as_of > timezone.localdate():
-        errors["as_of"] = _("截至日期不能晚于今天（%(today)s）。") % {"today": timezone.localdate()}
+    errors = Errors()
+    errors.run("insured_workers", check_count, insured_workers)
+    errors.run("as_of", check_past_date, as_of)
     total = _record_total(employer, period)
-    if total is not None and not errors.get("insured_workers") and insured_workers > total:
-        errors["insured_workers"] = _("参保人数（%(n)s）不能大于该单位%(period)s台帐的职工总人数（%(total)s）。") % {
-            "n": insured_workers, "period": period, "total": total}
-    if errors:
-        raise ValidationError(errors)
+    if total is None:
+        # HRSS counts are compared with the ledger's total workers: an employer without a record
+        # in the period has nothing to be counted against.
+        errors.add("insured_workers", _("该单位在%(period)s的台帐中没有填报记录，不能录入参保人数。") % {
+            "period": period})
+    elif "insured_workers" not in errors and insured_workers > total:
+        errors.add("insured_workers", _("参保人数（%(n)s）不能大于该单位%(period)s台帐的职工总人数（%(total)s）。") % {
+            "n": insured_workers, "period": period, "total": total})
+    errors.raise_if_any()
     with audit(actor, "coverage_save", employer=employer.pk, period=period.code):
         coverage = _upsert_coverage(actor=actor, employer=employer, period=period, insured_workers=insured_workers,
                                     as_of=as_of, source=CoverageSource.MANUAL)
@@ -204,8 +208,8 @@ def _as_int(value) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():  # calamine reads every number as float
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        return int(value.strip())  # a sign is read, so that −4 is refused as negative, not as "not a number"
     return None
 
 
@@ -320,9 +324,14 @@ def _parse_units(table: Table, parsed: _Parsed, today: datetime.date,
         if "参保人数" not in bad:
             n_raw = raw[i_n]
             insured = _as_int(n_raw)
-            if insured is None or insured < 0:
-                errors.append(RowError(sheet, number, "参保人数", _text(n_raw), _("参保人数不是有效的整数"),
-                                       expected["参保人数"]))
+            problem = _("参保人数不是有效的整数") if insured is None else None
+            if insured is not None:
+                try:
+                    check_count(insured)
+                except ValidationError as exc:
+                    problem, insured = exc.messages[0], None
+            if problem:
+                errors.append(RowError(sheet, number, "参保人数", _text(n_raw), problem, expected["参保人数"]))
                 ok = False
         if "截至日期" not in bad:
             date_raw = raw[i_date]
@@ -331,10 +340,14 @@ def _parse_units(table: Table, parsed: _Parsed, today: datetime.date,
                 errors.append(RowError(sheet, number, "截至日期", _text(date_raw), _("日期格式不正确"),
                                        expected["截至日期"]))
                 ok = False
-            elif as_of > today:
-                errors.append(RowError(sheet, number, "截至日期", as_of.isoformat(), _("截至日期晚于今天"),
-                                       _("不晚于 %(today)s 的日期") % {"today": today.isoformat()}))
-                ok = False
+            else:
+                try:
+                    check_past_date(as_of)
+                except ValidationError as exc:
+                    errors.append(RowError(sheet, number, "截至日期", as_of.isoformat(), exc.messages[0],
+                                           _("%(earliest)s 至 %(today)s 之间的日期") % {
+                                               "earliest": EARLIEST_DATE.isoformat(), "today": today.isoformat()}))
+                    ok = False
         if uscc is not None:
             if uscc in seen:
                 errors.append(RowError(sheet, number, "统一社会信用代码", uscc,
@@ -720,9 +733,17 @@ def follow_up_create(*, actor: User, employer: Employer, period: ReportingPeriod
     errors = {}
     if action not in FollowUpAction.values:
         errors["action"] = _("请选择跟进措施。")
-    if acted_on > timezone.localdate():
-        errors["acted_on"] = _("日期不能晚于今天（%(today)s）。") % {"today": timezone.localdate()}
+    try:
+        check_past_date(acted_on)
+    except ValidationError as exc:
+        errors["acted_on"] = exc.messages[0]
+    try:
+        note = check_model_text(FollowUp, "note", note)
+    except ValidationError as exc:
+        errors["note"] = exc.messages[0]
     enrolled = enrolled or 0
+    if enrolled < 0:
+        errors["enrolled"] = _("不能为负数")
     if action == FollowUpAction.ENROLLED and enrolled <= 0:
         errors["enrolled"] = _("“已参保”请填写新增参保人数（大于0）。")
     elif action != FollowUpAction.ENROLLED and enrolled:
@@ -790,8 +811,10 @@ def training_create(*, actor: User, region: Region, kind: str, title: str, held_
     errors = {}
     if not (title or "").strip():
         errors["title"] = _("请填写活动名称。")
-    if held_on > timezone.localdate():
-        errors["held_on"] = _("日期不能晚于今天（%(today)s）。") % {"today": timezone.localdate()}
+    try:
+        check_past_date(held_on)
+    except ValidationError as exc:
+        errors["held_on"] = exc.messages[0]
     if participants is None or participants < 0:
         errors["participants"] = _("参加人数应为不小于0的整数。")
     level_field = {RegionLevel.PROVINCE: "province_id", RegionLevel.CITY: "city_id",

@@ -46,7 +46,7 @@ from ledger.serializers import (
 )
 from ledger.validation import mask_id_number
 from portal.models import Region
-from portal.scoping import Access, Capability, Scope, scope_for
+from portal.scoping import Access, Capability, Scope, require_in_scope, scope_for
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -73,7 +73,18 @@ def validation_detail(exc: DjangoValidationError) -> dict:
 
 
 class ServiceErrorsMixin:
-    """Turns the services' exceptions into HTTP answers (see the module docstring)."""
+    """Turns the services' exceptions into HTTP answers (see the module docstring), and checks the
+    right to change a row before its request body is read (`check_write`): a user who may not
+    change it gets 403 (or the lock's 400) whatever the body holds."""
+
+    def get_object(self):
+        obj = super().get_object()
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            self.check_write(obj)
+        return obj
+
+    def check_write(self, obj) -> None:
+        """Raise PermissionDenied/ValidationError if the user may not change `obj`."""
 
     def handle_exception(self, exc):
         if isinstance(exc, services.ConflictError):
@@ -141,6 +152,9 @@ class EmployerViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.Retrieve
     search_fields = ["name", "^uscc", "^registration_number"]
     ordering_fields = ["id", "name", "uscc", "county__code", "updated_at"]
     ordering = ["name", "id"]
+
+    def check_write(self, employer):
+        require_in_scope(self.request.user, C.LEDGER_EDIT, employer.county)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
@@ -220,8 +234,11 @@ class RecordViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMo
     ordering_fields = ["id", "employer__name", "updated_at"]
     ordering = ["-period__year", "-period__half", "employer__name", "id"]
 
+    def check_write(self, record):
+        services.record_check_editable(actor=self.request.user, record=record)
+
     def partial_update(self, request, *args, **kwargs):
-        record = self.get_object()
+        record = self.get_object()  # permission and lock first (check_write), then the body
         serializer = self.get_serializer(record, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -282,6 +299,9 @@ class WorkerViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
         if getattr(self, "request", None) is not None:
             context["identity_scope"] = self.identity_scope
         return context
+
+    def check_write(self, worker):
+        require_in_scope(self.request.user, C.LEDGER_EDIT, worker.employer.county)
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

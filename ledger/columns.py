@@ -56,6 +56,7 @@ class Column:
     choices: type[models.TextChoices] | None = None
     max_length: int | None = None
     aliases: dict[str, str] = field(default_factory=dict)  # extra accepted spellings → choice value
+    multiline: bool = False  # line breaks allowed (a TextField); other control characters never are
 
     @property
     def imported(self) -> bool:
@@ -139,7 +140,7 @@ def _employer(key: str, header: str, kind: Kind, *, required: bool = False, widt
     return Column(
         key=key, header=header, group=IDENTITY, kind=kind, required=required, expected=expected, width=width,
         target=Target.EMPLOYER, choices=choices, max_length=getattr(model_field, "max_length", None),
-        aliases=aliases or {},
+        aliases=aliases or {}, multiline=isinstance(model_field, models.TextField),
     )
 
 

@@ -1,11 +1,13 @@
 """Forms of the ledger. They parse and present; the rules live in ledger.services."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from ledger.models import DustType, Employer, EmployerRecord, Industry, Worker
-from ledger.services import EMPLOYER_FIELDS, RECORD_FIELDS, WORKER_FIELDS
-from portal.forms import BootstrapFormMixin, RegionChoiceField
+from ledger.services import EMPLOYER_FIELDS, RECORD_DATE_FIELDS, RECORD_FIELDS, WORKER_FIELDS
+from ledger.validation import clean_phone, clean_registration_number, clean_uscc
+from portal.forms import BootstrapFormMixin, RegionChoiceField, ValueRulesFormMixin
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, ScopedRegionField
 
@@ -27,7 +29,7 @@ class IndustryChoiceField(forms.ModelChoiceField):
         return getattr(value, "code", value)
 
 
-class EmployerForm(BootstrapFormMixin, ScopedRegionField, forms.ModelForm):
+class EmployerForm(ValueRulesFormMixin, BootstrapFormMixin, ScopedRegionField, forms.ModelForm):
     county = RegionChoiceField(label=_("县（市、区）"), queryset=Region.objects.none())
     township = RegionChoiceField(label=_("乡镇（街道）"), queryset=Region.objects.none(), required=False)
     industry = IndustryChoiceField(label=_("行业代码"), help_text=_("GB/T 4754-2017 行业代码，建议填写到小类（4位）"))
@@ -52,12 +54,36 @@ class EmployerForm(BootstrapFormMixin, ScopedRegionField, forms.ModelForm):
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
 
+    def _identifier(self, name: str, cleaner):
+        # Checked with the other fields, so a wrong check digit is reported together with the
+        # required fields still missing, not only once they are filled in.
+        value = self.cleaned_data.get(name)
+        if not value:
+            return value
+        try:
+            return cleaner(value)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from None
+
+    def clean_uscc(self):
+        return self._identifier("uscc", clean_uscc)
+
+    def clean_registration_number(self):
+        return self._identifier("registration_number", clean_registration_number)
+
+    def clean_legal_representative_phone(self):
+        return self._identifier("legal_representative_phone", clean_phone)
+
+    def clean_health_manager_phone(self):
+        return self._identifier("health_manager_phone", clean_phone)
+
     def _post_clean(self):
-        """Validation is the service's (it knows other counties' employers); skip model
-        validation here so the messages come from one place."""
+        """The rest of the validation is the service's (it knows other counties' employers); skip
+        model validation here so the messages come from one place."""
 
 
-class RecordForm(BootstrapFormMixin, forms.ModelForm):
+class RecordForm(ValueRulesFormMixin, BootstrapFormMixin, forms.ModelForm):
+    past_date_fields = tuple(RECORD_DATE_FIELDS)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:
@@ -68,26 +94,21 @@ class RecordForm(BootstrapFormMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = self.instance.version
-        for name, field in self.fields.items():
-            if isinstance(field, forms.IntegerField) and name != "version":
-                field.min_value = 0
-                field.widget.attrs["min"] = 0
-                field.error_messages["min_value"] = _("不能为负数")
 
     def _post_clean(self):
         """The consistency rules are checked by ledger.services.record_update."""
 
 
-class ExposureForm(BootstrapFormMixin, forms.Form):
+class ExposureForm(ValueRulesFormMixin, BootstrapFormMixin, forms.Form):
     dust_type = forms.ModelChoiceField(label=_("粉尘种类"), queryset=DustType.objects.all(), required=False)
-    exposed_workers = forms.IntegerField(label=_("接尘人数"), min_value=0, required=False,
-                                         error_messages={"min_value": _("不能为负数")})
+    exposed_workers = forms.IntegerField(label=_("接尘人数"), min_value=0, required=False)
 
 
 ExposureFormSet = forms.formset_factory(ExposureForm, extra=3, max_num=20)
 
 
-class WorkerForm(BootstrapFormMixin, forms.ModelForm):
+class WorkerForm(ValueRulesFormMixin, BootstrapFormMixin, forms.ModelForm):
+    past_date_fields = ("exposure_start", "last_exam_date")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:

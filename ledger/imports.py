@@ -56,6 +56,7 @@ from portal.audit import audit
 from portal.bulk import history_triggers, staging_table, write_history
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope
+from portal.values import check_count, check_past_date, check_text
 from portal.xlsx import CellError, WorkbookFileError
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,7 @@ PROGRESS_EVERY = 500
 PREVIEW_ROWS = 20
 MAX_STORED_ERRORS = 5000
 CACHE_SECONDS = 24 * 3600
-INT_MAX = 2_147_483_647  # PositiveIntegerField
-EARLIEST_DATE = datetime.date(1950, 1, 1)
+
 
 
 def max_import_bytes() -> int:
@@ -209,11 +209,10 @@ def _int(value) -> int:
         raise _Problem(_("应为整数，不能是日期（请把单元格格式设为“常规”或“数值”）"))
     else:
         raise _Problem(_("应为整数"))
-    if number < 0:
-        raise _Problem(_("不能为负数"))
-    if number > INT_MAX:
-        raise _Problem(_("数值过大"))
-    return number
+    try:
+        return check_count(number)
+    except ValidationError as exc:
+        raise _Problem(exc.messages[0]) from None
 
 
 def _bool(value) -> bool:
@@ -247,11 +246,10 @@ def _date(value, today: datetime.date) -> datetime.date:
         raise _Problem(_("日期格式不正确（单元格里是数字，请填写 YYYY-MM-DD 或设为日期格式）"))
     else:
         raise _Problem(_("日期格式不正确"))
-    if day > today:
-        raise _Problem(_("日期不能晚于今天"))
-    if day < EARLIEST_DATE:
-        raise _Problem(_("日期过早，请核对"))
-    return day
+    try:
+        return check_past_date(day)
+    except ValidationError as exc:
+        raise _Problem(exc.messages[0]) from None
 
 
 # ---- Parsing the file (no database writes, no per-row queries) -----------------------------------
@@ -469,9 +467,10 @@ def _parse_plain(parser: _Parser, value, column) -> str:
 
 
 def _parse_text(parser: _Parser, value, column) -> str:
-    text = _text(value)
-    if column.max_length and len(text) > column.max_length:
-        raise _Problem(_("超过%(max)s字（实际%(n)s字）") % {"max": column.max_length, "n": len(text)})
+    try:
+        text = check_text(_text(value), max_length=column.max_length, multiline=column.multiline)
+    except ValidationError as exc:
+        raise _Problem(exc.messages[0]) from None
     if column.required and not text:
         raise _Problem(_("必填项未填写"))
     return text

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from ledger.industries import KeyIndustryGroup
 from ledger.models import (
     CountySubmission,
     DustType,
@@ -22,8 +23,9 @@ from ledger.models import (
     ReportingPeriod,
     Worker,
 )
-from ledger.services import RECORD_FIELDS
+from ledger.services import RECORD_DATE_FIELDS, RECORD_FIELDS
 from ledger.validation import mask_id_number
+from portal.api_contract import ValueRulesSerializerMixin
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, Scope, scope_for
 
@@ -70,7 +72,7 @@ def _dust_type_field(**kwargs) -> serializers.SlugRelatedField:
 # ---- Employers ----------------------------------------------------------------------------------
 
 
-class EmployerSerializer(serializers.ModelSerializer):
+class EmployerSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     """An employer. Regions and industry are codes; province, city and the key-industry group
     are derived by the service from the county and the industry."""
 
@@ -89,6 +91,8 @@ class EmployerSerializer(serializers.ModelSerializer):
     township_name = serializers.CharField(source="township.name", read_only=True, allow_null=True)
     industry = _industry_field(label=_("行业"), help_text=_("GB/T 4754-2017 行业代码（大类、中类或小类），如 3011"))
     industry_name = serializers.CharField(source="industry.name", read_only=True)
+    key_group = serializers.ChoiceField(choices=KeyIndustryGroup.choices, read_only=True, allow_blank=True,
+                                        label=_("重点行业类别"), help_text=_("按行业代码判定；空字符串表示非重点行业"))
     version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
     class Meta:
@@ -114,7 +118,7 @@ class EmployerSerializer(serializers.ModelSerializer):
 # ---- Periods ----------------------------------------------------------------------------------------
 
 
-class PeriodSerializer(serializers.ModelSerializer):
+class PeriodSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     """A half-year reporting period; created from year, half and the default deadline."""
 
     class Meta:
@@ -127,7 +131,7 @@ class PeriodSerializer(serializers.ModelSerializer):
 # ---- Records ------------------------------------------------------------------------------------------
 
 
-class ExposureSerializer(serializers.ModelSerializer):
+class ExposureSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     dust_type = _dust_type_field(label=_("粉尘种类"), help_text=_("粉尘名称，如 矽尘"))
     exposed_workers = serializers.IntegerField(label=_("接尘人数"), min_value=0)
 
@@ -135,8 +139,15 @@ class ExposureSerializer(serializers.ModelSerializer):
         model = RecordDustExposure
         fields = ["dust_type", "exposed_workers"]
 
+    def validate(self, attrs):
+        # A partial update makes nested fields optional; an exposure still needs both.
+        missing = {name: [_("该字段是必填项。")] for name in ("dust_type", "exposed_workers") if name not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
 
-class RecordSerializer(serializers.ModelSerializer):
+
+class RecordSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     """An employer's facts for one period (the row of the official ledger template)."""
 
     employer_name = serializers.CharField(source="employer.name", read_only=True)
@@ -146,7 +157,7 @@ class RecordSerializer(serializers.ModelSerializer):
     county_name = serializers.CharField(source="county.name", read_only=True)
     exposures = ExposureSerializer(many=True, required=False,
                                    help_text=_("按粉尘种类的接尘人数；提交时整体替换原有列表"))
-    updated_by = serializers.StringRelatedField(read_only=True)
+    updated_by = serializers.StringRelatedField(read_only=True, allow_null=True)
     version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
     class Meta:
@@ -156,6 +167,7 @@ class RecordSerializer(serializers.ModelSerializer):
         read_only_fields = ["employer", "updated_at"]
         # The consistency rules (check constraints) are the service's, with their Chinese messages.
         validators: list = []
+        past_date_fields = RECORD_DATE_FIELDS
 
     def validate_exposures(self, value: list[dict]) -> list[dict]:
         names = [item["dust_type"].name for item in value]
@@ -172,7 +184,7 @@ class RecordSerializer(serializers.ModelSerializer):
 # ---- Workers --------------------------------------------------------------------------------------------
 
 
-class WorkerSerializer(serializers.ModelSerializer):
+class WorkerSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     """A worker of an employer's roster. `id_number` is masked (370102********123X) unless the
     user may see identities (Capability.WORKER_IDENTITY) in the employer's county."""
 
@@ -193,6 +205,7 @@ class WorkerSerializer(serializers.ModelSerializer):
         read_only_fields = ["updated_at"]
         extra_kwargs = {"name": {"allow_blank": True}, "post": {"allow_blank": True}}
         validators: list = []  # the service refuses a duplicate ID number in the roster, in Chinese
+        past_date_fields = ["exposure_start", "last_exam_date"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -245,9 +258,9 @@ class SubmissionSerializer(serializers.ModelSerializer):
     county_name = serializers.CharField(source="county.name", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     is_locked = serializers.BooleanField(read_only=True)
-    submitted_by = serializers.StringRelatedField(read_only=True)
-    reviewed_by = serializers.StringRelatedField(read_only=True)
-    accepted_by = serializers.StringRelatedField(read_only=True)
+    submitted_by = serializers.StringRelatedField(read_only=True, allow_null=True)
+    reviewed_by = serializers.StringRelatedField(read_only=True, allow_null=True)
+    accepted_by = serializers.StringRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = CountySubmission
@@ -266,7 +279,7 @@ class SubmissionOpenSerializer(serializers.Serializer):
     county = RegionCodeField(RegionLevel.COUNTY, label=_("县（市、区）"), help_text=_("县级区划代码，如 371502"))
 
 
-class SubmissionReturnSerializer(serializers.Serializer):
+class SubmissionReturnSerializer(ValueRulesSerializerMixin, serializers.Serializer):
     reason = serializers.CharField(label=_("退回原因"), required=False, allow_blank=True, default="",
                                    help_text=_("必填：退回给县级的原因"))
 

@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,6 +28,7 @@ from ledger.validation import clean_id_number, clean_phone, clean_registration_n
 from portal.audit import audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
+from portal.values import Errors, birth_date_of, check_count, check_model_text, check_past_date
 
 EMPLOYER_FIELDS = [
     "uscc", "registration_number", "name", "county", "township", "registered_address", "workplace_address",
@@ -41,6 +42,12 @@ RECORD_FIELDS = [
     "insured_workers", "new_projects", "three_simultaneities_projects", "pneumoconiosis_cases",
     "last_inspection_date",
 ]
+# Free text of an employer: no control characters, within the column's length (never cut).
+EMPLOYER_TEXT_FIELDS = ["name", "registered_address", "workplace_address", "business_scope", "legal_representative",
+                        "health_manager"]
+# Dates of things that happened (1950-01-01 … today).
+RECORD_DATE_FIELDS = ["declared_on", "last_test_date", "last_inspection_date"]
+RECORD_TEXT_FIELDS = ["test_lab"]
 WORKER_FIELDS = ["name", "id_number", "post", "dust_type", "exposure_start", "insured", "last_exam_date",
                  "last_exam_result"]
 
@@ -108,10 +115,14 @@ def clean_employer_data(data: dict, *, instance: Employer | None = None) -> dict
             cleaned[field] = clean_phone(cleaned.get(field, ""))
         except ValidationError as exc:
             fail(field, exc.messages[0])
+    for field in EMPLOYER_TEXT_FIELDS:
+        try:
+            cleaned[field] = check_model_text(Employer, field, cleaned.get(field))
+        except ValidationError as exc:
+            fail(field, exc.messages[0])
     for field, label in (("name", _("单位名称")), ("workplace_address", _("作业场所地址")),
                          ("legal_representative", _("法定代表人"))):
-        cleaned[field] = (cleaned.get(field) or "").strip()
-        if not cleaned[field]:
+        if field not in errors and not cleaned[field]:
             fail(field, _("请填写%(label)s") % {"label": label})
     county, township = cleaned.get("county"), cleaned.get("township")
     if county is None or county.level != RegionLevel.COUNTY:
@@ -311,17 +322,51 @@ def _require_editable(record: EmployerRecord) -> CountySubmission:
     return submission
 
 
-def clean_record_data(record: EmployerRecord, data: dict) -> dict:
-    """Apply the counts to the record in memory and check the consistency rules."""
+def check_record_values(data: dict) -> dict:
+    """Each submitted fact on its own: counts 0…2147483647, dates of past events 1950…today, texts
+    without control characters and within their length. Raises one ValidationError by field."""
+    errors = Errors()
     cleaned = {f: data[f] for f in RECORD_FIELDS if f in data}
+    for field, value in cleaned.items():
+        if field in RECORD_DATE_FIELDS:
+            errors.run(field, check_past_date, value)
+        elif field in RECORD_TEXT_FIELDS:
+            cleaned[field] = errors.run(field, check_model_text, EmployerRecord, field, value)
+        elif isinstance(EmployerRecord._meta.get_field(field), models.PositiveIntegerField):
+            errors.run(field, check_count, value)
+    errors.raise_if_any()
+    return cleaned
+
+
+def record_check_editable(*, actor: User, record: EmployerRecord) -> None:
+    """Permission, then the lock of a submitted period: both come before the content of a change
+    is read, so a locked record answers with its lock whatever the body holds."""
+    require_in_scope(actor, Capability.LEDGER_EDIT, record.county)
+    with transaction.atomic():
+        _require_editable(record)
+
+
+def clean_record_data(record: EmployerRecord, data: dict) -> dict:
+    """Check each value, apply them to the record in memory and check the consistency rules."""
+    cleaned = check_record_values(data)
     for field, value in cleaned.items():
         setattr(record, field, value)
     record.test_lab = record.test_lab or ""
     errors = record.consistency_errors()
-    negatives = {f: _("不能为负数") for f, v in cleaned.items() if isinstance(v, int) and not isinstance(v, bool) and v < 0}
-    if errors or negatives:
-        raise ValidationError({**{k: [v] for k, v in negatives.items()}, **{k: [v] for k, v in errors.items()}})
+    if errors:
+        raise ValidationError({k: [v] for k, v in errors.items()})
     return cleaned
+
+
+def check_exposures(record: EmployerRecord, exposures: dict[DustType, int]) -> None:
+    """Exposed workers per dust type: each a count, none above the record's exposed workers."""
+    errors = Errors()
+    for dust, number in exposures.items():
+        if errors.run("exposures", check_count, number) is None:
+            continue
+        if number > record.exposed_workers:
+            errors.add("exposures", _("%(dust)s的接尘人数不能大于接尘总人数") % {"dust": dust})
+    errors.raise_if_any()
 
 
 @transaction.atomic
@@ -333,9 +378,7 @@ def record_update(*, actor: User, record: EmployerRecord, data: dict, expected_v
     _check_version(record, expected_version, data, RECORD_FIELDS)
     clean_record_data(record, data)
     if exposures is not None:
-        over = [d.name for d, n in exposures.items() if n > record.exposed_workers]
-        if over:
-            raise ValidationError({"exposures": [_("%(dust)s的接尘人数不能大于接尘总人数") % {"dust": d} for d in over]})
+        check_exposures(record, exposures)
     with audit(actor, "record_update", period=record.period.code):
         record.version += 1
         record.updated_by = actor
@@ -421,30 +464,32 @@ def submission_accept(*, actor: User, submission: CountySubmission) -> CountySub
 
 
 def clean_worker_data(data: dict, *, employer: Employer, instance: Worker | None = None) -> dict:
-    errors: dict[str, list[str]] = {}
+    errors = Errors()
     cleaned = dict(data)
-    cleaned["name"] = (cleaned.get("name") or "").strip()
-    cleaned["post"] = (cleaned.get("post") or "").strip()
-    if not cleaned["name"]:
-        errors["name"] = [_("请填写姓名")]
-    if not cleaned["post"]:
-        errors["post"] = [_("请填写岗位")]
+    for field, label in (("name", _("姓名")), ("post", _("岗位"))):
+        cleaned[field] = errors.run(field, check_model_text, Worker, field, cleaned.get(field))
+        if field not in errors and not cleaned[field]:
+            errors.add(field, _("请填写%(label)s") % {"label": label})
     try:
         cleaned["id_number"] = clean_id_number(cleaned.get("id_number", ""))
     except ValidationError as exc:
-        errors["id_number"] = exc.messages
+        for message in exc.messages:
+            errors.add("id_number", message)
     else:
         duplicate = Worker.objects.filter(employer=employer, id_number=cleaned["id_number"])
         if duplicate.exclude(pk=getattr(instance, "pk", None)).exists():
-            errors["id_number"] = [_("该身份证号的劳动者已在本单位名册中")]
+            errors.add("id_number", _("该身份证号的劳动者已在本单位名册中"))
     if cleaned.get("dust_type") is None:
-        errors["dust_type"] = [_("请选择粉尘种类")]
-    today = timezone.localdate()
-    for field, label in (("exposure_start", _("接尘开始日期")), ("last_exam_date", _("最近体检日期"))):
-        if cleaned.get(field) and cleaned[field] > today:
-            errors[field] = [_("%(label)s不能晚于今天") % {"label": label}]
-    if errors:
-        raise ValidationError(errors)
+        errors.add("dust_type", _("请选择粉尘种类"))
+    for field in ("exposure_start", "last_exam_date"):
+        errors.run(field, check_past_date, cleaned.get(field))
+    birth = birth_date_of(cleaned["id_number"]) if "id_number" not in errors else None
+    if birth is not None:
+        for field, label in (("exposure_start", _("接尘开始日期")), ("last_exam_date", _("最近体检日期"))):
+            if field not in errors and cleaned.get(field) and cleaned[field] < birth:
+                errors.add(field, _("%(label)s不能早于身份证号中的出生日期（%(birth)s）") % {
+                    "label": label, "birth": birth.isoformat()})
+    errors.raise_if_any()
     cleaned["last_exam_result"] = cleaned.get("last_exam_result") or ""
     return cleaned
 

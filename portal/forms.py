@@ -1,5 +1,11 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Department, Region, RegionLevel, Role
@@ -20,6 +26,42 @@ class BootstrapFormMixin:
             else:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+
+class ValueRulesFormMixin:
+    """The value rules of portal.values on a form's fields, with the same messages as the API and
+    the imports: text without control characters and within its length (the length is checked by
+    the server, not by a `maxlength` attribute with which the browser silently cuts a pasted text),
+    counts from 0 to 2,147,483,647, and the dates named in `past_date_fields` from 1950 to today."""
+
+    past_date_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from portal.api_contract import COUNT_MESSAGES, past_date_rule, text_rule
+        from portal.values import COUNT_MAX
+
+        model = getattr(getattr(self, "_meta", None), "model", None)
+        for name, field in self.fields.items():
+            if isinstance(field, forms.CharField) and not isinstance(field.widget, forms.HiddenInput):
+                multiline = isinstance(field.widget, forms.Textarea)
+                if model is not None:
+                    try:
+                        multiline = multiline or model._meta.get_field(name).get_internal_type() == "TextField"
+                    except Exception:  # noqa: BLE001 - a form-only field
+                        pass
+                field.validators = [v for v in field.validators
+                                    if not isinstance(v, MaxLengthValidator | ProhibitNullCharactersValidator)]
+                field.validators.append(text_rule(field.max_length, multiline))
+                field.widget.attrs.pop("maxlength", None)
+            elif isinstance(field, forms.IntegerField) and field.min_value == 0:
+                field.validators = [v for v in field.validators
+                                    if not isinstance(v, MinValueValidator | MaxValueValidator)]
+                field.validators += [MinValueValidator(0, message=COUNT_MESSAGES["min_value"]),
+                                     MaxValueValidator(COUNT_MAX, message=COUNT_MESSAGES["max_value"])]
+                field.widget.attrs["min"], field.widget.attrs["max"] = 0, COUNT_MAX
+            elif isinstance(field, forms.DateField) and name in self.past_date_fields:
+                field.validators.append(past_date_rule)
 
 
 class LoginForm(AuthenticationForm):

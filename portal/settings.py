@@ -248,13 +248,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # Session auth with DRF's CSRF check; anonymous requests answer 401 (portal.api_contract).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["portal.api_contract.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "portal.scoping.ScopePermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "portal.scoping.ScopeFilterBackend",
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
-        "rest_framework.filters.SearchFilter",
+        "portal.api_contract.PortalSearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "portal.pagination.PortalPagination",
     "PAGE_SIZE": 50,
@@ -270,6 +271,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation documents its 400/401/403/404 with the error body the API really sends, and the
+    # session cookie and X-CSRFToken header (portal.api_contract.document_errors).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.api_contract.document_errors"],
+    "ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE": True,
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 SESSION_COOKIE_AGE = 8 * 3600

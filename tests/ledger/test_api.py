@@ -86,8 +86,9 @@ def test_a_user_without_any_membership_is_refused(spread):
     assert client_for(make_user()).get(f"{API}/employers/").status_code == 403
 
 
-def test_an_anonymous_request_is_refused(spread):
-    assert APIClient().get(f"{API}/employers/").status_code == 403
+def test_an_anonymous_request_is_refused_with_401_asking_to_log_in(spread):
+    answer = APIClient().get(f"{API}/employers/")
+    assert answer.status_code == 401 and answer["WWW-Authenticate"].startswith("Session")
 
 
 def test_filters_search_and_ordering(spread):
