@@ -27,7 +27,16 @@ cat <<MSG
    city_health_reviewer    聊城市 卫生健康 审核 (city reviewer)
    province_health_viewer  山东省 卫生健康 查看 (provincial official)
    province_health_admin   山东省 卫生健康 管理员 (provincial admin)
-   county_hrss_clerk       东昌府区 人力资源社会保障 录入 (HRSS clerk)
+   county2_health_clerk    阳谷县 卫生健康 录入 (its ledger waits for the city; rectifies findings)
+   county_hrss_clerk       东昌府区 人力资源社会保障 录入 (HRSS clerk: coverage, work lists)
+   city_hrss_reviewer      聊城市 人力资源社会保障 审核 (HRSS city reviewer)
+   city_health_admin       聊城市 卫生健康 管理员 (issued the inspection plan)
+ 监督检查 inspections (聊城市督导检查; open /inspections/ on a tablet):
+   city_health_inspector          第一组 组长 (team 1 leader: 东昌府区 to do)
+   city_emergency_inspector       第一组 组员 (team 1 member)
+   city_hrss_inspector            第一组 联络员 (team 1 liaison)
+   city_mine_safety_inspector     第二组 组长 (team 2 leader: a report to sign)
+   city_medical_insurance_inspector 第二组 组员 (team 2 member)
    sysadmin                系统管理员 (Django admin at /admin/)
    …and every <level>_<department>_<role>, see README.md
  Ctrl-C stops web, worker and beat.

@@ -14,10 +14,22 @@ def snapshot():
         "uscc", "registration_number", "name", "county__code", "township_id", "industry__code", "status"))
 
 
+def forget_employers():
+    """Employers go with the inspection demo that visited them (assignments and findings protect them)."""
+    from inspections.models import Assignment, Finding, Inspection, InspectionPlan, Team
+
+    Finding.objects.all().delete()
+    Inspection.objects.all().delete()
+    Assignment.objects.all().delete()
+    Team.objects.all().delete()
+    InspectionPlan.objects.all().delete()
+    Employer.objects.all().delete()
+
+
 def test_seed_demo_is_deterministic_and_valid():
     call_command("seed_demo", employers=400, verbosity=0)
     first = snapshot()
-    Employer.objects.all().delete()
+    forget_employers()
     call_command("seed_demo", employers=400, verbosity=0)
     assert snapshot() == first
     assert len(first) == 400

@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from inspections.demo import seed_demo_field
 from ledger.demo import seed_demo_employers, seed_demo_periods
 from portal.demo import DEMO_PASSWORD, DEMO_REGIONS, seed_demo_users
 from targets.services import rollup_recompute_all
@@ -30,6 +31,7 @@ class Command(BaseCommand):
             # (tests wrap everything in one).
             vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
             cursor.execute(f"{vacuum} ledger_employer, ledger_employerrecord")
+        self.stdout.write(seed_demo_field(seed=seed))
         runs = rollup_recompute_all()
         self.stdout.write(f"period records: {records}; rollups: {len(runs)} periods; "
                           f"total {time.perf_counter() - started:.1f}s")
