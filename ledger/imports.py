@@ -50,7 +50,7 @@ from ledger.models import (
     Industry,
     ReportingPeriod,
 )
-from ledger.services import RECORD_FIELDS, mark_dirty
+from ledger.services import RECORD_FIELDS, classification_refresh, mark_dirty
 from ledger.validation import USCC_ALPHABET, clean_phone, clean_registration_number, clean_uscc
 from portal.audit import audit
 from portal.bulk import history_triggers, staging_table, write_history
@@ -948,6 +948,9 @@ def _write(job: ImportJob, actor: User, rows: list[list]) -> tuple[int, int]:
             both = [(r[USCC], r[REGNO]) for r in rows if r[USCC] and r[REGNO]]
             touched, inserted, returned = _upsert_employers(cursor, both, county.pk)
         write_history(model=Employer, ids=touched, inserted=inserted)
+        # Updated employers' records of other open periods count them as they are now.
+        for county_id, period_id in classification_refresh(employer_ids=sorted(touched - inserted)):
+            mark_dirty(county_id, period_id)
         employer_of = _employers_of_rows(cursor, rows, county, returned)
 
         record_rows = [(employer_of[r[ROW]][0], employer_of[r[ROW]][1], *r[REC]) for r in rows]

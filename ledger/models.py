@@ -1,6 +1,7 @@
 """The employer dust-hazard ledger (存在粉尘危害用人单位信息台帐)."""
 
 import pghistory
+import pgtrigger
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -279,6 +280,17 @@ class EmployerRecord(models.Model):
     pneumoconiosis_cases = models.PositiveIntegerField(_("尘肺病例数"), default=0)
     last_inspection_date = models.DateField(_("最近监督检查日期"), null=True, blank=True)
 
+    # What the period was counted under: the employer's classification, copied in when the
+    # record is created (a database trigger, so every insert path does it), refreshed from the
+    # employer while the period is open for its county, frozen once the county submits, and
+    # taken again from the employer when the period is returned (ledger.services). The
+    # indicators read these, never the employer's current values.
+    in_governance_scope = models.BooleanField(_("是否纳入治理范围"), default=False)
+    key_group = models.CharField(_("重点行业类别"), max_length=32, choices=KeyIndustryGroup.choices, blank=True)
+    operating_status = models.CharField(
+        _("经营状态"), max_length=16, choices=OperatingStatus.choices, default=OperatingStatus.OPERATING
+    )
+
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey("portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -294,6 +306,17 @@ class EmployerRecord(models.Model):
             ],
         ]
         indexes = [models.Index(fields=["period", "county"]), models.Index(fields=["period", "city"])]
+        triggers = [
+            pgtrigger.Trigger(
+                name="record_classification",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                func="""SELECT e.in_governance_scope, e.key_group, e.status
+                        INTO NEW.in_governance_scope, NEW.key_group, NEW.operating_status
+                        FROM ledger_employer e WHERE e.id = NEW.employer_id;
+                        RETURN NEW;""",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.employer} {self.period}"

@@ -66,13 +66,13 @@ def employer_list(*, actor: User, filters: EmployerFilters) -> QuerySet[Employer
 
 def falls_short(indicator: Indicator, period: ReportingPeriod) -> RawSQL:
     """The employers that `indicator` counts as not (fully) met in `period`: the registry's own
-    definition (targets.indicators), so the list a dashboard figure links to holds exactly the
-    employers behind it. The employer conditions apply to the list's own table, so employers
-    are read once."""
+    definition (targets.indicators), over the classification the period's record was counted
+    under, so the list a dashboard figure links to holds exactly the employers behind it."""
     employer = Employer._meta.db_table
-    return RawSQL(f"""{indicator.among_sql(employer)} AND {counted_sql(employer)} AND EXISTS (
+    return RawSQL(f"""EXISTS (
         SELECT 1 FROM ledger_employerrecord r {PERIOD_AND_COVERAGE}
-        WHERE r.employer_id = {employer}.id AND r.period_id = %s AND {indicator.shortfall_sql()})""",
+        WHERE r.employer_id = {employer}.id AND r.period_id = %s AND {indicator.among_sql()} AND {counted_sql()}
+          AND {indicator.shortfall_sql()})""",
                   [period.pk], output_field=BooleanField())
 
 

@@ -174,7 +174,7 @@ def employer_create(*, actor: User, data: dict) -> Employer:
         ).order_by("-period__year", "-period__half").first()
         if open_submission:
             _new_record(employer, open_submission.period, actor)
-        mark_dirty(employer.county_id, open_submission.period_id if open_submission else None)
+            mark_dirty(employer.county_id, open_submission.period_id)
     return employer
 
 
@@ -186,7 +186,7 @@ def employer_update(*, actor: User, employer: Employer, data: dict, expected_ver
     require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
     _check_version(employer, expected_version, cleaned, EMPLOYER_FIELDS)
     with audit(actor, "employer_update"):
-        old_county_id, old_status = employer.county_id, employer.status
+        old_place, old_status = (employer.county_id, employer.township_id), employer.status
         _assign(employer, cleaned)
         employer.version += 1
         employer.save()
@@ -194,13 +194,71 @@ def employer_update(*, actor: User, employer: Employer, data: dict, expected_ver
             from patients.services import relief_refresh_for_employer
 
             relief_refresh_for_employer(employer.pk)  # a closed employer moves its patients to category (c)
-        if employer.county_id != old_county_id:
-            EmployerRecord.objects.filter(employer=employer).update(
-                province_id=employer.province_id, city_id=employer.city_id, county_id=employer.county_id,
-                township_id=employer.township_id)
-            mark_dirty(old_county_id, None)
-        mark_dirty(employer.county_id, None)
+        touched = set()
+        if (employer.county_id, employer.township_id) != old_place:
+            touched |= _move_open_records(employer)
+        touched |= classification_refresh(employer_ids=[employer.pk])
+        for county_id, period_id in touched:
+            mark_dirty(county_id, period_id)
     return employer
+
+
+# A record is open while its county's ledger for the period is not submitted (no submission
+# yet, being filled, or returned); once submitted, approved or accepted it is frozen.
+_LOCKED = "(" + ", ".join(f"'{status.value}'" for status in LOCKED_STATUSES) + ")"
+_OPEN = """NOT EXISTS (SELECT 1 FROM ledger_countysubmission s WHERE s.period_id = r.period_id
+                      AND s.county_id = {county} AND s.status IN """ + _LOCKED + ")"
+
+
+def _move_open_records(employer: Employer) -> set[tuple[int, int]]:
+    """An employer moved (another county or township): its records of the periods open both
+    where it was and where it goes move with it; a submitted ledger keeps what it counted.
+    Returns the (county, period) pairs whose figures changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            UPDATE ledger_employerrecord r
+            SET province_id = %(province)s, city_id = %(city)s, county_id = %(county)s, township_id = %(township)s
+            FROM ledger_employerrecord old
+            WHERE old.id = r.id AND r.employer_id = %(employer)s
+              AND (r.county_id, r.township_id) IS DISTINCT FROM (%(county)s, %(township)s)
+              AND {_OPEN.format(county="r.county_id")} AND {_OPEN.format(county="%(county)s")}
+            RETURNING old.county_id, r.county_id, r.period_id
+        """, {"employer": employer.pk, "province": employer.province_id, "city": employer.city_id,
+              "county": employer.county_id, "township": employer.township_id})
+        moved = cursor.fetchall()
+    return {(old, period) for old, _new, period in moved} | {(new, period) for _old, new, period in moved}
+
+
+def classification_refresh(*, employer_ids: list[int] | None = None, county_id: int | None = None,
+                           period_id: int | None = None) -> set[tuple[int, int]]:
+    """Copy the employers' classification (governance scope, key-industry group, operating
+    status) into their records of the open periods, in the caller's transaction; submitted
+    periods keep what they were counted under. Returns the (county, period) pairs whose
+    records changed, for the caller to mark dirty."""
+    conditions, params = [], {}
+    if employer_ids is not None:
+        conditions.append("r.employer_id = ANY(%(employers)s)")
+        params["employers"] = list(employer_ids)
+    if county_id is not None:
+        conditions.append("r.county_id = %(county)s")
+        params["county"] = county_id
+    if period_id is not None:
+        conditions.append("r.period_id = %(period)s")
+        params["period"] = period_id
+    if not conditions:
+        raise ValueError("classification_refresh needs employers, a county or a period")
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            UPDATE ledger_employerrecord r
+            SET in_governance_scope = e.in_governance_scope, key_group = e.key_group, operating_status = e.status
+            FROM ledger_employer e
+            WHERE e.id = r.employer_id AND {" AND ".join(conditions)}
+              AND (r.in_governance_scope, r.key_group, r.operating_status)
+                  IS DISTINCT FROM (e.in_governance_scope, e.key_group, e.status)
+              AND {_OPEN.format(county="r.county_id")}
+            RETURNING r.county_id, r.period_id
+        """, params)
+        return set(cursor.fetchall())
 
 
 # ---- Periods and records --------------------------------------------------------------------
@@ -434,6 +492,9 @@ def submission_return(*, actor: User, submission: CountySubmission, reason: str)
         submission.status, submission.return_reason = SubmissionStatus.RETURNED, reason
         submission.reviewed_at, submission.reviewed_by = timezone.now(), actor
         submission.save()
+        # Open again: its records take the employers' current classification.
+        if classification_refresh(county_id=submission.county_id, period_id=submission.period_id):
+            mark_dirty(submission.county_id, submission.period_id)
     return submission
 
 

@@ -1,7 +1,9 @@
 """The indicator registry: every campaign indicator of DOMAIN.md as SQL over one period's
-records (RECORD_SOURCE: alias r, joined employer e, period p, the HRSS coverage row ic of
-the same employer and period when there is one, and the employer's inspections of the year ins):
-which employers it counts (`among`, over e), and each counted record's numerator and denominator (over r, p, ic).
+records (RECORD_SOURCE: alias r, its period p, the HRSS coverage row ic of the same employer
+and period when there is one, and the employer's inspections of the year ins): which employers
+it counts (`among`, over the classification the record was counted under: r.in_governance_scope,
+r.key_group, r.operating_status, never the employer's current values, so a submitted period's
+figures stay what they were), and each counted record's numerator and denominator (over r, p, ic, ins).
 
 Every numerator and denominator is a sum over employers, so a parent region's figures are
 the sums of its children's: the incremental rollup relies on that. The same definitions give
@@ -29,18 +31,17 @@ PERIOD_AND_COVERAGE = f"""LEFT JOIN ledger_reportingperiod p ON p.id = r.period_
         LEFT JOIN insurance_insurancecoverage ic ON ic.employer_id = r.employer_id AND ic.period_id = r.period_id
         LEFT JOIN ({INSPECTED}) ins ON ins.employer_id = r.employer_id AND ins.year = p.year"""
 RECORD_SOURCE = f"""ledger_employerrecord r
-        JOIN ledger_employer e ON e.id = r.employer_id
         {PERIOD_AND_COVERAGE}"""
 
-# Conditions on the employer, over the alias {e}: closed employers count nowhere; the campaign
-# counts 纳入治理范围的重点行业用人单位 unless an indicator says otherwise.
-COUNTED = "{e}.status <> 'closed'"
-IN_SCOPE = "({e}.in_governance_scope AND {e}.key_group <> '')"
-KEY_INDUSTRY = "({e}.key_group <> '')"
+# Conditions on the record's classification, over the record alias {r}: closed employers count
+# nowhere; the campaign counts 纳入治理范围的重点行业用人单位 unless an indicator says otherwise.
+COUNTED = "{r}.operating_status <> 'closed'"
+IN_SCOPE = "({r}.in_governance_scope AND {r}.key_group <> '')"
+KEY_INDUSTRY = "({r}.key_group <> '')"
 
 
-def counted_sql(employer: str = "e") -> str:
-    return COUNTED.format(e=employer)
+def counted_sql(record: str = "r") -> str:
+    return COUNTED.format(r=record)
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,14 @@ class Indicator:
     name: str
     name_en: str
     unit: str
-    among: str  # the employers counted (SQL over the employer alias {e})
+    among: str  # the employers counted (SQL over the record alias {r}: its classification)
     numerator: str  # a counted record's share (SQL over r, p, ic; never NULL)
     denominator: str
     counts: str  # which employers count, for the page's footnote
     item: str = ""  # the measure itself, for "未落实：…" (粉尘危害申报 for 粉尘危害申报率)
 
-    def among_sql(self, employer: str = "e") -> str:
-        return self.among.format(e=employer)
+    def among_sql(self, record: str = "r") -> str:
+        return self.among.format(r=record)
 
     def sum_sql(self, part: str) -> str:
         value = self.numerator if part == "num" else self.denominator
