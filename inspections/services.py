@@ -45,6 +45,8 @@ from inspections.reference import build_sections, version_as_spec
 from portal.audit import audit
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import check_text
+from worklist.models import NotificationKind
+from worklist.services import notify
 
 C = Capability
 PERM = "inspections.fill_assignment"
@@ -234,6 +236,7 @@ def assignment_create(*, actor, team: Team, kind: str, region=None, employer=Non
         assignment = Assignment.objects.create(plan=plan, team=team, region=region, employer=employer, kind=kind,
                                                checklist_version=checklist_version)
         _sync_team_permissions(team)
+        notify(NotificationKind.ASSIGNMENT_GIVEN, assignment=assignment.pk)
     return assignment
 
 
@@ -253,6 +256,7 @@ def assignment_reassign(*, actor, assignment: Assignment, team: Team) -> Assignm
                                         employer=assignment.employer, kind=assignment.kind,
                                         checklist_version=assignment.checklist_version)
         _sync_team_permissions(team)
+        notify(NotificationKind.ASSIGNMENT_GIVEN, assignment=new.pk)
     return new
 
 
@@ -692,6 +696,7 @@ def inspection_return(*, actor, inspection: Inspection, reason: str) -> Inspecti
         inspection.status = InspectionStatus.DRAFT
         inspection.returned_at, inspection.returned_by, inspection.return_reason = timezone.now(), actor, reason
         inspection.save()
+        notify(NotificationKind.CHECKLIST_RETURNED, inspection=inspection.pk, at=inspection.returned_at.isoformat())
     return inspection
 
 

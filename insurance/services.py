@@ -51,6 +51,8 @@ from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import EARLIEST_DATE, Errors, check_count, check_model_text, check_past_date
 from portal.xlsx import CellError, WorkbookFileError
+from worklist.models import NotificationKind
+from worklist.services import notify
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,10 @@ def ledger_handover(*, actor: User, period: ReportingPeriod, county: Region) -> 
         raise ValidationError(_("%(county)s尚未开始%(period)s的台帐填报，无可移交的台帐。") % {
             "county": county.name, "period": period})
     with audit(actor, "ledger_handover", period=period.code, county=county.code):
-        return LedgerHandover.objects.create(period=period, county=county, city_id=county.parent_id,
-                                             province_id=county.parent.parent_id, shared_by=actor)
+        handover = LedgerHandover.objects.create(period=period, county=county, city_id=county.parent_id,
+                                                 province_id=county.parent.parent_id, shared_by=actor)
+        notify(NotificationKind.HANDOVER_RECEIVED, handover=handover.pk)
+    return handover
 
 
 # ---- 2. Coverage records --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ledger.selectors import current_period
 from portal.forms import apply_errors
 from portal.models import Region
 from portal.scoping import Capability, forbidden, has_capability, requires
+from worklist.services import handover_viewed
 
 C = Capability
 PAGE_SIZE = 30
@@ -89,6 +90,7 @@ def handover_detail(request, pk: int):
     handover = _handover_or_none(request, pk)
     if handover is None:
         return forbidden(request, _("该移交记录不存在或不在您的管辖范围内。"))
+    handover_viewed(actor=request.user, handover=handover)
     return render(request, "insurance/handover_detail.html", {
         "handover": handover, "page": _page(request, selectors.handover_records(handover)),
         "diff": selectors.handover_diff(handover),

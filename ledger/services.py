@@ -29,6 +29,8 @@ from portal.audit import audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import Errors, birth_date_of, check_count, check_model_text, check_past_date
+from worklist.models import NotificationKind
+from worklist.services import notify
 
 EMPLOYER_FIELDS = [
     "uscc", "registration_number", "name", "county", "township", "registered_address", "workplace_address",
@@ -495,6 +497,8 @@ def submission_return(*, actor: User, submission: CountySubmission, reason: str)
         # Open again: its records take the employers' current classification.
         if classification_refresh(county_id=submission.county_id, period_id=submission.period_id):
             mark_dirty(submission.county_id, submission.period_id)
+        notify(NotificationKind.SUBMISSION_RETURNED, submission=submission.pk, reason=reason,
+               at=submission.reviewed_at.isoformat())
     return submission
 
 
@@ -507,6 +511,7 @@ def submission_approve(*, actor: User, submission: CountySubmission) -> CountySu
             SubmissionStatus.APPROVED, timezone.now(), actor)
         submission.save()
         mark_dirty(submission.county_id, submission.period_id)
+        notify(NotificationKind.SUBMISSION_APPROVED, submission=submission.pk, at=submission.reviewed_at.isoformat())
     return submission
 
 
@@ -518,7 +523,49 @@ def submission_accept(*, actor: User, submission: CountySubmission) -> CountySub
         submission.status, submission.accepted_at, submission.accepted_by = (
             SubmissionStatus.ACCEPTED, timezone.now(), actor)
         submission.save()
+        notify(NotificationKind.SUBMISSION_ACCEPTED, submission=submission.pk, at=submission.accepted_at.isoformat())
     return submission
+
+
+_BULK_ACTIONS = {"approve": submission_approve, "accept": submission_accept, "return": submission_return}
+
+
+@transaction.atomic
+def submissions_bulk_review(*, actor: User, period: ReportingPeriod, submission_ids: list[int], action: str,
+                            reason: str = "") -> list[CountySubmission]:
+    """Approve, accept or return several counties at once, all or nothing: each county is still
+    recorded on its own (its own audit entry and notification, through the single-county
+    service); a county outside the reviewer's remit, or one not in a state for the action, and
+    nothing is done, with the county named."""
+    if action not in _BULK_ACTIONS:
+        raise ValidationError(_("未知操作。"))
+    ids = set(submission_ids)
+    if not ids:
+        raise ValidationError(_("请至少选择一个县（市、区）。"))
+    submissions = list(CountySubmission.objects.filter(pk__in=ids, period=period).select_related("county", "period")
+                       .order_by("county__path"))
+    if len(submissions) != len(ids):
+        raise ValidationError(_("所选报送记录不存在或不属于%(period)s，未做任何操作。") % {"period": period})
+    review = scope_for(actor, Capability.LEDGER_REVIEW)
+
+    def level_for(submission: CountySubmission) -> int:
+        if action == "accept" or (action == "return" and submission.status == SubmissionStatus.APPROVED):
+            return RegionLevel.PROVINCE
+        return RegionLevel.CITY
+
+    outside = [s.county.name for s in submissions if not review.contains_from_level(s.county, level_for(s))]
+    if outside:
+        raise PermissionDenied(_("以下县（市、区）不在您的审核范围内，未做任何操作：%(names)s") % {
+            "names": "、".join(outside)})
+    done = []
+    for submission in submissions:
+        kwargs = {"reason": reason} if action == "return" else {}
+        try:
+            done.append(_BULK_ACTIONS[action](actor=actor, submission=submission, **kwargs))
+        except ValidationError as exc:
+            raise ValidationError(_("%(county)s：%(problem)s 未做任何操作。") % {
+                "county": submission.county.name, "problem": " ".join(exc.messages)}) from exc
+    return done
 
 
 # ---- Worker roster --------------------------------------------------------------------------

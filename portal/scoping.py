@@ -222,6 +222,14 @@ def _memberships(user) -> list[tuple[str, str, ScopeRegion]]:
     return cached
 
 
+def remember_memberships(user, memberships) -> None:
+    """A page that has loaded the user's memberships (with their regions) hands them to the
+    scope cache, so computing scopes costs no second query."""
+    user._scope_memberships = [
+        (m.department, m.role, ScopeRegion(m.region_id, m.region.level, m.region.path)) for m in memberships
+    ]
+
+
 def scope_for(user, capability: Capability) -> Scope:
     if not user.is_authenticated or not user.is_active:
         return Scope()

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "inspections",
     "insurance",
     "patients",
+    "worklist",
 ]
 
 MIDDLEWARE = [
@@ -240,12 +241,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "insurance.close_interrupted_imports",
         "schedule": crontab(hour=3, minute=50),
     },
+    "notification-events-sweep": {
+        # Events whose delivery task was lost (broker down at commit) are delivered within minutes.
+        "task": "worklist.tasks.sweep_events",
+        "schedule": crontab(minute="*/5"),
+    },
+    "deadline-reminders": {
+        "task": "worklist.tasks.send_reminders",
+        "schedule": crontab(hour=7, minute=30),
+    },
     "rollup-dirty-sweep": {
         # Marks whose task was lost (a worker killed mid-flight) are picked up within minutes.
         "task": "targets.tasks.recompute_dirty",
         "schedule": crontab(minute="*/5"),
     },
 }
+
+# Notifications by e-mail only when the deployment configures SMTP (off by default: the inbox
+# always has them). Links in mails start with PNEUMO_SITE_URL.
+EMAIL_HOST = os.environ.get("PNEUMO_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("PNEUMO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("PNEUMO_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("PNEUMO_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("PNEUMO_EMAIL_TLS", "") == "1"
+DEFAULT_FROM_EMAIL = os.environ.get("PNEUMO_EMAIL_FROM", "noreply@localhost")
+PNEUMO_NOTIFY_EMAIL = bool(EMAIL_HOST)
+PNEUMO_SITE_URL = os.environ.get("PNEUMO_SITE_URL", "http://localhost:8000")
 
 REST_FRAMEWORK = {
     # Session auth with DRF's CSRF check; anonymous requests answer 401 (portal.api_contract).

@@ -39,5 +39,6 @@ urlpatterns = [
     path("insurance/", include("insurance.urls")),
     path("inspections/", include("inspections.urls")),
     path("patients/", include("patients.urls")),
+    path("worklist/", include("worklist.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,7 +25,7 @@ from portal.forms import (
     call_service,
 )
 from portal.models import Membership, Region, RegionLevel
-from portal.scoping import Capability, forbidden, login_only, public, requires
+from portal.scoping import Capability, forbidden, login_only, public, remember_memberships, requires
 
 login = public(auth_views.LoginView.as_view(template_name="portal/login.html", authentication_form=LoginForm,
                                             redirect_authenticated_user=True))
@@ -47,13 +48,24 @@ def healthz(request):
 
 @login_only
 def home(request):
-    memberships = selectors.membership_list_for(request.user)
+    """My work list (我的待办): what this user has to do next, sorted by deadline."""
+    from worklist import selectors as worklist_selectors
+    from worklist.views import remember_counts
+
+    memberships = list(selectors.membership_list_for(request.user).annotate(region_full_name=RawSQL(
+        # "山东省聊城市东昌府区": the names along the region's path, in the same query.
+        "SELECT string_agg(a.name, '' ORDER BY length(a.path)) FROM portal_region a "
+        "WHERE a.code = ANY(string_to_array(trim(trailing '/' FROM portal_region.path), '/'))", [])))
     if not memberships and not request.user.is_superuser:
         return render(request, "portal/no_access.html", status=403)
+    remember_memberships(request.user, memberships)
+    work = worklist_selectors.work_list(request.user)
+    notifications = list(worklist_selectors.inbox(request.user).filter(read_at__isnull=True)[:5])
+    remember_counts(request.user, work.total)
     return render(request, "portal/home.html", {
-        "memberships": [
-            {"membership": m, "region_full_name": m.region.full_name()} for m in memberships
-        ],
+        "memberships": [{"membership": m, "region_full_name": m.region_full_name} for m in memberships],
+        "work": work,
+        "notifications": notifications,
     })
 
 

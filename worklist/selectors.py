@@ -1,0 +1,454 @@
+"""The work list (我的待办): what each user has to do next, from their memberships and capabilities.
+
+Each source reads one table family in one query, and only when the user holds the capability
+it needs, so the home page stays within a fixed number of queries whatever the scope: a
+province admin's list costs the same queries as a county clerk's (counts are aggregated in SQL,
+never one query per county)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery, Window
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inspections.models import (
+    OPEN_FINDING_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    Finding,
+    FindingStatus,
+    InspectionStatus,
+)
+from inspections.selectors import granted_assignment_ids
+from insurance.models import FollowUp, InsuranceCoverage, LedgerHandover
+from ledger.models import CountySubmission, EmployerRecord, ReportingPeriod, SubmissionStatus
+from portal.models import Region, RegionLevel
+from portal.scoping import Capability, Scope, scope_for, user_capabilities
+from targets.indicators import BY_CODE, INDICATORS
+from targets.models import RegionRollup, Target
+from targets.selectors import effective_targets, make_cell
+from worklist.models import HandoverView, Notification
+
+C = Capability
+FINDINGS_SHOWN = 15
+LAGGING_SHOWN = 5
+
+
+@dataclass
+class WorkItem:
+    kind: str  # fill, returned, review, accept, handover, coverage, inspect, checklist_returned, sign, rectify,
+    #            verify, target
+    category: str
+    title: str
+    url: str
+    deadline: datetime.date | None = None
+    detail: str = ""
+    count: int = 1
+    today: datetime.date = field(default_factory=timezone.localdate, repr=False)
+
+    @property
+    def days_left(self) -> int | None:
+        return (self.deadline - self.today).days if self.deadline else None
+
+    @property
+    def overdue(self) -> bool:
+        return self.deadline is not None and self.deadline < self.today
+
+    @property
+    def sort_key(self) -> tuple:
+        # Overdue and nearest deadlines first; undated work after dated work.
+        return (self.deadline is None, self.deadline or datetime.date.max, self.category, self.title)
+
+
+@dataclass
+class LaggingRegion:
+    region: Region
+    behind: int  # indicators below a target already due
+    worst: list[tuple[str, float, float]]  # (indicator name, rate, target) worst first
+    url: str
+
+
+@dataclass
+class WorkList:
+    items: list[WorkItem]
+    lagging: list[LaggingRegion]
+    lagging_region: Region | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(item.count for item in self.items)
+
+    @property
+    def overdue(self) -> int:
+        return sum(item.count for item in self.items if item.overdue)
+
+
+def _patterns(scope: Scope) -> list[str] | None:
+    """LIKE patterns of the scope's subtrees (None: unrestricted)."""
+    return None if scope.unrestricted else [region.path + "%" for region in scope.regions]
+
+
+def _at_or_above(scope: Scope, level: int) -> Scope:
+    """The part of a scope held at `level` or above (a city reviewer reviews; a county one doesn't)."""
+    if scope.unrestricted:
+        return scope
+    return Scope(tuple(r for r in scope.regions if r.level <= level))
+
+
+# ---- Ledger: periods to fill and submit, returned submissions ---------------------------------------------
+
+
+_PENDING_SQL = """
+SELECT * FROM (
+    SELECT p.code, p.year, p.half, r.id, r.code, r.name, s.status, s.return_reason,
+           COALESCE((SELECT d.deadline FROM ledger_perioddeadline d JOIN portal_region dr ON dr.id = d.region_id
+                     WHERE d.period_id = p.id AND r.path LIKE dr.path || '%%'
+                     ORDER BY length(dr.path) DESC LIMIT 1), p.deadline) AS deadline, r.path
+    FROM portal_region r
+    CROSS JOIN ledger_reportingperiod p
+    LEFT JOIN ledger_countysubmission s ON s.county_id = r.id AND s.period_id = p.id
+    WHERE r.level = %s AND p.starts_on <= %s AND {scope}
+      AND (s.id IS NULL OR s.status IN ('draft', 'returned'))
+) pending
+WHERE {window}
+ORDER BY deadline, path
+"""
+# Above this many counties per period (a city or province clerk), one line per period.
+COUNTIES_LISTED = 5
+
+
+@dataclass
+class PendingSubmission:
+    period_code: str
+    year: int
+    half: int
+    county_id: int
+    county_code: str
+    county_name: str
+    status: str | None  # None: not started
+    return_reason: str | None
+    deadline: datetime.date
+
+    @property
+    def period_name(self) -> str:
+        return _("%(year)s年%(half)s半年") % {"year": self.year, "half": _("上") if self.half == 1 else _("下")}
+
+
+def pending_submissions(*, today: datetime.date, scope: Scope | None = None,
+                        within_days: int | None = None) -> list[PendingSubmission]:
+    """Every (period already started, county) whose ledger is not submitted (not started, being
+    filled, or returned), with the deadline set by the nearest issuing region above the county.
+    One query whatever the number of counties; `scope` None means every county."""
+    patterns = None if scope is None else _patterns(scope)
+    params: list = [RegionLevel.COUNTY, today]
+    if patterns is not None:
+        params.append(patterns)
+    window = "TRUE"
+    if within_days is not None:
+        window = "deadline BETWEEN %s AND %s"
+        params += [today, today + datetime.timedelta(days=within_days)]
+    sql = _PENDING_SQL.format(scope="TRUE" if patterns is None else "r.path LIKE ANY(%s)", window=window)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [PendingSubmission(*row[:9]) for row in cursor.fetchall()]
+
+
+def _ledger_to_fill(user, today: datetime.date) -> list[WorkItem]:
+    scope = scope_for(user, C.LEDGER_EDIT)
+    if not scope:
+        return []
+    by_period: dict[str, list[PendingSubmission]] = {}
+    for row in pending_submissions(today=today, scope=scope):
+        by_period.setdefault(row.period_code, []).append(row)
+    items = []
+    periods_url = reverse("ledger:periods")
+    for code, rows in by_period.items():
+        period_name = rows[0].period_name
+        url = f"{periods_url}?period={code}"
+        for row in rows:
+            if row.status == SubmissionStatus.RETURNED:
+                items.append(WorkItem("returned", _("台帐填报"), _("%(county)s %(period)s台帐被退回，请修改后重新报送")
+                                      % {"county": row.county_name, "period": period_name}, url, row.deadline,
+                                      detail=_("退回原因：%(reason)s") % {"reason": row.return_reason}, today=today))
+        pending = [r for r in rows if r.status != SubmissionStatus.RETURNED]
+        if not pending:
+            continue
+        if len(pending) <= COUNTIES_LISTED:
+            for row in pending:
+                title = (_("填报并报送 %(county)s %(period)s台帐") if row.status else
+                         _("开始填报 %(county)s %(period)s台帐")) % {"county": row.county_name, "period": period_name}
+                items.append(WorkItem("fill", _("台帐填报"), title, url, row.deadline, today=today))
+        else:
+            items.append(WorkItem(
+                "fill", _("台帐填报"),
+                _("%(n)s 个县（市、区）尚未报送%(period)s台帐") % {"n": len(pending), "period": period_name},
+                f"{reverse('ledger:completeness')}?period={code}", min(r.deadline for r in pending),
+                detail="、".join(r.county_name for r in pending[:COUNTIES_LISTED]) + "……", count=len(pending),
+                today=today))
+    return items
+
+
+def _ledger_to_review(user, today: datetime.date) -> list[WorkItem]:
+    scope = scope_for(user, C.LEDGER_REVIEW)
+    if not scope:
+        return []
+    city, province = _at_or_above(scope, RegionLevel.CITY), _at_or_above(scope, RegionLevel.PROVINCE)
+    q = Q(pk__in=[])
+    if city:
+        q |= Q(status=SubmissionStatus.SUBMITTED) & city.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
+    if province:
+        q |= Q(status=SubmissionStatus.APPROVED) & province.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
+    if not (city or province):
+        return []
+    rows = (CountySubmission.objects.filter(q).values("period__code", "period__year", "period__half", "status")
+            .annotate(n=Count("id"), first=Min("submitted_at")).order_by("first"))
+    items = []
+    for row in rows:
+        period_name = _("%(year)s年%(half)s半年") % {
+            "year": row["period__year"], "half": _("上") if row["period__half"] == 1 else _("下")}
+        review = row["status"] == SubmissionStatus.SUBMITTED
+        title = (_("%(n)s 个县（市、区）的%(period)s台帐等待市级审核") if review else
+                 _("%(n)s 个县（市、区）的%(period)s台帐等待省级接收")) % {"n": row["n"], "period": period_name}
+        first = timezone.localdate(row["first"]) if row["first"] else None
+        items.append(WorkItem(
+            "review" if review else "accept", _("台帐审核"), title,
+            f"{reverse('worklist:review')}?period={row['period__code']}", None,
+            detail=_("最早一份报送于 %(date)s") % {"date": first} if first else "", count=row["n"], today=today))
+    return items
+
+
+# ---- Insurance (HRSS): hand-overs received, coverage differences -----------------------------------------
+
+
+def _handovers_unread(user, today: datetime.date) -> list[WorkItem]:
+    scope = scope_for(user, C.INSURANCE_EDIT)
+    if not scope:
+        return []
+    handovers = list(
+        scope.filter(LedgerHandover.objects.all())
+        .exclude(pk__in=HandoverView.objects.filter(user=user).values("handover_id"))
+        .annotate(total=Window(Count("id")))
+        .values("pk", "county__name", "period__year", "period__half", "shared_at", "total")
+        .order_by("-shared_at")[:5])
+    if not handovers:
+        return []
+    items = [WorkItem("handover", _("台帐移交"), _("收到%(county)s卫生健康部门移交的%(year)s年%(half)s半年台帐") % {
+        "county": h["county__name"], "year": h["period__year"], "half": _("上") if h["period__half"] == 1 else _("下")},
+        reverse("insurance:handover-detail", args=[h["pk"]]), None,
+        detail=_("移交时间 %(when)s，尚未查看") % {"when": timezone.localtime(h["shared_at"]).strftime("%Y-%m-%d %H:%M")},
+        today=today) for h in handovers]
+    rest = handovers[0]["total"] - len(handovers)
+    if rest > 0:
+        items.append(WorkItem("handover", _("台帐移交"), _("另有 %(n)s 份移交的台帐尚未查看") % {"n": rest},
+                              reverse("insurance:index"), None, count=rest, today=today))
+    return items
+
+
+def _coverage_to_follow(user, today: datetime.date) -> list[WorkItem]:
+    """Employers whose ledger insured count differs from the HRSS count in the current period
+    (the latest one started) and nobody has followed up."""
+    scope = scope_for(user, C.INSURANCE_EDIT)
+    if not scope:
+        return []
+    period = Subquery(ReportingPeriod.objects.filter(starts_on__lte=today).order_by("-year", "-half").values("pk")[:1])
+    hrss = InsuranceCoverage.objects.filter(employer=OuterRef("employer"), period=OuterRef("period")).values(
+        "insured_workers")[:1]
+    followed = FollowUp.objects.filter(employer=OuterRef("employer"), period=OuterRef("period"))
+    rows = list(scope.filter(EmployerRecord.objects.filter(period=period))
+                .annotate(hrss=Subquery(hrss)).filter(hrss__isnull=False).exclude(insured_workers=F("hrss"))
+                .filter(~Exists(followed)).values("period__code").annotate(n=Count("id")))
+    if not rows:
+        return []
+    count, code = rows[0]["n"], rows[0]["period__code"]
+    return [WorkItem("coverage", _("工伤保险"), _("%(n)s 家单位的参保人数与台帐不一致，尚未跟进") % {"n": count},
+                     f"{reverse('insurance:reconciliation')}?period={code}", None, count=count, today=today)]
+
+
+# ---- Inspections: checklists to fill, returned, reports to sign; findings --------------------------------
+
+
+def _inspection_tasks(user, today: datetime.date) -> list[WorkItem]:
+    if not user.is_authenticated:
+        return []
+    rows = (Assignment.objects.filter(pk__in=granted_assignment_ids(user), status=AssignmentStatus.ACTIVE)
+            .values("pk", "kind", "plan__name", "plan__window_end", "plan__report_deadline", "region__name",
+                    "employer__name", "team__leader_id", "inspection__pk", "inspection__status",
+                    "inspection__returned_at", "inspection__return_reason")
+            .order_by("plan__report_deadline", "pk"))
+    items = []
+    for row in rows:
+        target = row["employer__name"] or row["region__name"]
+        status = row["inspection__status"]
+        fill_url = reverse("inspections:fill", args=[row["pk"]])
+        if status in (None, InspectionStatus.DRAFT):
+            if row["inspection__returned_at"]:
+                items.append(WorkItem("checklist_returned", _("监督检查"), _("%(target)s的检查表被组长退回修改")
+                                      % {"target": target}, fill_url, row["plan__report_deadline"],
+                                      detail=_("退回原因：%(reason)s") % {"reason": row["inspection__return_reason"]},
+                                      today=today))
+            else:
+                items.append(WorkItem("inspect", _("监督检查"), _("填写%(target)s的检查表") % {"target": target},
+                                      fill_url, row["plan__window_end"], detail=row["plan__name"], today=today))
+        elif status == InspectionStatus.SUBMITTED and row["team__leader_id"] == user.pk:
+            items.append(WorkItem("sign", _("监督检查"), _("审签%(target)s的检查报告") % {"target": target},
+                                  reverse("inspections:report", args=[row["inspection__pk"]]),
+                                  row["plan__report_deadline"], detail=row["plan__name"], today=today))
+    return items
+
+
+def _findings(user, today: datetime.date) -> list[WorkItem]:
+    """Findings to rectify (the inspected side) and to verify (the team or the issuing office),
+    overdue first; the earliest few listed, the rest counted."""
+    view = scope_for(user, C.INSPECTION_VIEW)
+    manage = scope_for(user, C.INSPECTION_MANAGE)
+    rectify = view.q_path("region__path") & Q(status__in=OPEN_FINDING_STATUSES) if view else Q(pk__in=[])
+    verify_by = Q(inspection__assignment__in=Subquery(granted_assignment_ids(user, in_window=False)))
+    if manage:
+        verify_by |= manage.q_path("inspection__assignment__plan__region__path")
+    verify = Q(status=FindingStatus.RECTIFIED) & verify_by
+    rows = list(
+        Finding.objects.filter(rectify | verify)
+        .annotate(total=Window(Count("id")))
+        .values("pk", "description", "deadline", "status", "region__name", "employer__name", "total")
+        .order_by("deadline", "pk")[:FINDINGS_SHOWN])
+    items = []
+    for row in rows:
+        where = row["employer__name"] or row["region__name"]
+        url = reverse("inspections:finding", args=[row["pk"]])
+        if row["status"] == FindingStatus.RECTIFIED:
+            items.append(WorkItem("verify", _("问题整改"), _("核实%(where)s的整改：%(what)s") % {
+                "where": where, "what": row["description"][:40]}, url, None, today=today))
+        else:
+            items.append(WorkItem("rectify", _("问题整改"), _("整改%(where)s的问题：%(what)s") % {
+                "where": where, "what": row["description"][:40]}, url, row["deadline"], today=today))
+    if rows and rows[0]["total"] > len(rows):
+        items.append(WorkItem("rectify", _("问题整改"), _("另有 %(n)s 个问题待整改或核实") % {
+            "n": rows[0]["total"] - len(rows)}, reverse("inspections:findings"), None,
+            count=rows[0]["total"] - len(rows), today=today))
+    return items
+
+
+# ---- Targets past due and missed; the regions furthest behind --------------------------------------------
+
+
+def _targets_missed(user, today: datetime.date) -> tuple[list[WorkItem], list[LaggingRegion], Region | None]:
+    """Targets already due that the user's region has not met (from the latest rollup), and for
+    officials above the county, the child regions with the most such indicators (2 queries)."""
+    scope = scope_for(user, C.DASHBOARD_VIEW)
+    if not scope:
+        return [], [], None
+    if scope.unrestricted:
+        tops_q = Q(region__parent__isnull=True)
+        codes: set[str] = set()
+    else:
+        top_ids = [r.id for r in scope.regions]
+        tops_q = Q(region_id__in=top_ids)
+        codes = {code for r in scope.regions for code in r.path.split("/") if code}
+    latest = (RegionRollup.objects.filter(tops_q).order_by("-period__year", "-period__half").values("period_id")[:1])
+    rollups = list(RegionRollup.objects.filter(period_id=Subquery(latest))
+                   .filter(tops_q | Q(region__parent__in=RegionRollup.objects.filter(tops_q).values("region_id")))
+                   .select_related("region", "period").order_by("region__path"))
+    if not rollups:
+        return [], [], None
+    tops = [r for r in rollups if (scope.unrestricted and r.region.parent_id is None) or
+            (not scope.unrestricted and r.region_id in top_ids)]
+    target_q = Q(region__code__in=codes) if codes else Q(pk__in=[])
+    for top in tops:
+        target_q |= Q(region__path__startswith=top.region.path)
+    targets = list(Target.objects.filter(target_q, due_on__lte=today).select_related("region"))
+    if not targets:
+        return [], [], None
+
+    def missed(rollup: RegionRollup) -> list:
+        effective = effective_targets(targets, rollup.region, today)
+        cells = [make_cell(i.code, rollup.figures, effective.get(i.code)) for i in INDICATORS]
+        return [c for c in cells if c.target is not None and c.target.in_force and c.rate is not None
+                and c.rate < float(c.target.value)]
+
+    items: list[WorkItem] = []
+    lagging: list[LaggingRegion] = []
+    dashboard_url = reverse("targets:dashboard")
+    lagging_region = None
+    for top in tops[:3]:
+        url = f"{dashboard_url}?region={top.region.code}&period={top.period.code}"
+        for cell in missed(top):
+            items.append(WorkItem(
+                "target", _("攻坚目标"),
+                _("%(region)s%(indicator)s %(rate).1f%%，未达到目标 %(target)s%%") % {
+                    "region": top.region.name, "indicator": BY_CODE[cell.indicator].name, "rate": cell.rate,
+                    "target": f"{cell.target.value:g}"},
+                url, cell.target.due_on,
+                detail=_("%(by)s目标，%(due)s 到期；数据为%(period)s") % {
+                    "by": cell.target.region_name, "due": cell.target.due_on, "period": top.period},
+                today=today))
+        if top.region.level <= RegionLevel.PROVINCE and lagging_region is None:
+            lagging_region = top.region
+            rows = []
+            for child in rollups:
+                if child.region.parent_id != top.region_id:
+                    continue
+                cells = missed(child)
+                if cells:
+                    worst = sorted(cells, key=lambda c: c.rate - float(c.target.value))
+                    rows.append(LaggingRegion(
+                        child.region, len(cells),
+                        [(BY_CODE[c.indicator].name, c.rate, float(c.target.value)) for c in worst[:3]],
+                        f"{dashboard_url}?region={child.region.code}&period={child.period.code}"))
+            lagging = sorted(rows, key=lambda r: (-r.behind, sum(w[1] - w[2] for w in r.worst)))[:LAGGING_SHOWN]
+    return items, lagging, lagging_region
+
+
+# ---- The list ----------------------------------------------------------------------------------------------
+
+
+def work_list(user, *, today: datetime.date | None = None) -> WorkList:
+    today = today or timezone.localdate()
+    capabilities = user_capabilities(user)
+    items: list[WorkItem] = []
+    items += _ledger_to_fill(user, today)
+    items += _ledger_to_review(user, today)
+    if C.INSURANCE_EDIT in capabilities:
+        items += _handovers_unread(user, today)
+        items += _coverage_to_follow(user, today)
+    items += _inspection_tasks(user, today)
+    items += _findings(user, today)
+    target_items, lagging, lagging_region = _targets_missed(user, today)
+    items += target_items
+    items.sort(key=lambda item: item.sort_key)
+    return WorkList(items, lagging, lagging_region)
+
+
+# ---- Inbox -------------------------------------------------------------------------------------------------
+
+
+def inbox(user):
+    return Notification.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+# ---- The reviewer's queue -----------------------------------------------------------------------------------
+
+
+def review_queue(user, period: ReportingPeriod) -> list[CountySubmission]:
+    """The period's submissions this reviewer acts on: submitted ones under a city-level (or
+    higher) review scope, approved ones under a province-level scope; `stage` says which."""
+    scope = scope_for(user, C.LEDGER_REVIEW)
+    city, province = _at_or_above(scope, RegionLevel.CITY), _at_or_above(scope, RegionLevel.PROVINCE)
+    q = Q(pk__in=[])
+    if city:
+        q |= Q(status=SubmissionStatus.SUBMITTED) & city.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
+    if province:
+        q |= Q(status=SubmissionStatus.APPROVED) & province.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
+    submissions = list(CountySubmission.objects.filter(q, period=period)
+                       .select_related("county", "city", "submitted_by", "reviewed_by").order_by("county__path"))
+    for submission in submissions:
+        submission.stage = "review" if submission.status == SubmissionStatus.SUBMITTED else "accept"
+    return submissions

@@ -1,0 +1,320 @@
+"""Notifications: every write of the inbox and of the outbox it is delivered from.
+
+A service that wants users told about what it did calls `notify(kind, **ids)` inside its own
+transaction: the event row commits (or rolls back) with the change. After commit a Celery task
+delivers it; enqueueing is best-effort (a broker outage is logged, never raised to the user whose
+change already committed) and a beat job delivers whatever is still pending. Delivery is
+idempotent: each notification has a key unique per user, so an event or a reminder delivered
+twice inserts nothing new. Recipients are read at delivery time from the current memberships, so
+a user who lost a membership is not told."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal.models import Membership, User
+from portal.scoping import Capability, capabilities_of
+from worklist.models import HandoverView, Notification, NotificationEvent, NotificationKind
+
+logger = logging.getLogger(__name__)
+K = NotificationKind
+C = Capability
+SWEEP_AFTER = datetime.timedelta(minutes=2)
+
+
+@dataclass
+class Message:
+    key: str
+    title: str
+    body: str
+    url: str
+
+
+# ---- Writing events (inside the caller's transaction) --------------------------------------------------
+
+
+def notify(kind: str, **payload) -> NotificationEvent:
+    """Record an event in the caller's transaction; deliver it after commit (best-effort)."""
+    event = NotificationEvent.objects.create(kind=kind, payload=payload)
+    transaction.on_commit(lambda: enqueue_delivery(event.pk))
+    return event
+
+
+def enqueue_delivery(event_id: int) -> None:
+    """Best-effort: the change that raised the event has committed; a broker outage must not turn
+    it into an error. The beat sweep delivers the event later."""
+    try:
+        from worklist.tasks import deliver_event
+
+        deliver_event.delay(event_id)
+    except Exception:  # noqa: BLE001 - any broker failure: logged, swept later
+        logger.warning("notification event %s not enqueued; the sweep will deliver it", event_id, exc_info=True)
+
+
+# ---- Recipients -------------------------------------------------------------------------------------------
+
+
+def members_of(region_id: int, capability: Capability) -> list[User]:
+    """Active users holding `capability` through a membership on exactly this region (the office
+    that does the work, not every official above it)."""
+    rows = Membership.objects.filter(region_id=region_id, user__is_active=True).values_list(
+        "user_id", "department", "role")
+    ids = {user_id for user_id, department, role in rows if capability in capabilities_of(department, role)}
+    return list(User.objects.filter(pk__in=ids))
+
+
+# ---- Turning an event into messages --------------------------------------------------------------------
+
+
+def _submission_messages(kind: str, payload: dict) -> tuple[list[User], Message] | None:
+    from ledger.models import CountySubmission
+
+    submission = CountySubmission.objects.select_related("county", "period").filter(
+        pk=payload["submission"]).first()
+    if submission is None:
+        return None
+    county, period = submission.county, submission.period
+    url = f"{reverse('ledger:periods')}?period={period.code}"
+    if kind == K.SUBMISSION_RETURNED:
+        title = _("%(county)s %(period)s台帐被退回") % {"county": county.name, "period": period}
+        body = _("退回原因：%(reason)s") % {"reason": payload.get("reason", "")}
+    elif kind == K.SUBMISSION_APPROVED:
+        title = _("%(county)s %(period)s台帐已通过市级审核") % {"county": county.name, "period": period}
+        body = ""
+    else:
+        title = _("%(county)s %(period)s台帐已被省级接收") % {"county": county.name, "period": period}
+        body = ""
+    key = f"{kind}:{submission.pk}:{payload.get('at', '')}"
+    return members_of(county.pk, C.LEDGER_EDIT), Message(key, title, body, url)
+
+
+def _handover_messages(payload: dict):
+    from insurance.models import LedgerHandover
+
+    handover = LedgerHandover.objects.select_related("county", "period").filter(pk=payload["handover"]).first()
+    if handover is None:
+        return None
+    title = _("收到%(county)s卫生健康部门移交的%(period)s台帐") % {
+        "county": handover.county.name, "period": handover.period}
+    return members_of(handover.county_id, C.INSURANCE_EDIT), Message(
+        f"handover:{handover.pk}", title, _("请查看移交的台帐并开展工伤保险参保比对。"),
+        reverse("insurance:handover-detail", args=[handover.pk]))
+
+
+def _assignment_messages(payload: dict):
+    from inspections.models import Assignment
+
+    assignment = Assignment.objects.select_related("plan", "team", "region", "employer").filter(
+        pk=payload["assignment"]).first()
+    if assignment is None:
+        return None
+    target = assignment.employer.name if assignment.employer_id else assignment.region.name
+    users = list(User.objects.filter(pk__in=assignment.team.user_ids(), is_active=True))
+    return users, Message(
+        f"assignment:{assignment.pk}:{assignment.team_id}",
+        _("%(team)s收到检查任务：%(target)s") % {"team": assignment.team.name, "target": target},
+        _("%(plan)s，检查时间 %(start)s 至 %(end)s，报告于 %(due)s 前报送。") % {
+            "plan": assignment.plan.name, "start": assignment.plan.window_start, "end": assignment.plan.window_end,
+            "due": assignment.plan.report_deadline},
+        reverse("inspections:fill", args=[assignment.pk]))
+
+
+def _checklist_returned_messages(payload: dict):
+    from inspections.models import Inspection
+
+    inspection = Inspection.objects.select_related("assignment__team", "assignment__region",
+                                                   "assignment__employer").filter(pk=payload["inspection"]).first()
+    if inspection is None:
+        return None
+    assignment = inspection.assignment
+    target = assignment.employer.name if assignment.employer_id else assignment.region.name
+    ids = assignment.team.user_ids() - {assignment.team.leader_id}
+    return list(User.objects.filter(pk__in=ids, is_active=True)), Message(
+        f"checklist_returned:{inspection.pk}:{payload.get('at', '')}",
+        _("%(target)s的检查表被组长退回修改") % {"target": target},
+        _("退回原因：%(reason)s") % {"reason": inspection.return_reason},
+        reverse("inspections:fill", args=[assignment.pk]))
+
+
+def _event_messages(event: NotificationEvent):
+    if event.kind in (K.SUBMISSION_RETURNED, K.SUBMISSION_APPROVED, K.SUBMISSION_ACCEPTED):
+        return _submission_messages(event.kind, event.payload)
+    if event.kind == K.HANDOVER_RECEIVED:
+        return _handover_messages(event.payload)
+    if event.kind == K.ASSIGNMENT_GIVEN:
+        return _assignment_messages(event.payload)
+    if event.kind == K.CHECKLIST_RETURNED:
+        return _checklist_returned_messages(event.payload)
+    raise ValueError(f"unknown notification event {event.kind}")
+
+
+# ---- Delivering --------------------------------------------------------------------------------------------
+
+
+def _deliver(kind: str, users: list[User], message: Message) -> list[int]:
+    """Insert one notification per user unless that user already has the key; returns the ids
+    inserted (for e-mail)."""
+    if not users:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO worklist_notification (user_id, kind, key, title, body, url, created_at)
+            SELECT u, %s, %s, %s, %s, %s, now() FROM unnest(%s::bigint[]) AS u
+            ON CONFLICT (user_id, key) DO NOTHING RETURNING id
+            """,
+            [kind, message.key[:200], message.title[:200], message.body, message.url[:300], [u.pk for u in users]],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def event_deliver(*, event_id: int) -> int:
+    """Deliver one pending event (claimed with SKIP LOCKED, so concurrent runs deliver it once).
+    Returns how many notifications were inserted."""
+    inserted: list[int] = []
+    with transaction.atomic():
+        event = (NotificationEvent.objects.select_for_update(skip_locked=True)
+                 .filter(pk=event_id, delivered_at__isnull=True).first())
+        if event is None:
+            return 0
+        event.attempts += 1
+        result = _event_messages(event)
+        if result is not None:
+            users, message = result
+            inserted = _deliver(event.kind, users, message)
+        event.delivered_at = timezone.now()
+        event.save(update_fields=["attempts", "delivered_at"])
+    if inserted:
+        transaction.on_commit(lambda: email_notifications(inserted))
+    return len(inserted)
+
+
+def events_sweep() -> int:
+    """Beat: deliver the events whose task was lost (broker down at commit, worker killed)."""
+    pending = NotificationEvent.objects.filter(
+        delivered_at__isnull=True, created_at__lt=timezone.now() - SWEEP_AFTER).values_list("pk", flat=True)
+    delivered = 0
+    for event_id in list(pending[:1000]):
+        try:
+            delivered += event_deliver(event_id=event_id)
+        except Exception:  # noqa: BLE001 - one bad event must not stop the others
+            logger.exception("notification event %s could not be delivered", event_id)
+    return delivered
+
+
+def email_enabled() -> bool:
+    return bool(getattr(settings, "PNEUMO_NOTIFY_EMAIL", False))
+
+
+def email_notifications(ids: list[int]) -> int:
+    """Best-effort e-mail of freshly inserted notifications, when the deployment configured SMTP."""
+    if not email_enabled() or not ids:
+        return 0
+    sent = 0
+    for notification in Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).select_related("user"):
+        if not notification.user.email:
+            continue
+        link = f"{settings.PNEUMO_SITE_URL.rstrip('/')}{notification.url}" if notification.url else ""
+        try:
+            send_mail(notification.title, "\n\n".join(p for p in (notification.body, link) if p),
+                      None, [notification.user.email])
+        except Exception:  # noqa: BLE001 - the inbox has it; mail is a courtesy
+            logger.warning("notification %s not e-mailed", notification.pk, exc_info=True)
+            continue
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+        sent += 1
+    return sent
+
+
+# ---- Reminders by beat (idempotent) --------------------------------------------------------------------------
+
+
+REMINDER_DAYS = {7: K.DEADLINE_7, 1: K.DEADLINE_1}
+
+
+def deadline_reminders(*, today: datetime.date | None = None) -> int:
+    """Tell the county offices whose ledger is not yet submitted that the deadline is 7 days or 1
+    day away. A reminder is sent once per (period, county, user): a re-run, or a beat that ran
+    late, inserts nothing new; a missed day is caught up (7-day reminder within 2–7 days, 1-day
+    reminder on the last day or the day before)."""
+    from ledger.models import ReportingPeriod
+    from worklist.selectors import pending_submissions
+
+    today = today or timezone.localdate()
+    inserted: list[int] = []
+    for row in pending_submissions(today=today, within_days=7):
+        days = (row.deadline - today).days
+        kind = K.DEADLINE_1 if days <= 1 else K.DEADLINE_7
+        period = ReportingPeriod(code=row.period_code, year=row.year, half=row.half)
+        users = members_of(row.county_id, C.LEDGER_EDIT)
+        message = Message(
+            f"{kind}:{row.period_code}:{row.county_code}",
+            _("%(county)s %(period)s台帐将于 %(deadline)s 截止报送（还有 %(days)s 天）") % {
+                "county": row.county_name, "period": period, "deadline": row.deadline, "days": days},
+            _("请在截止日期前完成填报并报送。"),
+            f"{reverse('ledger:periods')}?period={row.period_code}")
+        with transaction.atomic():
+            inserted += _deliver(kind, users, message)
+    email_notifications(inserted)
+    return len(inserted)
+
+
+def findings_overdue_notify(*, today: datetime.date | None = None) -> int:
+    """Tell the inspected region's offices, once per finding and deadline, that a rectification
+    is overdue."""
+    from inspections.models import OPEN_FINDING_STATUSES, Finding
+
+    today = today or timezone.localdate()
+    inserted: list[int] = []
+    findings = Finding.objects.filter(status__in=OPEN_FINDING_STATUSES, deadline__lt=today).select_related(
+        "region", "employer")
+    recipients: dict[int, list[User]] = {}
+    for finding in findings.iterator():
+        if finding.region_id not in recipients:
+            recipients[finding.region_id] = [
+                u for u in members_of(finding.region_id, C.INSPECTION_VIEW)
+                if not _only_viewer(u, finding.region_id)]
+        where = finding.employer.name if finding.employer_id else finding.region.name
+        message = Message(
+            f"finding_overdue:{finding.pk}:{finding.deadline}",
+            _("%(where)s的问题整改已逾期（期限 %(deadline)s）") % {"where": where, "deadline": finding.deadline},
+            finding.description[:500], reverse("inspections:finding", args=[finding.pk]))
+        with transaction.atomic():
+            inserted += _deliver(K.FINDING_OVERDUE, recipients[finding.region_id], message)
+    email_notifications(inserted)
+    return len(inserted)
+
+
+def _only_viewer(user: User, region_id: int) -> bool:
+    roles = set(Membership.objects.filter(user=user, region_id=region_id).values_list("role", flat=True))
+    return roles == {"viewer"}
+
+
+# ---- The inbox ---------------------------------------------------------------------------------------------
+
+
+def notifications_mark_read(*, actor: User, ids: list[int] | None = None) -> int:
+    """Mark the actor's own notifications read (all unread ones when `ids` is None)."""
+    unread = Notification.objects.filter(user=actor, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+def handover_viewed(*, actor: User, handover) -> None:
+    """The hand-over leaves the actor's work list, and its notification is read."""
+    if not actor.is_authenticated:
+        return
+    HandoverView.objects.get_or_create(handover=handover, user=actor)
+    Notification.objects.filter(user=actor, key=f"handover:{handover.pk}", read_at__isnull=True).update(
+        read_at=timezone.now())
+

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from worklist import views
+
+app_name = "worklist"
+
+urlpatterns = [
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/open/", views.notification_open, name="notification-open"),
+    path("counts/", views.nav_counts, name="nav-counts"),
+    path("review/", views.review, name="review"),
+]
