@@ -56,6 +56,10 @@ class WorkItem:
         return (self.deadline - self.today).days if self.deadline else None
 
     @property
+    def days_overdue(self) -> int:
+        return -self.days_left if self.overdue else 0
+
+    @property
     def overdue(self) -> bool:
         return self.deadline is not None and self.deadline < self.today
 
