@@ -201,6 +201,25 @@ def completeness(*, actor: User, period: ReportingPeriod, region: Region | None 
     return rows
 
 
+@dataclass(frozen=True)
+class ReviewActions:
+    """What a reviewer may do to one county's submission, by the rules of the services: the city
+    approves or returns a submitted ledger, the province accepts or returns an approved one."""
+
+    approve: bool = False
+    accept: bool = False
+    give_back: bool = False
+
+
+def review_actions(scope, submission: CountySubmission) -> ReviewActions:
+    city = scope.contains_from_level(submission.county, RegionLevel.CITY)
+    province = scope.contains_from_level(submission.county, RegionLevel.PROVINCE)
+    submitted = submission.status == SubmissionStatus.SUBMITTED
+    approved = submission.status == SubmissionStatus.APPROVED
+    return ReviewActions(approve=submitted and city, accept=approved and province,
+                         give_back=(submitted and city) or (approved and province))
+
+
 def effective_deadline(period: ReportingPeriod, county_path: str, deadlines: dict[str, datetime.date]) -> datetime.date:
     """The deadline set by the nearest issuing region above the county, else the period's."""
     own = [(len(path), deadline) for path, deadline in deadlines.items() if county_path.startswith(path)]

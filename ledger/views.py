@@ -212,6 +212,8 @@ def period_overview(request):
             .order_by("county__path")
             if review_scope.contains_from_level(s.county, RegionLevel.CITY)
         ]
+        for submission in to_review:
+            submission.actions = selectors.review_actions(review_scope, submission)
     return render(request, "ledger/periods.html", {
         "period": period, "periods": selectors.periods(), "own": own, "to_review": to_review,
         "return_form": ReturnForm(), "statuses": SubmissionStatus,

@@ -199,6 +199,28 @@ def test_the_submission_flow_through_the_pages(client, clerk, city_reviewer, pro
     assert submission.status == SubmissionStatus.ACCEPTED
 
 
+def test_reviewers_are_offered_only_the_actions_their_level_may_take(client, clerk, city_reviewer, province_reviewer,
+                                                                     period_2020h1):
+    action = reverse("ledger:submission-action")
+    client.force_login(clerk)
+    client.post(action, {"action": "open", "period": "2020H1", "county": "371502"})
+    submission = CountySubmission.objects.get(period=period_2020h1, county__code="371502")
+    client.post(action, {"action": "submit", "period": "2020H1", "submission": submission.pk})
+
+    def buttons(user):
+        client.force_login(user)
+        page = client.get(reverse("ledger:periods"), {"period": "2020H1"}).content.decode()
+        return {name for name in ("approve", "accept", "return") if f'data-testid="{name}-371502"' in page}
+
+    assert buttons(city_reviewer) == {"approve", "return"}
+    assert buttons(province_reviewer) == {"approve", "return"}  # the services let a province act for the city
+    client.force_login(city_reviewer)
+    client.post(action, {"action": "approve", "period": "2020H1", "submission": submission.pk})
+    # Approved: only the province may accept or return it now; the city sees the row without buttons.
+    assert buttons(city_reviewer) == set()
+    assert buttons(province_reviewer) == {"accept", "return"}
+
+
 def test_completeness_states(client, clerk, period_2020h1):
     county = Region.objects.get(code="371502")
     submission = services.period_open_county(actor=clerk, period=period_2020h1, county=county)
