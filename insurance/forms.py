@@ -25,8 +25,7 @@ class HandoverForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
-        self.limit_region_fields(actor, Capability.LEDGER_EDIT, "county")
-        self.fields["county"].queryset = self.fields["county"].queryset.filter(level=RegionLevel.COUNTY)
+        self.limit_region_fields(actor, Capability.LEDGER_EDIT, "county", level=RegionLevel.COUNTY)
 
 
 class CoverageForm(ValueRulesFormMixin, BootstrapFormMixin, forms.Form):

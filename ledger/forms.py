@@ -46,9 +46,8 @@ class EmployerForm(ValueRulesFormMixin, BootstrapFormMixin, ScopedRegionField, f
 
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
-        self.limit_region_fields(actor, Capability.LEDGER_EDIT, "county", "township")
-        self.fields["county"].queryset = self.fields["county"].queryset.filter(level=RegionLevel.COUNTY)
-        self.fields["township"].queryset = self.fields["township"].queryset.filter(level=RegionLevel.TOWNSHIP)
+        self.limit_region_fields(actor, Capability.LEDGER_EDIT, "county", level=RegionLevel.COUNTY)
+        self.limit_region_fields(actor, Capability.LEDGER_EDIT, "township", level=RegionLevel.TOWNSHIP)
         for name in ("uscc", "registration_number"):
             self.fields[name].required = False
         if self.instance.pk:

@@ -265,9 +265,19 @@ def region_choices(user, capability: Capability, max_level: int | None = None) -
 class ScopedRegionField:
     """Mixin for forms: `limit_region_fields(user, capability, "region", ...)` in __init__."""
 
-    def limit_region_fields(self, user, capability: Capability, *names: str, max_level: int | None = None) -> None:
+    def limit_region_fields(self, user, capability: Capability, *names: str, max_level: int | None = None,
+                            level: int | None = None) -> None:
+        """`level` keeps one level only (counties). A required field left with a single region
+        (a county clerk's own county) shows it fixed instead of asking the user to pick it."""
         for name in names:
-            self.fields[name].queryset = region_choices(user, capability, max_level=max_level)
+            field = self.fields[name]
+            regions = region_choices(user, capability, max_level=max_level)
+            if level is not None:
+                regions = regions.filter(level=level)
+            field.queryset = regions
+            only = list(regions[:2]) if field.required else []
+            if len(only) == 1:
+                field.initial, field.disabled, field.empty_label = only[0].pk, True, None
 
 
 # ---- View declarations -------------------------------------------------------------------

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from ledger import services
-from ledger.models import CountySubmission, DustType, EmployerRecord, Industry, SubmissionStatus, Worker
+from ledger.models import CountySubmission, DustType, Employer, EmployerRecord, Industry, SubmissionStatus, Worker
 from portal.models import Department, Region, Role
 from tests.factories import make_user
 from tests.ledger.factories import make_employer
@@ -109,6 +109,25 @@ def test_create_through_the_form(client):
     assert response.status_code == 302
     detail = client.get(response["Location"]).content.decode()
     assert "新单位" in detail and "水泥制造" in detail
+
+
+def test_a_county_clerk_does_not_pick_their_only_county(client):
+    client.force_login(make_user("371502"))
+    page = client.get(reverse("ledger:employer-create")).content.decode()
+    select = page[page.index('<select name="county"'):page.index("</select>", page.index('<select name="county"'))]
+    assert "disabled" in select and "东昌府区" in select and "---------" not in select
+    # Nothing to send for the county: it is the clerk's own.
+    response = client.post(reverse("ledger:employer-create"), {
+        "uscc": "91370102000000019K", "name": "单县单位", "workplace_address": "工业园2号",
+        "industry": "3011", "size": "small", "ownership": "private", "legal_representative": "张三",
+        "status": "operating", "in_governance_scope": "on"})
+    assert response.status_code == 302
+    assert Employer.objects.get(name="单县单位").county.code == "371502"
+    # A city clerk still chooses among the city's counties.
+    client.force_login(make_user("3715", username="lc_clerk"))
+    page = client.get(reverse("ledger:employer-create")).content.decode()
+    select = page[page.index('<select name="county"'):page.index("</select>", page.index('<select name="county"'))]
+    assert "disabled" not in select
 
 
 def test_unknown_industry_code_is_refused(client):
