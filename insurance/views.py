@@ -19,8 +19,9 @@ from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, ReportingPeriod
 from ledger.selectors import current_period
 from portal.forms import apply_errors
-from portal.models import Region
+from portal.models import Department, Region
 from portal.scoping import Capability, forbidden, has_capability, requires
+from worklist.selectors import liaisons_of
 from worklist.services import handover_viewed
 
 C = Capability
@@ -92,6 +93,8 @@ def handover_detail(request, pk: int):
         return forbidden(request, _("该移交记录不存在或不在您的管辖范围内。"))
     handover_viewed(actor=request.user, handover=handover)
     return render(request, "insurance/handover_detail.html", {
+        "liaison_region": handover.county,
+        "liaisons": liaisons_of([handover.county], [Department.HEALTH, Department.HRSS]),
         "handover": handover, "page": _page(request, selectors.handover_records(handover)),
         "diff": selectors.handover_diff(handover),
     })

@@ -52,14 +52,15 @@ def home(request):
     from worklist import selectors as worklist_selectors
     from worklist.views import remember_counts
 
-    memberships = list(selectors.membership_list_for(request.user).annotate(region_full_name=RawSQL(
-        # "山东省聊城市东昌府区": the names along the region's path, in the same query.
-        "SELECT string_agg(a.name, '' ORDER BY length(a.path)) FROM portal_region a "
-        "WHERE a.code = ANY(string_to_array(trim(trailing '/' FROM portal_region.path), '/'))", [])))
+    # "山东省聊城市东昌府区": the names along each region's path, in the memberships' query.
+    full_name = RawSQL("SELECT string_agg(a.name, '' ORDER BY length(a.path)) FROM portal_region a "
+                       "WHERE a.code = ANY(string_to_array(trim(trailing '/' FROM portal_region.path), '/'))", [])
+    memberships = list(worklist_selectors.with_liaison_flag(selectors.membership_list_for(request.user))
+                       .annotate(region_full_name=full_name))
     if not memberships and not request.user.is_superuser:
         return render(request, "portal/no_access.html", status=403)
     remember_memberships(request.user, memberships)
-    work = worklist_selectors.work_list(request.user)
+    work = worklist_selectors.work_list(request.user, memberships=memberships)
     notifications = list(worklist_selectors.inbox(request.user).filter(read_at__isnull=True)[:5])
     remember_counts(request.user, work.total)
     return render(request, "portal/home.html", {

@@ -1,9 +1,12 @@
 """What the portal tells each user: notifications (in-app inbox, e-mail when configured), the
 outbox of events they are made from, and which hand-overs a user has opened."""
 
+import pghistory
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from portal.models import Department
 
 
 class NotificationKind(models.TextChoices):
@@ -77,3 +80,52 @@ class HandoverView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.handover_id}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class HandoverDeadline(models.Model):
+    """The date by which each county's health bureau hands a period's ledger to the same-level
+    HRSS bureau, set by the province (seed 000: 2020-02 hand-over to HRSS)."""
+
+    SCOPE_REGION_PATH = "region__path"
+
+    period = models.ForeignKey("ledger.ReportingPeriod", on_delete=models.CASCADE, related_name="+",
+                               verbose_name=_("填报期"))
+    region = models.ForeignKey("portal.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("发文区划"))
+    deadline = models.DateField(_("移交截止日期"))
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("台帐移交截止日期")
+        verbose_name_plural = _("台帐移交截止日期")
+        constraints = [models.UniqueConstraint(fields=["period", "region"], name="handover_deadline_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.period} {self.deadline:%Y-%m-%d}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Liaison(models.Model):
+    """One line of the liaison list (联络员名单) that seed 000 asks each county and department to
+    keep: who to call in that office. Kept by that department's admin."""
+
+    SCOPE_REGION_PATH = "region__path"
+
+    region = models.ForeignKey("portal.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("区划"))
+    department = models.CharField(_("部门"), max_length=32, choices=Department.choices)
+    name = models.CharField(_("姓名"), max_length=64)
+    unit = models.CharField(_("单位"), max_length=100)
+    post = models.CharField(_("职务"), max_length=64, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=32)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("联络员")
+        verbose_name_plural = _("联络员名单")
+        ordering = ["region__path", "department", "id"]
+        indexes = [models.Index(fields=["region", "department"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.unit}"

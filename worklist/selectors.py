@@ -27,7 +27,7 @@ from inspections.models import (
 from inspections.selectors import granted_assignment_ids
 from insurance.models import FollowUp, InsuranceCoverage, LedgerHandover
 from ledger.models import CountySubmission, EmployerRecord, ReportingPeriod, SubmissionStatus
-from portal.models import Region, RegionLevel
+from portal.models import Membership, Region, RegionLevel
 from portal.scoping import Capability, Scope, scope_for, user_capabilities
 from targets.indicators import BY_CODE, INDICATORS
 from targets.models import RegionRollup, Target
@@ -118,10 +118,24 @@ SELECT * FROM (
     LEFT JOIN ledger_countysubmission s ON s.county_id = r.id AND s.period_id = p.id
     WHERE r.level = %s AND p.starts_on <= %s AND {scope}
       AND (s.id IS NULL OR s.status IN ('draft', 'returned'))
+    {handovers}
 ) pending
 WHERE {window}
 ORDER BY deadline, path
 """
+# Hand-overs to HRSS not made by the deadline the province set (only where one is set).
+_HANDOVER_DUE_SQL = """
+    UNION ALL
+    SELECT p.code, p.year, p.half, r.id, r.code, r.name, 'handover', NULL, hd.deadline, r.path
+    FROM portal_region r
+    CROSS JOIN ledger_reportingperiod p
+    JOIN LATERAL (SELECT d.deadline FROM worklist_handoverdeadline d JOIN portal_region dr ON dr.id = d.region_id
+                  WHERE d.period_id = p.id AND r.path LIKE dr.path || '%%'
+                  ORDER BY length(dr.path) DESC LIMIT 1) hd ON TRUE
+    WHERE r.level = %s AND p.starts_on <= %s AND {scope}
+      AND NOT EXISTS (SELECT 1 FROM insurance_ledgerhandover h WHERE h.county_id = r.id AND h.period_id = p.id)
+"""
+HANDOVER = "handover"
 # Above this many counties per period (a city or province clerk), one line per period.
 COUNTIES_LISTED = 5
 
@@ -134,7 +148,7 @@ class PendingSubmission:
     county_id: int
     county_code: str
     county_name: str
-    status: str | None  # None: not started
+    status: str | None  # None: not started; "handover": the hand-over to HRSS is due
     return_reason: str | None
     deadline: datetime.date
 
@@ -143,20 +157,22 @@ class PendingSubmission:
         return _("%(year)s年%(half)s半年") % {"year": self.year, "half": _("上") if self.half == 1 else _("下")}
 
 
-def pending_submissions(*, today: datetime.date, scope: Scope | None = None,
-                        within_days: int | None = None) -> list[PendingSubmission]:
+def pending_submissions(*, today: datetime.date, scope: Scope | None = None, within_days: int | None = None,
+                        handovers: bool = False) -> list[PendingSubmission]:
     """Every (period already started, county) whose ledger is not submitted (not started, being
-    filled, or returned), with the deadline set by the nearest issuing region above the county.
-    One query whatever the number of counties; `scope` None means every county."""
+    filled, or returned), with the deadline set by the nearest issuing region above the county;
+    with `handovers`, also those whose hand-over to HRSS is due and not made. One query whatever
+    the number of counties; `scope` None means every county."""
     patterns = None if scope is None else _patterns(scope)
-    params: list = [RegionLevel.COUNTY, today]
-    if patterns is not None:
-        params.append(patterns)
+    scope_sql = "TRUE" if patterns is None else "r.path LIKE ANY(%s)"
+    part: list = [RegionLevel.COUNTY, today] + ([] if patterns is None else [patterns])
+    params = list(part) + (list(part) if handovers else [])
     window = "TRUE"
     if within_days is not None:
         window = "deadline BETWEEN %s AND %s"
         params += [today, today + datetime.timedelta(days=within_days)]
-    sql = _PENDING_SQL.format(scope="TRUE" if patterns is None else "r.path LIKE ANY(%s)", window=window)
+    sql = _PENDING_SQL.format(scope=scope_sql, window=window,
+                              handovers=_HANDOVER_DUE_SQL.format(scope=scope_sql) if handovers else "")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [PendingSubmission(*row[:9]) for row in cursor.fetchall()]
@@ -167,9 +183,11 @@ def _ledger_to_fill(user, today: datetime.date) -> list[WorkItem]:
     if not scope:
         return []
     by_period: dict[str, list[PendingSubmission]] = {}
-    for row in pending_submissions(today=today, scope=scope):
-        by_period.setdefault(row.period_code, []).append(row)
-    items = []
+    rows = pending_submissions(today=today, scope=scope, handovers=True)
+    items = _handovers_due([r for r in rows if r.status == HANDOVER], today)
+    for row in rows:
+        if row.status != HANDOVER:
+            by_period.setdefault(row.period_code, []).append(row)
     periods_url = reverse("ledger:periods")
     for code, rows in by_period.items():
         period_name = rows[0].period_name
@@ -195,6 +213,23 @@ def _ledger_to_fill(user, today: datetime.date) -> list[WorkItem]:
                 detail="、".join(r.county_name for r in pending[:COUNTIES_LISTED]) + "……", count=len(pending),
                 today=today))
     return items
+
+
+def _handovers_due(rows: list[PendingSubmission], today: datetime.date) -> list[WorkItem]:
+    if not rows:
+        return []
+    url = f"{reverse('insurance:index')}"
+    if len(rows) <= COUNTIES_LISTED:
+        return [WorkItem("handover_due", _("台帐移交"), _("将%(county)s %(period)s台帐移交同级人社部门") % {
+            "county": r.county_name, "period": r.period_name}, url, r.deadline, today=today) for r in rows]
+    by_period: dict[str, list[PendingSubmission]] = {}
+    for row in rows:
+        by_period.setdefault(row.period_code, []).append(row)
+    return [WorkItem("handover_due", _("台帐移交"), _("%(n)s 个县（市、区）尚未向人社部门移交%(period)s台帐") % {
+        "n": len(group), "period": group[0].period_name},
+        f"{reverse('worklist:handovers')}?period={code}", min(r.deadline for r in group),
+        detail="、".join(r.county_name for r in group[:COUNTIES_LISTED]) + "……", count=len(group), today=today)
+        for code, group in by_period.items()]
 
 
 def _ledger_to_review(user, today: datetime.date) -> list[WorkItem]:
@@ -310,7 +345,10 @@ def _findings(user, today: datetime.date) -> list[WorkItem]:
     overdue first; the earliest few listed, the rest counted."""
     view = scope_for(user, C.INSPECTION_VIEW)
     manage = scope_for(user, C.INSPECTION_MANAGE)
-    rectify = view.q_path("region__path") & Q(status__in=OPEN_FINDING_STATUSES) if view else Q(pk__in=[])
+    # The inspected side rectifies: a scope over the finding's region, below the plan's issuing
+    # region (the issuing office and its teams verify instead).
+    rectify = (view.q_path("region__path") & ~view.q_path("inspection__assignment__plan__region__path")
+               & Q(status__in=OPEN_FINDING_STATUSES)) if view else Q(pk__in=[])
     verify_by = Q(inspection__assignment__in=Subquery(granted_assignment_ids(user, in_window=False)))
     if manage:
         verify_by |= manage.q_path("inspection__assignment__plan__region__path")
@@ -410,10 +448,12 @@ def _targets_missed(user, today: datetime.date) -> tuple[list[WorkItem], list[La
 # ---- The list ----------------------------------------------------------------------------------------------
 
 
-def work_list(user, *, today: datetime.date | None = None) -> WorkList:
+def work_list(user, *, today: datetime.date | None = None, memberships=None) -> WorkList:
+    """`memberships`: the user's memberships annotated by `with_liaison_flag`, when the caller
+    has loaded them (saves a query)."""
     today = today or timezone.localdate()
     capabilities = user_capabilities(user)
-    items: list[WorkItem] = []
+    items: list[WorkItem] = _liaisons_missing(user, memberships, today)
     items += _ledger_to_fill(user, today)
     items += _ledger_to_review(user, today)
     if C.INSURANCE_EDIT in capabilities:
@@ -456,3 +496,97 @@ def review_queue(user, period: ReportingPeriod) -> list[CountySubmission]:
     for submission in submissions:
         submission.stage = "review" if submission.status == SubmissionStatus.SUBMITTED else "accept"
     return submissions
+
+
+# ---- Hand-over status and the liaison list -------------------------------------------------------------------
+
+
+@dataclass
+class HandoverRow:
+    county: Region
+    deadline: datetime.date | None
+    shared_at: datetime.datetime | None
+    state: str  # on_time, late, pending, overdue, no_deadline
+    label: str
+
+
+HANDOVER_STATES = {"on_time": _("按时移交"), "late": _("逾期移交"), "pending": _("尚未移交"),
+                   "overdue": _("逾期未移交"), "no_deadline": _("未设截止日期")}
+
+
+def handover_status(*, actor, period: ReportingPeriod, region: Region | None = None,
+                    today: datetime.date | None = None) -> list[HandoverRow]:
+    """Each county in the user's scope (under `region`): its first hand-over of the period to HRSS
+    against the deadline the province set: on time, late, or not yet (3 queries)."""
+    from worklist.models import HandoverDeadline
+
+    today = today or timezone.localdate()
+    scope = scope_for(actor, C.LEDGER_VIEW)
+    if not scope:
+        scope = scope_for(actor, C.INSURANCE_VIEW)
+    counties = scope.filter(Region.objects.filter(level=RegionLevel.COUNTY))
+    if region is not None:
+        counties = counties.filter(path__startswith=region.path)
+    counties = list(counties.order_by("path"))
+    shared = dict(LedgerHandover.objects.filter(period=period, county__in=[c.pk for c in counties])
+                  .values("county_id").annotate(first=Min("shared_at")).values_list("county_id", "first"))
+    deadlines = {d.region.path: d.deadline for d in
+                 HandoverDeadline.objects.filter(period=period).select_related("region")}
+    rows = []
+    for county in counties:
+        own = [(len(path), deadline) for path, deadline in deadlines.items() if county.path.startswith(path)]
+        deadline = max(own)[1] if own else None
+        at = shared.get(county.pk)
+        if at is not None:
+            state = "on_time" if deadline is None or timezone.localdate(at) <= deadline else "late"
+        elif deadline is None:
+            state = "no_deadline"
+        else:
+            state = "overdue" if today > deadline else "pending"
+        rows.append(HandoverRow(county, deadline, at, state, HANDOVER_STATES[state]))
+    return rows
+
+
+def liaisons_of(regions: list[Region], departments: list[str] | None = None):
+    """The liaison list of these regions (for the pages where two departments must talk)."""
+    from worklist.models import Liaison
+
+    rows = Liaison.objects.filter(region__in=regions).select_related("region")
+    if departments:
+        rows = rows.filter(department__in=departments)
+    return list(rows)
+
+
+def liaison_list(*, actor, region: Region):
+    """Every department's liaisons of a region the user may see (any capability's scope)."""
+    from worklist.models import Liaison
+
+    return list(Liaison.objects.filter(region=region).order_by("department", "id"))
+
+
+def _liaisons_missing(user, memberships, today: datetime.date) -> list[WorkItem]:
+    """An admin's own region and department without a liaison on the list (seed 000 asks each
+    county and department to name one)."""
+    from portal.models import Department, Role
+
+    if memberships is None:
+        if C.USERS_MANAGE not in user_capabilities(user):
+            return []
+        memberships = list(with_liaison_flag(Membership.objects.filter(user=user, role=Role.ADMIN))
+                           .select_related("region"))
+    items = []
+    for m in memberships:
+        if m.role == Role.ADMIN and not m.has_liaison:
+            items.append(WorkItem(
+                "liaison", _("联络员名单"), _("填报%(region)s%(department)s部门的联络员") % {
+                    "region": m.region.name, "department": Department(m.department).label},
+                f"{reverse('worklist:liaisons')}?region={m.region.code}", None,
+                detail=_("部门之间沟通时各页面显示联络员姓名、单位职务和电话。"), today=today))
+    return items
+
+
+def with_liaison_flag(memberships):
+    from worklist.models import Liaison
+
+    return memberships.annotate(has_liaison=Exists(Liaison.objects.filter(
+        region=OuterRef("region"), department=OuterRef("department"))))

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.urls import reverse
@@ -22,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.models import Membership, User
-from portal.scoping import Capability, capabilities_of
+from portal.scoping import Capability, capabilities_of, scope_for
 from worklist.models import HandoverView, Notification, NotificationEvent, NotificationKind
 
 logger = logging.getLogger(__name__)
@@ -318,3 +320,86 @@ def handover_viewed(*, actor: User, handover) -> None:
     Notification.objects.filter(user=actor, key=f"handover:{handover.pk}", read_at__isnull=True).update(
         read_at=timezone.now())
 
+
+
+# ---- Hand-over deadlines and the liaison list -------------------------------------------------------------
+
+
+def handover_deadline_set(*, actor: User, period, region, deadline: datetime.date):
+    """The province sets the date by which its counties hand each period's ledger to HRSS."""
+    from portal.audit import audit
+    from portal.models import RegionLevel
+    from worklist.models import HandoverDeadline
+
+    if region.level != RegionLevel.PROVINCE:
+        raise ValidationError({"region": _("移交截止日期由省级设定。")})
+    if not scope_for(actor, C.PERIODS_MANAGE).contains_from_level(region, RegionLevel.PROVINCE):
+        raise PermissionDenied(_("只有%(region)s卫生健康管理员可以设定台帐移交截止日期。") % {"region": region.name})
+    if deadline is None:
+        raise ValidationError({"deadline": _("请填写移交截止日期。")})
+    if deadline < period.starts_on:
+        raise ValidationError({"deadline": _("移交截止日期不能早于填报期开始日期 %(d)s。") % {"d": period.starts_on}})
+    with transaction.atomic(), audit(actor, "handover_deadline_set", period=period.code, region=region.code):
+        item, _created = HandoverDeadline.objects.update_or_create(
+            period=period, region=region, defaults={"deadline": deadline, "set_by": actor})
+    return item
+
+
+def may_edit_liaisons(user: User, region, department: str) -> bool:
+    """That department's admin for the region (or above it) keeps its liaison list."""
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(user=user, department=department, role="admin",
+                                     region__path__in=_ancestor_paths(region.path)).exists()
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    codes = [c for c in path.split("/") if c]
+    return ["".join(f"{c}/" for c in codes[:i]) for i in range(1, len(codes) + 1)]
+
+
+LIAISON_FIELDS = ("name", "unit", "post", "phone")
+
+
+def liaison_save(*, actor: User, region, department: str, data: dict, liaison=None):
+    from portal.audit import audit
+    from portal.models import Department
+    from worklist.models import Liaison
+
+    if department not in Department.values:
+        raise ValidationError({"department": _("请选择部门。")})
+    if liaison is not None and (liaison.region_id != region.pk or liaison.department != department):
+        raise ValidationError(_("联络员不属于该区划和部门。"))
+    if not may_edit_liaisons(actor, region, department):
+        raise PermissionDenied(_("只有%(region)s%(department)s部门的管理员可以维护其联络员名单。") % {
+            "region": region.name, "department": Department(department).label})
+    cleaned, errors = {}, {}
+    limits = {f: Liaison._meta.get_field(f).max_length for f in LIAISON_FIELDS}
+    labels = {"name": _("姓名"), "unit": _("单位"), "post": _("职务"), "phone": _("联系电话")}
+    for field in LIAISON_FIELDS:
+        value = " ".join(str(data.get(field) or "").split())
+        if not value and field != "post":
+            errors[field] = _("请填写%(label)s。") % {"label": labels[field]}
+        elif len(value) > limits[field]:
+            errors[field] = _("%(label)s过长（最多 %(m)s 字）。") % {"label": labels[field], "m": limits[field]}
+        cleaned[field] = value
+    if cleaned.get("phone") and not re.fullmatch(r"[0-9+\-() ]{5,32}", cleaned["phone"]):
+        errors["phone"] = _("联系电话只能包含数字、空格和“-”“+”“()”。")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic(), audit(actor, "liaison_save", region=region.code, department=department):
+        liaison = liaison or Liaison(region=region, department=department)
+        for field, value in cleaned.items():
+            setattr(liaison, field, value)
+        liaison.updated_by = actor
+        liaison.save()
+    return liaison
+
+
+def liaison_delete(*, actor: User, liaison) -> None:
+    from portal.audit import audit
+
+    if not may_edit_liaisons(actor, liaison.region, liaison.department):
+        raise PermissionDenied(_("只有该部门的管理员可以维护其联络员名单。"))
+    with transaction.atomic(), audit(actor, "liaison_delete", region=liaison.region.code):
+        liaison.delete()

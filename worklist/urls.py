@@ -9,4 +9,6 @@ urlpatterns = [
     path("inbox/<int:pk>/open/", views.notification_open, name="notification-open"),
     path("counts/", views.nav_counts, name="nav-counts"),
     path("review/", views.review, name="review"),
+    path("handovers/", views.handovers, name="handovers"),
+    path("liaisons/", views.liaisons, name="liaisons"),
 ]

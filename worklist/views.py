@@ -1,5 +1,6 @@
 """The inbox, the menu's counts and the reviewer's bulk page; thin: parse, call, render."""
 
+import datetime
 import logging
 
 from django.contrib import messages
@@ -13,8 +14,10 @@ from django.views.decorators.http import require_POST
 
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
-from portal.scoping import Capability, login_only, requires
+from portal.models import Department, Region, RegionLevel
+from portal.scoping import Capability, forbidden, login_only, requires, scope_for
 from worklist import selectors, services
+from worklist.models import Liaison
 
 logger = logging.getLogger(__name__)
 COUNT_TTL = 120  # seconds the menu may show a work count computed by an earlier page
@@ -101,3 +104,81 @@ def review(request):
     waiting = selectors.review_queue(request.user, period) if period else []
     return render(request, "worklist/review.html", {
         "period": period, "periods": all_periods, "waiting": waiting})
+
+
+def _region_param(request, name: str = "region"):
+    code = (request.GET.get(name) or request.POST.get(name) or "").strip()
+    return Region.objects.filter(code=code).first() if code else None
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.PERIODS_MANAGE)
+def handovers(request):
+    """Which counties handed the period's ledger to HRSS on time, late or not yet; the province
+    sets the deadline here."""
+    all_periods = list(ledger_selectors.periods())
+    code = request.GET.get("period") or request.POST.get("period") or ""
+    period = next((p for p in all_periods if p.code == code), None) or ledger_selectors.current_period(all_periods)
+    region = _region_param(request)
+    if region is not None and not scope_for(request.user, Capability.LEDGER_VIEW).contains(region):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    if request.method == "POST" and period is not None:
+        try:
+            try:
+                deadline = datetime.date.fromisoformat(request.POST.get("deadline", ""))
+            except ValueError:
+                raise ValidationError(_("请填写有效的截止日期（年-月-日）。")) from None
+            if region is None:
+                raise ValidationError(_("请选择省份。"))
+            services.handover_deadline_set(actor=request.user, period=period, region=region, deadline=deadline)
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            messages.success(request, _("已设定%(region)s%(period)s台帐移交截止日期 %(d)s。") % {
+                "region": region.name, "period": period, "d": deadline})
+        return redirect(f"{reverse('worklist:handovers')}?period={period.code}")
+    rows = selectors.handover_status(actor=request.user, period=period, region=region) if period else []
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row.label] = totals.get(row.label, 0) + 1
+    manage = scope_for(request.user, Capability.PERIODS_MANAGE)
+    provinces = [r for r in manage.top_regions() if r.level == RegionLevel.PROVINCE] if manage else []
+    return render(request, "worklist/handovers.html", {
+        "period": period, "periods": all_periods, "rows": rows, "totals": totals, "region": region,
+        "provinces": provinces})
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+def liaisons(request):
+    """The liaison list of a region, every department; each department's admin edits its own."""
+    region = _region_param(request)
+    scope = scope_for(request.user, Capability.LEDGER_VIEW)
+    if region is None:
+        region = scope.top_regions().order_by("path").first()
+    if region is None or not scope.contains(region):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    if request.method == "POST":
+        action = request.POST.get("action")
+        department = request.POST.get("department", "")
+        liaison = None
+        if request.POST.get("liaison"):
+            liaison = Liaison.objects.filter(pk=request.POST.get("liaison"), region=region).first()
+            if liaison is None:
+                return forbidden(request, _("该联络员不存在。"))
+        try:
+            if action == "delete" and liaison is not None:
+                services.liaison_delete(actor=request.user, liaison=liaison)
+                messages.success(request, _("已删除联络员。"))
+            else:
+                services.liaison_save(actor=request.user, region=region, department=department,
+                                      data=request.POST, liaison=liaison)
+                messages.success(request, _("已保存联络员。"))
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect(f"{reverse('worklist:liaisons')}?region={region.code}")
+    rows = selectors.liaison_list(actor=request.user, region=region)
+    editable = [d for d in Department if services.may_edit_liaisons(request.user, region, d.value)]
+    return render(request, "worklist/liaisons.html", {
+        "region": region, "rows": rows, "editable": editable,
+        "editable_values": {d.value for d in editable},
+        "children": scope.filter(Region.objects.filter(parent=region)).order_by("path") if region.level < 3 else [],
+    })

@@ -7,6 +7,7 @@ from inspections.demo import seed_demo_field
 from ledger.demo import seed_demo_employers, seed_demo_periods
 from portal.demo import DEMO_PASSWORD, DEMO_REGIONS, seed_demo_users
 from targets.services import rollup_recompute_all
+from worklist.demo import seed_demo_worklist
 
 
 class Command(BaseCommand):
@@ -33,5 +34,6 @@ class Command(BaseCommand):
             cursor.execute(f"{vacuum} ledger_employer, ledger_employerrecord")
         self.stdout.write(seed_demo_field(seed=seed))
         runs = rollup_recompute_all()
+        self.stdout.write(seed_demo_worklist())
         self.stdout.write(f"period records: {records}; rollups: {len(runs)} periods; "
                           f"total {time.perf_counter() - started:.1f}s")
