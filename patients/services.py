@@ -240,11 +240,17 @@ def _schedule(patient: Patient) -> None:
     patient.next_followup_due = add_months(base, cycle_months(patient.stage))
 
 
-def mark_dirty(county_id: int) -> None:
-    """The county's indicator rollups are stale."""
+def mark_dirty(county_id: int, since: datetime.date | None = None) -> None:
+    """The county's patient figures are stale in every period ending on or after `since` (a
+    patient's figures count as of each period's end, so a change reaches back)."""
+    from ledger.models import ReportingPeriod
     from targets.dirty import mark_county_dirty
 
-    mark_county_dirty(county_id=county_id, period_id=None)
+    periods = ReportingPeriod.objects.order_by("year", "half")
+    if since is not None:
+        periods = periods.filter(ends_on__gte=since)
+    for period_id in periods.values_list("pk", flat=True):
+        mark_county_dirty(county_id=county_id, period_id=period_id)
 
 
 def patient_create(*, actor: User, data: dict) -> Patient:
@@ -254,7 +260,7 @@ def patient_create(*, actor: User, data: dict) -> Patient:
         patient = Patient()
         _assign(patient, cleaned)
         patient.save()
-        mark_dirty(patient.county_id)
+        mark_dirty(patient.county_id, since=patient.diagnosed_on)
     return patient
 
 
@@ -376,7 +382,7 @@ def followup_record(*, actor: User, patient: Patient, data: dict) -> FollowUp:
         if followup.rehab_received and patient.rehab_filed_on is None:
             patient.rehab_filed_on = followup.followed_on
         patient.save(update_fields=["last_followup_on", "next_followup_due", "rehab_filed_on", "updated_at"])
-        mark_dirty(patient.county_id)
+        mark_dirty(patient.county_id, since=followup.followed_on)
     return followup
 
 
@@ -413,7 +419,7 @@ def relief_record(*, actor: User, patient: Patient, department: str, data: dict)
         action = ReliefAction(patient=patient, department=department, recorded_by=actor, **cleaned)
         action.set_region(patient.county, patient.township)
         action.save()
-        mark_dirty(patient.county_id)
+        mark_dirty(patient.county_id, since=action.acted_on)
     return action
 
 

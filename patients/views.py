@@ -41,7 +41,8 @@ def patient_list(request, overdue: bool = False):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
     filters = selectors.PatientFilters(
         query=request.GET.get("q", "").strip(), region=region, status=request.GET.get("status", ""),
-        category=request.GET.get("category", ""), stage=request.GET.get("stage", ""), overdue=overdue)
+        category=request.GET.get("category", ""), stage=request.GET.get("stage", ""), overdue=overdue,
+        missing=request.GET.get("missing", ""))
     page = _page(request, selectors.patient_list(actor=request.user, filters=filters))
     focus = region or (request.scope.top_regions().first() if len(request.scope.regions) == 1 else None)
     return render(request, "patients/patient_list.html", {
@@ -53,6 +54,7 @@ def patient_list(request, overdue: bool = False):
         "can_edit": has_capability(request.user, C.PATIENT_EDIT),
         "can_read_log": has_capability(request.user, C.PATIENT_ACCESS_LOG),
         "today": timezone.localdate(),
+        "missing_label": selectors.MISSING[filters.missing][0] if filters.missing in selectors.MISSING else "",
     })
 
 

@@ -115,9 +115,129 @@ BY_CODE = {indicator.code: indicator for indicator in INDICATORS}
 INSURANCE_SOURCE = Indicator(
     "insurance_source", _("人社数据覆盖单位"), "Employers with an HRSS count", _("家"),
     KEY_INDUSTRY, "CASE WHEN ic.id IS NOT NULL THEN 1 ELSE 0 END", "1", _("重点行业用人单位"))
-ROLLUP_FIGURES = [*INDICATORS, INSURANCE_SOURCE]
+# The pneumoconiosis cases the ledger reports (all counted employers): the patient filing rate's
+# denominator.
+REPORTED_CASES = Indicator(
+    "reported_cases", _("台帐报告尘肺病例数"), "Cases reported in the ledger", _("人"),
+    "TRUE", "r.pneumoconiosis_cases", "0", _("未关闭的用人单位"))
+ROLLUP_FIGURES = [*INDICATORS, INSURANCE_SOURCE, REPORTED_CASES]
 
 
 def rate(numerator: int, denominator: int) -> float | None:
     """Percent; None when the denominator is zero ("无数据", never 0% or 100%)."""
     return None if not denominator else 100.0 * numerator / denominator
+
+
+# ---- Patients (保障存量): figures from the patient files, rolled up beside the ledger's -----------
+#
+# One aggregate per period over the patient files (alias pa), their follow-ups and relief actions,
+# the rehab sites, and the period `per`, counted as of the period's end: a patient counts from the
+# diagnosis on, and while alive (not died by the period's end, not lost: 迁出/失访). Grouped per
+# township first (a station is due in a township with >= 100 living patients), then rolled up like
+# the ledger's records. The filing rate's denominator is the ledger's reported cases, so the
+# rollup joins the two: `patient_filing` = [files, reported_cases].
+
+# The relief departments' categories (portal.scoping.RELIEF_DUTIES) as SQL pairs.
+def _relief_pairs() -> str:
+    from portal.scoping import RELIEF_DUTIES
+
+    return ", ".join(f"('{department}', '{category}')" for department, duty in RELIEF_DUTIES.items()
+                     for category in sorted(duty.categories))
+
+
+STATION_THRESHOLD = 100
+
+
+@dataclass(frozen=True)
+class PatientIndicator:
+    code: str
+    name: str
+    name_en: str
+    unit: str
+    counts: str
+    drill: str  # the patient list's `missing` filter (or the rehab page) a dashboard cell links to
+    item: str = ""
+
+
+PATIENT_INDICATORS: list[PatientIndicator] = [
+    PatientIndicator("patient_filing", _("尘肺病患者建档率"), "Patient filing rate", _("人"),
+                     _("已建档患者（一人一档）/ 台帐报告的尘肺病例数"), "filing", _("患者建档")),
+    PatientIndicator("patient_followup", _("患者随访率（周期内）"), "Follow-up within cycle", _("人"),
+                     _("周期内已随访的存活患者 / 应随访的存活患者（壹、贰期每年，叁期按设置更短）"), "followup",
+                     _("周期内随访")),
+    PatientIndicator("rehab_archive", _("尘肺病患者肺康复建档率"), "Pulmonary rehab file rate", _("人"),
+                     _("已建立肺康复档案的存活患者 / 存活患者"), "rehab_archive", _("肺康复建档")),
+    PatientIndicator("patient_relief", _("分类救治救助落实率"), "Relief acted on", _("人"),
+                     _("负责部门已登记救治救助措施的存活患者 / 存活患者"), "relief", _("救治救助")),
+    PatientIndicator("rehab_station_coverage", _("康复站覆盖率"), "Rehab station coverage", _("个"),
+                     _("已建康复站的乡镇（街道）/ 常住存活患者达到100人的乡镇（街道）"), "rehab", _("康复站")),
+]
+# Kept beside them: files (the filing numerator), and rehab stations built (a count: 至少完成 1 个康复站建设).
+PATIENT_FIGURE_CODES = ["patient_filed", "rehab_stations", *(i.code for i in PATIENT_INDICATORS
+                                                             if i.code != "patient_filing")]
+PATIENT_BY_CODE = {i.code: i for i in PATIENT_INDICATORS}
+
+
+def patient_aggregate_sql(*, counties: bool, cycle_months: int, stage3_months: int) -> str:
+    """GROUP BY ROLLUP over the period's patient figures per township: columns province_id,
+    city_id, county_id, township_id, g, and <code>_num, <code>_den for PATIENT_FIGURE_CODES."""
+    county_filter = "AND pa.county_id = ANY(%(counties)s)" if counties else ""
+    site_filter = "AND s.county_id = ANY(%(counties)s)" if counties else ""
+    cycle = f"make_interval(months => CASE WHEN pa.stage = 3 THEN {int(stage3_months)} ELSE {int(cycle_months)} END)"
+    return f"""
+        WITH per AS (SELECT ends_on FROM ledger_reportingperiod WHERE id = %(period)s),
+        each AS (
+            SELECT pa.province_id, pa.city_id, pa.county_id, pa.township_id,
+                   pa.diagnosed_on <= per.ends_on AS known,
+                   (pa.diagnosed_on <= per.ends_on AND pa.status <> 'moved_away'
+                    AND (pa.died_on IS NULL OR pa.died_on > per.ends_on)) AS living,
+                   pa.diagnosed_on <= per.ends_on - {cycle} AS due,
+                   EXISTS (SELECT 1 FROM patients_followup f WHERE f.patient_id = pa.id
+                           AND f.followed_on <= per.ends_on AND f.followed_on > per.ends_on - {cycle}) AS followed,
+                   COALESCE(pa.rehab_filed_on <= per.ends_on, FALSE) AS rehab,
+                   EXISTS (SELECT 1 FROM patients_reliefaction ra WHERE ra.patient_id = pa.id
+                           AND ra.acted_on <= per.ends_on
+                           AND (ra.department, pa.relief_category) IN (VALUES {_relief_pairs()})) AS relieved
+            FROM patients_patient pa CROSS JOIN per
+            WHERE pa.diagnosed_on <= per.ends_on {county_filter}
+        ),
+        townships AS (
+            SELECT province_id, city_id, county_id, township_id,
+                   COUNT(*) FILTER (WHERE known) AS filed,
+                   COUNT(*) FILTER (WHERE living) AS living,
+                   COUNT(*) FILTER (WHERE living AND due) AS due,
+                   COUNT(*) FILTER (WHERE living AND due AND followed) AS followed,
+                   COUNT(*) FILTER (WHERE living AND rehab) AS rehab,
+                   COUNT(*) FILTER (WHERE living AND relieved) AS relieved
+            FROM each GROUP BY 1, 2, 3, 4
+        ),
+        sites AS (
+            SELECT s.province_id, s.city_id, s.county_id, s.township_id, COUNT(*) AS stations
+            FROM patients_rehabsite s CROSS JOIN per
+            WHERE s.kind = 'station' AND s.opened_on <= per.ends_on {site_filter}
+            GROUP BY 1, 2, 3, 4
+        ),
+        joined AS (
+            SELECT COALESCE(t.province_id, s.province_id) AS province_id, COALESCE(t.city_id, s.city_id) AS city_id,
+                   COALESCE(t.county_id, s.county_id) AS county_id, COALESCE(t.township_id, s.township_id) AS township_id,
+                   COALESCE(t.filed, 0) AS filed, COALESCE(t.living, 0) AS living, COALESCE(t.due, 0) AS due,
+                   COALESCE(t.followed, 0) AS followed, COALESCE(t.rehab, 0) AS rehab,
+                   COALESCE(t.relieved, 0) AS relieved, COALESCE(s.stations, 0) AS stations
+            FROM townships t FULL JOIN sites s ON s.township_id = t.township_id
+        )
+        SELECT province_id, city_id, county_id, township_id,
+               GROUPING(province_id, city_id, county_id, township_id) AS g,
+               SUM(filed)::bigint AS patient_filed_num, 0::bigint AS patient_filed_den,
+               SUM(stations)::bigint AS rehab_stations_num, 0::bigint AS rehab_stations_den,
+               SUM(followed)::bigint AS patient_followup_num, SUM(due)::bigint AS patient_followup_den,
+               SUM(rehab)::bigint AS rehab_archive_num, SUM(living)::bigint AS rehab_archive_den,
+               SUM(relieved)::bigint AS patient_relief_num, SUM(living)::bigint AS patient_relief_den,
+               SUM(CASE WHEN living >= {STATION_THRESHOLD} AND stations > 0 THEN 1 ELSE 0 END)::bigint
+                   AS rehab_station_coverage_num,
+               SUM(CASE WHEN living >= {STATION_THRESHOLD} THEN 1 ELSE 0 END)::bigint AS rehab_station_coverage_den
+        FROM joined
+        GROUP BY ROLLUP (province_id, city_id, county_id, township_id)
+    """
+
+# What the dashboard shows: the ledger's indicators, then the patients'.
+DASHBOARD_INDICATORS = [*INDICATORS, *PATIENT_INDICATORS]

@@ -5,10 +5,17 @@ targets_regionrollup (read in one statement, written in the next: see Step)."""
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from portal.models import RegionLevel
-from targets.indicators import RECORD_SOURCE, ROLLUP_FIGURES, counted_sql
+from targets.indicators import (
+    PATIENT_FIGURE_CODES,
+    RECORD_SOURCE,
+    ROLLUP_FIGURES,
+    counted_sql,
+    patient_aggregate_sql,
+)
 
 _SUMS = ",\n".join(
     f"{indicator.sum_sql('num')} AS {indicator.code}_num, {indicator.sum_sql('den')} AS {indicator.code}_den"
@@ -86,24 +93,54 @@ def _labelled(agg: str) -> str:
                FROM ({agg}) a"""
 
 
+_PATIENT_FIGURES = "jsonb_build_object({})".format(", ".join(
+    f"'{code}', jsonb_build_array({code}_num, {code}_den)" for code in PATIENT_FIGURE_CODES))
+_NO_PATIENTS = "jsonb_build_object({})".format(", ".join(
+    f"'{code}', jsonb_build_array(0, 0)" for code in PATIENT_FIGURE_CODES))
+_NO_RECORDS = "jsonb_build_object({})".format(", ".join(
+    f"'{i.code}', jsonb_build_array(0, 0)" for i in ROLLUP_FIGURES))
+
+
+def _with_patients(*, counties: bool) -> str:
+    """The ledger's labelled rows joined by region with the patient files' (targets.indicators:
+    patient_aggregate_sql); the filing rate takes its numerator from the files and its
+    denominator from the ledger's reported cases."""
+    patients = f"""SELECT {_REGION_OF_GROUPING} AS region_id, {_LEVEL_OF_GROUPING} AS level, {_PATIENT_FIGURES} AS figures
+                   FROM ({patient_aggregate_sql(counties=counties, cycle_months=settings.PNEUMO_FOLLOWUP_CYCLE_MONTHS,
+                                                stage3_months=settings.PNEUMO_FOLLOWUP_CYCLE_STAGE3_MONTHS)}) a"""
+    return f"""
+        SELECT COALESCE(l.region_id, pt.region_id) AS region_id, COALESCE(l.level, pt.level) AS level,
+               COALESCE(l.employers, 0) AS employers,
+               COALESCE(l.figures, {_NO_RECORDS})
+               || COALESCE(pt.figures, {_NO_PATIENTS})
+               || jsonb_build_object('patient_filing', jsonb_build_array(
+                      COALESCE((pt.figures->'patient_filed'->>0)::bigint, 0),
+                      COALESCE((l.figures->'reported_cases'->>0)::bigint, 0))) AS figures
+        FROM ({_labelled(aggregate_sql(counties=counties))}) l
+        FULL JOIN ({patients}) pt ON pt.region_id = l.region_id AND pt.level = l.level
+    """
+
+
 FULL = _step(
-    agg_source=_labelled(aggregate_sql(counties=False)),
+    agg_source=_with_patients(counties=False),
     keep="region_id IS NOT NULL AND level IS NOT NULL",
     stale="TRUE",
 )
 
 # Incremental, step 1: the townships and counties of the dirty counties, from their records.
 COUNTIES = _step(
-    agg_source=_labelled(aggregate_sql(counties=True)),
+    agg_source=_with_patients(counties=True),
     keep=f"region_id IS NOT NULL AND level IN ({RegionLevel.COUNTY}, {RegionLevel.TOWNSHIP})",
     stale="""t.region_id IN (SELECT id FROM portal_region WHERE id = ANY(%(counties)s)
                               OR parent_id = ANY(%(counties)s))""",
     parallel=False,
 )
 
+_SUMMED_CODES = [*(i.code for i in ROLLUP_FIGURES), *PATIENT_FIGURE_CODES, "patient_filing"]
 _SUM_FIGURES = "jsonb_build_object({})".format(", ".join(
-    f"'{i.code}', jsonb_build_array(SUM((figures->'{i.code}'->>0)::bigint), SUM((figures->'{i.code}'->>1)::bigint))"
-    for i in ROLLUP_FIGURES))
+    f"'{c}', jsonb_build_array(COALESCE(SUM((figures->'{c}'->>0)::bigint), 0), "
+    f"COALESCE(SUM((figures->'{c}'->>1)::bigint), 0))"
+    for c in _SUMMED_CODES))
 
 # Incremental, step 2: cities and provinces above them, as sums of their county rows (every
 # indicator is a sum, so this equals aggregating their records).

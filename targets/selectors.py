@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from ledger.models import ReportingPeriod
 from portal.models import Region, User
 from portal.scoping import Capability, scope_for
-from targets.indicators import INDICATORS, rate
+from targets.indicators import DASHBOARD_INDICATORS, PATIENT_BY_CODE, rate
 from targets.models import Campaign, RegionRollup, Target
 
 WITHIN_POINTS = 5
@@ -59,6 +59,12 @@ class Cell:
     target: EffectiveTarget | None
     status: str  # met, near, behind, none (no data or no target)
     source: tuple[int, int] | None = None  # insurance: employers with an HRSS count / key employers
+
+    @property
+    def patient_drill(self) -> str:
+        """For a patient indicator: the patient list's filter its cell links to."""
+        indicator = PATIENT_BY_CODE.get(self.indicator)
+        return indicator.drill if indicator else ""
 
     @property
     def gap(self) -> float | None:
@@ -119,7 +125,7 @@ def dashboard(*, actor: User, region: Region, period: ReportingPeriod) -> Dashbo
 
     def row_of(rollup: RegionRollup) -> Row:
         effective = effective_targets(targets, rollup.region, as_of)
-        cells = [make_cell(i.code, rollup.figures, effective.get(i.code)) for i in INDICATORS]
+        cells = [make_cell(i.code, rollup.figures, effective.get(i.code)) for i in DASHBOARD_INDICATORS]
         return Row(rollup.region, rollup.employers, cells, rollup.computed_at, sum(c.status == "behind" for c in cells))
 
     total = next((row_of(r) for r in rollups if r.region_id == region.pk), None)
@@ -128,7 +134,7 @@ def dashboard(*, actor: User, region: Region, period: ReportingPeriod) -> Dashbo
         "period__year", "period__half")
     trend = [
         {"period": str(r.period), "code": r.period.code,
-         "rates": {i.code: rate(*r.figures.get(i.code, [0, 0])) for i in INDICATORS}}
+         "rates": {i.code: rate(*r.figures.get(i.code, [0, 0])) for i in DASHBOARD_INDICATORS}}
         for r in trend_rollups
     ]
     stamps = [r.computed_at for r in rollups]

@@ -15,7 +15,7 @@ from portal.selectors import region_with_ancestors
 from targets import selectors, services
 from targets.excel import dashboard_workbook
 from targets.forms import CampaignForm, TargetForm
-from targets.indicators import INDICATORS
+from targets.indicators import DASHBOARD_INDICATORS
 
 
 def _focus(request) -> list[Region]:
@@ -50,7 +50,7 @@ def dashboard(request):
         return error
     return render(request, "targets/dashboard.html", {
         "board": board, "region": board.region, "period": board.period, **request.dashboard_context,
-        "indicators": INDICATORS,
+        "indicators": DASHBOARD_INDICATORS,
         "child_is_township": board.region.level == RegionLevel.COUNTY,
         "lagging": board.lagging(),
         "trend_json": board.trend,

@@ -32,6 +32,7 @@ def python_figures(records: list[EmployerRecord], period: ReportingPeriod) -> di
         e = r.employer
         if e.status == "closed":
             continue
+        add("reported_cases", r.pneumoconiosis_cases, 0)
         key = e.key_group != ""
         if key:
             hrss = InsuranceCoverage.objects.filter(employer=e, period=period).values_list("insured_workers", flat=True)
@@ -116,7 +117,7 @@ def expected_by_region(records, period) -> dict[str, dict]:
 
 
 def stored_by_region(period) -> dict[str, dict]:
-    return {r.region.code: r.figures for r in RegionRollup.objects.filter(period=period).select_related("region")
+    return {r.region.code: {i.code: r.figures[i.code] for i in ROLLUP_FIGURES} for r in RegionRollup.objects.filter(period=period).select_related("region")
             if r.level <= 3}
 
 

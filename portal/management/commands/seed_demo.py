@@ -5,6 +5,7 @@ from django.db import connection
 
 from inspections.demo import seed_demo_field
 from ledger.demo import seed_demo_employers, seed_demo_periods
+from patients.demo import seed_demo_patients
 from portal.demo import DEMO_PASSWORD, DEMO_REGIONS, seed_demo_users
 from targets.services import rollup_recompute_all
 from worklist.demo import seed_demo_worklist
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             vacuum = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
             cursor.execute(f"{vacuum} ledger_employer, ledger_employerrecord")
         self.stdout.write(seed_demo_field(seed=seed))
+        self.stdout.write(f"patients: {seed_demo_patients(seed=seed, province_codes=[DEMO_REGIONS['province']])}")
         runs = rollup_recompute_all()
         self.stdout.write(seed_demo_worklist())
         self.stdout.write(f"period records: {records}; rollups: {len(runs)} periods; "
