@@ -35,6 +35,7 @@ from patients.models import (
 from portal.audit import audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import RELIEF_DUTIES, Capability, relief_grants, require_in_scope, scope_for
+from portal.values import check_text
 
 PATIENT_FIELDS = [
     "name", "id_number", "sex", "birth_date", "phone", "county", "township", "village", "address",
@@ -74,8 +75,15 @@ class Errors:
             raise ValidationError(self.by_field)
 
 
-def _text(cleaned: dict, field: str) -> str:
-    cleaned[field] = (cleaned.get(field) or "").strip()
+def _text(cleaned: dict, field: str, errors: Errors, model=Patient) -> str:
+    """The text stripped; control characters and over-long values refused (portal.values)."""
+    model_field = model._meta.get_field(field)
+    try:
+        cleaned[field] = check_text(cleaned.get(field), max_length=getattr(model_field, "max_length", None),
+                                    multiline=field == "note")
+    except ValidationError as exc:
+        errors.add(field, exc.messages[0])
+        cleaned[field] = ""
     return cleaned[field]
 
 
@@ -104,7 +112,7 @@ def clean_patient_data(actor: User, data: dict, *, instance: Patient | None = No
     errors = Errors()
     cleaned = dict(data)
     today = timezone.localdate()
-    if not _text(cleaned, "name"):
+    if not _text(cleaned, "name", errors):
         errors.add("name", _("请填写姓名"))
     try:
         cleaned["id_number"] = clean_id_number(cleaned.get("id_number", ""))
@@ -139,12 +147,12 @@ def clean_patient_data(actor: User, data: dict, *, instance: Patient | None = No
         errors.add("county", _("请选择现住址所在县（市、区）"))
     elif township is not None and township.parent_id != county.pk:
         errors.add("township", _("乡镇（街道）“%(t)s”不属于%(c)s") % {"t": township.name, "c": county.name})
-    _text(cleaned, "village")
-    _text(cleaned, "address")
+    _text(cleaned, "village", errors)
+    _text(cleaned, "address", errors)
 
     employer: Employer | None = cleaned.get("employer")
-    _text(cleaned, "employer_name")
-    uscc = _text(cleaned, "employer_uscc")
+    _text(cleaned, "employer_name", errors)
+    uscc = _text(cleaned, "employer_uscc", errors)
     if employer is None and uscc:
         # A USCC of a ledger employer the user can see links the file to it (and its status).
         employer = (Employer.objects.filter(uscc=uscc.upper())
@@ -186,8 +194,8 @@ def clean_patient_data(actor: User, data: dict, *, instance: Patient | None = No
             errors.add("diagnosed_on", _("诊断日期不能晚于今天"))
         if birth and diagnosed < birth:
             errors.add("diagnosed_on", _("诊断日期不能早于出生日期（%(d)s）") % {"d": birth})
-    _text(cleaned, "diagnosis_institution")
-    _text(cleaned, "certificate_number")
+    _text(cleaned, "diagnosis_institution", errors)
+    _text(cleaned, "certificate_number", errors)
 
     cleaned["injury_insured"] = bool(cleaned.get("injury_insured"))
     cleaned["injury_recognized"] = bool(cleaned.get("injury_recognized"))
@@ -202,7 +210,7 @@ def clean_patient_data(actor: User, data: dict, *, instance: Patient | None = No
 
     status = cleaned.get("status") or LifeStatus.ALIVE
     cleaned["status"] = status
-    _text(cleaned, "death_cause")
+    _text(cleaned, "death_cause", errors)
     if status == LifeStatus.DIED:
         died = cleaned.get("died_on")
         if not died:
@@ -360,7 +368,7 @@ def clean_followup_data(patient: Patient, data: dict) -> dict:
     cleaned["oxygen_use"] = cleaned["oxygen_use"] or "none"
     cleaned["rehab_received"] = bool(cleaned["rehab_received"])
     for field in ("rehab_note", "note"):
-        _text(cleaned, field)
+        _text(cleaned, field, errors, FollowUp)
     errors.raise_if_any()
     return cleaned
 
@@ -413,7 +421,7 @@ def relief_record(*, actor: User, patient: Patient, department: str, data: dict)
     if cleaned["amount"] is not None and cleaned["amount"] < 0:
         errors.add("amount", _("金额不能为负数"))
     for field in ("reference", "note"):
-        _text(cleaned, field)
+        _text(cleaned, field, errors, ReliefAction)
     errors.raise_if_any()
     with transaction.atomic(), audit(actor, "relief_record", department=department):
         action = ReliefAction(patient=patient, department=department, recorded_by=actor, **cleaned)
@@ -432,7 +440,7 @@ def clean_site_data(data: dict) -> dict:
     if cleaned["kind"] not in SiteKind.values:
         errors.add("kind", _("请选择康复站或康复点"))
     for field, label in (("name", _("名称")), ("host_institution", _("依托机构"))):
-        if not _text(cleaned, field):
+        if not _text(cleaned, field, errors, RehabSite):
             errors.add(field, _("请填写%(label)s") % {"label": label})
     county, township = cleaned["county"], cleaned["township"]
     if county is None or county.level != RegionLevel.COUNTY:
@@ -441,7 +449,7 @@ def clean_site_data(data: dict) -> dict:
         errors.add("township", _("请选择所在乡镇（街道）"))
     elif county is not None and township.parent_id != county.pk:
         errors.add("township", _("乡镇（街道）“%(t)s”不属于%(c)s") % {"t": township.name, "c": county.name})
-    if cleaned["kind"] == SiteKind.POINT and not _text(cleaned, "village"):
+    if cleaned["kind"] == SiteKind.POINT and not _text(cleaned, "village", errors, RehabSite):
         errors.add("village", _("康复点请填写所在村（社区）"))
     if cleaned["kind"] == SiteKind.STATION:
         cleaned["village"] = ""

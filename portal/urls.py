@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from inspections import api as inspections_api
 from insurance import api as insurance_api
 from ledger import api as ledger_api
+from patients import api as patients_api
 from portal import api, views
 from targets import api as targets_api
 
@@ -34,6 +35,7 @@ urlpatterns = [
     path("api/targets/", include(targets_api.router.urls)),
     path("api/insurance/", include(insurance_api.router.urls)),
     path("api/inspections/", include(inspections_api.router.urls)),
+    path("api/patients/", include(patients_api.router.urls)),
     path("ledger/", include("ledger.urls")),
     path("dashboard/", include("targets.urls")),
     path("insurance/", include("insurance.urls")),

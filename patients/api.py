@@ -1,0 +1,203 @@
+"""DRF endpoints of the patient files, scoped through portal.scoping.ScopeFilterBackend (and, for
+the relief departments, RELIEF_DUTIES). Writes go through patients.services; their errors map as
+in ledger.api.ServiceErrorsMixin (400 Chinese messages, 403, 409 for a stale `version`).
+
+ID numbers are masked in lists; a single file shows the whole number only to roles that need it
+(PATIENT_IDENTITY), and every file read through the API is logged like a page view."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import set_rollback
+
+from ledger.api import ServiceErrorsMixin
+from ledger.models import DustType
+from patients import selectors, services
+from patients.models import LEVEL_FIELDS, AccessKind, FollowUp, Patient, RehabSite, ReliefAction
+from portal.api_contract import ValueRulesSerializerMixin
+from portal.models import Department, Region, RegionLevel
+from portal.scoping import Access, Capability, relief_grants, relief_q, scope_for
+
+router = DefaultRouter()
+router.include_root_view = False
+C = Capability
+
+
+def _region_field(level: int, **kwargs):
+    return serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.filter(level=level), **kwargs)
+
+
+class PatientSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
+    id_number = serializers.CharField(max_length=18, help_text="居民身份证号；列表中脱敏，单个档案仅对有权角色显示完整号码")
+    county = _region_field(RegionLevel.COUNTY, help_text="现住址所在县级区划代码，如 371502")
+    township = _region_field(RegionLevel.TOWNSHIP, required=False, allow_null=True)
+    dust_type = serializers.SlugRelatedField(slug_field="name", queryset=DustType.objects.all(), required=False,
+                                             allow_null=True)
+    relief_reason = serializers.CharField(read_only=True)
+    version = serializers.IntegerField(required=False, help_text="修改时带回读取时的版本号；他人已先保存则返回 409")
+
+    class Meta:
+        model = Patient
+        fields = ["id", "name", "id_number", "sex", "birth_date", "phone", "county", "township", "village", "address",
+                  "employer_name", "employer_uscc", "employer_gone", "exposure_years", "dust_type", "diagnosis_kind",
+                  "disease", "stage", "diagnosed_on", "diagnosis_institution", "certificate_number", "injury_insured",
+                  "injury_recognized", "disability_grade", "status", "died_on", "death_cause", "rehab_filed_on",
+                  "relief_category", "relief_reason", "last_followup_on", "next_followup_due", "version"]
+        read_only_fields = ["relief_category", "last_followup_on", "next_followup_due"]
+        extra_kwargs = {"sex": {"required": False}, "birth_date": {"required": False},
+                        "stage": {"required": False, "allow_null": True}}
+
+    def to_representation(self, patient):
+        data = super().to_representation(patient)
+        if not self.context.get("unmasked"):
+            data["id_number"] = selectors.masked(patient.id_number)
+        return data
+
+
+class PatientViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """一人一档. Health staff read the files of their regions, county clerks write them."""
+
+    scope_access = Access(capability=C.PATIENT_VIEW, write_capability=C.PATIENT_EDIT)
+    serializer_class = PatientSerializer
+    queryset = Patient.objects.select_related("county", "township", "employer", "dust_type").order_by("pk")
+    filterset_fields = {"county__code": ["exact"], "township__code": ["exact"], "status": ["exact"],
+                        "relief_category": ["exact"], "stage": ["exact"]}
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.ConflictError):
+            set_rollback()
+            return Response({"detail": str(exc), "changes": [], "current_version": exc.current_version},
+                            status=status.HTTP_409_CONFLICT)
+        return super().handle_exception(exc)
+
+    def retrieve(self, request, *args, **kwargs):
+        patient = self.get_object()
+        unmasked = selectors.may_see_identity(request.user, patient.county)
+        services.access_log(user=request.user, patients=[patient],
+                            kind=AccessKind.IDENTITY if unmasked else AccessKind.API)
+        return Response(self.get_serializer(patient, context={**self.get_serializer_context(),
+                                                              "unmasked": unmasked}).data)
+
+    def _data(self, validated: dict) -> dict:
+        data = {k: v for k, v in validated.items() if k != "version"}
+        data["employer"] = None
+        return data
+
+    def perform_create(self, serializer):
+        serializer.instance = services.patient_create(actor=self.request.user, data=self._data(serializer.validated_data))
+
+    def perform_update(self, serializer):
+        serializer.instance = services.patient_update(
+            actor=self.request.user, patient=serializer.instance, data=self._data(serializer.validated_data),
+            expected_version=serializer.validated_data.get("version"))
+
+
+class ScopedPatientField(serializers.PrimaryKeyRelatedField):
+    """A patient id among the files the user may see (health scope, or the relief departments'
+    categories): another county's id reads as nonexistent, never as forbidden."""
+
+    def __init__(self, *, relief: bool = False, **kwargs):
+        self.relief = relief
+        kwargs.setdefault("error_messages", {"does_not_exist": "患者 {pk_value} 不存在或不在您的管辖范围内。"})
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        user = self.context["request"].user
+        if self.relief:
+            return Patient.objects.filter(relief_q(user, level_fields=LEVEL_FIELDS))
+        return scope_for(user, C.PATIENT_VIEW).filter(Patient.objects.all())
+
+
+class FollowUpSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
+    patient = ScopedPatientField()
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "patient", "followed_on", "way", "health_status", "fev1_percent", "fvc_percent", "oxygen_use",
+                  "rehab_received", "rehab_note", "note", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class FollowUpViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """随访 records; POST records one (the patient's next due date follows)."""
+
+    scope_access = Access(capability=C.PATIENT_VIEW, write_capability=C.PATIENT_EDIT)
+    serializer_class = FollowUpSerializer
+    queryset = FollowUp.objects.order_by("-followed_on", "-pk")
+    filterset_fields = {"patient": ["exact"], "county__code": ["exact"]}
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        patient = data.pop("patient")
+        serializer.instance = services.followup_record(actor=self.request.user, patient=patient, data=data)
+
+
+class ReliefActionSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
+    patient = ScopedPatientField(relief=True)
+    department = serializers.ChoiceField(choices=Department.choices)
+
+    class Meta:
+        model = ReliefAction
+        fields = ["id", "patient", "department", "kind", "acted_on", "reference", "amount", "note", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class ReliefActionViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
+                          viewsets.GenericViewSet):
+    """What the relief departments did, for the patients of their categories in their regions."""
+
+    scope_access = Access(capability=C.PATIENT_RELIEF)
+    serializer_class = ReliefActionSerializer
+    queryset = ReliefAction.objects.order_by("-acted_on", "-pk")
+    filterset_fields = {"patient": ["exact"], "department": ["exact"]}
+
+    def get_queryset(self):
+        user = self.request.user
+        own = relief_q(user, category_lookup="patient__relief_category", level_fields=LEVEL_FIELDS)
+        if user.is_superuser:
+            return super().get_queryset()
+        return super().get_queryset().filter(own, department__in={g.department for g in relief_grants(user)})
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        patient, department = data.pop("patient"), data.pop("department")
+        try:
+            selectors.relief_patient_get(actor=self.request.user, pk=patient.pk, department=department)
+        except Patient.DoesNotExist:
+            raise DjangoPermissionDenied("该患者不在本部门负责的救治救助类别或管辖范围内。") from None
+        serializer.instance = services.relief_record(actor=self.request.user, patient=patient,
+                                                     department=department, data=data)
+
+
+class RehabSiteSerializer(serializers.ModelSerializer):
+    county = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    township = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    missing = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RehabSite
+        fields = ["id", "kind", "name", "county", "township", "village", "host_institution", "rooms", "equipment",
+                  "drugs_stocked", "opened_on", "patients_served", "missing"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_missing(self, site) -> list[str]:
+        return site.missing()
+
+
+class RehabSiteViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Rehab stations (乡镇/街道) and points (村居) with their rooms and equipment."""
+
+    scope_access = Access(capability=C.PATIENT_VIEW)
+    serializer_class = RehabSiteSerializer
+    queryset = RehabSite.objects.select_related("county", "township").order_by("pk")
+    filterset_fields = {"county__code": ["exact"], "kind": ["exact"]}
+
+
+router.register("files", PatientViewSet, basename="patient")
+router.register("follow-ups", FollowUpViewSet, basename="patient-follow-up")
+router.register("relief-actions", ReliefActionViewSet, basename="patient-relief-action")
+router.register("rehab-sites", RehabSiteViewSet, basename="patient-rehab-site")
