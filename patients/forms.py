@@ -128,3 +128,13 @@ class RehabSiteForm(BootstrapFormMixin, RegionFieldsMixin, forms.Form):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_regions(actor)
+
+
+class ImportForm(BootstrapFormMixin, forms.Form):
+    county = RegionChoiceField(label=_("导入到县（市、区）"), queryset=Region.objects.none())
+    file = forms.FileField(label=_("患者名单（.xlsx，使用下载的模板）"))
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["county"].queryset = region_choices(actor, Capability.PATIENT_EDIT).filter(
+            level=RegionLevel.COUNTY).order_by("code")

@@ -228,7 +228,7 @@ def clean_patient_data(actor: User, data: dict, *, instance: Patient | None = No
     return cleaned
 
 
-def _assign(patient: Patient, cleaned: dict) -> None:
+def assign(patient: Patient, cleaned: dict) -> None:
     for field in PATIENT_FIELDS:
         if field in ("county", "township"):
             continue
@@ -266,7 +266,7 @@ def patient_create(*, actor: User, data: dict) -> Patient:
     require_in_scope(actor, Capability.PATIENT_EDIT, cleaned["county"])
     with transaction.atomic(), audit(actor, "patient_create"):
         patient = Patient()
-        _assign(patient, cleaned)
+        assign(patient, cleaned)
         patient.save()
         mark_dirty(patient.county_id, since=patient.diagnosed_on)
     return patient
@@ -284,7 +284,7 @@ def patient_update(*, actor: User, patient: Patient, data: dict, expected_versio
         raise ValidationError({"county": [_("改变所在县请使用“迁移”，以保留迁移记录")]})
     cleaned = clean_patient_data(actor, merged, instance=patient)
     with audit(actor, "patient_update"):
-        _assign(patient, cleaned)
+        assign(patient, cleaned)
         patient.version += 1
         patient.save()
         mark_dirty(patient.county_id)
@@ -487,6 +487,12 @@ def rehab_site_save(*, actor: User, data: dict, site: RehabSite | None = None) -
 
 
 # ---- Privacy: who read what ---------------------------------------------------------------------
+
+
+def mask_id(number: str) -> str:
+    from ledger.validation import mask_id_number
+
+    return mask_id_number(number)
 
 
 def access_log(*, user: User, patients, kind: str = AccessKind.FILE) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import views
+from patients import views, views_excel
 
 app_name = "patients"
 
@@ -18,4 +18,9 @@ urlpatterns = [
     path("rehab/sites/new/", views.rehab_site_edit, name="rehab-site-create"),
     path("rehab/sites/<int:pk>/", views.rehab_site_edit, name="rehab-site-edit"),
     path("access-log/", views.access_log, name="access-log"),
+    path("excel/template/", views_excel.template, name="excel-template"),
+    path("excel/export/", views_excel.export, name="excel-export"),
+    path("excel/import/", views_excel.upload, name="import"),
+    path("excel/import/<int:pk>/", views_excel.import_job, name="import-job"),
+    path("excel/import/<int:pk>/errors/", views_excel.import_errors, name="import-errors"),
 ]
