@@ -61,12 +61,10 @@ def home(request):
         return render(request, "portal/no_access.html", status=403)
     remember_memberships(request.user, memberships)
     work = worklist_selectors.work_list(request.user, memberships=memberships)
-    notifications = list(worklist_selectors.inbox(request.user).filter(read_at__isnull=True)[:5])
     remember_counts(request.user, work.total)
     return render(request, "portal/home.html", {
         "memberships": [{"membership": m, "region_full_name": m.region_full_name} for m in memberships],
         "work": work,
-        "notifications": notifications,
     })
 
 

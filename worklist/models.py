@@ -129,3 +129,27 @@ class Liaison(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.unit}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class RecordComment(models.Model):
+    """A reviewer's question about one employer's record of a period, and the county's answer
+    (the answer is a comment with `reply_to`)."""
+
+    SCOPE_LEVEL_FIELDS = {1: "record__province", 2: "record__city", 3: "record__county", 4: "record__township"}
+
+    record = models.ForeignKey("ledger.EmployerRecord", on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("内容"))
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="answers")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("填报记录批注")
+        verbose_name_plural = _("填报记录批注")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["record", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.body[:40]

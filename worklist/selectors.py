@@ -232,6 +232,27 @@ def _handovers_due(rows: list[PendingSubmission], today: datetime.date) -> list[
         for code, group in by_period.items()]
 
 
+def _comments_to_answer(user, today: datetime.date) -> list[WorkItem]:
+    """Reviewers' comments on records of the clerk's counties that nobody has answered."""
+    from worklist.models import RecordComment
+
+    scope = scope_for(user, C.LEDGER_EDIT)
+    if not scope:
+        return []
+    rows = list(scope.filter(RecordComment.objects.filter(reply_to__isnull=True, answered_at__isnull=True))
+                .annotate(total=Window(Count("id")))
+                .values("record_id", "record__employer__name", "record__period__code", "body", "total")
+                .order_by("created_at")[:5])
+    items = [WorkItem("comment", _("台帐审核"), _("答复审核人员对%(employer)s填报的批注") % {
+        "employer": r["record__employer__name"]}, reverse("worklist:record-comments", args=[r["record_id"]]), None,
+        detail=r["body"][:80], today=today) for r in rows]
+    if rows and rows[0]["total"] > len(rows):
+        items.append(WorkItem("comment", _("台帐审核"), _("另有 %(n)s 条批注待答复") % {
+            "n": rows[0]["total"] - len(rows)}, reverse("ledger:periods"), None, count=rows[0]["total"] - len(rows),
+            today=today))
+    return items
+
+
 def _ledger_to_review(user, today: datetime.date) -> list[WorkItem]:
     scope = scope_for(user, C.LEDGER_REVIEW)
     if not scope:
@@ -455,6 +476,7 @@ def work_list(user, *, today: datetime.date | None = None, memberships=None) -> 
     capabilities = user_capabilities(user)
     items: list[WorkItem] = _liaisons_missing(user, memberships, today)
     items += _ledger_to_fill(user, today)
+    items += _comments_to_answer(user, today)
     items += _ledger_to_review(user, today)
     if C.INSURANCE_EDIT in capabilities:
         items += _handovers_unread(user, today)
@@ -590,3 +612,130 @@ def with_liaison_flag(memberships):
 
     return memberships.annotate(has_liaison=Exists(Liaison.objects.filter(
         region=OuterRef("region"), department=OuterRef("department"))))
+
+
+# ---- Reviewing one county: comparison with its previous period, figures that jumped, comments ----------------
+
+
+# DHIS2-style min–max checks between an employer's record and its previous one: a count that
+# grew or shrank by this factor or more, and coverage rates that went from none to all or back.
+JUMP_FACTOR = 3
+JUMP_FIELDS = [("total_workers", _("职工总人数")), ("exposed_workers", _("接尘人数")), ("exam_due", _("应检人数"))]
+RATE_PAIRS = [("exam_done", "exam_due", _("在岗体检率")), ("surveillance_files", "exposed_workers", _("监护档案建档率")),
+              ("workers_trained", "workers_training_due", _("劳动者培训率")),
+              ("insured_workers", "total_workers", _("工伤保险参保率"))]
+OUTLIERS_SHOWN = 200
+
+_OUTLIER_SQL = """
+SELECT r.id, e.id, e.name, {columns}
+FROM ledger_employerrecord r
+JOIN ledger_employer e ON e.id = r.employer_id
+JOIN ledger_employerrecord p ON p.employer_id = r.employer_id AND p.period_id = %s
+WHERE r.period_id = %s AND r.county_id = %s AND ({conditions})
+ORDER BY e.name, r.id
+LIMIT {limit}
+"""
+
+
+@dataclass
+class Outlier:
+    record_id: int
+    employer_id: int
+    employer_name: str
+    reasons: list[str]
+
+
+@dataclass
+class CountyReview:
+    submission: CountySubmission
+    previous: ReportingPeriod | None
+    indicators: list[dict]  # name, previous rate, rate, change (points)
+    outliers: list[Outlier]
+    comments: int
+
+
+def _jump_sql() -> tuple[str, str]:
+    columns, conditions = [], []
+    for name, _label in JUMP_FIELDS:
+        columns += [f"r.{name}", f"p.{name}"]
+        conditions.append(f"(p.{name} > 0 AND (r.{name} >= {JUMP_FACTOR} * p.{name} "
+                          f"OR {JUMP_FACTOR} * r.{name} <= p.{name}))")
+    columns += ["r.exam_done", "p.exam_due"]
+    conditions.append("(p.exam_due > 0 AND r.exam_done > p.exam_due * 2)")
+    for numerator, denominator, _label in RATE_PAIRS:
+        columns += [f"r.{numerator}", f"r.{denominator}", f"p.{numerator}", f"p.{denominator}"]
+        conditions.append(f"(r.{denominator} > 0 AND p.{denominator} > 0 AND ("
+                          f"(p.{numerator} = 0 AND r.{numerator} = r.{denominator}) OR "
+                          f"(p.{numerator} = p.{denominator} AND r.{numerator} = 0)))")
+    return ", ".join(columns), " OR ".join(conditions)
+
+
+def _reasons(values: list) -> list[str]:
+    reasons, i = [], 0
+    for _field, label in JUMP_FIELDS:
+        now, before = values[i], values[i + 1]
+        i += 2
+        if before and (now >= JUMP_FACTOR * before or JUMP_FACTOR * now <= before):
+            reasons.append(_("%(label)s %(before)s → %(now)s") % {"label": label, "before": before, "now": now})
+    done, due_before = values[i], values[i + 1]
+    i += 2
+    if due_before and done > due_before * 2:
+        reasons.append(_("实检人数 %(done)s，超过上期应检人数 %(due)s 的两倍") % {"done": done, "due": due_before})
+    for _n, _d, label in RATE_PAIRS:
+        num, den, pnum, pden = values[i:i + 4]
+        i += 4
+        if den and pden and ((pnum == 0 and num == den) or (pnum == pden and num == 0)):
+            reasons.append(_("%(label)s %(before)s%% → %(now)s%%") % {
+                "label": label, "before": round(100 * pnum / pden), "now": round(100 * num / den)})
+    return reasons
+
+
+def county_review(*, actor, submission_pk: int) -> CountyReview:
+    """What a reviewer reads before deciding on a county: each indicator against the county's
+    previous period, the employers whose figures jumped, and how many comments are open.
+    Raises CountySubmission.DoesNotExist outside the reviewer's scope."""
+    from ledger.models import EmployerRecord as Record
+    from worklist.models import RecordComment
+
+    submission = scope_for(actor, C.LEDGER_REVIEW).filter(
+        CountySubmission.objects.select_related("county", "period")).get(pk=submission_pk)
+    period = submission.period
+    previous = (ReportingPeriod.objects.filter(Q(year__lt=period.year) | Q(year=period.year, half__lt=period.half))
+                .filter(pk__in=Record.objects.filter(county=submission.county).values("period_id"))
+                .order_by("-year", "-half").first())
+    rollups = {r.period_id: r.figures for r in RegionRollup.objects.filter(
+        region=submission.county, period__in=[p for p in (period, previous) if p is not None])}
+    from targets.indicators import rate
+
+    indicators = []
+    for indicator in INDICATORS:
+        now = rate(*rollups.get(period.pk, {}).get(indicator.code, [0, 0]))
+        before = rate(*rollups.get(previous.pk, {}).get(indicator.code, [0, 0])) if previous else None
+        indicators.append({"name": indicator.name, "previous": before, "current": now,
+                           "change": None if now is None or before is None else now - before})
+    outliers = []
+    if previous is not None:
+        columns, conditions = _jump_sql()
+        with connection.cursor() as cursor:
+            cursor.execute(_OUTLIER_SQL.format(columns=columns, conditions=conditions, limit=OUTLIERS_SHOWN),
+                           [previous.pk, period.pk, submission.county_id])
+            outliers = [Outlier(row[0], row[1], row[2], _reasons(list(row[3:]))) for row in cursor.fetchall()]
+    comments = RecordComment.objects.filter(record__period=period, record__county=submission.county,
+                                            reply_to__isnull=True, answered_at__isnull=True).count()
+    return CountyReview(submission, previous, indicators, outliers, comments)
+
+
+def record_comments(*, actor, record_pk: int):
+    """A record (in the user's ledger scope) and its comments, questions with their answers."""
+    from ledger.models import EmployerRecord as Record
+    from worklist.models import RecordComment
+
+    record = scope_for(actor, C.LEDGER_VIEW).filter(
+        Record.objects.select_related("employer", "period", "county")).get(pk=record_pk)
+    comments = list(RecordComment.objects.filter(record=record).select_related("author"))
+    answers: dict[int, list] = {}
+    for c in comments:
+        if c.reply_to_id:
+            answers.setdefault(c.reply_to_id, []).append(c)
+    threads = [(c, answers.get(c.pk, [])) for c in comments if not c.reply_to_id]
+    return record, threads

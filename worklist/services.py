@@ -147,6 +147,26 @@ def _checklist_returned_messages(payload: dict):
         reverse("inspections:fill", args=[assignment.pk]))
 
 
+def _comment_messages(payload: dict):
+    from worklist.models import RecordComment
+
+    comment = RecordComment.objects.select_related("record__employer", "record__period", "author",
+                                                   "reply_to").filter(pk=payload["comment"]).first()
+    if comment is None:
+        return None
+    record = comment.record
+    url = reverse("worklist:record-comments", args=[record.pk])
+    if comment.reply_to_id:
+        users = [comment.reply_to.author] if comment.reply_to.author.is_active else []
+        title = _("%(who)s答复了您对%(employer)s %(period)s填报的批注") % {
+            "who": comment.author, "employer": record.employer.name, "period": record.period}
+    else:
+        users = members_of(record.county_id, C.LEDGER_EDIT)
+        title = _("%(who)s对%(employer)s %(period)s填报提出批注，请答复") % {
+            "who": comment.author, "employer": record.employer.name, "period": record.period}
+    return users, Message(f"comment:{comment.pk}", title, comment.body[:500], url)
+
+
 def _event_messages(event: NotificationEvent):
     if event.kind in (K.SUBMISSION_RETURNED, K.SUBMISSION_APPROVED, K.SUBMISSION_ACCEPTED):
         return _submission_messages(event.kind, event.payload)
@@ -156,6 +176,8 @@ def _event_messages(event: NotificationEvent):
         return _assignment_messages(event.payload)
     if event.kind == K.CHECKLIST_RETURNED:
         return _checklist_returned_messages(event.payload)
+    if event.kind == K.RECORD_COMMENT:
+        return _comment_messages(event.payload)
     raise ValueError(f"unknown notification event {event.kind}")
 
 
@@ -403,3 +425,52 @@ def liaison_delete(*, actor: User, liaison) -> None:
         raise PermissionDenied(_("只有该部门的管理员可以维护其联络员名单。"))
     with transaction.atomic(), audit(actor, "liaison_delete", region=liaison.region.code):
         liaison.delete()
+
+
+# ---- Comments on a single employer record ------------------------------------------------------------------
+
+
+COMMENT_MAX = 1000
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": _("请填写内容。")})
+    if len(body) > COMMENT_MAX:
+        raise ValidationError({"body": _("内容过长（最多 %(m)s 字，现有 %(n)s 字）。") % {"m": COMMENT_MAX, "n": len(body)}})
+    return body
+
+
+def record_comment_add(*, actor: User, record, body: str):
+    """A city or provincial reviewer comments on one employer's record; the county's clerks are told."""
+    from portal.audit import audit
+    from portal.models import RegionLevel
+    from worklist.models import RecordComment
+
+    if not scope_for(actor, C.LEDGER_REVIEW).contains_from_level(record.county, RegionLevel.CITY):
+        raise PermissionDenied(_("只有市级或省级审核人员可以对填报记录提出批注。"))
+    body = _clean_body(body)
+    with transaction.atomic(), audit(actor, "record_comment", record=record.pk):
+        comment = RecordComment.objects.create(record=record, author=actor, body=body)
+        notify(K.RECORD_COMMENT, comment=comment.pk)
+    return comment
+
+
+def record_comment_answer(*, actor: User, comment, body: str):
+    """The county answers a reviewer's comment (its clerks, who fill the record)."""
+    from portal.audit import audit
+    from portal.scoping import require_in_scope
+    from worklist.models import RecordComment
+
+    require_in_scope(actor, C.LEDGER_EDIT, comment.record.county)
+    if comment.reply_to_id:
+        raise ValidationError(_("只能答复审核人员的批注。"))
+    body = _clean_body(body)
+    with transaction.atomic(), audit(actor, "record_comment_answer", record=comment.record_id):
+        locked = RecordComment.objects.select_for_update(no_key=True).get(pk=comment.pk)
+        answer = RecordComment.objects.create(record=locked.record, author=actor, body=body, reply_to=locked)
+        locked.answered_at = answer.created_at
+        locked.save(update_fields=["answered_at"])
+        notify(K.RECORD_COMMENT, comment=answer.pk)
+    return answer

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
+from ledger.models import CountySubmission, EmployerRecord
 from portal.models import Department, Region, RegionLevel
 from portal.scoping import Capability, forbidden, login_only, requires, scope_for
 from worklist import selectors, services
@@ -181,4 +182,44 @@ def liaisons(request):
         "region": region, "rows": rows, "editable": editable,
         "editable_values": {d.value for d in editable},
         "children": scope.filter(Region.objects.filter(parent=region)).order_by("path") if region.level < 3 else [],
+    })
+
+
+@requires(Capability.LEDGER_REVIEW)
+def county_review(request, pk: int):
+    """One county under review: its indicators against its previous period, the employers
+    whose figures jumped, the open comments."""
+    try:
+        review = selectors.county_review(actor=request.user, submission_pk=pk)
+    except CountySubmission.DoesNotExist:
+        return forbidden(request, _("该报送记录不存在或不在您的审核范围内。"))
+    return render(request, "worklist/county_review.html", {"review": review})
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+def record_comments(request, pk: int):
+    """The comments on one employer record: reviewers ask, the county's clerks answer."""
+    try:
+        record, threads = selectors.record_comments(actor=request.user, record_pk=pk)
+    except EmployerRecord.DoesNotExist:
+        return forbidden(request, _("该记录不存在或不在您的管辖范围内。"))
+    if request.method == "POST":
+        try:
+            if request.POST.get("reply_to"):
+                comment = next((c for c, _answers in threads if str(c.pk) == request.POST["reply_to"]), None)
+                if comment is None:
+                    raise ValidationError(_("该批注不存在。"))
+                services.record_comment_answer(actor=request.user, comment=comment, body=request.POST.get("body", ""))
+                messages.success(request, _("已答复。"))
+            else:
+                services.record_comment_add(actor=request.user, record=record, body=request.POST.get("body", ""))
+                messages.success(request, _("已提出批注，县级填报人员将收到通知。"))
+        except (PermissionDenied, ValidationError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("worklist:record-comments", pk=record.pk)
+    return render(request, "worklist/record_comments.html", {
+        "record": record, "threads": threads,
+        "may_comment": scope_for(request.user, Capability.LEDGER_REVIEW).contains_from_level(
+            record.county, RegionLevel.CITY),
+        "may_answer": scope_for(request.user, Capability.LEDGER_EDIT).contains(record.county),
     })
