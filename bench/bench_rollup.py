@@ -17,7 +17,7 @@ def main() -> None:
 
     from ledger.models import Employer, EmployerRecord, ReportingPeriod
     from targets import rollups, services
-    from targets.dirty import mark_county_dirty
+    from targets.services import rollup_mark_dirty
 
     period = ReportingPeriod.objects.get(code="2020H1")
     records = EmployerRecord.objects.filter(period=period).count()
@@ -29,7 +29,7 @@ def main() -> None:
     for _ in range(11):
         with transaction.atomic():  # one clerk's edit, outside the timing
             EmployerRecord.objects.filter(pk=record.pk).update(total_workers=F("total_workers"))
-            mark_county_dirty(county_id=record.county_id, period_id=period.pk)
+            rollup_mark_dirty(record.county_id, period.pk)
         started = time.perf_counter()
         (run,) = services.rollup_recompute_dirty()
         task_seconds.append(time.perf_counter() - started)

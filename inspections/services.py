@@ -618,18 +618,11 @@ def _record_employer_inspection(inspection: Inspection) -> None:
     if employer is None or inspection.inspected_on is None:
         return
     from ledger.models import ReportingPeriod
-    from ledger.services import mark_dirty
+    from targets.services import rollup_mark_dirty
 
     day = inspection.inspected_on
-    period_ids = list(ReportingPeriod.objects.filter(year=day.year, ends_on__gte=day).values_list("pk", flat=True))
-    county_id = employer.county_id
-
-    def mark() -> None:
-        for period_id in period_ids:
-            mark_dirty(county_id, period_id)
-
-    if period_ids:
-        transaction.on_commit(mark)
+    for period_id in ReportingPeriod.objects.filter(year=day.year, ends_on__gte=day).values_list("pk", flat=True):
+        rollup_mark_dirty(employer.county_id, period_id)  # in the submit's transaction
 
 
 def decode_signature(data_url: str) -> bytes:

@@ -43,14 +43,15 @@ from insurance.models import (
     WorkerCoverage,
 )
 from ledger.models import CountySubmission, Employer, EmployerRecord, ReportingPeriod
-from ledger.services import mark_dirty
 from ledger.validation import clean_id_number, clean_uscc, mask_id_number
+from portal.aftercommit import enqueue_after_commit
 from portal.audit import audit
 from portal.bulk import staging_table
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import EARLIEST_DATE, Errors, check_count, check_model_text, check_past_date
 from portal.xlsx import CellError, WorkbookFileError
+from targets.services import rollup_mark_dirty
 from worklist.models import NotificationKind
 from worklist.services import notify
 
@@ -122,7 +123,7 @@ def coverage_save(*, actor: User, employer: Employer, period: ReportingPeriod, i
     with audit(actor, "coverage_save", employer=employer.pk, period=period.code):
         coverage = _upsert_coverage(actor=actor, employer=employer, period=period, insured_workers=insured_workers,
                                     as_of=as_of, source=CoverageSource.MANUAL)
-        mark_dirty(employer.county_id, period.pk)
+        rollup_mark_dirty(employer.county_id, period.pk)
     return coverage
 
 
@@ -574,7 +575,7 @@ def coverage_import(*, actor: User, region: Region, period: ReportingPeriod,
             record.workers_insured, record.workers_uninsured = insured, uninsured
             record.save(update_fields=["workers_insured", "workers_uninsured"])
         for county_id in sorted({hit[3] for _unit, hit in matched}):
-            mark_dirty(county_id, period.pk)
+            rollup_mark_dirty(county_id, period.pk)
     timings.write_s = time.perf_counter() - started
     return record
 
@@ -638,7 +639,7 @@ def coverage_import_enqueue(*, actor: User, region: Region, period: ReportingPer
                                            persons_file=persons_upload or "")
     from insurance.tasks import import_coverage
 
-    import_coverage.delay_on_commit(job.pk)
+    enqueue_after_commit(import_coverage, job.pk)
     log.info("coverage import job %s queued by user %s for region %s", job.pk, actor.pk, region.code)
     return job
 
@@ -770,7 +771,7 @@ def follow_up_create(*, actor: User, employer: Employer, period: ReportingPeriod
         if new_count is not None:
             _upsert_coverage(actor=actor, employer=employer, period=period, insured_workers=new_count,
                              as_of=acted_on, source=CoverageSource.FOLLOW_UP)
-            mark_dirty(employer.county_id, period.pk)
+            rollup_mark_dirty(employer.county_id, period.pk)
     return follow_up
 
 

@@ -50,14 +50,16 @@ from ledger.models import (
     Industry,
     ReportingPeriod,
 )
-from ledger.services import RECORD_FIELDS, classification_refresh, mark_dirty
+from ledger.services import RECORD_FIELDS, classification_refresh
 from ledger.validation import USCC_ALPHABET, clean_phone, clean_registration_number, clean_uscc
+from portal.aftercommit import enqueue_after_commit
 from portal.audit import audit
 from portal.bulk import history_triggers, staging_table, write_history
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope
 from portal.values import check_count, check_past_date, check_text
 from portal.xlsx import CellError, WorkbookFileError
+from targets.services import rollup_mark_dirty
 
 log = logging.getLogger(__name__)
 
@@ -901,7 +903,12 @@ def import_commit(*, actor: User, job: ImportJob) -> ImportJob:
         with transaction.atomic(), audit(actor, "ledger_import", file=job.original_name, import_job=job.pk,
                                          period=job.period.code, county=job.county.code):
             created, updated = _write(job, actor, outcome.rows)
-            mark_dirty(job.county_id, job.period_id)
+            rollup_mark_dirty(job.county_id, job.period_id)
+            # The job's result commits with the data: whatever happens after the commit (the
+            # rollup enqueue is best-effort) cannot turn it into "nothing was written".
+            job.rows_created, job.rows_updated = created, updated
+            job.rows_done = job.rows_total = len(outcome.rows)
+            _finish(job, ImportStatus.DONE, [])
     except _Refused as exc:
         job.rows_created = job.rows_updated = 0
         _finish(job, ImportStatus.INVALID, [error(None, "", "", str(exc), _("重新校验后再导入"))])
@@ -912,9 +919,6 @@ def import_commit(*, actor: User, job: ImportJob) -> ImportJob:
         _finish(job, ImportStatus.FAILED, [error(None, "", "", _(
             "导入时发生系统错误，已全部撤销，未写入任何数据。请稍后重试或联系管理员。"))])
         return job
-    job.rows_created, job.rows_updated = created, updated
-    job.rows_done = job.rows_total = len(outcome.rows)
-    _finish(job, ImportStatus.DONE, [])
     log.info("ledger import %s committed: %s created, %s updated", job.pk, created, updated)
     return job
 
@@ -950,7 +954,7 @@ def _write(job: ImportJob, actor: User, rows: list[list]) -> tuple[int, int]:
         write_history(model=Employer, ids=touched, inserted=inserted)
         # Updated employers' records of other open periods count them as they are now.
         for county_id, period_id in classification_refresh(employer_ids=sorted(touched - inserted)):
-            mark_dirty(county_id, period_id)
+            rollup_mark_dirty(county_id, period_id)
         employer_of = _employers_of_rows(cursor, rows, county, returned)
 
         record_rows = [(employer_of[r[ROW]][0], employer_of[r[ROW]][1], *r[REC]) for r in rows]
@@ -1142,7 +1146,7 @@ def import_validate_start(*, actor: User, job: ImportJob) -> ImportJob:
         return import_validate(actor=actor, job=job)
     from ledger.tasks import validate_import
 
-    validate_import.delay_on_commit(job.pk, actor.pk)
+    enqueue_after_commit(validate_import, job.pk, actor.pk)
     return job
 
 
@@ -1158,7 +1162,7 @@ def import_commit_start(*, actor: User, job: ImportJob) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(rows_done=0)
     from ledger.tasks import commit_import
 
-    commit_import.delay_on_commit(job.pk, actor.pk)
+    enqueue_after_commit(commit_import, job.pk, actor.pk)
     return job
 
 

@@ -29,6 +29,7 @@ from portal.audit import audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import Errors, birth_date_of, check_count, check_model_text, check_past_date
+from targets.services import rollup_mark_dirty
 from worklist.models import NotificationKind
 from worklist.services import notify
 
@@ -176,7 +177,7 @@ def employer_create(*, actor: User, data: dict) -> Employer:
         ).order_by("-period__year", "-period__half").first()
         if open_submission:
             _new_record(employer, open_submission.period, actor)
-            mark_dirty(employer.county_id, open_submission.period_id)
+            rollup_mark_dirty(employer.county_id, open_submission.period_id)
     return employer
 
 
@@ -201,7 +202,7 @@ def employer_update(*, actor: User, employer: Employer, data: dict, expected_ver
             touched |= _move_open_records(employer)
         touched |= classification_refresh(employer_ids=[employer.pk])
         for county_id, period_id in touched:
-            mark_dirty(county_id, period_id)
+            rollup_mark_dirty(county_id, period_id)
     return employer
 
 
@@ -359,7 +360,7 @@ def period_open_county(*, actor: User, period: ReportingPeriod, county: Region) 
                 """,
                 {"period": period.pk, "year": period.year, "half": period.half, "county": county.pk},
             )
-        mark_dirty(county.pk, period.pk)
+        rollup_mark_dirty(county.pk, period.pk)
     return submission
 
 
@@ -448,7 +449,7 @@ def record_update(*, actor: User, record: EmployerRecord, data: dict, expected_v
             RecordDustExposure.objects.bulk_create(
                 RecordDustExposure(record=record, dust_type=d, exposed_workers=n) for d, n in exposures.items() if n
             )
-        mark_dirty(record.county_id, record.period_id)
+        rollup_mark_dirty(record.county_id, record.period_id)
     return record
 
 
@@ -496,7 +497,7 @@ def submission_return(*, actor: User, submission: CountySubmission, reason: str)
         submission.save()
         # Open again: its records take the employers' current classification.
         if classification_refresh(county_id=submission.county_id, period_id=submission.period_id):
-            mark_dirty(submission.county_id, submission.period_id)
+            rollup_mark_dirty(submission.county_id, submission.period_id)
         notify(NotificationKind.SUBMISSION_RETURNED, submission=submission.pk, reason=reason,
                at=submission.reviewed_at.isoformat())
     return submission
@@ -510,7 +511,7 @@ def submission_approve(*, actor: User, submission: CountySubmission) -> CountySu
         submission.status, submission.reviewed_at, submission.reviewed_by = (
             SubmissionStatus.APPROVED, timezone.now(), actor)
         submission.save()
-        mark_dirty(submission.county_id, submission.period_id)
+        rollup_mark_dirty(submission.county_id, submission.period_id)
         notify(NotificationKind.SUBMISSION_APPROVED, submission=submission.pk, at=submission.reviewed_at.isoformat())
     return submission
 
@@ -627,16 +628,6 @@ def worker_delete(*, actor: User, worker: Worker) -> None:
     require_in_scope(actor, Capability.LEDGER_EDIT, worker.employer.county)
     with transaction.atomic(), audit(actor, "worker_delete"):
         worker.delete()
-
-
-# ---- Rollup hand-off --------------------------------------------------------------------------
-
-
-def mark_dirty(county_id: int, period_id: int | None) -> None:
-    """Hook for the indicator rollups (targets app): a write marks its county dirty."""
-    from targets.dirty import mark_county_dirty
-
-    mark_county_dirty(county_id=county_id, period_id=period_id)
 
 
 def latest_period() -> ReportingPeriod | None:

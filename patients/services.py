@@ -252,13 +252,13 @@ def mark_dirty(county_id: int, since: datetime.date | None = None) -> None:
     """The county's patient figures are stale in every period ending on or after `since` (a
     patient's figures count as of each period's end, so a change reaches back)."""
     from ledger.models import ReportingPeriod
-    from targets.dirty import mark_county_dirty
+    from targets.services import rollup_mark_dirty
 
     periods = ReportingPeriod.objects.order_by("year", "half")
     if since is not None:
         periods = periods.filter(ends_on__gte=since)
     for period_id in periods.values_list("pk", flat=True):
-        mark_county_dirty(county_id=county_id, period_id=period_id)
+        rollup_mark_dirty(county_id, period_id)
 
 
 def patient_create(*, actor: User, data: dict) -> Patient:

@@ -8,11 +8,12 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ledger.models import ReportingPeriod
+from portal.aftercommit import after_commit, send_task
 from portal.audit import audit
 from portal.models import Region, User
 from portal.scoping import Capability, require_in_scope
@@ -66,16 +67,48 @@ def rollup_recompute_dirty() -> list[RollupRun]:
     return runs
 
 
-def schedule_dirty_recompute() -> None:
-    """After a ledger write commits: one queued task however many writes came before it runs
-    (the marks themselves are in the database, so nothing is lost if Redis forgets the flag)."""
+def rollup_mark_dirty(county, period) -> None:
+    """The one way a write tells the rollups that a county's figures of a period changed: call
+    it inside the writer's transaction (the mark commits or rolls back with the data). `county`
+    and `period` are instances or ids; a period of None marks the latest period in which the
+    county has records. After the commit, one task is enqueued however many marks came before it
+    runs (a Redis flag); if Redis is down that is logged, never raised: the marks are in the
+    database and beat's sweep recomputes them within five minutes."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("rollup_mark_dirty must run inside the writer's transaction")
+    county_id, period_id = getattr(county, "pk", county), getattr(period, "pk", period)
+    with connection.cursor() as cursor:
+        if period_id is None:
+            cursor.execute(
+                """
+                INSERT INTO targets_dirtycounty (county_id, period_id, marked_at)
+                SELECT %s, p.id, now() FROM ledger_reportingperiod p
+                WHERE EXISTS (SELECT 1 FROM ledger_employerrecord r WHERE r.period_id = p.id AND r.county_id = %s)
+                ORDER BY p.year DESC, p.half DESC LIMIT 1
+                ON CONFLICT (county_id, period_id) DO UPDATE SET marked_at = EXCLUDED.marked_at
+                """,
+                [county_id, county_id],
+            )
+        else:
+            cursor.execute(
+                """
+                INSERT INTO targets_dirtycounty (county_id, period_id, marked_at) VALUES (%s, %s, now())
+                ON CONFLICT (county_id, period_id) DO UPDATE SET marked_at = EXCLUDED.marked_at
+                """,
+                [county_id, period_id],
+            )
+    after_commit(_enqueue_dirty_recompute, what="rollup recompute", once=True)
+
+
+def _enqueue_dirty_recompute() -> None:
     from targets.tasks import recompute_dirty
 
-    def enqueue():
-        if cache.add(ROLLUP_QUEUED_KEY, 1, timeout=300):
-            recompute_dirty.apply_async(countdown=1)
-
-    transaction.on_commit(enqueue)
+    if cache.add(ROLLUP_QUEUED_KEY, 1, timeout=300):
+        try:
+            send_task(recompute_dirty, countdown=1)
+        except Exception:
+            cache.delete(ROLLUP_QUEUED_KEY)  # let the next write try again
+            raise
 
 
 # ---- Campaigns and targets ----------------------------------------------------------------

@@ -3,7 +3,7 @@ from django.core.management import call_command
 
 from portal.models import Region
 
-pytest_plugins = ["tests.celery_worker"]
+pytest_plugins = ["tests.celery_worker", "tests.faults"]
 
 
 @pytest.fixture(scope="session")

@@ -203,11 +203,11 @@ def test_many_marks_for_one_county_make_one_incremental_run(period):
                                         "status": "operating", "total": 10, "declared": False, "signs": False,
                                         "principal": False, "tested_days_ago": None, "inspected_year": None,
                                         "fractions": [0.5] * 9}) for i in range(3)]
-    from targets.dirty import mark_county_dirty
+    from targets.services import rollup_mark_dirty
 
     for _ in range(20):
         for record in records:
-            mark_county_dirty(county_id=record.county_id, period_id=period.pk)
+            rollup_mark_dirty(record.county_id, period.pk)
     assert DirtyCounty.objects.count() == 1
     runs = services.rollup_recompute_dirty()
     assert len(runs) == 1 and runs[0].counties == 1
