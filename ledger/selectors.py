@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-import pghistory.models
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -109,33 +108,16 @@ def may_see_identity(actor: User, county: Region) -> bool:
     return scope_for(actor, Capability.WORKER_IDENTITY).contains(county)
 
 
-def employer_history(employer: Employer) -> list[dict]:
+def employer_history(employer: Employer) -> list:
     """Every change to the employer, its period records and its roster: who, when, and old →
-    new values (pghistory events, diffed in the database)."""
-    record_ids = [str(pk) for pk in employer.records.values_list("pk", flat=True)]
-    worker_ids = [str(pk) for pk in employer.workers.values_list("pk", flat=True)]
-    events = pghistory.models.Events.objects.filter(
-        Q(pgh_model="ledger.EmployerEvent", pgh_obj_id=str(employer.pk))
-        | Q(pgh_model="ledger.EmployerRecordEvent", pgh_obj_id__in=record_ids)
-        | Q(pgh_model="ledger.WorkerEvent", pgh_obj_id__in=worker_ids)
-    ).order_by("-pgh_created_at", "-pgh_id")[:500]
-    user_ids = {e.pgh_context.get("user") for e in events if e.pgh_context and e.pgh_context.get("user")}
-    names = {u.pk: str(u) for u in User.objects.filter(pk__in=user_ids)}
-    hidden = {"version", "updated_at", "updated_by_id", "created_at", "id_number"}
-    rows = []
-    for event in events:
-        context = event.pgh_context or {}
-        diff = event.pgh_diff or {}
-        rows.append({
-            "when": event.pgh_created_at,
-            "who": names.get(context.get("user"), context.get("actor_name") or "系统"),
-            "action": context.get("action", event.pgh_label),
-            "what": {"ledger.EmployerEvent": "单位信息", "ledger.EmployerRecordEvent": "填报记录",
-                     "ledger.WorkerEvent": "劳动者名册"}[event.pgh_model],
-            "label": event.pgh_label,
-            "changes": [(field, old, new) for field, (old, new) in diff.items() if field not in hidden],
-        })
-    return rows
+    new values in Chinese ("是否申报: 否 → 是"), read from each event table by its indexed
+    employer key (portal.history)."""
+    from portal import history
+
+    entries = (history.object_history("ledger.EmployerEvent", obj_ids=[employer.pk])
+               + history.object_history("ledger.EmployerRecordEvent", employer_id=employer.pk)
+               + history.object_history("ledger.WorkerEvent", employer_id=employer.pk))
+    return sorted(entries, key=lambda e: e.when, reverse=True)[:500]
 
 
 # ---- Periods and submissions ----------------------------------------------------------------

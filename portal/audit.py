@@ -5,6 +5,7 @@ reads "张三 (county_health_clerk) 台帐导入: 单位名称 A → B"."""
 import contextlib
 
 import pghistory
+import pghistory.middleware
 
 
 @contextlib.contextmanager
@@ -16,3 +17,18 @@ def audit(actor, action: str, **metadata):
         **metadata,
     ):
         yield
+
+
+class HistoryMiddleware(pghistory.middleware.HistoryMiddleware):
+    """pghistory's request context (user, url) plus where the request came from, for the audit
+    search. Behind the compose nginx (PNEUMO_BEHIND_PROXY=1) the address is the one nginx saw."""
+
+    def get_context(self, request):
+        from django.conf import settings
+
+        context = super().get_context(request)
+        address = request.META.get("REMOTE_ADDR", "")
+        if getattr(settings, "PNEUMO_BEHIND_PROXY", False):
+            address = request.META.get("HTTP_X_REAL_IP") or address
+        context["ip"] = address
+        return context

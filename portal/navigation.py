@@ -29,6 +29,7 @@ NAV_ITEMS = [
     NavItem(_("尘肺病患者"), "patients:list", Capability.PATIENT_VIEW, "heart-pulse"),
     NavItem(_("救治救助"), "patients:relief", Capability.PATIENT_RELIEF, "hand-thumbs-up"),
     NavItem(_("用户与岗位"), "users", Capability.USERS_MANAGE, "people"),
+    NavItem(_("审计查询"), "worklist:audit", Capability.USERS_MANAGE, "journal-text"),
     NavItem(_("行政区划"), "regions", Capability.REGIONS_MANAGE, "diagram-3"),
 ]
 

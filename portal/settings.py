@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "pghistory.middleware.HistoryMiddleware",
+    "portal.audit.HistoryMiddleware",
     "portal.scoping.ScopeDeclarationMiddleware",
     # Last, as django-axes asks, so it sees the outcome of the login views.
     "axes.middleware.AxesMiddleware",
@@ -267,6 +267,8 @@ EMAIL_USE_TLS = os.environ.get("PNEUMO_EMAIL_TLS", "") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("PNEUMO_EMAIL_FROM", "noreply@localhost")
 PNEUMO_NOTIFY_EMAIL = bool(EMAIL_HOST)
 PNEUMO_SITE_URL = os.environ.get("PNEUMO_SITE_URL", "http://localhost:8000")
+# Behind the compose nginx: the audit trail records the client address nginx passes (X-Real-IP).
+PNEUMO_BEHIND_PROXY = os.environ.get("PNEUMO_BEHIND_PROXY", "") == "1"
 
 REST_FRAMEWORK = {
     # Session auth with DRF's CSRF check; anonymous requests answer 401 (portal.api_contract).

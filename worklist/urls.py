@@ -13,4 +13,5 @@ urlpatterns = [
     path("records/<int:pk>/comments/", views.record_comments, name="record-comments"),
     path("handovers/", views.handovers, name="handovers"),
     path("liaisons/", views.liaisons, name="liaisons"),
+    path("audit/", views.audit, name="audit"),
 ]

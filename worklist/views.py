@@ -7,15 +7,19 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
-from ledger.models import CountySubmission, EmployerRecord
-from portal.models import Department, Region, RegionLevel
+from ledger.models import CountySubmission, Employer, EmployerRecord
+from portal import history
+from portal.models import Department, Region, RegionLevel, User
 from portal.scoping import Capability, forbidden, login_only, requires, scope_for
 from worklist import selectors, services
 from worklist.models import Liaison
@@ -223,3 +227,61 @@ def record_comments(request, pk: int):
             record.county, RegionLevel.CITY),
         "may_answer": scope_for(request.user, Capability.LEDGER_EDIT).contains(record.county),
     })
+
+
+def _audit_filters(request) -> history.AuditFilters:
+    def date(name):
+        try:
+            return datetime.date.fromisoformat(request.GET.get(name, ""))
+        except ValueError:
+            return None
+
+    person = None
+    if (who := request.GET.get("person", "").strip()):
+        person = User.objects.filter(Q(username=who) | Q(display_name=who)).first() or User(pk=0)
+    employer_id = None
+    if (employer := request.GET.get("employer", "").strip()):
+        found = Employer.objects.filter(Q(uscc=employer.upper()) | Q(name=employer)).values_list("pk", flat=True)
+        employer_id = found[0] if found else 0
+    region = _region_param(request)
+    return history.AuditFilters(person=person, employer_id=employer_id, what=request.GET.get("what", ""),
+                                operation=request.GET.get("operation", ""), date_from=date("from"),
+                                date_to=date("to"), region=region)
+
+
+@requires(Capability.USERS_MANAGE)
+def audit(request):
+    """Who changed what, when and from where, over the admin's regions and departments."""
+    filters = _audit_filters(request)
+    entries = history.audit_search(actor=request.user, filters=filters) if request.GET else []
+    if request.GET.get("format") == "xlsx":
+        return _audit_workbook(history.audit_search(actor=request.user, filters=filters, limit=AUDIT_EXPORT_MAX))
+    return render(request, "worklist/audit.html", {
+        "entries": entries, "sources": history.SOURCES, "operations": history.LABELS, "searched": bool(request.GET),
+        "query": request.GET.urlencode(), "limit": 300})
+
+
+AUDIT_EXPORT_MAX = 10_000
+AUDIT_HEADERS = [_("时间"), _("操作人"), _("来源地址"), _("对象类型"), _("对象"), _("操作"), _("事由"), _("修改内容")]
+
+
+def _audit_workbook(entries):
+    import io
+
+    from openpyxl import Workbook
+
+    from ledger.excel import neutralise
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("审计记录"))
+    sheet.append([str(h) for h in AUDIT_HEADERS])
+    for e in entries:
+        sheet.append([neutralise(sheet, v) for v in (
+            timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S"), e.who, e.ip, e.what, e.object_label,
+            e.operation, e.action, "\n".join(e.changes))])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = HttpResponse(buffer.getvalue(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = "attachment; filename*=UTF-8''%E5%AE%A1%E8%AE%A1%E8%AE%B0%E5%BD%95.xlsx"
+    return response
