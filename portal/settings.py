@@ -119,11 +119,18 @@ DATABASES = {
         # (no gunicorn --preload; Celery worker and beat run with PNEUMO_DB_POOL=0: one task at a
         # time per process gains nothing from a pool).
         "CONN_MAX_AGE": 0,
+        # A connection the server dropped (a restart, a failover, pg_terminate_backend) must not
+        # fail the next request: with health checks on, Django gives the pool
+        # ConnectionPool.check_connection, so each connection is checked (one round trip) before
+        # it is handed out and a dead one is replaced.
+        "CONN_HEALTH_CHECKS": True,
         "OPTIONS": (
             {"pool": {"min_size": 1, "max_size": int(os.environ.get("PNEUMO_DB_POOL_MAX", "4")), "timeout": 10}}
             if DB_POOL
             else {}
         )
+        # Names the process in pg_stat_activity (web, worker, beat).
+        | {"application_name": os.environ.get("PNEUMO_DB_APPLICATION_NAME", "pneumo")}
         # An empty pgtrigger.ignore on every connection: without it the audit triggers' ignore
         # check takes an exception path on each row (0.3 ms a row on bulk imports).
         | {"options": "-c pgtrigger.ignore={}"},
