@@ -112,7 +112,7 @@ class ScopedPatientField(serializers.PrimaryKeyRelatedField):
         return scope_for(user, C.PATIENT_VIEW).filter(Patient.objects.all())
 
 
-class FollowUpSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
+class PatientFollowUpSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     patient = ScopedPatientField()
 
     class Meta:
@@ -122,11 +122,11 @@ class FollowUpSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer)
         read_only_fields = ["id", "created_at"]
 
 
-class FollowUpViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class PatientFollowUpViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """随访 records; POST records one (the patient's next due date follows)."""
 
     scope_access = Access(capability=C.PATIENT_VIEW, write_capability=C.PATIENT_EDIT)
-    serializer_class = FollowUpSerializer
+    serializer_class = PatientFollowUpSerializer
     queryset = FollowUp.objects.order_by("-followed_on", "-pk")
     filterset_fields = {"patient": ["exact"], "county__code": ["exact"]}
 
@@ -198,6 +198,6 @@ class RehabSiteViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 router.register("files", PatientViewSet, basename="patient")
-router.register("follow-ups", FollowUpViewSet, basename="patient-follow-up")
+router.register("follow-ups", PatientFollowUpViewSet, basename="patient-follow-up")
 router.register("relief-actions", ReliefActionViewSet, basename="patient-relief-action")
 router.register("rehab-sites", RehabSiteViewSet, basename="patient-rehab-site")
