@@ -45,21 +45,14 @@ class Message:
 
 
 def notify(kind: str, **payload) -> NotificationEvent:
-    """Record an event in the caller's transaction; deliver it after commit (best-effort)."""
+    """Record an event in the caller's transaction; deliver it after commit, best-effort through
+    portal.aftercommit (a broker outage is logged, the beat sweep delivers the event later)."""
+    from portal.aftercommit import enqueue_after_commit
+    from worklist.tasks import deliver_event
+
     event = NotificationEvent.objects.create(kind=kind, payload=payload)
-    transaction.on_commit(lambda: enqueue_delivery(event.pk))
+    enqueue_after_commit(deliver_event, event.pk)
     return event
-
-
-def enqueue_delivery(event_id: int) -> None:
-    """Best-effort: the change that raised the event has committed; a broker outage must not turn
-    it into an error. The beat sweep delivers the event later."""
-    try:
-        from worklist.tasks import deliver_event
-
-        deliver_event.delay(event_id)
-    except Exception:  # noqa: BLE001 - any broker failure: logged, swept later
-        logger.warning("notification event %s not enqueued; the sweep will deliver it", event_id, exc_info=True)
 
 
 # ---- Recipients -------------------------------------------------------------------------------------------
@@ -218,7 +211,9 @@ def event_deliver(*, event_id: int) -> int:
         event.delivered_at = timezone.now()
         event.save(update_fields=["attempts", "delivered_at"])
     if inserted:
-        transaction.on_commit(lambda: email_notifications(inserted))
+        from portal.aftercommit import after_commit
+
+        after_commit(lambda: email_notifications(inserted), what="worklist.email")
     return len(inserted)
 
 

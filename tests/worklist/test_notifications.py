@@ -73,7 +73,7 @@ def test_a_broker_outage_after_commit_is_not_the_users_error_and_the_sweep_deliv
     def down(*args, **kwargs):
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6399. Connection refused.")
 
-    monkeypatch.setattr(tasks.deliver_event, "delay", down)
+    monkeypatch.setattr(tasks.deliver_event, "apply_async", down)
     with django_capture_on_commit_callbacks(execute=True):
         approved = ledger_services.submission_approve(actor=make_user("3715", role=Role.REVIEWER),
                                                       submission=submission)
