@@ -306,7 +306,14 @@ class AssignmentViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
         body = InspSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         inspection = services.inspection_for(assignment)
-        inspection = services.inspection_submit(actor=request.user, inspection=inspection, **body.validated_data)
+        try:
+            inspection = services.inspection_submit(actor=request.user, inspection=inspection, **body.validated_data)
+        except DjangoValidationError as exc:
+            if exc.code != "blank_items":
+                raise
+            # The tablet marks each blank item in its card: the numbers come with the message.
+            return Response({"detail": exc.messages, "blank_items": exc.params["numbers"]},
+                            status=status.HTTP_400_BAD_REQUEST)
         return Response({"id": inspection.pk, "status": inspection.status})
 
 

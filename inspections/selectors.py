@@ -7,6 +7,7 @@ from collections import Counter
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from inspections.models import (
     OPEN_FINDING_STATUSES,
@@ -79,6 +80,40 @@ def may_fill(actor, assignment: Assignment) -> bool:
 def assignment_list_granted(actor, *, in_window: bool = True) -> QuerySet[Assignment]:
     return Assignment.objects.filter(pk__in=granted_assignment_ids(actor, in_window=in_window)).select_related(
         "plan", "team", "region", "employer", "checklist_version__template")
+
+
+TASK_STATES = {
+    "not_started": _("未开始"), "filling": _("填写中"), "returned": _("已退回修改"),
+    "submitted": _("已提交，待组长签字"), "signed": _("组长已签字"), "reassigned": _("已改派"),
+}
+
+
+def task_state(assignment: Assignment) -> str:
+    """Where an inspector's task stands, for the task list."""
+    if assignment.status == AssignmentStatus.REASSIGNED:
+        return "reassigned"
+    inspection = assignment.inspection if _has_inspection(assignment) else None
+    if inspection is None:
+        return "not_started"
+    if inspection.status == InspectionStatus.SIGNED:
+        return "signed"
+    if inspection.status == InspectionStatus.SUBMITTED:
+        return "submitted"
+    if inspection.is_returned:
+        return "returned"
+    return "filling" if getattr(assignment, "answered", 0) else "not_started"
+
+
+def task_list(actor) -> list[Assignment]:
+    """The inspector's own tasks (all plans, in window or not) with how far each has got:
+    state, answered items and the checklist's item count."""
+    tasks = list(assignment_list_granted(actor, in_window=False).select_related("inspection").annotate(
+        answered=Count("inspection__answers", filter=Q(inspection__answers__value__isnull=False), distinct=True),
+        items=Count("checklist_version__sections__items", distinct=True)).order_by("-plan__window_start", "pk"))
+    for task in tasks:
+        task.state = task_state(task)
+        task.state_label = TASK_STATES[task.state]
+    return tasks
 
 
 def may_manage_plan(actor, plan: InspectionPlan) -> bool:

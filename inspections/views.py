@@ -59,7 +59,7 @@ def _assignment(request, pk) -> Assignment:
 
 @requires(C.INSPECTION_VIEW)
 def index(request):
-    mine = selectors.assignment_list_granted(request.user, in_window=False).select_related("inspection")
+    mine = selectors.task_list(request.user)
     return render(request, "inspections/index.html", {
         "plans": selectors.plan_list(actor=request.user),
         "mine": mine,
@@ -162,8 +162,12 @@ def assignment_fill(request, pk):
     can_fill = writable
     version = inspection.version if inspection else assignment.checklist_version
     sections = version.sections.prefetch_related("items").order_by("order")
+    # After a refused submission (?blank=1), the blank required items are marked in their cards.
+    blank = ({i.pk for i in selectors.inspection_blank_items(inspection)}
+             if inspection is not None and request.GET.get("blank") else set())
     return render(request, "inspections/fill.html", {
         "assignment": assignment, "inspection": inspection, "version": version, "sections": sections,
+        "blank_items": blank,
         "can_fill": can_fill and inspection is not None and inspection.status == InspectionStatus.DRAFT,
         "employer": selectors.employer_facts(assignment.employer) if assignment.employer_id else None,
         "photo_max": getattr(settings, "INSPECTION_PHOTO_MAX_BYTES", services.DEFAULT_PHOTO_MAX),
@@ -182,7 +186,8 @@ def assignment_submit(request, pk):
     except (ValidationError, PermissionDenied) as exc:
         text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         messages.error(request, text, extra_tags="submit-error")
-        return redirect("inspections:fill", assignment.pk)
+        blank = isinstance(exc, ValidationError) and getattr(exc, "code", None) == "blank_items"
+        return redirect(reverse("inspections:fill", args=[assignment.pk]) + ("?blank=1" if blank else ""))
     messages.success(request, _("检查表已提交，请组长审阅签字。"))
     return redirect("inspections:report", inspection.pk)
 

@@ -7,6 +7,7 @@
   const root = document.getElementById("fill-root");
   if (!root) return;
   const T = window.INSPECTION_TEXT;
+  const O = document.getElementById("offline-text").dataset;  // texts of offline submit and photos
   const assignment = Number(root.dataset.assignment);
   const checklistVersion = Number(root.dataset.version);
   const canFill = root.dataset.canFill === "1";
@@ -15,16 +16,22 @@
   let server = {};          // item id → {value, note, version}
   let flushing = false;
   let flushAgain = false;  // a change recorded during a flush is sent right after it
+  let submitAgain = false;  // the answers are all in: a queued 提交 may go
+  let submitting = false;
 
   // ---- IndexedDB -------------------------------------------------------------------------
   function openDb() {
     return new Promise((resolve, reject) => {
-      const req = indexedDB.open(DB_NAME, 1);
+      const req = indexedDB.open(DB_NAME, 2);
       req.onupgradeneeded = () => {
         const d = req.result;
-        const outbox = d.createObjectStore("outbox", { keyPath: "client_uuid" });
-        outbox.createIndex("assignment", "assignment");
-        d.createObjectStore("server", { keyPath: "assignment" });
+        if (!d.objectStoreNames.contains("outbox")) {
+          const outbox = d.createObjectStore("outbox", { keyPath: "client_uuid" });
+          outbox.createIndex("assignment", "assignment");
+        }
+        if (!d.objectStoreNames.contains("server")) d.createObjectStore("server", { keyPath: "assignment" });
+        // 提交 pressed offline: {assignment, highlights, problems, queued_at}, sent once the answers are.
+        if (!d.objectStoreNames.contains("submits")) d.createObjectStore("submits", { keyPath: "assignment" });
       };
       req.onsuccess = () => resolve(req.result);
       req.onerror = () => reject(req.error);
@@ -44,6 +51,9 @@
   const outboxDelete = (uuid) => tx("outbox", "readwrite", (s) => s.delete(uuid));
   const serverSave = () => tx("server", "readwrite", (s) => s.put({ assignment, answers: server }));
   const serverLoad = () => tx("server", "readonly", (s) => s.get(assignment));
+  const submitPut = (entry) => tx("submits", "readwrite", (s) => s.put(entry));
+  const submitGet = () => tx("submits", "readonly", (s) => s.get(assignment));
+  const submitDelete = () => tx("submits", "readwrite", (s) => s.delete(assignment));
 
   function uuid4() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -82,10 +92,18 @@
     } else if (type === "photo") {
       const box = el.querySelector(".photo-previews");
       box.innerHTML = "";
-      (photoBlobs || []).forEach((blob) => {
+      (photoBlobs || []).forEach(({ blob, meta }) => {
+        const figure = document.createElement("figure");
         const img = document.createElement("img");
         img.src = URL.createObjectURL(blob);
-        box.appendChild(img);
+        figure.appendChild(img);
+        if (meta) {
+          const caption = document.createElement("figcaption");
+          caption.dataset.testid = "photo-meta";
+          caption.textContent = photoCaption(meta);
+          figure.appendChild(caption);
+        }
+        box.appendChild(figure);
       });
       if (!photoBlobs && Array.isArray(value) && value.length) {
         const span = document.createElement("span");
@@ -99,6 +117,32 @@
     }
     const noteInput = el.querySelector(".note-input");
     if (noteInput && document.activeElement !== noteInput) noteInput.value = note || "";
+  }
+  function photoCaption(meta) {
+    const when = meta.taken_at ? new Date(meta.taken_at) : null;
+    const pad = (n) => String(n).padStart(2, "0");
+    const time = when ? `${O.taken} ${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())} `
+      + `${pad(when.getHours())}:${pad(when.getMinutes())}` : "";
+    const where = meta.latitude != null
+      ? `${O.position} ${meta.latitude.toFixed(5)}, ${meta.longitude.toFixed(5)}`
+        + (meta.accuracy != null ? `（±${Math.round(meta.accuracy)} ${O.metres}）` : "")
+      : O.noPosition;
+    return `${time} · ${where}`;
+  }
+  // When and (if the inspector allows it) where a photo was taken; never holds the photo up for long.
+  function photoMeta(file) {
+    const taken = file.lastModified && Math.abs(Date.now() - file.lastModified) < 7 * 86400e3
+      ? new Date(file.lastModified) : new Date();
+    const meta = { taken_at: taken.toISOString(), latitude: null, longitude: null, accuracy: null };
+    if (!navigator.geolocation) return Promise.resolve(meta);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(meta), 10000);
+      navigator.geolocation.getCurrentPosition((pos) => {
+        clearTimeout(timer);
+        resolve({ ...meta, latitude: pos.coords.latitude, longitude: pos.coords.longitude,
+                  accuracy: pos.coords.accuracy });
+      }, () => { clearTimeout(timer); resolve(meta); }, { enableHighAccuracy: true, timeout: 9000, maximumAge: 60000 });
+    });
   }
   function display(value) {
     if (value == null || value === "") return T.empty;
@@ -119,7 +163,7 @@
     const entries = await outboxAll();
     Object.entries(server).forEach(([item, a]) => { showValue(item, a.value, a.note); setState(item, "synced"); });
     entries.sort((a, b) => a.seq - b.seq).forEach((e) => {
-      showValue(e.item, e.value, e.note, e.photo ? [e.photo.blob] : null);
+      showValue(e.item, e.value, e.note, e.photo ? [{ blob: e.photo.blob, meta: e.photo.meta }] : null);
       if (e.conflict) showConflict(e); else setState(e.item, e.error ? "error" : "pending", e.error);
     });
     const badge = root.querySelector("[data-testid=pending-count]");
@@ -151,6 +195,33 @@
     };
   }
 
+  // ---- 不得空项: blank required items, marked in their cards -------------------------------
+  function isBlank(value) { return value == null || value === "" || (Array.isArray(value) && !value.length); }
+  async function currentValues() {
+    const values = {};
+    Object.entries(server).forEach(([item, a]) => { values[item] = a.value; });
+    (await outboxAll()).sort((a, b) => a.seq - b.seq).forEach((e) => { values[e.item] = e.value; });
+    return values;
+  }
+  function markBlank(el, blank) {
+    el.classList.toggle("item-blank", blank);
+    el.querySelector(".item-blank-msg").classList.toggle("d-none", !blank);
+  }
+  // Marks the given cards (all blank required ones when `numbers` is omitted), jumps to the first.
+  async function showBlanks(numbers) {
+    const values = await currentValues();
+    const cards = [...root.querySelectorAll(".fill-item")];
+    const blank = cards.filter((el) => (numbers ? numbers.includes(el.dataset.number)
+      : el.dataset.required === "1" && isBlank(values[el.dataset.item])));
+    cards.forEach((el) => markBlank(el, blank.includes(el)));
+    if (!blank.length) return [];
+    message(O.blankList + blank.map((el) => `${el.dataset.number} ${el.dataset.text}`).join("；"), "danger");
+    blank[0].scrollIntoView({ block: "center" });
+    const first = blank[0].querySelector("input:not([disabled]), textarea:not([disabled])");
+    if (first) first.focus({ preventScroll: true });
+    return blank;
+  }
+
   // ---- Recording answers -----------------------------------------------------------------
   async function record(itemId, patch) {
     const entries = (await outboxAll()).filter((e) => e.item === itemId && !e.conflict);
@@ -168,6 +239,7 @@
     // One pending entry per answer: the newer one replaces what was not yet sent.
     for (const e of entries) await outboxDelete(e.client_uuid);
     await outboxPut(entry);
+    if (!isBlank(entry.value)) markBlank(card(itemId), false);
     await refresh();
     if (navigator.onLine) flush();
   }
@@ -189,7 +261,9 @@
         if (file.size > Number(root.dataset.photoMax)) { setState(itemId, "error", T.tooLarge); return; }
         const blob = new Blob([await file.arrayBuffer()], { type: file.type });
         const id = uuid4();
-        await record(itemId, { value: [id], photo: { uuid: id, blob, name: file.name, type: file.type, uploaded: false } });
+        const meta = await photoMeta(file);
+        await record(itemId, { value: [id], photo: { uuid: id, blob, name: file.name, type: file.type, meta,
+                                                     uploaded: false } });
       });
       const note = el.querySelector(".note-input");
       note.addEventListener("change", () => record(itemId, { note: note.value }));
@@ -208,13 +282,20 @@
     flushing = true;
     try {
       let entries = (await outboxAll()).filter((e) => !e.conflict).sort((a, b) => a.seq - b.seq);
-      if (!entries.length) { await refresh(); return; }
+      if (!entries.length) { await refresh(); submitAgain = !(await outboxAll()).length; return; }
       for (const e of entries) {
         if (!e.photo || e.photo.uploaded) continue;
         const body = new FormData();
         body.append("client_uuid", e.photo.uuid);
         body.append("item", e.item);
         body.append("file", e.photo.blob, e.photo.name || "photo.jpg");
+        const meta = e.photo.meta || {};
+        if (meta.taken_at) body.append("taken_at", meta.taken_at);
+        if (meta.latitude != null) {
+          body.append("latitude", meta.latitude.toFixed(6));
+          body.append("longitude", meta.longitude.toFixed(6));
+          if (meta.accuracy != null) body.append("accuracy", String(Math.round(meta.accuracy)));
+        }
         const r = await fetch(root.dataset.photoUrl, { method: "POST", body, credentials: "same-origin",
                                                        headers: { "X-CSRFToken": csrfToken() } });
         if (r.status === 401 || r.status === 403) { authFailed(); return; }
@@ -254,12 +335,56 @@
       await serverSave();
       await refresh();
       if (!problems) message(T.syncedAll, "success");
+      if (!problems && !(await outboxAll()).length) submitAgain = true;
     } catch (err) {
       message(T.syncFailed, "warning");
     } finally {
       flushing = false;
-      if (flushAgain) { flushAgain = false; setTimeout(flush, 0); }
+      if (flushAgain) { flushAgain = false; setTimeout(flush, 0); } else if (submitAgain) { submitAgain = false; sendSubmit(); }
     }
+  }
+
+  // ---- 提交: queued while offline, sent with the answers when the network returns -----------
+  function showQueued(queued) {
+    const badge = root.querySelector("[data-testid=submit-queued]");
+    if (badge) badge.hidden = !queued;
+    if (queued) message(O.queued, "warning");
+  }
+  async function sendSubmit() {
+    const queued = await submitGet();
+    if (!queued || !navigator.onLine || submitting) return;
+    if ((await outboxAll()).length) { showQueued(true); return; }  // answers first: flush comes back here
+    submitting = true;
+    message(O.submitting, "info");
+    let r;
+    try {
+      r = await fetch(root.dataset.submitUrl, { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify({ highlights: queued.highlights, problems: queued.problems }) });
+    } catch (err) { submitting = false; showQueued(true); return; }  // still no network: stays queued
+    submitting = false;
+    if (r.status === 401 || r.status === 403) { authFailed(); return; }
+    const data = await r.json().catch(() => ({}));
+    if (r.ok) {
+      await submitDelete();
+      location.assign(root.dataset.reportUrl.replace(/\/0\/$/, `/${data.id}/`));
+      return;
+    }
+    await submitDelete();
+    showQueued(false);
+    if (data.blank_items) { await showBlanks(data.blank_items); return; }
+    const detail = Array.isArray(data.detail) ? data.detail.join(" ") : (data.detail || Object.values(data).flat().join(" "));
+    message(O.submitFailed + (detail || T.syncFailed), "danger");
+  }
+  async function onSubmit(ev) {
+    ev.preventDefault();
+    const form = ev.target;
+    if ((await showBlanks()).length) return;
+    await submitPut({ assignment, highlights: form.highlights.value, problems: form.problems.value,
+                      queued_at: new Date().toISOString() });
+    if (!navigator.onLine) { showQueued(true); return; }
+    if ((await outboxAll()).length) { showQueued(true); flush(); return; }
+    sendSubmit();
   }
 
   async function loadServer() {
@@ -285,13 +410,20 @@
     await refresh();
     root.dataset.ready = "1";
     window.addEventListener("online", () => { networkBadge(); flush(); });
+    // A network that comes back without an `online` event (a flaky link): try again now and then.
+    setInterval(() => { if (navigator.onLine) flush(); }, 30000);
     window.addEventListener("offline", networkBadge);
     const button = document.getElementById("sync-button");
     if (button) button.addEventListener("click", () => flush());
     const form = document.getElementById("submit-form");
-    if (form) form.addEventListener("submit", async (ev) => {
-      if ((await outboxAll()).length) { ev.preventDefault(); message(T.flushFirst, "warning"); }
-    });
+    if (form) form.addEventListener("submit", onSubmit);
+    const queued = canFill ? await submitGet() : null;
+    if (queued && form) {
+      form.highlights.value = queued.highlights; form.problems.value = queued.problems;
+      showQueued(true);
+    }
+    const marked = root.querySelector(".fill-item.item-blank");
+    if (marked) marked.scrollIntoView({ block: "center" });
     flush();
   }
 
