@@ -32,6 +32,7 @@ from inspections.models import (
     InspectionPlan,
 )
 from ledger.api import validation_detail
+from portal.api_contract import ValueRulesSerializerMixin
 from portal.models import Region
 from portal.scoping import Access, Capability, require_in_scope
 
@@ -96,7 +97,7 @@ class InspChecklistVersionDetailSerializer(serializers.Serializer):
     sections = InspChecklistSectionSerializer(many=True)
 
 
-class InspPlanSerializer(serializers.ModelSerializer):
+class InspPlanSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
 
     class Meta:
@@ -129,6 +130,8 @@ class InspAssignmentSerializer(serializers.ModelSerializer):
 
 
 class InspAnswerChangeSerializer(serializers.Serializer):
+    # The note and the value are checked per change by the service (a refused change does not
+    # refuse the others of the batch): no value rules here.
     client_uuid = serializers.UUIDField()
     checklist_version = serializers.IntegerField()
     base_version = serializers.IntegerField(min_value=0)
@@ -185,9 +188,12 @@ class InspPhotoSerializer(serializers.Serializer):
         return reverse("inspections:photo", args=[photo.client_uuid])
 
 
-class InspSubmitSerializer(serializers.Serializer):
-    highlights = serializers.CharField(allow_blank=True, required=False, default="")
-    problems = serializers.CharField(allow_blank=True, required=False, default="")
+class InspSubmitSerializer(ValueRulesSerializerMixin, serializers.Serializer):
+    highlights = serializers.CharField(allow_blank=True, required=False, default="", max_length=4000)
+    problems = serializers.CharField(allow_blank=True, required=False, default="", max_length=4000)
+
+    class Meta:
+        multiline_fields = ["highlights", "problems"]
 
 
 class InspInspectionStateSerializer(serializers.Serializer):
@@ -219,14 +225,20 @@ class InspFindingSerializer(serializers.ModelSerializer):
         fields = ["id", "inspection", "item", "region", "employer", "description", "severity", "deadline", "status"]
 
 
-class InspRectifySerializer(serializers.Serializer):
-    note = serializers.CharField()
+class InspRectifySerializer(ValueRulesSerializerMixin, serializers.Serializer):
+    note = serializers.CharField(max_length=4000)
     file = serializers.FileField(required=False)
 
+    class Meta:
+        multiline_fields = ["note"]
 
-class InspReviewSerializer(serializers.Serializer):
+
+class InspReviewSerializer(ValueRulesSerializerMixin, serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[FindingStatus.VERIFIED, FindingStatus.REOPENED])
-    comment = serializers.CharField(allow_blank=True, required=False, default="")
+    comment = serializers.CharField(allow_blank=True, required=False, default="", max_length=4000)
+
+    class Meta:
+        multiline_fields = ["comment"]
 
 
 # ---- Viewsets ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Writes go through insurance.services (permission, rules, audit); Django Validati
 with Chinese messages, PermissionDenied → 403 (ledger.api.ServiceErrorsMixin)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.routers import DefaultRouter
 
@@ -28,6 +28,9 @@ def _period(code: str | None) -> ReportingPeriod:
     return get_object_or_404(periods, code=code) if code else get_object_or_404(periods[:1])
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "录入参保人数", request_only=True,
+    value={"uscc": "91371502004242429P", "period": "2020H1", "insured_workers": 12, "as_of": "2020-06-30"})])
 class CoverageSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     # Read: null for an employer that has only its old registration number. Write: the code to match.
     uscc = serializers.CharField(source="employer.uscc", max_length=18, allow_null=True,
@@ -143,6 +146,10 @@ class WorkListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().list(request, *args, **kwargs)
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "记录已联系单位", request_only=True,
+    value={"employer": 1, "period": "2020H1", "action": "contacted", "acted_on": "2020-06-30",
+           "note": "已电话联系单位负责人"})])
 class FollowUpSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     employer = serializers.PrimaryKeyRelatedField(queryset=Employer.objects.all())
     period = serializers.SlugRelatedField(slug_field="code", queryset=ReportingPeriod.objects.all())

@@ -9,6 +9,7 @@ consistency of the counts, the lock of a submitted period, optimistic versions) 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
 from ledger.industries import KeyIndustryGroup
@@ -72,6 +73,11 @@ def _dust_type_field(**kwargs) -> serializers.SlugRelatedField:
 # ---- Employers ----------------------------------------------------------------------------------
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "登记一家水泥厂", request_only=True, value={
+        "uscc": "91371502004242429P", "name": "聊城市东昌府区鑫达水泥有限公司", "county": "371502",
+        "workplace_address": "东昌府区工业园区8号", "industry": "3011", "size": "small", "ownership": "private",
+        "legal_representative": "张三", "legal_representative_phone": "0635-8888888", "in_governance_scope": True})])
 class EmployerSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     """An employer. Regions and industry are codes; province, city and the key-industry group
     are derived by the service from the county and the industry."""
@@ -147,6 +153,11 @@ class ExposureSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer)
         return attrs
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "填报本期情况", request_only=True, value={
+        "version": 2, "total_workers": 50, "exposed_workers": 20, "hazard_declared": True,
+        "declared_on": "2020-03-15", "exam_due": 20, "exam_done": 18, "insured_workers": 45,
+        "exposures": [{"dust_type": "矽尘", "exposed_workers": 12}, {"dust_type": "水泥粉尘", "exposed_workers": 8}]})])
 class RecordSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     """An employer's facts for one period (the row of the official ledger template)."""
 
@@ -184,6 +195,10 @@ class RecordSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
 # ---- Workers --------------------------------------------------------------------------------------------
 
 
+@extend_schema_serializer(examples=[OpenApiExample(
+    "登记接尘劳动者", request_only=True, value={
+        "employer": 1, "name": "李强", "id_number": "110101198506064516", "post": "破碎工", "dust_type": "矽尘",
+        "exposure_start": "2015-03-01", "insured": True})])
 class WorkerSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     """A worker of an employer's roster. `id_number` is masked (370102********123X) unless the
     user may see identities (Capability.WORKER_IDENTITY) in the employer's county."""
@@ -270,7 +285,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SubmissionOpenSerializer(serializers.Serializer):
+class SubmissionOpenSerializer(ValueRulesSerializerMixin, serializers.Serializer):
     period = serializers.SlugRelatedField(
         slug_field="code", queryset=ReportingPeriod.objects.all(), label=_("填报期"),
         help_text=_("填报期代码，如 2020H1"),
@@ -282,6 +297,9 @@ class SubmissionOpenSerializer(serializers.Serializer):
 class SubmissionReturnSerializer(ValueRulesSerializerMixin, serializers.Serializer):
     reason = serializers.CharField(label=_("退回原因"), required=False, allow_blank=True, default="",
                                    help_text=_("必填：退回给县级的原因"))
+
+    class Meta:
+        multiline_fields = ["reason"]
 
 
 class ConflictChangeSerializer(serializers.Serializer):

@@ -26,11 +26,12 @@ from django.core.validators import (
     ProhibitNullCharactersValidator,
 )
 from django.db import models
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, filters, serializers
 
-from portal.values import COUNT_MAX, EARLIEST_DATE, check_past_date, check_text
+from portal.values import COUNT_MAX, EARLIEST_DATE, check_past_date, check_text, control_character
 
 # ---- Value rules on serializer fields -----------------------------------------------------------
 
@@ -66,6 +67,19 @@ def past_date_rule(value):
 COUNT_MESSAGES = {"min_value": _("不能为负数"), "max_value": _("数值过大（最大%(max)s）") % {"max": COUNT_MAX}}
 
 
+def _refusing_control_characters(field):
+    """Wrap a related field's lookup: a code with a control character (NUL above all, which
+    PostgreSQL cannot even compare) is refused as invalid before any query."""
+    lookup = field.to_internal_value
+
+    def to_internal_value(data):
+        if isinstance(data, str) and control_character(data) is not None:
+            field.fail("invalid")
+        return lookup(data)
+
+    return to_internal_value
+
+
 class ValueRulesSerializerMixin:
     """Put the shared value rules on the writable fields.
 
@@ -84,7 +98,9 @@ class ValueRulesSerializerMixin:
         for name, field in fields.items():
             if field.read_only:
                 continue
-            if isinstance(field, serializers.CharField):
+            if isinstance(field, serializers.RelatedField):
+                field.to_internal_value = _refusing_control_characters(field)
+            elif isinstance(field, serializers.CharField):
                 if model is not None and field.source and "." not in field.source:
                     try:
                         if isinstance(model._meta.get_field(field.source), models.TextField):
@@ -121,6 +137,22 @@ SECURITY_DESCRIPTION = (
     "会话认证：先在 /accounts/login/ 登录，之后每个请求带上 sessionid Cookie。"
     "POST、PUT、PATCH、DELETE 还须带 X-CSRFToken 请求头，其值取自 csrftoken Cookie（每次发送时重新读取）。"
 )
+
+
+class RefuseNulMiddleware:
+    """A NUL character in a query parameter is refused with 400 before any view runs: PostgreSQL
+    cannot compare text with NUL, so a filter or search would otherwise end in a server error."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+            message = str(_("请求参数中含有不允许的空字符（NUL）。"))
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400, json_dumps_params={"ensure_ascii": False})
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
 
 
 # ---- Authentication --------------------------------------------------------------------------------
