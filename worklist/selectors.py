@@ -107,12 +107,18 @@ def _at_or_above(scope: Scope, level: int) -> Scope:
 # ---- Ledger: periods to fill and submit, returned submissions ---------------------------------------------
 
 
+# The deadlines set by issuing regions are few: read once (CTEs), then matched to each county by
+# path prefix, instead of scanning the region tree for every county.
 _PENDING_SQL = """
+WITH deadlines AS MATERIALIZED (
+    SELECT d.period_id, dr.path, d.deadline FROM ledger_perioddeadline d JOIN portal_region dr ON dr.id = d.region_id
+), handover_deadlines AS MATERIALIZED (
+    SELECT d.period_id, dr.path, d.deadline FROM worklist_handoverdeadline d JOIN portal_region dr ON dr.id = d.region_id
+)
 SELECT * FROM (
     SELECT p.code, p.year, p.half, r.id, r.code, r.name, s.status, s.return_reason,
-           COALESCE((SELECT d.deadline FROM ledger_perioddeadline d JOIN portal_region dr ON dr.id = d.region_id
-                     WHERE d.period_id = p.id AND r.path LIKE dr.path || '%%'
-                     ORDER BY length(dr.path) DESC LIMIT 1), p.deadline) AS deadline, r.path
+           COALESCE((SELECT x.deadline FROM deadlines x WHERE x.period_id = p.id AND r.path LIKE x.path || '%%'
+                     ORDER BY length(x.path) DESC LIMIT 1), p.deadline) AS deadline, r.path
     FROM portal_region r
     CROSS JOIN ledger_reportingperiod p
     LEFT JOIN ledger_countysubmission s ON s.county_id = r.id AND s.period_id = p.id
@@ -129,9 +135,8 @@ _HANDOVER_DUE_SQL = """
     SELECT p.code, p.year, p.half, r.id, r.code, r.name, 'handover', NULL, hd.deadline, r.path
     FROM portal_region r
     CROSS JOIN ledger_reportingperiod p
-    JOIN LATERAL (SELECT d.deadline FROM worklist_handoverdeadline d JOIN portal_region dr ON dr.id = d.region_id
-                  WHERE d.period_id = p.id AND r.path LIKE dr.path || '%%'
-                  ORDER BY length(dr.path) DESC LIMIT 1) hd ON TRUE
+    JOIN LATERAL (SELECT x.deadline FROM handover_deadlines x WHERE x.period_id = p.id AND r.path LIKE x.path || '%%'
+                  ORDER BY length(x.path) DESC LIMIT 1) hd ON TRUE
     WHERE r.level = %s AND p.starts_on <= %s AND {scope}
       AND NOT EXISTS (SELECT 1 FROM insurance_ledgerhandover h WHERE h.county_id = r.id AND h.period_id = p.id)
 """
@@ -316,11 +321,12 @@ def _coverage_to_follow(user, today: datetime.date) -> list[WorkItem]:
     if not scope:
         return []
     period = Subquery(ReportingPeriod.objects.filter(starts_on__lte=today).order_by("-year", "-half").values("pk")[:1])
-    hrss = InsuranceCoverage.objects.filter(employer=OuterRef("employer"), period=OuterRef("period")).values(
+    # Driven from the HRSS counts (a few employers per county), not from every ledger record.
+    ledger = EmployerRecord.objects.filter(employer=OuterRef("employer"), period=OuterRef("period")).values(
         "insured_workers")[:1]
     followed = FollowUp.objects.filter(employer=OuterRef("employer"), period=OuterRef("period"))
-    rows = list(scope.filter(EmployerRecord.objects.filter(period=period))
-                .annotate(hrss=Subquery(hrss)).filter(hrss__isnull=False).exclude(insured_workers=F("hrss"))
+    rows = list(scope.filter(InsuranceCoverage.objects.filter(period=period))
+                .annotate(ledger=Subquery(ledger)).filter(ledger__isnull=False).exclude(ledger=F("insured_workers"))
                 .filter(~Exists(followed)).values("period__code").annotate(n=Count("id")))
     if not rows:
         return []
