@@ -4,6 +4,7 @@ import pghistory
 import pgtrigger
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ledger.industries import KeyIndustryGroup, LookbackGroup
@@ -163,7 +164,9 @@ class ReportingPeriod(models.Model):
         constraints = [models.UniqueConstraint(fields=["year", "half"], name="period_year_half_unique")]
 
     def __str__(self) -> str:
-        return f"{self.year}年{'上' if self.half == 1 else '下'}半年"
+        if self.half == 1:
+            return gettext("%(year)s年上半年") % {"year": self.year}
+        return gettext("%(year)s年下半年") % {"year": self.year}
 
 
 class PeriodDeadline(models.Model):

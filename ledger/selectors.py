@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ledger.models import (
     CountySubmission,
@@ -172,13 +173,13 @@ def completeness(*, actor: User, period: ReportingPeriod, region: Region | None 
         submitted_on = timezone.localdate(submission.submitted_at) if submission and submission.submitted_at else None
         is_out = submission is not None and submission.status not in (SubmissionStatus.DRAFT, SubmissionStatus.RETURNED)
         if is_out and submitted_on and submitted_on <= deadline:
-            state, label = "on_time", "按时报送"
+            state, label = "on_time", _("按时报送")
         elif is_out:
-            state, label = "late", "逾期报送"
+            state, label = "late", _("逾期报送")
         elif today > deadline:
-            state, label = "overdue", "逾期未报"
+            state, label = "overdue", _("逾期未报")
         else:
-            state, label = "pending", "尚未报送"
+            state, label = "pending", _("尚未报送")
         rows.append(CompletenessRow(county, submission, state, label, deadline))
     return rows
 

@@ -46,6 +46,14 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+@public
+def favicon(request):
+    """Browsers ask for /favicon.ico on every site: the portal's icon, not a 404 in every log."""
+    from django.templatetags.static import static
+
+    return redirect(static("inspections/icon-192.png"), permanent=True)
+
+
 @login_only
 def home(request):
     """My work list (我的待办): what this user has to do next, sorted by deadline."""
