@@ -572,7 +572,10 @@ def submissions_bulk_review(*, actor: User, period: ReportingPeriod, submission_
 # ---- Worker roster --------------------------------------------------------------------------
 
 
-def clean_worker_data(data: dict, *, employer: Employer, instance: Worker | None = None) -> dict:
+def clean_worker_data(data: dict, *, employer: Employer, instance: Worker | None = None,
+                      check_duplicate: bool = True) -> dict:
+    """The form's and the roster import's rules for one worker (the import upserts on the ID
+    number, so it skips the duplicate check against the roster)."""
     errors = Errors()
     cleaned = dict(data)
     for field, label in (("name", _("姓名")), ("post", _("岗位"))):
@@ -585,7 +588,8 @@ def clean_worker_data(data: dict, *, employer: Employer, instance: Worker | None
         for message in exc.messages:
             errors.add("id_number", message)
     else:
-        duplicate = Worker.objects.filter(employer=employer, id_number=cleaned["id_number"])
+        duplicate = Worker.objects.filter(employer=employer, id_number=cleaned["id_number"]) if check_duplicate \
+            else Worker.objects.none()
         if duplicate.exclude(pk=getattr(instance, "pk", None)).exists():
             errors.add("id_number", _("该身份证号的劳动者已在本单位名册中"))
     if cleaned.get("dust_type") is None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ledger import views_import
+from ledger import views_import, views_roster
 
 urlpatterns = [
     path("template/", views_import.template_download, name="excel-template"),
@@ -11,6 +11,9 @@ urlpatterns = [
     path("import/<int:pk>/status/", views_import.import_job_status, name="import-status"),
     path("import/<int:pk>/commit/", views_import.import_job_commit, name="import-commit"),
     path("import/<int:pk>/errors.xlsx", views_import.import_job_errors, name="import-errors"),
+    path("roster/template/", views_roster.template, name="roster-template"),
+    path("roster/import/", views_roster.upload, name="roster-import"),
+    path("roster/export/", views_roster.export, name="roster-export"),
     path("export/", views_import.export, name="excel-export"),
     path("export/<str:token>/", views_import.export_status, name="excel-export-status"),
     path("export/<str:token>/download/", views_import.export_download, name="excel-export-download"),
