@@ -19,8 +19,9 @@ ID_A, ID_B = "370102198001011234", "37150219851212002X"
 
 def valid(number: str) -> str:
     """A number with the right check character (the factory's validation computes it)."""
-    from ledger.validation import clean_id_number
     from stdnum.cn import ric
+
+    from ledger.validation import clean_id_number
 
     return clean_id_number(number[:17] + ric.calc_check_digit(number[:17] + "0"))
 
