@@ -84,24 +84,28 @@ def _patient(rng: random.Random, county: Region, township_id: int | None, villag
     return patient
 
 
-def _followups(rng: random.Random, patient: Patient, recorder: User, today: datetime.date) -> list[FollowUp]:
+def _followup_days(rng: random.Random, patient: Patient, today: datetime.date) -> list[datetime.date]:
     end = patient.died_on or today
-    rows, day = [], add_months(patient.diagnosed_on, rng.randint(3, 12))
+    days, day = [], add_months(patient.diagnosed_on, rng.randint(3, 12))
     months = cycle_months(patient.stage)
-    while day <= end and len(rows) < 6:
+    while day <= end and len(days) < 6:
         if rng.random() < 0.85:
-            rows.append(FollowUp(
-                patient=patient, followed_on=day, way=_weighted(rng, [(FollowUpWay.HOME, 5), (FollowUpWay.PHONE, 4),
-                                                                     (FollowUpWay.CLINIC, 2)]),
-                health_status=_weighted(rng, [(HealthStatus.STABLE, 6), (HealthStatus.WORSE, 2),
-                                              (HealthStatus.IMPROVED, 1), (HealthStatus.BEDRIDDEN, 1)]),
-                fev1_percent=rng.randint(35, 95), fvc_percent=rng.randint(45, 100),
-                oxygen_use=_weighted(rng, [(OxygenUse.NONE, 5), (OxygenUse.OCCASIONAL, 3), (OxygenUse.LONG_TERM, 2)]),
-                rehab_received=rng.random() < 0.4, recorded_by=recorder,
-                province_id=patient.province_id, city_id=patient.city_id, county_id=patient.county_id,
-                township_id=patient.township_id))
+            days.append(day)
         day = add_months(day, months + rng.choice((-1, 0, 0, 1, 3)))
-    return rows
+    return days
+
+
+def _followup(rng: random.Random, patient: Patient, day: datetime.date, recorder: User) -> FollowUp:
+    return FollowUp(
+        patient=patient, followed_on=day,
+        way=_weighted(rng, [(FollowUpWay.HOME, 5), (FollowUpWay.PHONE, 4), (FollowUpWay.CLINIC, 2)]),
+        health_status=_weighted(rng, [(HealthStatus.STABLE, 6), (HealthStatus.WORSE, 2), (HealthStatus.IMPROVED, 1),
+                                      (HealthStatus.BEDRIDDEN, 1)]),
+        fev1_percent=rng.randint(35, 95), fvc_percent=rng.randint(45, 100),
+        oxygen_use=_weighted(rng, [(OxygenUse.NONE, 5), (OxygenUse.OCCASIONAL, 3), (OxygenUse.LONG_TERM, 2)]),
+        rehab_received=rng.random() < 0.4, recorded_by=recorder,
+        province_id=patient.province_id, city_id=patient.city_id, county_id=patient.county_id,
+        township_id=patient.township_id)
 
 
 @transaction.atomic
@@ -133,20 +137,17 @@ def seed_demo_patients(*, seed: int, province_codes: list[str], per_county: tupl
             if county.code == crowded_county and len(own) >= 2:
                 plan += [(own[0], VILLAGES[i % 6]) for i in range(135)] + [(own[1], VILLAGES[i % 8]) for i in range(125)]
             patients = [_patient(rng, county, t, v, employers.get(county.pk, []), dust_ids, today, used) for t, v in plan]
+            days = [_followup_days(rng, p, today) if with_history else [] for p in patients]
+            for p, followed in zip(patients, days, strict=True):
+                p.last_followup_on = max(followed) if followed else None
+                p.next_followup_due = (add_months(p.last_followup_on or p.diagnosed_on, cycle_months(p.stage))
+                                       if p.status == LifeStatus.ALIVE else None)
             Patient.objects.bulk_create(patients, batch_size=2000)
             total += len(patients)
             if not with_history:
                 continue
-            followups = [f for p in patients for f in _followups(rng, p, recorder, today)]
-            FollowUp.objects.bulk_create(followups, batch_size=5000)
-            last = {}
-            for f in followups:
-                last[f.patient_id] = max(last.get(f.patient_id, f.followed_on), f.followed_on)
-            for p in patients:
-                p.last_followup_on = last.get(p.pk)
-                p.next_followup_due = (add_months(p.last_followup_on or p.diagnosed_on, cycle_months(p.stage))
-                                       if p.status == LifeStatus.ALIVE else None)
-            Patient.objects.bulk_update(patients, ["last_followup_on", "next_followup_due"], batch_size=2000)
+            FollowUp.objects.bulk_create((_followup(rng, p, day, recorder) for p, followed in zip(patients, days, strict=True)
+                                          for day in followed), batch_size=5000)
             actions = []
             for p in patients:
                 department = next((d for d, duty in RELIEF_DUTIES.items() if p.relief_category in duty.categories), None)
