@@ -230,6 +230,17 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Surviving a broker restart (celery 5.7 / kombu 5.7 / redis-py 8.1). When Redis drops while a
+# late-acknowledged task runs, the consumer reconnects on a new channel, and the task's ack on
+# the old, closed channel raised AttributeError("'NoneType' object has no attribute 'hostname'")
+# in kombu's redis transport, which killed the worker (celery/celery#6654 introduced this
+# setting for it; it becomes the default in Celery 6). With it, such tasks are cancelled on
+# connection loss and redelivered; they are idempotent (the only acks_late tasks are the rollups).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # keep trying while Redis is away
+# An unacknowledged task (its worker killed) is redelivered after this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PNEUMO_CELERY_QUEUE", "pneumo")
 # Synced into django-celery-beat's tables by its DatabaseScheduler at beat start.
 CELERY_BEAT_SCHEDULE = {

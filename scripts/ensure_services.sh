@@ -21,7 +21,8 @@ if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
   if [[ "$REDIS_URL" == redis://127.0.0.1:6379* ]] && command -v redis-server >/dev/null; then
     echo "Redis is down; starting it"
     mkdir -p /var/lib/redis /var/log/redis
-    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    # appendonly: the task queue survives a Redis restart (as in docker-compose.yml).
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly yes \
       --dir /var/lib/redis --logfile /var/log/redis/ci.log
     for _ in $(seq 1 20); do redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1 && break; sleep 0.5; done
   fi

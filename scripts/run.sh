@@ -1,19 +1,38 @@
 #!/usr/bin/env bash
-# Start worker, beat and web; print the URL and the demo logins; Ctrl-C stops all three.
+# Start worker, beat and web, each restarted if it exits; print the URL and the demo logins;
+# Ctrl-C stops all three.
 set -u
 cd "$(dirname "$0")/.."
 PY=.venv/bin
 PORT="${PNEUMO_PORT:-8000}"
 pids=()
-stop() { trap - INT TERM EXIT; echo; echo "stopping..."; kill "${pids[@]}" 2>/dev/null; wait; exit 0; }
+stop() {
+  trap - INT TERM EXIT; echo; echo "stopping..."
+  kill "${pids[@]}" 2>/dev/null; wait; exit 0
+}
 trap stop INT TERM EXIT
 
-PNEUMO_DB_POOL=0 $PY/celery -A portal worker --loglevel=INFO --concurrency=2 -Q "${PNEUMO_CELERY_QUEUE:-pneumo}" &
-pids+=($!)
-PNEUMO_DB_POOL=0 $PY/celery -A portal beat --loglevel=INFO &
-pids+=($!)
-$PY/gunicorn portal.wsgi:application --bind "127.0.0.1:$PORT" --workers 3 --timeout 120 --access-logfile - &
-pids+=($!)
+# supervise NAME COMMAND...: run the command, and start it again (after 2 s) whenever it exits,
+# so a worker that dies (Redis restarted, out of memory) comes back without stopping web and beat.
+supervise() {
+  local name=$1; shift
+  (
+    trap 'kill $child 2>/dev/null; wait $child 2>/dev/null; exit 0' INT TERM
+    while true; do
+      "$@" & child=$!
+      wait $child; code=$?
+      echo "$name exited (status $code); restarting in 2 s" >&2
+      sleep 2
+    done
+  ) &
+  pids+=($!)
+}
+
+supervise worker env PNEUMO_DB_POOL=0 PNEUMO_DB_APPLICATION_NAME=pneumo-worker \
+  $PY/celery -A portal worker --loglevel=INFO --concurrency=2 -Q "${PNEUMO_CELERY_QUEUE:-pneumo}"
+supervise beat env PNEUMO_DB_POOL=0 PNEUMO_DB_APPLICATION_NAME=pneumo-beat $PY/celery -A portal beat --loglevel=INFO
+supervise web env PNEUMO_DB_APPLICATION_NAME=pneumo-web \
+  $PY/gunicorn portal.wsgi:application --bind "127.0.0.1:$PORT" --workers 3 --timeout 120 --access-logfile -
 
 sleep 2
 cat <<MSG
@@ -42,6 +61,4 @@ cat <<MSG
  Ctrl-C stops web, worker and beat.
 ==========================================================================
 MSG
-wait -n "${pids[@]}"
-echo "a process exited; stopping the others" >&2
-stop
+wait

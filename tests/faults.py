@@ -71,16 +71,19 @@ def on_private_redis(private_redis, settings):
 
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": private_redis.url(1),
                                    "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2}}}
-    old_url = app.conf.broker_url
-    app.conf.broker_url = private_redis.url(0)
+    keys = ("broker_url", "broker_write_url", "broker_read_url")
+    old = {key: app.conf[key] for key in keys}
+    app.conf.update({key: private_redis.url(0) for key in keys})
     _reset_celery_pools(app)
     yield private_redis
-    app.conf.broker_url = old_url
+    app.conf.update(old)
     _reset_celery_pools(app)
 
 
 def _reset_celery_pools(app) -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
+    """Forget this process's broker connections (kombu keeps a registry of pools per URL)."""
+    from kombu import pools
+
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
