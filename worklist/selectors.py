@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db import connection
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, Subquery, Window
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,7 +33,7 @@ from ledger.models import CountySubmission, EmployerRecord, ReportingPeriod, Sub
 from portal.models import Membership, Region, RegionLevel
 from portal.scoping import Capability, Scope, scope_for, user_capabilities
 from targets.indicators import BY_CODE, INDICATORS
-from targets.models import RegionRollup, Target
+from targets.models import RegionRollup
 from targets.selectors import effective_targets, make_cell
 from worklist.models import HandoverView, Notification
 
@@ -407,7 +410,7 @@ def _findings(user, today: datetime.date) -> list[WorkItem]:
 
 def _targets_missed(user, today: datetime.date) -> tuple[list[WorkItem], list[LaggingRegion], Region | None]:
     """Targets already due that the user's region has not met (from the latest rollup), and for
-    officials above the county, the child regions with the most such indicators (2 queries)."""
+    officials above the county, the child regions with the most such indicators (one query)."""
     scope = scope_for(user, C.DASHBOARD_VIEW)
     if not scope:
         return [], [], None
@@ -419,17 +422,26 @@ def _targets_missed(user, today: datetime.date) -> tuple[list[WorkItem], list[La
         tops_q = Q(region_id__in=top_ids)
         codes = {code for r in scope.regions for code in r.path.split("/") if code}
     latest = (RegionRollup.objects.filter(tops_q).order_by("-period__year", "-period__half").values("period_id")[:1])
+    # The targets already due that bind these regions ride along as one uncorrelated subquery
+    # (evaluated once), so rollups and targets cost one query.
+    top_paths = [r.path + "%" for r in scope.regions] if not scope.unrestricted else ["%"]
+    targets_json = RawSQL(
+        "SELECT json_agg(json_build_object('indicator', t.indicator, 'value', t.value, 'due_on', t.due_on, "
+        "'code', tr.code, 'name', tr.name)) FROM targets_target t JOIN portal_region tr ON tr.id = t.region_id "
+        "WHERE t.due_on <= %s AND (tr.code = ANY(%s) OR tr.path LIKE ANY(%s))",
+        [today, sorted(codes), top_paths])
     rollups = list(RegionRollup.objects.filter(period_id=Subquery(latest))
                    .filter(tops_q | Q(region__parent__in=RegionRollup.objects.filter(tops_q).values("region_id")))
+                   .annotate(targets_json=targets_json)
                    .select_related("region", "period").order_by("region__path"))
     if not rollups:
         return [], [], None
     tops = [r for r in rollups if (scope.unrestricted and r.region.parent_id is None) or
             (not scope.unrestricted and r.region_id in top_ids)]
-    target_q = Q(region__code__in=codes) if codes else Q(pk__in=[])
-    for top in tops:
-        target_q |= Q(region__path__startswith=top.region.path)
-    targets = list(Target.objects.filter(target_q, due_on__lte=today).select_related("region"))
+    targets = [SimpleNamespace(indicator=t["indicator"], value=Decimal(str(t["value"])),
+                               due_on=datetime.date.fromisoformat(t["due_on"]),
+                               region=SimpleNamespace(code=t["code"], name=t["name"]))
+               for t in (rollups[0].targets_json or [])]
     if not targets:
         return [], [], None
 
@@ -472,6 +484,53 @@ def _targets_missed(user, today: datetime.date) -> tuple[list[WorkItem], list[La
     return items, lagging, lagging_region
 
 
+# ---- Patients: follow-ups overdue, relief not yet given -------------------------------------------------------
+
+
+def _patients(user, today: datetime.date, capabilities: set) -> list[WorkItem]:
+    """The county health office's overdue follow-ups, and for each relief department the patients of
+    its categories for whom it has recorded nothing yet (one aggregate query)."""
+    from patients.models import LifeStatus, Patient, ReliefAction
+    from patients.selectors import LEVEL_FIELDS
+    from portal.scoping import relief_grants
+
+    view = scope_for(user, C.PATIENT_VIEW) if C.PATIENT_VIEW in capabilities else Scope()
+    grants = [g for g in relief_grants(user) if g.may_record] if C.PATIENT_RELIEF in capabilities else []
+    if not view and not grants:
+        return []
+    alive = Q(status=LifeStatus.ALIVE)
+    aggregates = {}
+    if view:
+        overdue = view.q_levels(LEVEL_FIELDS) & alive & Q(next_followup_due__lt=today)
+        aggregates.update(overdue=Count("id", filter=overdue), first_due=Min("next_followup_due", filter=overdue))
+    departments = sorted({g.department for g in grants})
+    for department in departments:
+        served = reduce_or([Scope.of([g.region]).q_levels(LEVEL_FIELDS) & Q(relief_category__in=g.duty.categories)
+                            for g in grants if g.department == department])
+        acted = ReliefAction.objects.filter(patient=OuterRef("pk"), department=department)
+        aggregates[f"relief_{department}"] = Count("id", filter=served & alive & ~Q(Exists(acted)))
+    counts = Patient.objects.aggregate(**aggregates)
+    items = []
+    if counts.get("overdue"):
+        items.append(WorkItem("followup", _("患者随访"), _("%(n)s 名尘肺病患者随访逾期") % {"n": counts["overdue"]},
+                              reverse("patients:overdue"), counts["first_due"], count=counts["overdue"], today=today))
+    from portal.models import Department
+
+    for department in departments:
+        if n := counts.get(f"relief_{department}"):
+            items.append(WorkItem("relief", _("患者救助"), _("%(n)s 名患者尚无%(department)s部门的救助记录") % {
+                "n": n, "department": Department(department).label},
+                f"{reverse('patients:relief')}?department={department}", None, count=n, today=today))
+    return items
+
+
+def reduce_or(clauses: list[Q]) -> Q:
+    result = Q(pk__in=[])
+    for clause in clauses:
+        result |= clause
+    return result
+
+
 # ---- The list ----------------------------------------------------------------------------------------------
 
 
@@ -489,6 +548,7 @@ def work_list(user, *, today: datetime.date | None = None, memberships=None) -> 
         items += _coverage_to_follow(user, today)
     items += _inspection_tasks(user, today)
     items += _findings(user, today)
+    items += _patients(user, today, capabilities)
     target_items, lagging, lagging_region = _targets_missed(user, today)
     items += target_items
     items.sort(key=lambda item: item.sort_key)

@@ -209,3 +209,25 @@ def test_the_home_page_lists_the_work_and_stays_within_12_queries(client, curren
     with django_assert_max_num_queries(12):
         body = client.get(reverse("home")).content.decode()
     assert "尚未报送2026年上半年台帐" in body
+
+
+def test_patients_overdue_for_follow_up_and_relief_not_yet_given(today):
+    from patients import services as patient_services
+    from patients.models import Patient
+    from tests.patients.conftest import patient_data
+
+    clerk = make_user("371502")
+    civil = make_user(("371502", Department.CIVIL_AFFAIRS, Role.CLERK))
+    civil_viewer = make_user(("371502", Department.CIVIL_AFFAIRS, Role.VIEWER))
+    patient = patient_services.patient_create(actor=clerk, data=patient_data(employer_gone=True))
+    Patient.objects.filter(pk=patient.pk).update(next_followup_due=today - datetime.timedelta(days=3))
+    [followup] = items_of(clerk, "followup")
+    assert followup.count == 1 and followup.overdue
+    patient.refresh_from_db()
+    assert patient.relief_category == "c"
+    [relief] = items_of(civil, "relief")
+    assert "民政" in relief.title and relief.count == 1
+    assert items_of(civil_viewer, "relief") == []  # a viewer records nothing
+    patient_services.relief_record(actor=civil, patient=patient, department=Department.CIVIL_AFFAIRS, data={
+        "kind": "basic_living", "acted_on": today, "reference": "", "amount": None, "note": "纳入低保"})
+    assert items_of(civil, "relief") == []
