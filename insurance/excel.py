@@ -1,23 +1,20 @@
 """The social-insurance agency's export (Excel .xlsx or CSV) in, the uninsured work list out.
 
-Workbooks are read with python-calamine through portal.xlsx (checked to be a real xlsx package
-first; empty cells come back as "", numbers as float, formula errors as CellError), CSV with
-the csv module; a workbook's first sheet is the unit list, an optional second sheet the
-per-person list. openpyxl writes the workbooks handed out (template, work list)."""
+Uploads are read in the sandbox through portal.xlsx (empty cells come back as "", numbers as
+float, formula errors as CellError, rows numbered as the sheet shows them); a workbook's first
+sheet is the unit list, an optional second sheet the per-person list; CSV files one table each. openpyxl writes the workbooks handed out (template, work list)."""
 
 from __future__ import annotations
 
-import csv
-import io
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from python_calamine import SheetTypeEnum
 
-from portal.xlsx import WorkbookFileError, open_workbook, sheet_rows
+from portal.xlsx import WorkbookFileError, read_upload
 
 COVERAGE_COLUMNS = ["单位名称", "统一社会信用代码", "参保人数", "截至日期"]
 PERSON_COLUMNS = ["姓名", "居民身份证号", "统一社会信用代码"]
@@ -44,51 +41,27 @@ def _clean_header(values: Iterable) -> list[str]:
     return header
 
 
-def _xlsx_tables(fileobj: IO[bytes], max_bytes: int) -> list[Table]:
-    tables = []
-    with open_workbook(fileobj, max_bytes=max_bytes) as workbook:
-        # Worksheets only (a chart sheet holds no rows), in the workbook's order, as openpyxl's
-        # `worksheets` gave them.
-        names = [m.name for m in workbook.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet][:2]
-        for name in names:
-            rows, last_row = sheet_rows(fileobj, workbook, name)
-            header = _clean_header(next(rows, ()))
-            if header:
-                tables.append(Table(name, header, rows, last_row))
-    return tables
-
-
-def _csv_table(data: bytes, name: str) -> Table:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise WorkbookFileError(_("CSV 文件编码无法识别，请另存为 UTF-8 或 GB18030 编码。"))
-    reader = csv.reader(io.StringIO(text))
-    header = _clean_header(next(reader, ()))
-    lines = text.count("\n") + (not text.endswith("\n"))
-    return Table(name, header, (tuple(r) for r in reader), lines)
-
-
-def read_tables(data: bytes | IO[bytes], filename: str, *, max_bytes: int) -> list[Table]:
-    """The tables of one uploaded file (its content, or a binary file object positioned
-    anywhere): a workbook's first two sheets, or one CSV. `max_bytes` is the upload limit, from
-    which the package check derives what a workbook may decompress to."""
+@contextlib.contextmanager
+def read_tables(data: bytes | IO[bytes], filename: str, *, max_bytes: int) -> Iterator[list[Table]]:
+    """The tables of one uploaded file (its content, or an uploaded, stored or binary file): a
+    workbook's first two worksheets, or one CSV, read in the sandbox through portal.xlsx; the
+    rows stream while the caller reads them, inside the `with`. A table's header is its first
+    non-blank row."""
     lower = filename.lower()
-    fileobj = io.BytesIO(data) if isinstance(data, bytes) else data
-    if lower.endswith(".csv"):
-        fileobj.seek(0)
-        tables = [_csv_table(fileobj.read(), filename)]
-    elif lower.endswith((".xlsx", ".xlsm")):
-        tables = _xlsx_tables(fileobj, max_bytes)
-    else:
-        raise WorkbookFileError(_("只支持 .xlsx 或 .csv 文件（“%(name)s”）。") % {"name": filename})
-    if not tables or not tables[0].header:
-        raise WorkbookFileError(_("文件“%(name)s”是空的，没有表头。") % {"name": filename})
-    return tables
+    if not lower.endswith((".csv", ".xlsx", ".xlsm")):
+        raise WorkbookFileError(_("只支持 .xlsx 或 .csv 文件（“%(name)s”）。") % {"name": filename}, "extension")
+    with read_upload(data, filename=filename, max_bytes=max_bytes, sheets=[0, 1]) as book:
+        tables = []
+        for sheet in book.sheets:
+            if sheet is None:
+                continue
+            first = next(sheet.rows, None)
+            header = _clean_header(first[1]) if first else []
+            if header:
+                tables.append(Table(sheet.name, header, sheet.rows, sheet.last_row))
+        if not tables or not tables[0].header:
+            raise WorkbookFileError(_("文件“%(name)s”是空的，没有表头。") % {"name": filename}, "empty")
+        yield tables
 
 
 def write_coverage_workbook(path_or_buffer, rows: Iterable[tuple], persons: Iterable[tuple] | None = None) -> None:

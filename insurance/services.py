@@ -9,6 +9,7 @@ and deleted when it finishes."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import logging
@@ -50,7 +51,7 @@ from portal.bulk import staging_table
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import EARLIEST_DATE, Errors, check_count, check_model_text, check_past_date
-from portal.xlsx import CellError, WorkbookFileError
+from portal.xlsx import CellError, WorkbookFileError, normalise, text_column_message, text_stored_as_number
 from targets.services import rollup_mark_dirty
 from worklist.models import NotificationKind
 from worklist.services import notify
@@ -204,6 +205,7 @@ class _Parsed:
     persons: dict[str, set[str]] | None = None  # uscc → ID numbers (in memory only)
     persons_total: int = 0
     errors: list[RowError] = field(default_factory=list)
+    refused: bool = False  # the file itself could not be read (WorkbookFileError)
 
 
 def _as_int(value) -> int | None:
@@ -243,6 +245,13 @@ def _text(value) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     return str(value).strip()
+
+
+def _code(value, clean: Callable[[str], str], label: str) -> str:
+    """A long code (USCC, ID number) cleaned; one Excel stored as a number has lost digits."""
+    if text_stored_as_number(value):
+        raise ValidationError(text_column_message(label))
+    return clean(_text(normalise(value)))
 
 
 def _cell_error_problem(value: CellError) -> str:
@@ -291,8 +300,8 @@ def _no_progress(rows_read: int) -> None:
 def _data_rows(table: Table, width: int, progress: Callable[[int], None]) -> Iterator[tuple[int, tuple]]:
     """(row number, values padded to `width`) of the table's non-blank rows, reporting progress
     every few hundred rows."""
-    for number, raw in enumerate(table.rows, start=2):
-        if number % PROGRESS_EVERY == 0:
+    for count, (number, raw) in enumerate(table.rows, start=1):
+        if count % PROGRESS_EVERY == 0:
             progress(number - 1)
         if not _blank_row(raw):
             yield number, tuple(raw) + (None,) * (width - len(raw))
@@ -321,14 +330,14 @@ def _parse_units(table: Table, parsed: _Parsed, today: datetime.date,
         if "统一社会信用代码" not in bad:
             uscc_raw = raw[i_uscc]
             try:
-                uscc = clean_uscc(_text(uscc_raw))
+                uscc = _code(uscc_raw, clean_uscc, "统一社会信用代码")
             except ValidationError as exc:
                 errors.append(RowError(sheet, number, "统一社会信用代码", _text(uscc_raw), exc.messages[0],
                                        expected["统一社会信用代码"]))
                 ok = False
         if "参保人数" not in bad:
             n_raw = raw[i_n]
-            insured = _as_int(n_raw)
+            insured = _as_int(normalise(n_raw))
             problem = _("参保人数不是有效的整数") if insured is None else None
             if insured is not None:
                 try:
@@ -340,7 +349,7 @@ def _parse_units(table: Table, parsed: _Parsed, today: datetime.date,
                 ok = False
         if "截至日期" not in bad:
             date_raw = raw[i_date]
-            as_of = _as_date(date_raw)
+            as_of = _as_date(normalise(date_raw))
             if as_of is None:
                 errors.append(RowError(sheet, number, "截至日期", _text(date_raw), _("日期格式不正确"),
                                        expected["截至日期"]))
@@ -387,7 +396,7 @@ def _parse_persons(table: Table, parsed: _Parsed, progress: Callable[[int], None
         if "居民身份证号" not in bad:
             id_raw = _text(raw[i_id])
             try:
-                id_number = clean_id_number(id_raw)
+                id_number = _code(raw[i_id], clean_id_number, "居民身份证号")
             except ValidationError as exc:
                 # The value is shown masked: the report is stored and displayed.
                 errors.append(RowError(sheet, number, "居民身份证号", mask_id_number(id_raw), exc.messages[0],
@@ -395,7 +404,7 @@ def _parse_persons(table: Table, parsed: _Parsed, progress: Callable[[int], None
                 ok = False
         if "统一社会信用代码" not in bad:
             try:
-                uscc = clean_uscc(_text(raw[i_uscc]))
+                uscc = _code(raw[i_uscc], clean_uscc, "统一社会信用代码")
             except ValidationError as exc:
                 errors.append(RowError(sheet, number, "统一社会信用代码", _text(raw[i_uscc]), exc.messages[0],
                                        expected["统一社会信用代码"]))
@@ -423,16 +432,22 @@ def parse_export(files: list[tuple[str, bytes | IO[bytes]]],
     Stops nothing early: every problem lands in `errors`. `on_progress(rows read, rows in all
     tables)` is called every few hundred rows."""
     parsed = _Parsed()
-    tables: list[Table] = []
     try:
-        for filename, data in files:
-            tables.extend(read_tables(data, filename, max_bytes=import_max_bytes()))
+        with contextlib.ExitStack() as stack:
+            tables: list[Table] = []
+            for filename, data in files:
+                tables.extend(stack.enter_context(read_tables(data, filename, max_bytes=import_max_bytes())))
+            _parse_tables(tables, parsed, on_progress)
     except WorkbookFileError as exc:
-        parsed.errors.append(RowError("", 0, "", "", str(exc), _(".xlsx 或 .csv 文件")))
-        return parsed
+        parsed.errors = [RowError("", 0, "", "", str(exc), _(".xlsx 或 .csv 文件"))]
+        parsed.refused = True
+    return parsed
+
+
+def _parse_tables(tables: list[Table], parsed: _Parsed, on_progress) -> None:
     if len(tables) > 2:
         parsed.errors.append(RowError("", 0, "", "", _("文件过多"), _("一个参保单位表，可另附一个参保人员表")))
-        return parsed
+        return
     today = timezone.localdate()
     # Which table is which: by header, so the order of two CSV files does not matter.
     units = next((t for t in tables if "参保人数" in t.header), tables[0])
@@ -455,7 +470,6 @@ def parse_export(files: list[tuple[str, bytes | IO[bytes]]],
         for uscc in sorted(set(parsed.persons) - listed):
             parsed.errors.append(RowError(person_table.sheet, 0, "统一社会信用代码", uscc,
                                           _("参保人员所在单位不在参保单位表中"), _("参保单位表中已列出的单位")))
-    return parsed
 
 
 _LOOKUP_SQL = """

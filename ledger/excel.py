@@ -25,7 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ledger import columns as cols
 from ledger.columns import COLUMNS, Kind
-from portal.xlsx import WorkbookFileError, open_workbook, sheet_rows
+from portal.xlsx import WorkbookFileError, read_upload
 
 log = logging.getLogger(__name__)
 
@@ -248,45 +248,42 @@ class LedgerSheet:
     header_row_number: int
     header: tuple
     rows_estimate: int
-    _rows: Iterator[list]
+    _rows: Iterator[tuple[int, list]]
 
     def data_rows(self) -> Iterator[tuple[int, list]]:
-        """(row number in the sheet, values) for each row after the header."""
-        number = self.header_row_number
-        for values in self._rows:
-            number += 1
-            yield number, values
+        """(row number in the sheet, values) for each non-blank row after the header."""
+        return self._rows
 
 
 HEADER_SEARCH_ROWS = 10
 
 
-def open_ledger(fileobj: IO[bytes], *, max_bytes: int) -> LedgerSheet:
+@contextlib.contextmanager
+def open_ledger(source, *, max_bytes: int) -> Iterator[LedgerSheet]:
     """Open the `台帐` sheet of an uploaded workbook and find its column-header row (row 4 of
     the template; a file whose title rows were deleted is still understood).
 
-    Read with calamine through portal.xlsx: what is not a readable xlsx, or lacks the sheet or
-    its header row, is refused here with WorkbookFileError, before any row is checked."""
-    with open_workbook(fileobj, max_bytes=max_bytes) as workbook:
-        sheet_name = next((name for name in cols.SHEET_NAME_ALIASES if name in workbook.sheet_names), None)
-        if sheet_name is None:
-            names = "、".join(workbook.sheet_names) or _("（无）")
+    Read in the sandbox through portal.xlsx: what is not a readable xlsx, or lacks the sheet or
+    its header row, is refused here with WorkbookFileError, before any row is checked. The
+    rows stream while the caller checks them, inside the `with`."""
+    with read_upload(source, filename="ledger.xlsx", max_bytes=max_bytes,
+                     sheets=[cols.SHEET_NAME_ALIASES]) as book:
+        found = book.sheets[0]
+        if found is None:
+            names = "、".join(book.sheet_names) or _("（无）")
             raise WorkbookFileError(_("找不到名为“%(sheet)s”的工作表（文件中的工作表：%(names)s）。请使用官方模板，"
                                       "将数据填在“%(sheet)s”工作表中，不要改工作表名称。") % {
-                "sheet": cols.SHEET_NAME, "names": names})
-        rows, last_row = sheet_rows(fileobj, workbook, sheet_name)
-    sheet = LedgerSheet(0, (), 0, rows)
-    for number, row in sheet.data_rows():
-        normalised = [cols.normalise_header(v) for v in row]
-        if "单位名称" in normalised or "统一社会信用代码" in normalised:
-            sheet.header_row_number, sheet.header = number, tuple(row)
-            sheet.rows_estimate = max(last_row - number, 0)
-            return sheet
-        if number >= HEADER_SEARCH_ROWS:
-            break
-    raise WorkbookFileError(_("在“%(sheet)s”工作表前%(n)s行中找不到列标题行（应在第%(row)s行，含“单位名称”“统一社会信用代码”等列）。"
-                            "请使用官方模板，不要删除或修改列标题。") % {
-        "sheet": sheet_name, "n": HEADER_SEARCH_ROWS, "row": cols.HEADER_ROW})
+                "sheet": cols.SHEET_NAME, "names": names}, "no_sheet")
+        for number, row in found.rows:
+            if number > HEADER_SEARCH_ROWS:
+                break
+            normalised = [cols.normalise_header(v) for v in row]
+            if "单位名称" in normalised or "统一社会信用代码" in normalised:
+                yield LedgerSheet(number, tuple(row), max(found.last_row - number, 0), found.rows)
+                return
+        raise WorkbookFileError(_("在“%(sheet)s”工作表前%(n)s行中找不到列标题行（应在第%(row)s行，含“单位名称”“统一社会信用代码”等列）。"
+                                "请使用官方模板，不要删除或修改列标题。") % {
+            "sheet": found.name, "n": HEADER_SEARCH_ROWS, "row": cols.HEADER_ROW}, "no_header")
 
 
 # ---- Export: the ledger the user can see ----------------------------------------------------------

@@ -58,7 +58,7 @@ from portal.bulk import history_triggers, staging_table, write_history
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope
 from portal.values import check_count, check_past_date, check_text
-from portal.xlsx import CellError, WorkbookFileError
+from portal.xlsx import CellError, WorkbookFileError, normalise, text_column_message, text_stored_as_number
 from targets.services import rollup_mark_dirty
 
 log = logging.getLogger(__name__)
@@ -264,6 +264,13 @@ class Parsed:
     region_problems: list[tuple[int, str, str, object]] = field(default_factory=list)  # row, key, raw, value
 
 
+# Columns whose value has a format: NFKC-normalised before it is checked (free text is kept as
+# typed; a choice is looked up as typed, then normalised).
+FORMATTED_KINDS = {Kind.INT, Kind.BOOL, Kind.DATE}
+FORMATTED_KEYS = {"region_code", "uscc", "registration_number", "industry", "legal_representative_phone",
+                  "health_manager_phone"}
+
+
 class _Parser:
     """Checks rows as they are read. One table-driven loop over the columns a row holds (the
     header was already checked to be exactly columns.COLUMNS), no query per row."""
@@ -292,7 +299,8 @@ class _Parser:
                 blank = "operating"
             if column.key in ("region_code", "township", "uscc", "registration_number"):
                 blank = None
-            self.specs.append((column.key, index, parser, column, blank))
+            self.specs.append((column.key, index, parser, column, blank,
+                               column.kind in FORMATTED_KINDS or column.key in FORMATTED_KEYS))
 
     def fail(self, row: int, key: str, value, problem) -> None:
         self.parsed.errors.append(error(row, self.header[key], value, problem, self.expected[key]))
@@ -317,8 +325,10 @@ class _Parser:
     def parse_row(self, row: int, values: tuple) -> None:
         cleaned: dict = {}
         failed: set[str] = set()
-        for key, index, parser, column, blank in self.specs:
+        for key, index, parser, column, blank, formatted in self.specs:
             value = values[index]
+            if formatted and value.__class__ is str:
+                value = normalise(value)  # full-width digits, letters, brackets, hyphens
             if value is None or (value.__class__ is str and not value.strip()):
                 if column.required:
                     self.fail(row, key, value, _("必填项未填写"))
@@ -489,6 +499,8 @@ def _parse_choice(parser: _Parser, value, column) -> str:
     text = _text(value)
     choice = parser.choice_maps[column.key].get(text)
     if choice is None:
+        choice = parser.choice_maps[column.key].get(normalise(text))
+    if choice is None:
         raise _Problem(_("“%(value)s”不是可选的%(label)s") % {"value": text, "label": column.header})
     return choice
 
@@ -520,6 +532,8 @@ def _parse_industry(parser: _Parser, value, column) -> tuple[int, int, str]:
 
 
 def _parse_uscc(parser: _Parser, value, column) -> str:
+    if text_stored_as_number(value):
+        raise _Problem(text_column_message(column.header))
     text = _text(value).upper()
     # The common case, a well-formed code, checked with stdnum's own check character once;
     # anything else goes through ledger.validation.clean_uscc for its Chinese message.
@@ -727,12 +741,11 @@ def _parse_file(job: ImportJob, lookups: Lookups, *, use_cache: bool) -> Parsed:
         if cached is not None:
             _progress(job)(len(cached.rows), len(cached.rows))
             return cached
-    with job.file.open("rb") as fh:
-        sheet = open_ledger(fh, max_bytes=limit)
-    if header_errors := check_header(sheet.header, sheet.header_row_number):
-        parsed = Parsed(errors=header_errors)
-    else:
-        parsed = _Parser(lookups, _progress(job)).parse(sheet)
+    with open_ledger(job.file, max_bytes=limit) as sheet:
+        if header_errors := check_header(sheet.header, sheet.header_row_number):
+            parsed = Parsed(errors=header_errors)
+        else:
+            parsed = _Parser(lookups, _progress(job)).parse(sheet)
     if not parsed.errors and not parsed.region_problems:
         _cache_set(key, parsed)
     return parsed

@@ -348,3 +348,8 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Uploaded files are parsed in a sandboxed child process (portal.sandbox) with these limits.
+PNEUMO_UPLOAD_SANDBOX_MEMORY_BYTES = int(os.environ.get("PNEUMO_UPLOAD_SANDBOX_MEMORY_BYTES", 1024 * 1024 * 1024))
+PNEUMO_UPLOAD_SANDBOX_CPU_SECONDS = int(os.environ.get("PNEUMO_UPLOAD_SANDBOX_CPU_SECONDS", 120))
+PNEUMO_UPLOAD_CSV_FIELD_MAX_CHARS = int(os.environ.get("PNEUMO_UPLOAD_CSV_FIELD_MAX_CHARS", 10_000))

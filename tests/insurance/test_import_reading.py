@@ -35,12 +35,13 @@ def import_file(actor, region, period, data, name="社保导出.xlsx"):
 
 def test_calamine_gives_floats_and_empty_strings():
     data = xlsx([("甲厂", "91370000000000001X", 12, datetime.date(2020, 6, 30)), (None,), ("乙厂", None, 3, None)])
-    [table] = read_tables(data, "a.xlsx", max_bytes=MB)
-    assert table.header == ["单位名称", "统一社会信用代码", "参保人数", "截至日期"]
-    rows = list(table.rows)
-    assert rows[0] == ["甲厂", "91370000000000001X", 12.0, datetime.date(2020, 6, 30)]
-    assert type(rows[0][2]) is float
-    assert rows[1:] == [["", "", "", ""], ["乙厂", "", 3.0, ""]]
+    with read_tables(data, "a.xlsx", max_bytes=MB) as [table]:
+        assert table.header == ["单位名称", "统一社会信用代码", "参保人数", "截至日期"]
+        rows = list(table.rows)
+    # Rows come numbered as the sheet shows them; the blank row 3 is left out.
+    assert rows[0] == [2, ["甲厂", "91370000000000001X", 12.0, datetime.date(2020, 6, 30)]]
+    assert type(rows[0][1][2]) is float
+    assert rows[1:] == [[4, ["乙厂", "", 3.0, ""]]]
     assert (table.last_row, table.rows_estimate) == (4, 3)
 
 
@@ -130,8 +131,8 @@ def test_a_formula_error_in_a_name_is_not_a_name(ledger, hrss_clerk, period_2020
 def test_cell_errors_reach_the_parser_as_cell_errors():
     content = with_error_cells(xlsx([("甲厂", "91370000000000001X", 12, "2020-06-30")]),
                                {("xl/worksheets/sheet1.xml", "C2"): "#DIV/0!"})
-    [table] = read_tables(content, "a.xlsx", max_bytes=MB)
-    value = list(table.rows)[0][2]
+    with read_tables(content, "a.xlsx", max_bytes=MB) as [table]:
+        value = list(table.rows)[0][1][2]
     assert value.__class__ is CellError and value == "#DIV/0!"
 
 
@@ -243,6 +244,6 @@ def test_the_limits_come_from_the_environment(monkeypatch):
 
 
 def test_a_csv_table_estimates_its_rows():
-    [table] = read_tables("单位名称,统一社会信用代码,参保人数,截至日期\n甲,1,2,3\n乙,1,2,3\n".encode(), "a.csv",
-                          max_bytes=MB)
-    assert isinstance(table, Table) and table.rows_estimate == 2 and len(list(table.rows)) == 2
+    with read_tables("单位名称,统一社会信用代码,参保人数,截至日期\n甲,1,2,3\n乙,1,2,3\n".encode(), "a.csv",
+                     max_bytes=MB) as [table]:
+        assert isinstance(table, Table) and table.rows_estimate == 2 and len(list(table.rows)) == 2

@@ -468,7 +468,7 @@ def test_a_formula_error_is_reported_not_taken_for_a_blank(clerk, period_2020h1,
     as 0. Small scan chunks put the marker across chunk boundaries."""
     from portal import xlsx
 
-    monkeypatch.setattr(xlsx, "_SCAN_CHUNK", scan_chunk)
+    monkeypatch.setattr(xlsx, "SCAN_CHUNK", scan_chunk)
     insured = cols.COLUMNS.index(cols.BY_KEY["insured_workers"])
     exposures = cols.COLUMNS.index(cols.BY_KEY["exposures"])
     content = build_workbook([make_row(1)])
