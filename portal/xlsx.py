@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import unicodedata
 import os
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
