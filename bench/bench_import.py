@@ -1,18 +1,20 @@
 """Benchmark: import of a 10,000-row official ledger workbook, checked and committed, against
-the time openpyxl alone takes to read the same file in read-only mode (the target: ≤ 2×).
+the time openpyxl alone takes to read the same file in read-only mode (the target: ≤ 1.2×, the
+file parsed in the sandboxed child process as every upload is).
 
-    .venv/bin/python -m bench.bench_import [--rows 10000] [--runs 5] [--profile]
+    PNEUMO_BENCH_DB=pneumo_bench_files .venv/bin/python -m bench.bench_import [--rows 10000] [--runs 5] [--profile]
 
 Two files with the same 10,000 employers: the template as the portal writes it (openpyxl,
 inline strings) and the same workbook as Excel or WPS saves it (a shared-strings table, which
 openpyxl reads faster: the stricter case). Each run reads the file with openpyxl alone, then
 imports it (import_validate + import_commit, the services the pages and tasks call), in the
 same process, interleaved; the best of the runs is reported with the median and every run's
-own ratio (the machine may be shared; noise only adds time). The peak memory that reading adds
-is measured too, for openpyxl and for the import's reading and checking, each in a fresh child
-process (the import reads with calamine, which holds the whole sheet).
+own ratio (the machine may be shared; noise only adds time). The peak memory of every process
+involved is measured too: what openpyxl's read adds to its process, what the import's reading and
+checking adds to the process running it (a web or Celery worker), and the peak of the sandboxed
+child that parses the file (calamine, which holds the whole sheet), each in a fresh process.
 
-Runs on the scratch database `pneumo_bench` (created if missing, migrated, reference data
+Runs on the scratch database `PNEUMO_BENCH_DB` (default `pneumo_bench`; created if missing, migrated, reference data
 loaded when absent), which other benchmarks share: each run happens inside a transaction that
 is rolled back, so every run imports the same 10,000 new employers into 东昌府区 and leaves the
 database as it found it. The foreign keys are DEFERRABLE INITIALLY DEFERRED, so their checks
@@ -33,7 +35,8 @@ import sys
 import time
 from pathlib import Path
 
-os.environ["PNEUMO_DB_NAME"] = "pneumo_bench"
+BENCH_DB = os.environ.get("PNEUMO_BENCH_DB", "pneumo_bench")
+os.environ["PNEUMO_DB_NAME"] = BENCH_DB
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("PNEUMO_DB_POOL", "0")
 
@@ -41,6 +44,7 @@ BASE = Path(__file__).resolve().parent
 OUT = BASE / "out"
 COUNTY = "371502"
 PERIOD = "2020H1"
+TARGET = 1.2
 
 
 def ensure_database() -> None:
@@ -49,9 +53,9 @@ def ensure_database() -> None:
     params = dict(host=os.environ.get("PNEUMO_DB_HOST", "127.0.0.1"), port=os.environ.get("PNEUMO_DB_PORT", "5432"),
                   user=os.environ.get("PNEUMO_DB_USER", "postgres"), password=os.environ.get("PNEUMO_DB_PASSWORD", ""))
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'pneumo_bench'").fetchone():
-            conn.execute("CREATE DATABASE pneumo_bench")
-            print("created database pneumo_bench")
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            print(f"created database {BENCH_DB}")
 
 
 def setup():
@@ -251,7 +255,10 @@ def measure(path: Path, runs: int) -> dict:
 def peak_memory_child(path: Path, reader: str) -> None:
     """In a child process: the peak memory (MB) that reading `path` adds, printed as JSON.
     `openpyxl` reads every cell in read-only mode; `import` opens and checks the file as the
-    import's dry run does (calamine, then every row parsed and kept)."""
+    import's dry run does (the sandboxed child parses it, this process checks every row and
+    keeps the parsed rows); the sandboxed child's own peak is reported beside it."""
+    import resource
+
     import django
 
     django.setup()
@@ -270,11 +277,12 @@ def peak_memory_child(path: Path, reader: str) -> None:
     if reader == "openpyxl":
         read_with_openpyxl(path)
     else:
-        with open(path, "rb") as fh:
-            sheet = open_ledger(fh, max_bytes=imports.max_import_bytes())
-        parsed = imports._Parser(lookups, lambda done, estimate: None).parse(sheet)
+        with open_ledger(path, max_bytes=imports.max_import_bytes()) as sheet:
+            parsed = imports._Parser(lookups, lambda done, estimate: None).parse(sheet)
         assert not parsed.errors, parsed.errors[:3]
-    print(json.dumps({"peak_added_mb": round((status_kb("VmHWM:") - before) / 1024, 1)}))
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(json.dumps({"peak_added_mb": round((status_kb("VmHWM:") - before) / 1024, 1),
+                      "sandbox_child_peak_mb": round(child_kb / 1024, 1)}))
 
 
 def peak_memory(path: Path) -> dict:
@@ -284,8 +292,10 @@ def peak_memory(path: Path) -> dict:
     for reader in ("openpyxl", "import"):
         out = subprocess.run([sys.executable, "-m", "bench.bench_import", "--peak-memory-child", str(path), reader],
                              check=True, capture_output=True, text=True, cwd=BASE.parent).stdout
-        figures[reader] = json.loads(out.strip().splitlines()[-1])["peak_added_mb"]
-    return {"openpyxl_read_peak_mb": figures["openpyxl"], "import_check_peak_mb": figures["import"]}
+        figures[reader] = json.loads(out.strip().splitlines()[-1])
+    return {"openpyxl_read_peak_mb": figures["openpyxl"]["peak_added_mb"],
+            "import_check_peak_mb": figures["import"]["peak_added_mb"],
+            "sandbox_child_peak_mb": figures["import"]["sandbox_child_peak_mb"]}
 
 
 def report(label: str, m: dict) -> None:
@@ -293,12 +303,13 @@ def report(label: str, m: dict) -> None:
     print(f"  openpyxl read-only read:  {m['openpyxl_read_s']:.2f} s  (best; median {m['openpyxl_read_median_s']:.2f} s)")
     print(f"  import validate + commit: {m['import_total_s']:.2f} s  (best: validate {m['validate_s']:.2f} s + commit "
           f"{m['commit_s']:.2f} s; median {m['import_total_median_s']:.2f} s; {m['created']} employers created)")
-    print(f"  ratio: {m['ratio']:.2f}  (target ≤ 2.0)  {'OK' if m['ratio'] <= 2 else 'ABOVE TARGET'}; "
+    print(f"  ratio: {m['ratio']:.2f}  (target ≤ {TARGET})  {'OK' if m['ratio'] <= TARGET else 'ABOVE TARGET'}; "
           f"per run: {', '.join(f'{x:.2f}' for x in m['ratio_per_run'])}")
     print(f"  re-import of the same file: {m['reimport_unchanged_s']:.2f} s, "
           f"{m['reimport_created_updated'][0]} created, {m['reimport_created_updated'][1]} updated")
-    print(f"  peak memory added: openpyxl read {m['openpyxl_read_peak_mb']} MB, import's reading and checking "
-          f"{m['import_check_peak_mb']} MB (each in its own process)")
+    print(f"  peak memory: openpyxl read adds {m['openpyxl_read_peak_mb']} MB to its process; the import adds "
+          f"{m['import_check_peak_mb']} MB to the process running it, and its sandboxed child peaks at "
+          f"{m['sandbox_child_peak_mb']} MB (each measured in a fresh process)")
 
 
 def main() -> None:
@@ -344,7 +355,7 @@ def main() -> None:
             transaction.set_rollback(True)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
-    result = {"rows": args.rows, "runs": args.runs, "target_ratio": 2.0,
+    result = {"rows": args.rows, "runs": args.runs, "target_ratio": TARGET,
               "at": datetime.datetime.now().isoformat(timespec="seconds"),
               "template": template, "excel_style": excel_style}
     (OUT / "bench_import.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))

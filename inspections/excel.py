@@ -1,17 +1,10 @@
-"""Excel exports of inspection reports (openpyxl)."""
+"""Excel exports of inspection reports, written through portal.workbook: team names, answers,
+notes, 工作亮点 and 主要问题 are user text, written as strings that never run as formulas."""
 
-import io
-
-from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from inspections import selectors
-
-
-def _bytes(workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+from portal.workbook import new_workbook
 
 
 def _display(answer, item) -> str:
@@ -25,9 +18,8 @@ def _display(answer, item) -> str:
 
 
 def inspection_workbook(inspection) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "检查表"
+    wb = new_workbook(write_only=False)
+    ws = wb.sheet("检查表")
     a = inspection.assignment
     ws.append([f"{a.plan.name}（{a.plan.document_number}）"])
     ws["A1"].font = Font(bold=True, size=14)
@@ -41,23 +33,22 @@ def inspection_workbook(inspection) -> bytes:
         answer = answers.get(item.pk)
         ws.append([item.number, item.text, _display(answer, item), answer.note if answer else ""])
     ws.column_dimensions["B"].width = 60
-    summary = wb.create_sheet("报告")
+    summary = wb.sheet("报告")
     summary.append(["工作亮点", inspection.highlights])
     summary.append(["主要问题", inspection.problems])
     for key, value in selectors.inspection_figures(inspection).items():
         summary.append([key, str(value)])
-    findings = wb.create_sheet("发现问题")
+    findings = wb.sheet("发现问题")
     findings.append(["检查项", "问题描述", "等级", "整改期限", "状态"])
     for f in inspection.findings.select_related("item"):
         findings.append([f.item.number, f.description, f.get_severity_display(), f.deadline, f.get_status_display()])
-    return _bytes(wb)
+    return wb.to_bytes()
 
 
 def plan_workbook(plan) -> bytes:
     report = selectors.plan_report(plan)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "检查汇总"
+    wb = new_workbook(write_only=False)
+    ws = wb.sheet("检查汇总")
     ws.append([f"{plan.name}（{plan.document_number}）"])
     ws.append(["任务数", report["assignments"], "已提交", report["submitted"], "已签字", report["signed"],
                "发现问题", report["findings"], "未整改", report["open_findings"]])
@@ -67,4 +58,4 @@ def plan_workbook(plan) -> bytes:
         i, f = row["inspection"], row["figures"]
         ws.append([i.assignment.team.name, i.assignment.target_name, i.get_status_display(),
                    f"{f['answered']}/{f['items']}", f["yes"], f["no"], f["findings"], i.highlights, i.problems])
-    return _bytes(wb)
+    return wb.to_bytes()

@@ -2,7 +2,7 @@
 
 Uploads are read in the sandbox through portal.xlsx (empty cells come back as "", numbers as
 float, formula errors as CellError, rows numbered as the sheet shows them); a workbook's first
-sheet is the unit list, an optional second sheet the per-person list; CSV files one table each. openpyxl writes the workbooks handed out (template, work list)."""
+sheet is the unit list, an optional second sheet the per-person list; CSV files one table each. portal.workbook writes the workbooks handed out (template, work list)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
+from portal.workbook import new_workbook
 from portal.xlsx import WorkbookFileError, read_upload
 
 COVERAGE_COLUMNS = ["单位名称", "统一社会信用代码", "参保人数", "截至日期"]
@@ -67,13 +67,13 @@ def read_tables(data: bytes | IO[bytes], filename: str, *, max_bytes: int) -> It
 def write_coverage_workbook(path_or_buffer, rows: Iterable[tuple], persons: Iterable[tuple] | None = None) -> None:
     """An agency export in the expected layout (used by tests, the benchmark and the template
     download)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("参保单位")
+    workbook = new_workbook()
+    sheet = workbook.sheet("参保单位")
     sheet.append(COVERAGE_COLUMNS)
     for row in rows:
         sheet.append(list(row))
     if persons is not None:
-        people = workbook.create_sheet("参保人员")
+        people = workbook.sheet("参保人员")
         people.append(PERSON_COLUMNS)
         for row in persons:
             people.append(list(row))
@@ -86,8 +86,8 @@ WORK_LIST_COLUMNS = ["单位名称", "统一社会信用代码", "县（市、�
 
 def write_work_list(buffer, rows: Iterable[dict]) -> None:
     """The uninsured work list as a write-only workbook (constant memory at any size)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("未参保工作清单")
+    workbook = new_workbook()
+    sheet = workbook.sheet("未参保工作清单")
     sheet.append(WORK_LIST_COLUMNS)
     for r in rows:
         sheet.append([r["name"], r["uscc"], r["county"], r["key_group"], r["total"], r["insured"], r["source"],

@@ -5,6 +5,7 @@ county keys (set by the services), so scoping is one indexed equality, as in the
 
 import pghistory
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ledger.models import Employer, ReportingPeriod, Worker
@@ -109,6 +110,8 @@ class CoverageImportStatus(models.TextChoices):
     DONE = "done", _("导入完成")
     INVALID = "invalid", _("校验未通过")
     FAILED = "failed", _("导入失败")
+    REFUSED = "refused", _("文件无法读取")
+    INTERRUPTED = "interrupted", _("已中断")
 
 
 class CoverageImportJob(models.Model):
@@ -134,6 +137,9 @@ class CoverageImportJob(models.Model):
     errors = models.JSONField(default=list, blank=True)  # [{"sheet", "row", "column", "value", "problem", "expected"}]
     result = models.OneToOneField(CoverageImport, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="job")
+    # When the job was queued, and when a worker began it (under its lease, portal.jobs).
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

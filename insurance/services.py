@@ -48,6 +48,7 @@ from ledger.validation import clean_id_number, clean_uscc, mask_id_number
 from portal.aftercommit import enqueue_after_commit
 from portal.audit import audit
 from portal.bulk import staging_table
+from portal.jobs import close_interrupted, lease
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import EARLIEST_DATE, Errors, check_count, check_model_text, check_past_date
@@ -145,8 +146,9 @@ class RowError:
 class ImportRejected(Exception):
     """The file has errors: nothing was written; `errors` is the per-row report."""
 
-    def __init__(self, errors: list[RowError]):
+    def __init__(self, errors: list[RowError], *, refused: bool = False):
         self.errors = errors
+        self.refused = refused  # the file itself could not be read (not a row's problem)
         super().__init__(_("文件校验未通过（%(n)s 处问题），未导入任何数据。") % {"n": len(errors)})
 
 
@@ -525,7 +527,7 @@ def coverage_import(*, actor: User, region: Region, period: ReportingPeriod,
     parsed = parse_export(files, on_progress)
     timings.read_validate_s = time.perf_counter() - started
     if parsed.errors:
-        raise ImportRejected(parsed.errors)
+        raise ImportRejected(parsed.errors, refused=parsed.refused)
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -674,26 +676,39 @@ def _message_row(problem: str) -> dict:
 def coverage_import_run(*, job_id: int) -> CoverageImportJob:
     """Import a queued job's export as its uploader (whose rights are checked now, not when it
     was queued): all or nothing, as in the request. The job ends done (linked to the import),
-    invalid (with the per-row report) or failed (with a message); the stored files are deleted
-    in every case. A job that is not pending (running in another worker, or finished) is left
-    alone: the conditional UPDATE below lets exactly one run claim it."""
-    claimed = CoverageImportJob.objects.filter(pk=job_id, status=CoverageImportStatus.PENDING).update(
-        status=CoverageImportStatus.RUNNING)
+    invalid (with the per-row report), refused (a file that cannot be read) or failed (with a
+    message); the stored files are deleted in every case. A job that is not pending (running in
+    another worker, or finished) is left alone: the conditional UPDATE below lets exactly one run
+    claim it. The run holds the job's lease (portal.jobs): if this process dies, the beat check
+    closes the job as interrupted and deletes its files."""
     job = CoverageImportJob.objects.select_related("region", "period", "created_by").get(pk=job_id)
-    if not claimed:
-        log.warning("coverage import job %s is %s: not started again", job.pk, job.status)
-        return job
+    with lease(job):
+        claimed = CoverageImportJob.objects.filter(pk=job_id, status=CoverageImportStatus.PENDING).update(
+            status=CoverageImportStatus.RUNNING, started_at=timezone.now())
+        job.refresh_from_db()
+        if not claimed:
+            log.warning("coverage import job %s is %s: not started again", job.pk, job.status)
+            return job
+        return _run_claimed(job)
+
+
+def _run_claimed(job: CoverageImportJob) -> CoverageImportJob:
     stored = [stored_file for stored_file in (job.file, job.persons_file) if stored_file]
     record, errors, status = None, [], CoverageImportStatus.FAILED
     try:
-        files = [(job.original_name, job.file.open("rb"))]
-        if job.persons_file:
-            files.append((job.persons_name, job.persons_file.open("rb")))
-        record = coverage_import(actor=job.created_by, region=job.region, period=job.period, files=files,
-                                 original_name=job.original_name, on_progress=_job_progress(job))
-        status = CoverageImportStatus.DONE
+        if any(not f.storage.exists(f.name) for f in stored) or not job.file:
+            errors = [_message_row(_("上传的文件已不存在（可能系统从备份恢复时未包含上传的文件），本次导入未写入任何数据。"
+                                     "请重新上传该文件。"))]
+        else:
+            files = [(job.original_name, job.file)]
+            if job.persons_file:
+                files.append((job.persons_name, job.persons_file))
+            record = coverage_import(actor=job.created_by, region=job.region, period=job.period, files=files,
+                                     original_name=job.original_name, on_progress=_job_progress(job))
+            status = CoverageImportStatus.DONE
     except ImportRejected as exc:
-        status, errors = CoverageImportStatus.INVALID, report_errors(exc.errors)
+        status = CoverageImportStatus.REFUSED if exc.refused else CoverageImportStatus.INVALID
+        errors = report_errors(exc.errors)
     except (PermissionDenied, ValidationError) as exc:
         errors = [_message_row(" ".join(getattr(exc, "messages", [str(exc)])))]
     except Exception as exc:  # noqa: BLE001 — the page must learn that it failed
@@ -702,11 +717,7 @@ def coverage_import_run(*, job_id: int) -> CoverageImportJob:
                   "".join(traceback.format_tb(exc.__traceback__)))
         errors = [_message_row(_("导入时发生系统错误，已全部撤销，未写入任何数据。请稍后重试或联系管理员。"))]
     finally:
-        for stored_file in stored:
-            try:
-                stored_file.delete(save=False)  # closes it too
-            except OSError as exc:
-                log.error("coverage import job %s: stored upload not deleted (%s)", job.pk, type(exc).__name__)
+        _delete_stored(job, stored)
     job.file = job.persons_file = ""
     job.status, job.errors, job.result, job.finished_at = status, errors, record, timezone.now()
     if status == CoverageImportStatus.DONE:
@@ -716,29 +727,32 @@ def coverage_import_run(*, job_id: int) -> CoverageImportJob:
     return job
 
 
-# A job still pending or running this long after its upload lost its worker (killed, or the
-# broker lost the task); the import is one transaction, so nothing of it was written.
-INTERRUPTED_AFTER = datetime.timedelta(days=1)
+def _delete_stored(job: CoverageImportJob, stored) -> None:
+    for stored_file in stored:
+        try:
+            stored_file.delete(save=False)  # closes it too
+        except OSError as exc:
+            log.error("coverage import job %s: stored upload not deleted (%s)", job.pk, type(exc).__name__)
 
 
-def coverage_jobs_fail_interrupted() -> int:
-    """Close jobs whose worker never finished them, deleting their stored uploads (they hold
-    ID numbers); returns how many."""
-    cutoff = timezone.now() - INTERRUPTED_AFTER
-    interrupted = CoverageImportJob.objects.filter(created_at__lt=cutoff, status__in=[
-        CoverageImportStatus.PENDING, CoverageImportStatus.RUNNING])
-    count = 0
-    for job in interrupted.iterator():
-        for stored_file in (job.file, job.persons_file):
-            if stored_file:
-                stored_file.delete(save=False)
-        CoverageImportJob.objects.filter(pk=job.pk, status=job.status).update(
-            file="", persons_file="", status=CoverageImportStatus.FAILED, finished_at=timezone.now(),
-            errors=[_message_row(_("后台处理中断，未能完成，本次导入未写入任何数据。请重新上传。"))])
-        count += 1
-    if count:
-        log.warning("coverage import: %s interrupted jobs closed", count)
-    return count
+def coverage_jobs_close_interrupted() -> int:
+    """Close the jobs whose worker died while importing them (their lease is free), or whose
+    task was lost, deleting their stored uploads (they hold ID numbers); returns how many. Run
+    by beat every two minutes; the import is one transaction, so nothing of it was written."""
+    return close_interrupted(CoverageImportJob, running=[CoverageImportStatus.RUNNING],
+                             queued=[CoverageImportStatus.PENDING], close=_close_interrupted)
+
+
+coverage_jobs_fail_interrupted = coverage_jobs_close_interrupted
+
+
+def _close_interrupted(job: CoverageImportJob) -> bool:
+    closed = CoverageImportJob.objects.filter(pk=job.pk, status=job.status, started_at=job.started_at).update(
+        file="", persons_file="", status=CoverageImportStatus.INTERRUPTED, finished_at=timezone.now(),
+        errors=[_message_row(_("后台处理中断（处理它的进程意外退出），本次导入未写入任何数据。请重新上传该文件导入。"))])
+    if closed:
+        _delete_stored(job, [f for f in (job.file, job.persons_file) if f])
+    return bool(closed)
 
 
 # ---- 4. Follow-ups on the uninsured work list -----------------------------------------------------

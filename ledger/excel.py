@@ -16,20 +16,18 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ledger import columns as cols
 from ledger.columns import COLUMNS, Kind
+from portal.workbook import XLSX_CONTENT_TYPE as XLSX_CONTENT_TYPE
+from portal.workbook import new_workbook
 from portal.xlsx import WorkbookFileError, read_upload
 
 log = logging.getLogger(__name__)
 
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Data validations (dropdowns) cover at least this many rows, so a template has room to fill.
 TEMPLATE_ROWS = 2000
 
@@ -41,7 +39,6 @@ _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 # Codes typed into these columns must stay text: leading zeros (0610), 15- and 18-digit numbers.
 TEXT_FORMAT_KEYS = {"region_code", "township", "uscc", "registration_number", "industry",
                     "legal_representative_phone", "health_manager_phone"}
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---- Writing ---------------------------------------------------------------------------------
@@ -71,36 +68,6 @@ def reference_lists(county=None) -> ReferenceLists:
     )
 
 
-def neutralise(ws, value):
-    """A text starting with = + - @ (or a tab or carriage return) would be read as a formula by
-    a spreadsheet: write it as a plain string cell with Excel's quote prefix (the invisible
-    apostrophe), so it shows and re-imports exactly as typed and never runs. Control characters
-    that XML cannot hold (pasted into a form, say) are dropped instead of failing the file."""
-    if value.__class__ is not str:
-        return value
-    if not value.isprintable():
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith(FORMULA_TRIGGERS):
-        cell = WriteOnlyCell(ws, value=value)
-        cell.data_type = "s"
-        cell.quotePrefix = True
-        return cell
-    return value
-
-
-def _styled(ws, value, *, font=None, fill=None, alignment=None, border=None):
-    cell = WriteOnlyCell(ws, value=value)
-    if font is not None:
-        cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    if alignment is not None:
-        cell.alignment = alignment
-    if border is not None:
-        cell.border = border
-    return cell
-
-
 def write_ledger(stream: IO[bytes] | str, *, region_name: str | None, period=None, rows: Iterable[Sequence] = (),
                  reference: ReferenceLists | None = None, filled_on: datetime.date | None = None,
                  expected_rows: int | None = None) -> int:
@@ -110,8 +77,8 @@ def write_ledger(stream: IO[bytes] | str, *, region_name: str | None, period=Non
     the sheet's <dimension>: without it, a reader such as openpyxl's read-only mode parses the
     whole sheet once more just to learn its size."""
     reference = reference or ReferenceLists()
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(cols.SHEET_NAME)
+    wb = new_workbook()
+    ws = wb.sheet(cols.SHEET_NAME)
     last = get_column_letter(len(COLUMNS))
     if expected_rows is not None:
         # Read by openpyxl's writer when the first row is written (write-only sheets have no size).
@@ -126,27 +93,27 @@ def write_ledger(stream: IO[bytes] | str, *, region_name: str | None, period=Non
     ws.row_dimensions[cols.TITLE_ROW].height = 32
     ws.row_dimensions[cols.HEADER_ROW].height = 48
 
-    ws.append([_styled(ws, cols.title_for(region_name), font=Font(size=16, bold=True), alignment=_CENTER)])
+    ws.append([ws.styled(cols.title_for(region_name), font=Font(size=16, bold=True), alignment=_CENTER)])
     ws.merged_cells.add(f"A{cols.TITLE_ROW}:{last}{cols.TITLE_ROW}")
-    ws.append([_styled(ws, cols.note_line(period, filled_on), alignment=Alignment(vertical="center"))])
+    ws.append([ws.styled(cols.note_line(period, filled_on), alignment=Alignment(vertical="center"))])
     ws.merged_cells.add(f"A{cols.NOTE_ROW}:{last}{cols.NOTE_ROW}")
     group_row: list = []
     for group, first, end in cols.groups():
         for index in range(first, end + 1):
-            group_row.append(_styled(ws, group if index == first else None, font=Font(bold=True), fill=_GROUP_FILL,
+            group_row.append(ws.styled(group if index == first else None, font=Font(bold=True), fill=_GROUP_FILL,
                                      alignment=_CENTER, border=_BORDER))
         if end > first:
             ws.merged_cells.add(f"{get_column_letter(first)}{cols.GROUP_ROW}:{get_column_letter(end)}{cols.GROUP_ROW}")
     ws.append(group_row)
     ws.append([
-        _styled(ws, column.header, font=Font(bold=True, color="C00000" if column.required else "000000"),
+        ws.styled(column.header, font=Font(bold=True, color="C00000" if column.required else "000000"),
                 fill=_HEADER_FILL, alignment=_CENTER, border=_BORDER)
         for column in COLUMNS
     ])
 
     count = 0
     for row in rows:
-        ws.append([neutralise(ws, value) for value in row])
+        ws.append(row)
         count += 1
 
     township_range = None
@@ -156,17 +123,17 @@ def write_ledger(stream: IO[bytes] | str, *, region_name: str | None, period=Non
         township_range = (f"'{cols.INSTRUCTIONS_SHEET}'!$B${start}:$B${start + len(reference.townships) - 1}")
     _add_validations(ws, cols.DATA_START_ROW + max(count, TEMPLATE_ROWS) - 1, township_range)
 
-    notes = wb.create_sheet(cols.INSTRUCTIONS_SHEET)
+    notes = wb.sheet(cols.INSTRUCTIONS_SHEET)
     for letter, width in (("A", 22), ("B", 28), ("C", 10), ("D", 90)):
         notes.column_dimensions[letter].width = width
     for row in instructions.rows:
-        notes.append([neutralise(notes, value) for value in row])
+        notes.append(row)
 
-    industries = wb.create_sheet(cols.INDUSTRY_SHEET)
+    industries = wb.sheet(cols.INDUSTRY_SHEET)
     industries.column_dimensions["A"].width = 10
     industries.column_dimensions["B"].width = 50
-    industries.append([_styled(industries, "行业代码", font=Font(bold=True)),
-                       _styled(industries, "行业名称", font=Font(bold=True))])
+    industries.append([industries.styled("行业代码", font=Font(bold=True)),
+                       industries.styled("行业名称", font=Font(bold=True))])
     for code, name in reference.industries:
         industries.append([code, name])
 
@@ -224,17 +191,16 @@ def _add_validations(ws, last_row: int, township_range: str | None) -> None:
 
 def write_error_report(stream: IO[bytes] | str, errors: Iterable[dict]) -> None:
     """行号, 列名, 填写内容, 问题, 应填写: one line per problem, user values neutralised."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("错误报告")
+    wb = new_workbook()
+    ws = wb.sheet("错误报告")
     for letter, width in zip("ABCDE", (8, 22, 30, 60, 60), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
-    ws.append([_styled(ws, h, font=Font(bold=True), fill=_HEADER_FILL, border=_BORDER)
+    ws.append([ws.styled(h, font=Font(bold=True), fill=_HEADER_FILL, border=_BORDER)
                for h in ("行号", "列名", "填写内容", "问题", "应填写")])
     for error in errors:
-        ws.append([neutralise(ws, v) for v in (
-            error.get("row"), error.get("column") or "", error.get("value") or "", error.get("problem") or "",
-            error.get("expected") or "")])
+        ws.append([error.get("row"), error.get("column") or "", error.get("value") or "", error.get("problem") or "",
+                   error.get("expected") or ""])
     wb.save(stream)
 
 

@@ -55,6 +55,7 @@ from ledger.validation import USCC_ALPHABET, clean_phone, clean_registration_num
 from portal.aftercommit import enqueue_after_commit
 from portal.audit import audit
 from portal.bulk import history_triggers, staging_table, write_history
+from portal.jobs import close_interrupted, lease
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope
 from portal.values import check_count, check_past_date, check_text
@@ -569,6 +570,7 @@ class Outcome:
     rows: list[list]
     errors: list[dict]
     matched: dict[int, int]  # row number → existing employer id (rows that update)
+    refused: str = ""  # the file could not be read: WorkbookFileError's code
 
 
 def _region_errors(parsed: Parsed, lookups: Lookups) -> list[dict]:
@@ -730,6 +732,9 @@ def _cache_key(job: ImportJob, digest: str, lookups: Lookups) -> str:
 def _parse_file(job: ImportJob, lookups: Lookups, *, use_cache: bool) -> Parsed:
     """Read and check every row (row-level and cross-row checks that need no database); a
     file-level problem raises WorkbookFileError."""
+    if not job.file or not job.file.storage.exists(job.file.name):
+        raise WorkbookFileError(_("上传的文件已不存在（可能已超过保存期限被清理，或系统从备份恢复时未包含上传的文件），"
+                                  "本次导入未写入任何数据。请重新上传该文件。"), UPLOAD_MISSING)
     limit = max_import_bytes()
     size = job.file.size
     if size > limit:
@@ -827,8 +832,9 @@ def _validate(job: ImportJob, *, use_cache: bool) -> tuple[Outcome, Lookups]:
     try:
         parsed = _parse_file(job, lookups, use_cache=use_cache)
     except WorkbookFileError as exc:
-        return Outcome([], [error(None, "", job.original_name, str(exc), _("官方模板格式的 Excel 工作簿（.xlsx）"))],
-                       {}), lookups
+        expected = _("请重新上传") if exc.code == UPLOAD_MISSING else _("官方模板格式的 Excel 工作簿（.xlsx）")
+        return Outcome([], [error(None, "", job.original_name, str(exc), expected)], {},
+                       refused=exc.code or "unreadable"), lookups
     errors = parsed.errors + _region_errors(parsed, lookups)
     outcome = _check_database(job, parsed.rows, lookups)
     outcome.errors = outcome.errors + errors
@@ -863,32 +869,55 @@ def _store_errors(errors: list[dict]) -> list[dict]:
         "另有 %(n)s 处问题未列出：请先改正以上问题后重新上传") % {"n": extra})]
 
 
-def _claim(job: ImportJob, from_statuses, to_status) -> None:
-    claimed = ImportJob.objects.filter(pk=job.pk, status__in=list(from_statuses)).update(status=to_status)
+UPLOAD_MISSING = "missing"
+
+
+def _refused_status(outcome: Outcome) -> str:
+    """A file that could not be read ends "refused"; one whose stored upload is gone, "failed"."""
+    return ImportStatus.FAILED if outcome.refused == UPLOAD_MISSING else ImportStatus.REFUSED
+
+
+def _try_claim(job: ImportJob, from_statuses, to_status, *, unstarted_only: bool = False) -> bool:
+    """Move the job to `to_status` and mark it started, if it is in one of `from_statuses`
+    (and, with `unstarted_only`, no worker began it): one conditional UPDATE, so of two
+    concurrent runs exactly one proceeds."""
+    jobs = ImportJob.objects.filter(pk=job.pk, status__in=list(from_statuses))
+    if unstarted_only:
+        jobs = jobs.filter(started_at__isnull=True)
+    claimed = jobs.update(status=to_status, started_at=timezone.now())
     job.refresh_from_db()
-    if not claimed:
+    return bool(claimed)
+
+
+def _claim(job: ImportJob, from_statuses, to_status) -> None:
+    if not _try_claim(job, from_statuses, to_status):
         raise ValidationError(_("该导入当前状态为“%(status)s”，不能执行此操作。") % {"status": job.get_status_display()})
 
 
 def import_validate(*, actor: User, job: ImportJob) -> ImportJob:
     """The dry run: check every row, store the errors (all of them) or the preview. Writes
-    nothing but the job's own status."""
+    nothing but the job's own status. Runs under the job's lease (portal.jobs): if this
+    process dies, the beat check closes the job as interrupted."""
     require_in_scope(actor, Capability.LEDGER_EDIT, job.county)
-    _claim(job, {ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.VALIDATED, ImportStatus.INVALID,
-                 ImportStatus.FAILED}, ImportStatus.VALIDATING)
-    try:
-        outcome, lookups = _validate(job, use_cache=False)
-    except Exception:
-        log.exception("ledger import %s: validation failed", job.pk)
-        _finish(job, ImportStatus.FAILED, [error(None, "", "", _("校验时发生系统错误，未写入任何数据。请稍后重试或联系管理员。"))])
-        return job
-    rows = len(outcome.rows)
-    job.rows_total = job.rows_done = rows
-    job.rows_updated = len(outcome.matched) if not outcome.errors else 0
-    job.rows_created = rows - job.rows_updated if not outcome.errors else 0
-    job.preview = [] if outcome.errors else _preview(outcome, lookups)
-    _finish(job, ImportStatus.INVALID if outcome.errors else ImportStatus.VALIDATED, outcome.errors,
-            finished=False)
+    with lease(job):
+        _claim(job, {ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.VALIDATED, ImportStatus.INVALID,
+                     ImportStatus.FAILED, ImportStatus.REFUSED}, ImportStatus.VALIDATING)
+        try:
+            outcome, lookups = _validate(job, use_cache=False)
+        except Exception:
+            log.exception("ledger import %s: validation failed", job.pk)
+            _finish(job, ImportStatus.FAILED, [error(None, "", "", _("校验时发生系统错误，未写入任何数据。请稍后重试或联系管理员。"))])
+            return job
+        rows = len(outcome.rows)
+        job.rows_total = job.rows_done = rows
+        job.rows_updated = len(outcome.matched) if not outcome.errors else 0
+        job.rows_created = rows - job.rows_updated if not outcome.errors else 0
+        job.preview = [] if outcome.errors else _preview(outcome, lookups)
+        if outcome.refused:
+            _finish(job, _refused_status(outcome), outcome.errors)
+        else:
+            _finish(job, ImportStatus.INVALID if outcome.errors else ImportStatus.VALIDATED, outcome.errors,
+                    finished=False)
     log.info("ledger import %s validated: %s rows, %s problems", job.pk, rows, len(outcome.errors))
     return job
 
@@ -902,16 +931,33 @@ def _finish(job: ImportJob, status: str, errors: list[dict], *, finished: bool =
                             "finished_at"])
 
 
-def import_commit(*, actor: User, job: ImportJob) -> ImportJob:
+def import_commit(*, actor: User, job: ImportJob, queued: bool = False) -> ImportJob:
     """Re-check (the database may have changed since the dry run), then write everything in
-    one transaction, or nothing."""
+    one transaction, or nothing. Runs once: a second request (确认导入 pressed twice) or a
+    redelivered task finds the job claimed and gets it back as the first run leaves it. Runs
+    under the job's lease (portal.jobs)."""
     require_in_scope(actor, Capability.LEDGER_EDIT, job.county)
-    _claim(job, {ImportStatus.VALIDATED, ImportStatus.IMPORTING}, ImportStatus.IMPORTING)
+    with lease(job):
+        if queued:
+            # Handed to this task by import_commit_start; a redelivered task finds it started.
+            claimed = _try_claim(job, {ImportStatus.IMPORTING}, ImportStatus.IMPORTING, unstarted_only=True)
+        else:
+            claimed = _try_claim(job, {ImportStatus.VALIDATED}, ImportStatus.IMPORTING)
+        if not claimed:
+            if job.status != ImportStatus.IMPORTING and job.finished_at is None:
+                raise ValidationError(_("该导入当前状态为“%(status)s”，不能执行此操作。") % {
+                    "status": job.get_status_display()})
+            log.info("ledger import %s is %s: not committed again", job.pk, job.status)
+            return job
+        return _commit(actor, job)
+
+
+def _commit(actor: User, job: ImportJob) -> ImportJob:
     try:
         outcome, _lookups = _validate(job, use_cache=True)
         if outcome.errors:
             job.rows_created = job.rows_updated = 0
-            _finish(job, ImportStatus.INVALID, outcome.errors)
+            _finish(job, _refused_status(outcome) if outcome.refused else ImportStatus.INVALID, outcome.errors)
             return job
         with transaction.atomic(), audit(actor, "ledger_import", file=job.original_name, import_job=job.pk,
                                          period=job.period.code, county=job.county.code):
@@ -1164,15 +1210,22 @@ def import_validate_start(*, actor: User, job: ImportJob) -> ImportJob:
 
 
 def import_commit_start(*, actor: User, job: ImportJob) -> ImportJob:
+    """Commit a small job now, hand a large one to a Celery task. A job whose commit already
+    began (确认导入 pressed twice, or the page resubmitted) is returned as it is: the first
+    request's run answers, never a second run."""
     require_in_scope(actor, Capability.LEDGER_EDIT, job.county)
     if job.status != ImportStatus.VALIDATED:
+        if job.status == ImportStatus.IMPORTING or job.finished_at is not None:
+            return job
         raise ValidationError(_("只有校验通过的导入才能确认导入（当前状态：%(status)s）。") % {
             "status": job.get_status_display()})
     if commit_inline(job):
         return import_commit(actor=actor, job=job)
-    _claim(job, {ImportStatus.VALIDATED}, ImportStatus.IMPORTING)
-    job.rows_done = 0
-    ImportJob.objects.filter(pk=job.pk).update(rows_done=0)
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.VALIDATED).update(
+        status=ImportStatus.IMPORTING, rows_done=0, queued_at=timezone.now(), started_at=None)
+    job.refresh_from_db()
+    if not claimed:
+        return job
     from ledger.tasks import commit_import
 
     enqueue_after_commit(commit_import, job.pk, actor.pk)
@@ -1206,28 +1259,29 @@ def import_files_purge() -> int:
     return deleted
 
 
-# A job still being checked or written this long after its upload lost its worker (killed,
-# or the broker lost the task); the commit is one transaction, so nothing of it was written.
-INTERRUPTED_AFTER = datetime.timedelta(days=1)
+def import_jobs_close_interrupted() -> int:
+    """Close the jobs whose worker died while checking or writing them (their lease is free),
+    or whose task was lost, deleting their uploads; returns how many. Run by beat every two
+    minutes. The commit is one transaction, so nothing of an interrupted one was written."""
+    return close_interrupted(ImportJob, running=[ImportStatus.VALIDATING, ImportStatus.IMPORTING],
+                             queued=[ImportStatus.PENDING, ImportStatus.IMPORTING], close=_close_interrupted)
 
 
-def import_jobs_fail_interrupted() -> int:
-    """Close jobs whose worker never finished them, deleting their uploads; returns how many."""
-    cutoff = timezone.now() - INTERRUPTED_AFTER
-    interrupted = ImportJob.objects.filter(created_at__lt=cutoff, status__in=[
-        ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.IMPORTING])
-    count = 0
-    for job in interrupted.iterator():
-        if job.file:
+# The nightly purge also closes them (beat may have been down).
+import_jobs_fail_interrupted = import_jobs_close_interrupted
+
+
+def _close_interrupted(job: ImportJob) -> bool:
+    closed = ImportJob.objects.filter(pk=job.pk, status=job.status, started_at=job.started_at).update(
+        file="", status=ImportStatus.INTERRUPTED, finished_at=timezone.now(), rows_created=0, rows_updated=0,
+        preview=[], errors=[error(None, "", job.original_name, _(
+            "后台处理中断（处理它的进程意外退出），本次导入未写入任何数据。请重新上传该文件导入。"), _("重新上传"))])
+    if closed and job.file:
+        try:
             job.file.delete(save=False)
-        ImportJob.objects.filter(pk=job.pk, status=job.status).update(
-            file="", status=ImportStatus.FAILED, finished_at=timezone.now(), rows_created=0, rows_updated=0,
-            errors=[error(None, "", job.original_name, _("后台处理中断，未能完成，本次导入未写入任何数据。"),
-                          _("请重新上传"))])
-        count += 1
-    if count:
-        log.warning("ledger import: %s interrupted jobs closed", count)
-    return count
+        except OSError as exc:
+            log.error("ledger import %s: upload not deleted (%s)", job.pk, type(exc).__name__)
+    return bool(closed)
 
 
 def import_refused(job: ImportJob, message: str) -> None:

@@ -4,6 +4,7 @@ import pghistory
 import pgtrigger
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -397,6 +398,8 @@ class ImportStatus(models.TextChoices):
     IMPORTING = "importing", _("导入中")
     DONE = "done", _("导入完成")
     FAILED = "failed", _("导入失败")
+    REFUSED = "refused", _("文件无法读取")
+    INTERRUPTED = "interrupted", _("已中断")
 
 
 class ImportJob(models.Model):
@@ -419,6 +422,9 @@ class ImportJob(models.Model):
     rows_updated = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)  # [{"row", "column", "value", "problem", "expected"}]
     preview = models.JSONField(default=list, blank=True)
+    # When the job was handed to a worker, and when one began it (under its lease, portal.jobs).
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,7 +1,9 @@
 """Celery tasks for the employer dust-hazard ledger: one-line wrappers around services.
 
 Enqueue with `.delay_on_commit(...)` so a task never sees uncommitted data. The import tasks
-are not `acks_late`: a validation of a large file is better not run twice at once.
+are not `acks_late`: a task whose worker died is not run again (a file that killed a worker
+would kill the next); the job's lease (portal.jobs) lets the beat check close it as
+interrupted within minutes, and the clerk imports again.
 """
 
 from celery import shared_task
@@ -28,9 +30,14 @@ def validate_import(job_id: int, actor_id: int | None = None) -> None:
 def commit_import(job_id: int, actor_id: int | None = None) -> None:
     job = _job(job_id)
     try:
-        imports.import_commit(actor=imports.actor_for(job, actor_id), job=job)
+        imports.import_commit(actor=imports.actor_for(job, actor_id), job=job, queued=True)
     except PermissionDenied as exc:
         imports.import_refused(job, str(exc))
+
+
+@shared_task(name="ledger.close_interrupted_imports", ignore_result=True)
+def close_interrupted_imports() -> None:
+    imports.import_jobs_close_interrupted()
 
 
 @shared_task(name="ledger.export_ledger", ignore_result=True)

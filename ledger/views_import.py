@@ -177,7 +177,7 @@ def import_job_commit(request, pk: int):
                 "c": job.rows_created, "u": job.rows_updated})
         elif job.status == ImportStatus.INVALID:
             messages.error(request, _("重新校验时发现问题，未写入任何数据，请查看错误列表。"))
-        elif job.status == ImportStatus.FAILED:
+        elif job.status in (ImportStatus.FAILED, ImportStatus.REFUSED, ImportStatus.INTERRUPTED):
             messages.error(request, _("导入失败，未写入任何数据。"))
     return redirect("ledger:import-job", pk=job.pk)
 

@@ -9,9 +9,9 @@ The child is a fresh interpreter (`python -I -B portal/sandbox.py`, so no Django
 inherited sockets or file descriptors, an environment without the portal's settings or
 secrets) that sets its own limits before reading anything: an address space of
 `memory_bytes` (RLIMIT_AS), `cpu_seconds` of CPU time (RLIMIT_CPU), no core files and no
-files written. It imports one module of this directory (named in CHILD_MODULES), runs its
-`main(request)` generator and writes each item as one JSON line on stdout (dates and the
-like tagged), so the parent reads rows as they are produced and never unpickles anything the
+file beyond 1 MB written (its stderr). It imports one module of this directory (named in
+CHILD_MODULES), runs its `main(request)` generator and writes each item as one JSON line on
+stdout (dates and the like tagged), so the parent reads rows as they are produced and never unpickles anything the
 child wrote. The parent also kills the child after `wall_seconds`.
 
 Everything that can go wrong comes back as `SandboxFailure(code, params)`:
@@ -146,7 +146,9 @@ class Run:
             return SandboxFailure("timeout")
         if returncode in (-signal.SIGXCPU, -signal.SIGKILL) and b"memory allocation" not in stderr:
             return SandboxFailure("cpu" if returncode == -signal.SIGXCPU else "crash", {"signal": -returncode})
-        if b"memory allocation" in stderr or b"MemoryError" in stderr or b"capacity overflow" in stderr:
+        # Rust's allocation failure aborts (SIGABRT), with or without its message.
+        if (returncode == -signal.SIGABRT or b"memory allocation" in stderr or b"MemoryError" in stderr
+                or b"capacity overflow" in stderr):
             return SandboxFailure("memory", {"returncode": returncode})
         return SandboxFailure("crash", {"returncode": returncode})
 
@@ -185,7 +187,7 @@ def _child(module_name: str, memory_bytes: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))  # stderr (a file) only
     out = sys.stdout.buffer
     request = json.loads(sys.stdin.buffer.read())
     sys.path.insert(0, HERE)

@@ -257,8 +257,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=45),
     },
     "close-interrupted-coverage-imports": {
+        # A job whose worker died is closed as interrupted within minutes (portal.jobs).
         "task": "insurance.close_interrupted_imports",
-        "schedule": crontab(hour=3, minute=50),
+        "schedule": crontab(minute="*/2"),
+    },
+    "close-interrupted-ledger-imports": {
+        "task": "ledger.close_interrupted_imports",
+        "schedule": crontab(minute="*/2"),
     },
     "notification-events-sweep": {
         # Events whose delivery task was lost (broker down at commit) are delivered within minutes.

@@ -144,7 +144,10 @@ def _as_path(source) -> Iterator[str]:
     if isinstance(source, str | os.PathLike):
         yield os.fspath(source)
         return
-    path = getattr(source, "path", None)
+    try:
+        path = source.path  # a stored file on the file system
+    except (AttributeError, NotImplementedError, ValueError):
+        path = None
     if isinstance(path, str) and os.path.isfile(path):
         yield path
         return

@@ -1,18 +1,17 @@
 """The dashboard table as an Excel workbook (same rows and columns as the page)."""
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from portal.workbook import Book, new_workbook
 from targets.indicators import INDICATORS
 
 FILLS = {"met": "C6EFCE", "near": "FFEB9C", "behind": "FFC7CE"}
 
 
-def dashboard_workbook(board) -> Workbook:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = _("指标汇总")
+def dashboard_workbook(board) -> Book:
+    workbook = new_workbook(write_only=False)
+    sheet = workbook.sheet(_("指标汇总"))
     sheet.append([_("%(region)s %(period)s 尘肺病防治攻坚行动指标汇总") % {
         "region": board.region.name, "period": board.period}])
     sheet["A1"].font = Font(bold=True, size=14)

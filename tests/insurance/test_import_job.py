@@ -188,27 +188,36 @@ def test_a_job_is_never_run_twice(ledger, hrss_clerk, period_2020h1, county, sto
     assert CoverageImport.objects.count() == 1
 
 
-def test_a_job_whose_worker_never_finished_is_closed_at_night(ledger, hrss_clerk, period_2020h1, county,
-                                                               stored_files):
-    import datetime
-
+def test_a_job_whose_worker_died_is_closed_by_the_next_check(ledger, hrss_clerk, period_2020h1, county,
+                                                              stored_files):
+    """Started, and nobody holds its lease (portal.jobs): its worker died. The beat check runs
+    every two minutes; a job queued a moment ago is left alone."""
     from django.utils import timezone
 
     from insurance import tasks
 
     lost = enqueue(hrss_clerk, county, period_2020h1, xlsx([unit(ledger["cement"], 61)]), stored_files)
-    CoverageImportJob.objects.filter(pk=lost.pk).update(status=CoverageImportStatus.RUNNING,
-                                                        created_at=timezone.now() - datetime.timedelta(hours=25))
+    CoverageImportJob.objects.filter(pk=lost.pk).update(status=CoverageImportStatus.RUNNING, started_at=timezone.now())
     recent = enqueue(hrss_clerk, county, period_2020h1, xlsx([unit(ledger["cement"], 62)]), stored_files)
 
     tasks.close_interrupted_imports.run()
 
     lost.refresh_from_db()
     recent.refresh_from_db()
-    assert lost.status == CoverageImportStatus.FAILED and not lost.file
-    assert lost.errors[0]["problem"] == "后台处理中断，未能完成，本次导入未写入任何数据。请重新上传。"
+    assert lost.status == CoverageImportStatus.INTERRUPTED and not lost.file
+    assert lost.errors[0]["problem"] == "后台处理中断（处理它的进程意外退出），本次导入未写入任何数据。请重新上传该文件导入。"
     assert not default_storage.exists(stored_files[0])  # the upload held ID numbers
     assert recent.status == CoverageImportStatus.PENDING and default_storage.exists(recent.file.name)
+
+
+def test_a_job_whose_stored_upload_is_missing_says_so(ledger, hrss_clerk, period_2020h1, county, stored_files):
+    """After a restore without the media directory: the file is named as missing, not a system error."""
+    job = enqueue(hrss_clerk, county, period_2020h1, xlsx([unit(ledger["cement"], 61)]), stored_files)
+    default_storage.delete(job.file.name)
+    job = services.coverage_import_run(job_id=job.pk)
+    assert job.status == CoverageImportStatus.FAILED
+    assert "上传的文件已不存在" in job.errors[0]["problem"] and "系统错误" not in job.errors[0]["problem"]
+    assert not InsuranceCoverage.objects.exists()
 
 
 def test_a_job_runs_with_the_uploaders_rights_at_run_time(ledger, hrss_clerk, period_2020h1, county, stored_files):

@@ -499,7 +499,7 @@ def test_an_empty_sheet_is_refused(clerk, period_2020h1, open_submission):
     buffer = io.BytesIO()
     wb.save(buffer)
     job = validate(clerk, period_2020h1, buffer.getvalue())
-    assert job.status == ImportStatus.INVALID and "找不到列标题行" in job.errors[0]["problem"]
+    assert job.status == ImportStatus.REFUSED and "找不到列标题行" in job.errors[0]["problem"]
 
 
 def test_a_sheet_without_a_header_row_is_refused(clerk, period_2020h1, open_submission):
@@ -512,7 +512,7 @@ def test_a_sheet_without_a_header_row_is_refused(clerk, period_2020h1, open_subm
 
 def test_a_wrong_sheet_is_refused(clerk, period_2020h1, open_submission):
     job = validate(clerk, period_2020h1, build_workbook([make_row(1)], sheet="Sheet1"))
-    assert job.status == ImportStatus.INVALID
+    assert job.status == ImportStatus.REFUSED
     [err] = job.errors
     assert err["row"] is None
     assert "找不到名为“台帐”的工作表（文件中的工作表：Sheet1）" in err["problem"]
@@ -522,7 +522,7 @@ def test_a_wrong_sheet_is_refused(clerk, period_2020h1, open_submission):
 def test_a_corrupt_file_is_refused(clerk, period_2020h1, open_submission):
     content = build_workbook([make_row(1)])
     job = validate(clerk, period_2020h1, content[: len(content) // 2])
-    assert job.status == ImportStatus.INVALID
+    assert job.status == ImportStatus.REFUSED
     assert "文件已损坏" in job.errors[0]["problem"]
     assert_nothing_written()
 
@@ -537,7 +537,7 @@ def test_a_damaged_sheet_inside_a_valid_zip_is_refused(clerk, period_2020h1, ope
                 data = data[: len(data) // 2]
             target.writestr(info, data)
     job = validate(clerk, period_2020h1, buffer.getvalue())
-    assert job.status == ImportStatus.INVALID
+    assert job.status == ImportStatus.REFUSED
     assert "文件已损坏" in job.errors[0]["problem"]
 
 
@@ -548,7 +548,7 @@ def test_a_damaged_sheet_inside_a_valid_zip_is_refused(clerk, period_2020h1, ope
 ])
 def test_a_non_xlsx_file_renamed_xlsx_is_refused(clerk, period_2020h1, open_submission, content, message):
     job = validate(clerk, period_2020h1, content)
-    assert job.status == ImportStatus.INVALID
+    assert job.status == ImportStatus.REFUSED
     assert message in job.errors[0]["problem"]
     assert_nothing_written()
 
@@ -578,7 +578,7 @@ def test_a_stored_file_over_the_limit_is_refused_at_validation(clerk, period_202
                                     upload=upload(content))
     settings.PNEUMO_IMPORT_MAX_BYTES = 1000
     job = imports.import_validate(actor=clerk, job=job)
-    assert job.status == ImportStatus.INVALID and "超过" in job.errors[0]["problem"]
+    assert job.status == ImportStatus.REFUSED and "超过" in job.errors[0]["problem"]
 
 
 def test_the_size_limit_is_20_mb_unless_the_environment_says_otherwise(monkeypatch):

@@ -54,25 +54,44 @@ def test_uploads_past_retention_are_deleted_and_the_jobs_kept(clerk, period_2020
     assert recent.status == ImportStatus.VALIDATED and recent.file.name
 
 
-def test_a_job_whose_worker_never_finished_is_closed_and_its_upload_deleted(clerk, period_2020h1, open_submission):
-    def upload_job(status: str, hours: int) -> ImportJob:
+def test_jobs_whose_worker_died_or_whose_task_was_lost_are_closed_within_minutes(clerk, period_2020h1,
+                                                                                   open_submission):
+    """The beat check (every two minutes): a started job whose lease is free lost its worker;
+    a queued job nobody started within QUEUE_LOST_AFTER lost its task. A job whose worker holds
+    its lease (another database session here) and a recently queued one are left alone."""
+    import psycopg
+    from django.db import connection
+
+    from portal import jobs
+
+    def upload_job(status: str, *, started: bool, queued_minutes: int = 0) -> ImportJob:
         job = imports.import_job_create(actor=clerk, county=Region.objects.get(code="371502"), period=period_2020h1,
                                         upload=SimpleUploadedFile("台帐.xlsx", build_workbook([make_row(1)])))
         ImportJob.objects.filter(pk=job.pk).update(
-            status=status, created_at=timezone.now() - datetime.timedelta(hours=hours))
+            status=status, started_at=timezone.now() if started else None,
+            queued_at=timezone.now() - datetime.timedelta(minutes=queued_minutes))
+        job.refresh_from_db()
         return job
 
-    lost = upload_job(ImportStatus.IMPORTING, 25)
-    running = upload_job(ImportStatus.VALIDATING, 2)
+    dead = upload_job(ImportStatus.IMPORTING, started=True)
+    lost = upload_job(ImportStatus.IMPORTING, started=False, queued_minutes=31)
+    running = upload_job(ImportStatus.VALIDATING, started=True)
+    queued = upload_job(ImportStatus.PENDING, started=False, queued_minutes=5)
+    settings_dict = connection.settings_dict
+    with psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"], user=settings_dict["USER"],
+                         password=settings_dict["PASSWORD"], dbname=settings_dict["NAME"], autocommit=True) as worker:
+        worker.execute("SELECT pg_advisory_lock(%s, %s)", [jobs._lock_class(ImportJob), running.pk])
+        assert tasks.close_interrupted_imports.run() is None
+        assert imports.import_jobs_close_interrupted() == 0  # closed once, by the first check
 
-    tasks.purge_old_files.run()
-
-    lost_path = lost.file.name
-    lost.refresh_from_db()
-    running.refresh_from_db()
-    assert lost.status == ImportStatus.FAILED and not lost.file and not default_storage.exists(lost_path)
-    assert lost.errors[0]["problem"] == "后台处理中断，未能完成，本次导入未写入任何数据。"
+    paths = {job.pk: job.file.name for job in (dead, lost, running, queued)}
+    for job in (dead, lost, running, queued):
+        job.refresh_from_db()
+    for job in (dead, lost):
+        assert job.status == ImportStatus.INTERRUPTED and not job.file and not default_storage.exists(paths[job.pk])
+        assert job.errors[0]["problem"] == "后台处理中断（处理它的进程意外退出），本次导入未写入任何数据。请重新上传该文件导入。"
     assert running.status == ImportStatus.VALIDATING and default_storage.exists(running.file.name)
+    assert queued.status == ImportStatus.PENDING and default_storage.exists(queued.file.name)
 
 
 def test_the_job_page_of_a_purged_upload_still_shows_its_report(client, clerk, period_2020h1, open_submission):

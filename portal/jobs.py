@@ -1,0 +1,79 @@
+"""Background jobs that always end: a worker holds a lease on the job while it works, and a beat
+check closes every job whose worker is gone.
+
+The lease is a PostgreSQL session advisory lock on (job kind, job id), taken before the job is
+marked started and held until its final status is written. It needs no heartbeat: when the
+process holding it dies (SIGKILL, the OOM killer, a gunicorn timeout), its connection closes and
+PostgreSQL rolls back its open transaction and releases the lock in the same moment, so "the lock
+is free but the job says it is running" means exactly "its worker died, and nothing it was
+writing was kept". `close_interrupted` (run every two minutes by beat) tries the lock of each
+started job and closes the ones it gets; a job queued but never started (its task lost by the
+broker) is closed once it has waited `QUEUE_LOST_AFTER`.
+
+    with jobs.lease(job):            # in the task or the request, around the whole run
+        ...mark started, work, write the final status...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import zlib
+from collections.abc import Callable, Iterator
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+# A job handed to Celery that no worker has started after this long lost its task.
+QUEUE_LOST_AFTER = datetime.timedelta(minutes=30)
+
+
+def _lock_class(model) -> int:
+    """A stable 31-bit key per job model (the first key of the two-key advisory lock)."""
+    return zlib.crc32(model._meta.label_lower.encode()) & 0x7FFFFFFF
+
+
+@contextlib.contextmanager
+def lease(job) -> Iterator[None]:
+    """Hold the job's lease on this process's database session while working on it."""
+    key = [_lock_class(type(job)), job.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+        except Exception as exc:  # noqa: BLE001 - a broken connection released it already
+            log.warning("job lease of %s %s not released (%s)", type(job).__name__, job.pk, type(exc).__name__)
+
+
+def _worker_gone(model, pk: int) -> bool:
+    """Whether nobody holds the job's lease (taken and dropped at once inside a transaction)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [_lock_class(model), pk])
+        return bool(cursor.fetchone()[0])
+
+
+def close_interrupted(model, *, running: list[str], queued: list[str], close: Callable[[object], bool]) -> int:
+    """Close the jobs of `model` whose worker died (in a `running` status, started, lease free)
+    or whose task was lost (in a `queued` status, not started, queued long ago), with
+    `close(job)` (which must change the status only if it is still the one read). Returns how
+    many were closed."""
+    closed = 0
+    started = model.objects.filter(status__in=running, started_at__isnull=False)
+    for job in started.iterator():
+        if _worker_gone(model, job.pk) and close(job):
+            closed += 1
+    cutoff = timezone.now() - QUEUE_LOST_AFTER
+    lost = model.objects.filter(status__in=queued, started_at__isnull=True, queued_at__lt=cutoff)
+    for job in lost.iterator():
+        if _worker_gone(model, job.pk) and close(job):
+            closed += 1
+    if closed:
+        log.warning("%s: %s interrupted jobs closed", model._meta.label, closed)
+    return closed
