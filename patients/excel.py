@@ -17,11 +17,10 @@ from typing import IO
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ledger.excel import _BORDER, _HEADER_FILL, _styled, neutralise, write_error_report
+from ledger.excel import _BORDER, _HEADER_FILL, write_error_report
 from ledger.models import DustType
 from patients import services
 from patients.models import (
@@ -36,7 +35,8 @@ from patients.models import (
 from portal.audit import audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
-from portal.xlsx import CellError, WorkbookFileError, open_workbook, sheet_rows
+from portal.workbook import new_workbook
+from portal.xlsx import CellError, WorkbookFileError, normalise, read_upload, text_column_message
 
 SHEET = "尘肺病患者名单"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -99,17 +99,17 @@ ALIASES = {"stage": {"1": 1, "2": 2, "3": 3, "一期": 1, "二期": 2, "三期":
 
 
 def write_patients(stream: IO[bytes] | str, *, title: str, rows: Iterable[list] = ()) -> None:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(SHEET)
+    wb = new_workbook()
+    ws = wb.sheet(SHEET)
     for index, column in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = column.width
     ws.freeze_panes = "A3"
-    ws.append([_styled(ws, title, font=Font(bold=True, size=13))])
-    ws.append([_styled(ws, c.header + ("*" if c.required else ""), font=Font(bold=True), fill=_HEADER_FILL,
-                       border=_BORDER) for c in COLUMNS])
+    ws.append([ws.styled(title, font=Font(bold=True, size=13))])
+    ws.append([ws.styled(c.header + ("*" if c.required else ""), font=Font(bold=True), fill=_HEADER_FILL,
+                         border=_BORDER) for c in COLUMNS])
     for row in rows:
-        ws.append([neutralise(ws, v) for v in row])
-    notes = wb.create_sheet("填表说明")
+        ws.append(row)
+    notes = wb.sheet("填表说明")
     notes.append(["列名", "是否必填", "应填写"])
     for column in COLUMNS:
         notes.append([column.header, YES if column.required else NO, column.expected])
@@ -160,16 +160,22 @@ def _cell_text(value) -> str:
     return "" if value is None else str(value).strip()
 
 
+# Text columns whose value has a format, normalised before they are checked (names stay as typed).
+FORMATTED_TEXT = {"id_number", "employer_uscc", "phone", "certificate_number"}
+
+
 def _parse(column: Column, value, *, townships: dict, dusts: dict):
     """(parsed value, problem or None)."""
     if isinstance(value, CellError):
         return None, _("单元格是公式错误 %(e)s") % {"e": value}
+    if column.kind != "text" or column.key in FORMATTED_TEXT:
+        value = normalise(value)  # full-width digits, letters, brackets (NFKC)
     text = _cell_text(value) if not isinstance(value, (datetime.date, bool)) else value
     if text in ("", None):
         return None, (_("必填项为空") if column.required else None)
     if column.kind == "text":
         if column.key in ("id_number", "employer_uscc") and isinstance(value, float):
-            return None, _("该列应设置为文本格式：长数字在 Excel 中会被改写")
+            return None, text_column_message(column.header)
         return text, None
     if column.kind == "date":
         if isinstance(value, datetime.datetime):
@@ -207,25 +213,24 @@ def _parse(column: Column, value, *, townships: dict, dusts: dict):
 
 def read_rows(fileobj: IO[bytes], *, max_bytes: int) -> Iterator[tuple[int, list]]:
     """(row number as Excel shows it, values) of the data rows below the header row."""
-    workbook = open_workbook(fileobj, max_bytes=max_bytes)
-    names = workbook.sheet_names
-    if not names:
-        raise WorkbookFileError(_("工作簿中没有工作表。"))
-    rows, _last = sheet_rows(fileobj, workbook, SHEET if SHEET in names else names[0])
-    header_found = False
-    for number, values in enumerate(rows, start=1):
-        cells = [_cell_text(v) if not isinstance(v, CellError) else "" for v in values]
+    with read_upload(fileobj, filename="patients.xlsx", max_bytes=max_bytes, sheets=[(SHEET,), 0]) as book:
+        sheet = book.sheets[0] or book.sheets[1]
+        if sheet is None:
+            raise WorkbookFileError(_("工作簿中没有工作表。"))
+        header_found = False
+        for number, values in sheet.rows:
+            cells = [_cell_text(v) if not isinstance(v, CellError) else "" for v in values]
+            if not header_found:
+                if cells and cells[0].rstrip("*") == COLUMNS[0].header:
+                    header = [c.rstrip("*") for c in cells[:len(COLUMNS)]]
+                    if header != [c.header for c in COLUMNS]:
+                        raise WorkbookFileError(_("表头与模板不一致，请使用下载的模板（列顺序不能改动）。"))
+                    header_found = True
+                continue
+            if any(cells):
+                yield number, list(values) + [""] * (len(COLUMNS) - len(values))
         if not header_found:
-            if cells and cells[0].rstrip("*") == COLUMNS[0].header:
-                header = [c.rstrip("*") for c in cells[:len(COLUMNS)]]
-                if header != [c.header for c in COLUMNS]:
-                    raise WorkbookFileError(_("表头与模板不一致，请使用下载的模板（列顺序不能改动）。"))
-                header_found = True
-            continue
-        if any(cells):
-            yield number, list(values) + [""] * (len(COLUMNS) - len(values))
-    if not header_found:
-        raise WorkbookFileError(_("没有找到表头行（第一列为“姓名”），请使用下载的模板。"))
+            raise WorkbookFileError(_("没有找到表头行（第一列为“姓名”），请使用下载的模板。"))
 
 
 def import_patients(*, actor: User, county: Region, fileobj: IO[bytes], max_bytes: int,

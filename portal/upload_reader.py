@@ -429,6 +429,8 @@ def read_xlsx(request: dict):
     archive = _check_package(path, request["max_bytes"], request["max_expansion"])
     sheets, date1904 = _worksheets(archive)
     chosen = [_pick(sheets, wanted) for wanted in request["sheets"]]
+    # A sheet asked for twice (by its name, then as the first one) is read once.
+    chosen = [None if pick in chosen[:index] else pick for index, pick in enumerate(chosen)]
     scans = {}
     for pick in chosen:
         if pick is not None and pick[1] not in scans:

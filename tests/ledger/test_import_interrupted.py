@@ -75,8 +75,9 @@ def test_a_worker_killed_mid_commit_ends_the_job_interrupted(
     rows = job.rows_total
     assert not imports.commit_inline(job)
     stored = job.file.path
-    monkeypatch.setattr(tasks.commit_import, "delay_on_commit",
-                        lambda *args: tasks.commit_import.apply_async(args, queue=queue))
+    send = tasks.commit_import.apply_async
+    monkeypatch.setattr(tasks.commit_import, "apply_async",
+                        lambda *args, **options: send(*args, **{**options, "queue": queue}))
 
     job = imports.import_commit_start(actor=clerk, job=job)
     assert job.status == ImportStatus.IMPORTING

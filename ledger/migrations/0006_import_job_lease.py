@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0004_employer_name_trigram'),
+        ('ledger', '0005_record_classification'),
     ]
 
     operations = [
