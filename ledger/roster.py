@@ -1,8 +1,8 @@
 """The worker roster workbook (接尘劳动者名册): one column definition (`COLUMNS`) for the template,
 the import and the export, of one employer's or one county's workers.
 
-Uploads are read through portal.xlsx (the ledger's calamine reader) and workbooks written with the
-ledger's safe writing (ledger.excel.neutralise: no user text becomes a formula). The import checks
+Uploads are read through portal.xlsx (in the sandboxed child process, like every upload) and
+workbooks written through portal.workbook (no user text becomes a formula). The import checks
 every row with the form's rules (ledger.services.clean_worker_data), reports every problem by row
 and column, and writes nothing unless the whole file is clean; then one transaction stages the
 rows with COPY and upserts them on (employer, ID number). A worker of an employer outside the
@@ -21,11 +21,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ledger.excel import _BORDER, _HEADER_FILL, _styled, neutralise
+from ledger.excel import _BORDER, _HEADER_FILL
 from ledger.models import DustType, Employer, ExamResult, Worker
 from ledger.services import clean_worker_data
 from ledger.validation import mask_id_number
@@ -33,7 +32,8 @@ from portal.audit import audit
 from portal.bulk import staging_table
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
-from portal.xlsx import CellError, WorkbookFileError, open_workbook, sheet_rows
+from portal.workbook import new_workbook
+from portal.xlsx import CellError, WorkbookFileError, normalise, read_upload, text_column_message
 
 SHEET = "接尘劳动者名册"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,17 +70,17 @@ BY_KEY = {c.key: c for c in COLUMNS}
 
 
 def write_roster(stream: IO[bytes] | str, *, title: str, rows: Iterable[list] = ()) -> None:
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(SHEET)
+    wb = new_workbook()
+    ws = wb.sheet(SHEET)
     for index, column in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = column.width
     ws.freeze_panes = "A3"
-    ws.append([_styled(ws, title, font=Font(bold=True, size=13))])
-    ws.append([_styled(ws, c.header + ("*" if c.required else ""), font=Font(bold=True), fill=_HEADER_FILL,
-                       border=_BORDER) for c in COLUMNS])
+    ws.append([ws.styled(title, font=Font(bold=True, size=13))])
+    ws.append([ws.styled(c.header + ("*" if c.required else ""), font=Font(bold=True), fill=_HEADER_FILL,
+                         border=_BORDER) for c in COLUMNS])
     for row in rows:
-        ws.append([neutralise(ws, v) for v in row])
-    notes = wb.create_sheet("填表说明")
+        ws.append(row)
+    notes = wb.sheet("填表说明")
     notes.append(["列名", "是否必填", "应填写"])
     for column in COLUMNS:
         notes.append([column.header, YES if column.required else NO, column.expected])
@@ -133,26 +133,25 @@ def _text(value) -> str:
 
 def read_rows(fileobj: IO[bytes]) -> Iterator[tuple[int, list]]:
     """(row number as Excel shows it, values) of the data rows below the header row."""
-    workbook = open_workbook(fileobj, max_bytes=MAX_BYTES)
-    names = workbook.sheet_names
-    if not names:
-        raise WorkbookFileError(_("工作簿中没有工作表。"))
-    rows, _last = sheet_rows(fileobj, workbook, SHEET if SHEET in names else names[0])
-    header_found = False
-    for number, values in enumerate(rows, start=1):
-        cells = [_text(v) if not isinstance(v, CellError) else "" for v in values]
+    with read_upload(fileobj, filename="roster.xlsx", max_bytes=MAX_BYTES, sheets=[(SHEET,), 0]) as book:
+        sheet = book.sheets[0] or book.sheets[1]
+        if sheet is None:
+            raise WorkbookFileError(_("工作簿中没有工作表。"))
+        header_found = False
+        for number, values in sheet.rows:
+            cells = [_text(v) if not isinstance(v, CellError) else "" for v in values]
+            if not header_found:
+                if cells and cells[0].rstrip("*") == COLUMNS[0].header:
+                    if [c.rstrip("*") for c in cells[:len(COLUMNS)]] != [c.header for c in COLUMNS]:
+                        raise WorkbookFileError(_("表头与模板不一致，请使用下载的模板（列顺序不能改动）。"))
+                    header_found = True
+                continue
+            if any(cells):
+                if number > MAX_ROWS + 2:
+                    raise WorkbookFileError(_("名册最多 %(n)s 行，请分单位导入。") % {"n": MAX_ROWS})
+                yield number, list(values) + [""] * (len(COLUMNS) - len(values))
         if not header_found:
-            if cells and cells[0].rstrip("*") == COLUMNS[0].header:
-                if [c.rstrip("*") for c in cells[:len(COLUMNS)]] != [c.header for c in COLUMNS]:
-                    raise WorkbookFileError(_("表头与模板不一致，请使用下载的模板（列顺序不能改动）。"))
-                header_found = True
-            continue
-        if any(cells):
-            if number > MAX_ROWS + 2:
-                raise WorkbookFileError(_("名册最多 %(n)s 行，请分单位导入。") % {"n": MAX_ROWS})
-            yield number, list(values) + [""] * (len(COLUMNS) - len(values))
-    if not header_found:
-        raise WorkbookFileError(_("没有找到表头行（第一列为“统一社会信用代码”），请使用下载的模板。"))
+            raise WorkbookFileError(_("没有找到表头行（第一列为“统一社会信用代码”），请使用下载的模板。"))
 
 
 def _date(value) -> tuple[datetime.date | None, str | None]:
@@ -182,6 +181,9 @@ def _parse_row(number: int, values: list, *, employers: dict, dusts: dict, count
         if isinstance(raw[column.key], CellError):
             errors.append(_cell_error(number, column, "", _("单元格是公式错误 %(e)s") % {"e": raw[column.key]}))
             raw[column.key] = ""
+    for key in ("employer", "id_number", "dust_type", "exposure_start", "last_exam_date", "insured",
+                "last_exam_result"):
+        raw[key] = normalise(raw[key])  # full-width digits, letters, brackets (NFKC); names stay as typed
     data: dict = {}
     code = _text(raw["employer"]).upper()
     employer = employers.get(code)
@@ -196,7 +198,7 @@ def _parse_row(number: int, values: list, *, employers: dict, dusts: dict, count
     data["employer"] = employer
     if isinstance(raw["id_number"], float):
         errors.append(_cell_error(number, BY_KEY["id_number"], raw["id_number"],
-                                  _("该列应设置为文本格式：长数字在 Excel 中会被改写")))
+                                  text_column_message(BY_KEY["id_number"].header)))
         raw["id_number"] = ""
     for key in ("name", "id_number", "post"):
         data[key] = _text(raw[key])
@@ -234,7 +236,7 @@ def import_roster(*, actor: User, county: Region, fileobj: IO[bytes]) -> ImportR
     if county.level != RegionLevel.COUNTY:
         raise ValidationError(_("只能按县（市、区）导入劳动者名册。"))
     rows = list(read_rows(fileobj))
-    codes = {_text(values[0]).upper() for _n, values in rows if not isinstance(values[0], CellError)}
+    codes = {_text(normalise(values[0])).upper() for _n, values in rows if not isinstance(values[0], CellError)}
     employers = {}
     for employer in Employer.objects.filter(Q(uscc__in=codes) | Q(registration_number__in=codes)):
         employers[(employer.uscc or "").upper()] = employer
