@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -165,19 +165,63 @@ def _assign(employer: Employer, cleaned: dict) -> None:
     employer.key_group = key_group_of(employer.industry.code)
 
 
+# A create sent twice (a double click, a resend after a timeout) within this long answers with
+# the employer the first one created, when every field it sent is the same.
+REPEAT_WINDOW = datetime.timedelta(minutes=10)
+
+
+def _repeated_create(data: dict) -> Employer | None:
+    """The employer an identical create made a moment ago, if this is a repeat of it."""
+    identifiers = {}
+    for field, cleaner in (("uscc", clean_uscc), ("registration_number", clean_registration_number)):
+        if data.get(field):
+            try:
+                identifiers[field] = cleaner(data[field])
+            except ValidationError:
+                return None
+    if not identifiers:
+        return None
+    field, value = next(iter(identifiers.items()))
+    existing = Employer.objects.filter(**{field: value}, created_at__gte=timezone.now() - REPEAT_WINDOW,
+                                       version=1).first()
+    if existing is None:
+        return None
+    try:
+        cleaned = clean_employer_data(data, instance=existing)
+    except ValidationError:
+        return None
+    probe = Employer(pk=existing.pk, version=existing.version)
+    _assign(probe, cleaned)
+    same = all(getattr(probe, Employer._meta.get_field(f).attname) == getattr(existing, Employer._meta.get_field(f).attname)
+               for f in EMPLOYER_FIELDS)
+    return existing if same else None
+
+
 def employer_create(*, actor: User, data: dict) -> Employer:
+    """Idempotent: the same create sent twice answers the second time with the first employer
+    (sequential or concurrent: the unique USCC decides which one wrote)."""
+    if repeated := _repeated_create(data):
+        require_in_scope(actor, Capability.LEDGER_EDIT, repeated.county)
+        return repeated
     cleaned = clean_employer_data(data)
     require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
-    with transaction.atomic(), audit(actor, "employer_create"):
-        employer = Employer()
-        _assign(employer, cleaned)
-        employer.save()
-        open_submission = CountySubmission.objects.filter(
-            county=employer.county, status__in=[SubmissionStatus.DRAFT, SubmissionStatus.RETURNED]
-        ).order_by("-period__year", "-period__half").first()
-        if open_submission:
-            _new_record(employer, open_submission.period, actor)
-            rollup_mark_dirty(employer.county_id, open_submission.period_id)
+    try:
+        with transaction.atomic(), audit(actor, "employer_create"):
+            employer = Employer()
+            _assign(employer, cleaned)
+            employer.save()
+            open_submission = CountySubmission.objects.filter(
+                county=employer.county, status__in=[SubmissionStatus.DRAFT, SubmissionStatus.RETURNED]
+            ).order_by("-period__year", "-period__half").first()
+            if open_submission:
+                _new_record(employer, open_submission.period, actor)
+                rollup_mark_dirty(employer.county_id, open_submission.period_id)
+    except IntegrityError:
+        # Another request created the same identifier between our check and our insert.
+        if repeated := _repeated_create(data):
+            return repeated
+        clean_employer_data(data)  # names the clash in Chinese
+        raise
     return employer
 
 
@@ -456,18 +500,51 @@ def record_update(*, actor: User, record: EmployerRecord, data: dict, expected_v
 # ---- Submission and approval ----------------------------------------------------------------
 
 
-def _transition(submission: CountySubmission, allowed_from: set, message: str) -> CountySubmission:
+class _Repeated(Exception):
+    """The same step by the same person a moment ago: answer with its result, write nothing."""
+
+    def __init__(self, submission: CountySubmission):
+        self.submission = submission
+
+
+def _transition(submission: CountySubmission, allowed_from: set, message: str, *, repeat_of=None) -> CountySubmission:
+    """Lock the submission and check the step is allowed from its status. `repeat_of(s)` tells
+    whether this step is a repeat of the one that brought it to its status (a double click, a
+    resent request): then _Repeated is raised for the service to answer with the first result."""
     submission = CountySubmission.objects.select_for_update(no_key=True, of=("self",)).select_related("county", "period").get(pk=submission.pk)
     if submission.status not in allowed_from:
+        if repeat_of is not None and repeat_of(submission):
+            raise _Repeated(submission)
         raise ValidationError(message % {"status": submission.get_status_display()})
     return submission
 
 
+def _recent(moment) -> bool:
+    return moment is not None and moment >= timezone.now() - REPEAT_WINDOW
+
+
+def _idempotent(service):
+    """A submission step sent twice answers the second time with the first result."""
+    import functools
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except _Repeated as repeated:
+            return repeated.submission
+
+    return wrapper
+
+
+@_idempotent
 @transaction.atomic
 def submission_submit(*, actor: User, submission: CountySubmission) -> CountySubmission:
     require_in_scope(actor, Capability.LEDGER_EDIT, submission.county)
     submission = _transition(submission, {SubmissionStatus.DRAFT, SubmissionStatus.RETURNED},
-                             _("当前状态为“%(status)s”，不能报送。"))
+                             _("当前状态为“%(status)s”，不能报送。"), repeat_of=lambda s: (
+                                 s.status == SubmissionStatus.SUBMITTED and s.submitted_by_id == actor.pk
+                                 and _recent(s.submitted_at)))
     with audit(actor, "submission_submit", period=submission.period.code, county=submission.county.code):
         submission.status, submission.submitted_at, submission.submitted_by = (
             SubmissionStatus.SUBMITTED, timezone.now(), actor)
@@ -481,6 +558,7 @@ def _require_reviewer(actor: User, submission: CountySubmission, level: int, who
         raise PermissionDenied(_("只有%(who)s审核人员可以执行此操作。") % {"who": who})
 
 
+@_idempotent
 @transaction.atomic
 def submission_return(*, actor: User, submission: CountySubmission, reason: str) -> CountySubmission:
     """The city returns a submitted ledger (or the province an approved one) with a reason."""
@@ -490,7 +568,9 @@ def submission_return(*, actor: User, submission: CountySubmission, reason: str)
     level = RegionLevel.PROVINCE if submission.status == SubmissionStatus.APPROVED else RegionLevel.CITY
     _require_reviewer(actor, submission, level, _("省级") if level == RegionLevel.PROVINCE else _("市级"))
     submission = _transition(submission, {SubmissionStatus.SUBMITTED, SubmissionStatus.APPROVED},
-                             _("当前状态为“%(status)s”，不能退回。"))
+                             _("当前状态为“%(status)s”，不能退回。"), repeat_of=lambda s: (
+                                 s.status == SubmissionStatus.RETURNED and s.reviewed_by_id == actor.pk
+                                 and s.return_reason == reason and _recent(s.reviewed_at)))
     with audit(actor, "submission_return", period=submission.period.code, county=submission.county.code):
         submission.status, submission.return_reason = SubmissionStatus.RETURNED, reason
         submission.reviewed_at, submission.reviewed_by = timezone.now(), actor
@@ -503,10 +583,13 @@ def submission_return(*, actor: User, submission: CountySubmission, reason: str)
     return submission
 
 
+@_idempotent
 @transaction.atomic
 def submission_approve(*, actor: User, submission: CountySubmission) -> CountySubmission:
     _require_reviewer(actor, submission, RegionLevel.CITY, _("市级"))
-    submission = _transition(submission, {SubmissionStatus.SUBMITTED}, _("当前状态为“%(status)s”，不能审核通过。"))
+    submission = _transition(submission, {SubmissionStatus.SUBMITTED}, _("当前状态为“%(status)s”，不能审核通过。"),
+                             repeat_of=lambda s: (s.status == SubmissionStatus.APPROVED and s.reviewed_by_id == actor.pk
+                                                  and _recent(s.reviewed_at)))
     with audit(actor, "submission_approve", period=submission.period.code, county=submission.county.code):
         submission.status, submission.reviewed_at, submission.reviewed_by = (
             SubmissionStatus.APPROVED, timezone.now(), actor)
@@ -516,10 +599,13 @@ def submission_approve(*, actor: User, submission: CountySubmission) -> CountySu
     return submission
 
 
+@_idempotent
 @transaction.atomic
 def submission_accept(*, actor: User, submission: CountySubmission) -> CountySubmission:
     _require_reviewer(actor, submission, RegionLevel.PROVINCE, _("省级"))
-    submission = _transition(submission, {SubmissionStatus.APPROVED}, _("当前状态为“%(status)s”，不能接收。"))
+    submission = _transition(submission, {SubmissionStatus.APPROVED}, _("当前状态为“%(status)s”，不能接收。"),
+                             repeat_of=lambda s: (s.status == SubmissionStatus.ACCEPTED and s.accepted_by_id == actor.pk
+                                                  and _recent(s.accepted_at)))
     with audit(actor, "submission_accept", period=submission.period.code, county=submission.county.code):
         submission.status, submission.accepted_at, submission.accepted_by = (
             SubmissionStatus.ACCEPTED, timezone.now(), actor)
