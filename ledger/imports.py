@@ -927,6 +927,9 @@ def _finish(job: ImportJob, status: str, errors: list[dict], *, finished: bool =
     job.errors = _store_errors(errors)
     if finished:
         job.finished_at = timezone.now()
+        from portal.metrics import IMPORT_OUTCOMES
+
+        IMPORT_OUTCOMES.labels(kind="ledger", outcome=status).inc()
     job.save(update_fields=["status", "errors", "preview", "rows_total", "rows_done", "rows_created", "rows_updated",
                             "finished_at"])
 

@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_failure, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -17,3 +17,10 @@ def _close_inherited_connections(**_kwargs):
 
     for connection in connections.all(initialized_only=True):
         connection.close()
+
+
+@task_failure.connect
+def _count_failure(sender=None, **_kwargs):
+    from portal.metrics import TASK_FAILURES
+
+    TASK_FAILURES.labels(task=getattr(sender, "name", "unknown")).inc()

@@ -2,7 +2,12 @@
 processes count; set PROMETHEUS_MULTIPROC_DIR (an empty directory per host, cleared at start)
 and /metrics aggregates them (portal.views.metrics)."""
 
+import os
+
 from prometheus_client import Counter, Histogram
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 REQUESTS = Counter("pneumo_http_requests_total", "HTTP requests answered", ["method", "status"])
 LATENCY = Histogram("pneumo_http_request_duration_seconds", "Time to answer a request", ["method"],

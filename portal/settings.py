@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.observability.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -344,15 +345,28 @@ if env_bool("DJANGO_HTTPS"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # JSON lines (PNEUMO_LOG_FORMAT=plain for a terminal): each record carries the request id and
+    # the user id; nothing logs query strings, form data or ID numbers.
+    "filters": {"request": {"()": "portal.observability.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "portal.observability.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request"],
+                             "formatter": os.environ.get("PNEUMO_LOG_FORMAT", "json")}},
     "root": {"handlers": ["console"], "level": os.environ.get("PNEUMO_LOG_LEVEL", "INFO")},
     "loggers": {
-        # Request logs would carry query strings (which may hold ID numbers in searches).
+        # Django's request logs would carry query strings (which may hold ID numbers in searches);
+        # portal.request logs each request's path, status and duration instead.
         "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
     },
 }
+
+# Who may read /metrics (Prometheus): addresses, comma-separated.
+PNEUMO_METRICS_ALLOW = [a.strip() for a in os.environ.get("PNEUMO_METRICS_ALLOW", "127.0.0.1,::1").split(",")
+                        if a.strip()]
 
 # Uploaded files are parsed in a sandboxed child process (portal.sandbox) with these limits.
 PNEUMO_UPLOAD_SANDBOX_MEMORY_BYTES = int(os.environ.get("PNEUMO_UPLOAD_SANDBOX_MEMORY_BYTES", 1024 * 1024 * 1024))

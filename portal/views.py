@@ -201,3 +201,32 @@ def region_edit(request, code: str):
             return redirect(f"{reverse('regions')}?parent={region.parent.code}" if region.parent else "regions")
     return render(request, "portal/region_form.html", {"form": form, "region": region,
                                                         "breadcrumbs": selectors.region_breadcrumbs(region)})
+
+
+@public
+def readyz(request):
+    """For compose healthchecks and a load balancer: can this node do its work? The database
+    answers, Redis answers, a Celery worker answers a ping, and beat ran within 15 minutes (its
+    dirty-rollup sweep runs every 5). 503 with the failing checks otherwise; no details beyond
+    ok/failed, since the URL is public."""
+    from portal.operations import readiness
+
+    checks = readiness()
+    ok = all(checks.values())
+    return JsonResponse({"status": "ok" if ok else "unavailable",
+                         "checks": {name: "ok" if passed else "failed" for name, passed in checks.items()}},
+                        status=200 if ok else 503)
+
+
+@public
+def metrics(request):
+    """Prometheus metrics, for the addresses in PNEUMO_METRICS_ALLOW (default: this host)."""
+    from django.conf import settings
+    from django.http import HttpResponse, HttpResponseForbidden
+
+    from portal.operations import metrics_text
+
+    if request.META.get("REMOTE_ADDR") not in settings.PNEUMO_METRICS_ALLOW:
+        return HttpResponseForbidden()
+    body, content_type = metrics_text()
+    return HttpResponse(body, content_type=content_type)

@@ -28,11 +28,17 @@ supervise() {
   pids+=($!)
 }
 
+# Requests are logged by the portal as JSON lines (portal.observability: path without the query
+# string, which may hold ID numbers), so gunicorn writes no access log. The processes share one
+# directory for their Prometheus counters (/metrics adds them up).
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-var/metrics}"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
 supervise worker env PNEUMO_DB_POOL=0 PNEUMO_DB_APPLICATION_NAME=pneumo-worker \
   $PY/celery -A portal worker --loglevel=INFO --concurrency=2 -Q "${PNEUMO_CELERY_QUEUE:-pneumo}"
 supervise beat env PNEUMO_DB_POOL=0 PNEUMO_DB_APPLICATION_NAME=pneumo-beat $PY/celery -A portal beat --loglevel=INFO
 supervise web env PNEUMO_DB_APPLICATION_NAME=pneumo-web \
-  $PY/gunicorn portal.wsgi:application --bind "127.0.0.1:$PORT" --workers 3 --timeout 120 --access-logfile -
+  $PY/gunicorn portal.wsgi:application --bind "127.0.0.1:$PORT" --workers 3 --timeout 120
 
 sleep 2
 cat <<MSG
