@@ -41,23 +41,83 @@ def measure(client, url: str, params: dict) -> tuple[float, float, int, int]:
 
 
 def seed_patients() -> None:
-    from django.db import connection
+    """Clone the demo's patient files (seed_demo gives the demo province ~5,500, with follow-ups and
+    relief) into every county of the seed provinces, in SQL: new generated ID numbers (the county's
+    address code, the template's birth date moved back by n // 1000 days, sequence n % 1000, the
+    GB 11643 check character), the template's follow-ups and relief measures with them, and a
+    station in each county. The Python seeding takes tens of minutes at this size."""
+    from django.db import connection, transaction
 
-    from patients.demo import seed_demo_patients
-    from patients.models import Patient
-    from portal.models import Region, RegionLevel
+    from patients.models import FollowUp, Patient, ReliefAction
 
     have = Patient.objects.count()
     if have >= PATIENTS:
         return
-    counties = Region.objects.filter(level=RegionLevel.COUNTY, path__regex=rf"^({'|'.join(SEED_PROVINCES)})/").count()
-    per = max(1, (PATIENTS - have) // counties)
-    print(f"seeding about {PATIENTS - have} patients into {counties} counties…", file=sys.stderr)
     started = time.perf_counter()
-    seed_demo_patients(seed=14, province_codes=SEED_PROVINCES, per_county=(per, per), crowded_county=None)
+    provinces = "|".join(SEED_PROVINCES)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM portal_region WHERE level = 3 AND path ~ %s", [f"^({provinces})/"])
+        (counties,) = cursor.fetchone()
+        per = (PATIENTS - have) // counties + 1
+        print(f"cloning {have} demo patients into {counties} counties x {per}…", file=sys.stderr)
+        cursor.execute(f"""
+            CREATE TEMP TABLE tmpl ON COMMIT DROP AS
+                SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM patients_patient;
+            CREATE TEMP TABLE cty ON COMMIT DROP AS
+                SELECT r.id, r.code, r.parent_id AS city_id, c.parent_id AS province_id,
+                       row_number() OVER (ORDER BY r.code) - 1 AS k,
+                       (SELECT array_agg(t.id ORDER BY t.code) FROM portal_region t WHERE t.parent_id = r.id) AS towns
+                FROM portal_region r JOIN portal_region c ON c.id = r.parent_id
+                WHERE r.level = 3 AND r.path ~ '^({provinces})/';
+            CREATE TEMP TABLE clone ON COMMIT DROP AS
+                SELECT nextval(pg_get_serial_sequence('patients_patient', 'id')) AS new_id, t.id AS template_id,
+                       cty.id AS county_id, cty.city_id, cty.province_id, cty.code,
+                       cty.towns[1 + (g.j % greatest(coalesce(array_length(cty.towns, 1), 1), 1))] AS township_id,
+                       row_number() OVER () AS n
+                FROM cty CROSS JOIN generate_series(0, {per - 1}) g(j)
+                JOIN tmpl t ON t.k = (g.j + cty.k * 37) % (SELECT count(*) FROM tmpl);
+        """)
+        overrides = {
+            "id": "cl.new_id", "province_id": "cl.province_id", "city_id": "cl.city_id", "county_id": "cl.county_id",
+            "township_id": "cl.township_id", "employer_id": "NULL", "created_at": "now()", "updated_at": "now()",
+            "birth_date": "p.birth_date - (cl.n / 1000)::int",
+            "id_number": "b.body || (ARRAY['1','0','X','9','8','7','6','5','4','3','2'])[1 + b.s % 11]",
+        }
+        columns = [f.column for f in Patient._meta.concrete_fields]
+        cursor.execute(f"""
+            INSERT INTO patients_patient ({", ".join(columns)})
+            SELECT {", ".join(overrides.get(c, f"p.{c}") for c in columns)}
+            FROM clone cl JOIN patients_patient p ON p.id = cl.template_id
+            CROSS JOIN LATERAL (SELECT body, (SELECT sum(substr(body, i::int, 1)::int * w)
+                                              FROM unnest(ARRAY[7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2])
+                                                   WITH ORDINALITY AS x(w, i)) AS s
+                                FROM (SELECT left(cl.code, 6) || to_char(p.birth_date - (cl.n / 1000)::int, 'YYYYMMDD')
+                                             || lpad((cl.n % 1000)::text, 3, '0') AS body) q) b
+            ON CONFLICT (id_number) DO NOTHING
+        """)
+        for model in (FollowUp, ReliefAction):
+            table, cols = model._meta.db_table, [f.column for f in model._meta.concrete_fields if f.column != "id"]
+            keys = {"patient_id": "cl.new_id", "province_id": "cl.province_id", "city_id": "cl.city_id",
+                    "county_id": "cl.county_id", "township_id": "cl.township_id"}
+            cursor.execute(f"""
+                INSERT INTO {table} ({", ".join(cols)})
+                SELECT {", ".join(keys.get(c, f"x.{c}") for c in cols)}
+                FROM clone cl JOIN {table} x ON x.patient_id = cl.template_id
+                WHERE EXISTS (SELECT 1 FROM patients_patient np WHERE np.id = cl.new_id)
+            """)
+        cursor.execute("""
+            INSERT INTO patients_rehabsite (kind, name, village, host_institution, rooms, equipment, drugs_stocked,
+                                            opened_on, patients_served, created_at, province_id, city_id, county_id,
+                                            township_id)
+            SELECT 'station', t.name || '尘肺病康复站', '', t.name || '卫生院', ARRAY['oxygen','treatment'],
+                   ARRAY['ecg','oxygen_supply','ventilator'], TRUE, DATE '2020-06-01', 50, now(),
+                   cty.province_id, cty.city_id, cty.id, cty.towns[1]
+            FROM cty JOIN portal_region t ON t.id = cty.towns[1]
+            WHERE NOT EXISTS (SELECT 1 FROM patients_rehabsite s WHERE s.county_id = cty.id)
+        """)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE patients_patient, patients_followup, patients_reliefaction, patients_rehabsite")
-    print(f"seeded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(f"patients: {Patient.objects.count()} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
 def main() -> None:

@@ -12,8 +12,16 @@ COUNTY, SIBLING = "371502", "371521"
 _rng = random.Random(14)
 
 
+_issued: set[str] = set()
+
+
 def new_id(county: str = COUNTY, birth=datetime.date(1960, 5, 1), male: bool = True) -> str:
-    return generated_id_number(_rng, county_code=county, birth=birth, male=male)
+    """A valid generated number never handed out before in this test session."""
+    number = generated_id_number(_rng, county_code=county, birth=birth, male=male)
+    while number in _issued:
+        number = generated_id_number(_rng, county_code=county, birth=birth, male=male)
+    _issued.add(number)
+    return number
 
 
 def patient_data(county: str = COUNTY, **overrides) -> dict:

@@ -102,3 +102,13 @@ def test_the_overdue_list_lists_patients_past_their_due_date(client, clerk):
                                                                    diagnosed_on=datetime.date.today()))
     body = login(client, clerk).get(reverse("patients:overdue")).content.decode()
     assert late.name in body and fresh.name not in body
+
+
+@pytest.mark.parametrize("name", ["patients:list", "patients:overdue"])
+def test_the_county_lists_take_a_bounded_number_of_queries(client, clerk, name, django_assert_max_num_queries):
+    for index in range(35):
+        services.patient_create(actor=clerk, data=patient_data(name=f"患者{index}"))
+    client.force_login(clerk)
+    client.get(reverse(name))
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse(name)).status_code == 200
