@@ -389,12 +389,28 @@ def answers_sync(*, actor, assignment: Assignment, changes: list[dict]) -> SyncO
             outcome.results.append(SyncResult(str(change.get("client_uuid", "")), "error", " ".join(exc.messages),
                                               code=getattr(exc, "code", "") or "invalid"))
         except IntegrityError:
+            # The same change sent twice at the same moment (a retry racing the first request):
+            # the other request stored it, so this one is a duplicate, not a conflict.
+            receipt = SyncReceipt.objects.filter(client_uuid=_uuid_or_none(change.get("client_uuid")),
+                                                 answer__inspection=inspection).select_related("answer").first()
+            if receipt is not None:
+                outcome.results.append(SyncResult(str(receipt.client_uuid), "duplicate",
+                                                  _("该答案此前已同步，未重复保存。"),
+                                                  selectors.answer_payload(receipt.answer)))
+                continue
             # Another tablet created the same answer (or used the same uuid) at the same moment.
             answer = Answer.objects.filter(inspection=inspection, item_id=change.get("item")).first()
             outcome.results.append(SyncResult(
                 str(change.get("client_uuid", "")), "conflict", _("该项刚被他人同时保存，请选择保留哪一份。"),
                 selectors.answer_payload(answer) if answer else None, code="stale"))
     return outcome
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def _apply_change(actor, inspection: Inspection, change: dict) -> SyncResult:
@@ -425,6 +441,10 @@ def _apply_change(actor, inspection: Inspection, change: dict) -> SyncResult:
                 "n": item.number, "c": len(missing)}, code="photo_missing")
     base_version = change.get("base_version") or 0
     answer = Answer.objects.select_for_update(no_key=True, of=("self",)).filter(inspection=inspection, item=item).first()
+    if answer is not None and answer.client_uuid == client_uuid:
+        # The same change, applied by an identical request that held the lock first.
+        return SyncResult(str(client_uuid), "duplicate", _("该答案此前已同步，未重复保存。"),
+                          selectors.answer_payload(answer))
     current = answer.version if answer else 0
     if base_version != current:
         return SyncResult(str(client_uuid), "conflict",

@@ -245,3 +245,43 @@ def test_inspection_of_a_submitted_county_leaves_its_locked_records_unchanged_an
     assert not supervision_short.exists()
     coverage = selectors.supervision_coverage(region=Region.objects.get(code="220102"))
     assert coverage["numerator"] == 1 and coverage["denominator"] >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("existing", [False, True])
+def test_two_identical_syncs_at_the_same_moment_both_answer_success(reference_data, existing):
+    """A tablet's retry racing its first request: both succeed (applied and duplicate), never a
+    409 for the tablet's own change, whether the answer is new or an update."""
+    import threading
+
+    from django.db import connection
+
+    w = make_world()
+    item = first_item(w.comprehensive)
+    base = 0
+    if existing:
+        services.answers_sync(actor=w.member, assignment=w.comprehensive,
+                              changes=[change(w.comprehensive, item, "no")])
+        base = 1
+    same: dict = {}
+    barrier, statuses = threading.Barrier(2), []
+
+    def sync():
+        try:
+            barrier.wait()
+            outcome = services.answers_sync(actor=w.member, assignment=w.comprehensive, changes=[dict(same)])
+            statuses.append((outcome.http_status, outcome.results[0].status))
+        finally:
+            connection.close()
+
+    for _ in range(3):  # the race is timing-dependent: run it a few times
+        statuses.clear()
+        same = change(w.comprehensive, item, "yes" if base % 2 == 0 else "no", base=base)
+        threads = [threading.Thread(target=sync) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [(200, "applied"), (200, "duplicate")], statuses
+        base += 1
+    assert Answer.objects.get(item=item).version == base
