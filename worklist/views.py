@@ -108,7 +108,8 @@ def review(request):
         return redirect(f"{reverse('worklist:review')}?period={period.code}")
     waiting = selectors.review_queue(request.user, period) if period else []
     return render(request, "worklist/review.html", {
-        "period": period, "periods": all_periods, "waiting": waiting})
+        "period": period, "periods": all_periods, "waiting": waiting,
+        "may_approve": any(s.stage == "review" for s in waiting), "may_accept": any(s.stage == "accept" for s in waiting)})
 
 
 def _region_param(request, name: str = "region"):

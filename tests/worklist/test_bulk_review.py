@@ -74,6 +74,7 @@ def test_the_review_page_lists_the_queue_and_approves_the_ticked_counties(client
     client.force_login(make_user("3715", role=Role.REVIEWER))
     body = client.get(reverse("worklist:review"), {"period": current_period.code}).content.decode()
     assert "东昌府区" in body and "历下区" not in body
+    assert 'data-testid="bulk-approve"' in body and 'data-testid="bulk-accept"' not in body  # the city does not accept
     response = client.post(reverse("worklist:review"), {"period": current_period.code, "action": "approve",
                                                         "submission": [a.pk, b.pk]}, follow=True)
     assert "已审核通过 2 个县" in response.content.decode()
