@@ -384,10 +384,11 @@ class SubmissionViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.Retrie
     @action(detail=True, methods=["post"], url_path="return", url_name="return", scope_access=VIEW_REVIEW,
             serializer_class=SubmissionReturnSerializer)
     def return_(self, request, pk=None):
+        submission = self.get_object()  # 404 outside what the user sees, before the body is read
         serializer = SubmissionReturnSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return self._answer(services.submission_return(
-            actor=request.user, submission=self.get_object(), reason=serializer.validated_data["reason"]))
+            actor=request.user, submission=submission, reason=serializer.validated_data["reason"]))
 
     @extend_schema(summary="审核通过（市级）", request=None, responses={200: SubmissionSerializer, **ERRORS})
     @action(detail=True, methods=["post"], scope_access=VIEW_REVIEW)

@@ -205,6 +205,7 @@ ERROR_DESCRIPTIONS = {
     "401": "未登录或会话已过期：请重新登录（响应头 WWW-Authenticate: Session）",
     "403": "已登录，但无权执行此操作；或缺少/错误的 CSRF 令牌（X-CSRFToken 请求头）",
     "404": "不存在，或不在当前用户可查看的范围内",
+    "429": "请求过于频繁，请稍后再试（响应头 Retry-After 给出秒数）",
 }
 
 
@@ -217,6 +218,12 @@ def _error_response(code: str) -> dict:
 
 
 UNSAFE = {"post", "put", "patch", "delete"}
+
+
+def _throttled() -> bool:
+    from rest_framework.settings import api_settings
+
+    return bool(api_settings.DEFAULT_THROTTLE_CLASSES)
 
 
 def document_errors(result, generator, request, public):
@@ -243,6 +250,8 @@ def document_errors(result, generator, request, public):
             responses.setdefault("403", _error_response("403"))
             if has_path or paginated:
                 responses.setdefault("404", _error_response("404"))
+            if _throttled():
+                responses.setdefault("429", _error_response("429"))
             for code in ("400", "401", "403", "404"):
                 answer = responses.get(code)
                 if answer is not None and not answer.get("content"):

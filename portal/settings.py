@@ -312,7 +312,17 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "尘肺病防治攻坚行动信息平台 API",
-    "DESCRIPTION": "Pneumoconiosis prevention campaign portal: regions, ledger, targets, inspections, insurance.",
+    "DESCRIPTION": (
+        "Pneumoconiosis prevention campaign portal: regions, ledger, targets, inspections, insurance.\n\n"
+        "认证：会话（先登录 /accounts/login/，之后带 sessionid Cookie）；POST、PUT、PATCH、DELETE 须带 X-CSRFToken "
+        "请求头（取自 csrftoken Cookie）。\n\n"
+        "答复：401 未登录或会话过期；404 不存在或不在您可查看的范围内；403 可以查看但当前角色无权执行此操作"
+        "（在读取请求内容之前判断）；400 已锁定（已报送的填报期）或请求内容未通过校验，"
+        "正文为 {\"detail\": \"中文说明\"} 或 {字段: [\"中文消息\"]}；409 版本冲突（他人已先保存），"
+        "正文含 changes 与 current_version。同一数值在表单、Excel 导入、本接口和平板同步中按同一规则校验，"
+        "消息相同：文字不得含控制字符、超长拒收并说明上限；人数为 0～2147483647 的整数；"
+        "已发生事项的日期在 1950-01-01 至今天之间。"
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI served from the vendored sidecar package: intranets have no CDN.

@@ -200,8 +200,8 @@ def _runner(app, operation, strategy, examples, path_ids, body_ids, role, header
         if path_ids and case.path_parameters and aim < 5:
             name = next(iter(case.path_parameters))
             case.path_parameters[name] = path_ids[aim % len(path_ids)]
-        if isinstance(case.body, dict) and aim < 5:
-            for key, value in body_ids.items():
+        if isinstance(case.body, dict) and aim < 5 and not operation.path.startswith("/api/ledger/employers/"):
+            for key, value in body_ids.items():  # not on employers: their uscc is the new one's own
                 if key in case.body:
                     case.body[key] = value
         response = case.call(app=app, headers=headers, cookies=cookies)
@@ -218,6 +218,7 @@ def _runner(app, operation, strategy, examples, path_ids, body_ids, role, header
     return run
 
 
+@pytest.mark.timeout(900)  # about 2 minutes at the default bound; a slow shared machine gets room
 def test_schemathesis_finds_no_failure_for_three_roles(wsgi_app):
     data = seed()
     schema_dict = SchemaGenerator().get_schema(request=None, public=True)
