@@ -113,12 +113,9 @@ def coverage_save(*, actor: User, employer: Employer, period: ReportingPeriod, i
     errors.run("insured_workers", check_count, insured_workers)
     errors.run("as_of", check_past_date, as_of)
     total = _record_total(employer, period)
-    if total is None:
-        # HRSS counts are compared with the ledger's total workers: an employer without a record
-        # in the period has nothing to be counted against.
-        errors.add("insured_workers", _("该单位在%(period)s的台帐中没有填报记录，不能录入参保人数。") % {
-            "period": period})
-    elif "insured_workers" not in errors and insured_workers > total:
+    # Within the ledger's total workers when the employer has a record in the period (the import
+    # applies the same rule to its rows).
+    if total is not None and "insured_workers" not in errors and insured_workers > total:
         errors.add("insured_workers", _("参保人数（%(n)s）不能大于该单位%(period)s台帐的职工总人数（%(total)s）。") % {
             "n": insured_workers, "period": period, "total": total})
     errors.raise_if_any()

@@ -69,7 +69,7 @@ def test_a_photo_with_a_non_integer_item_is_a_400_not_a_server_error():
     assert response.json() == {"item": ["检查项编号应为整数。"]}
 
 
-def test_coverage_for_an_employer_without_a_record_in_the_period_is_refused(period_2020h1):
+def test_coverage_with_a_date_before_1950_is_refused_and_nothing_stored(period_2020h1):
     hrss = make_user(COUNTY, department=Department.HRSS)
     employer = make_employer(county=COUNTY)
     response = api(hrss).post("/api/insurance/coverage/", {

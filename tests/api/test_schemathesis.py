@@ -181,7 +181,7 @@ def invalid_rows() -> list[str]:
         check(f"coverage {coverage.pk} as_of", check_past_date, coverage.as_of)
         total = EmployerRecord.objects.filter(employer=coverage.employer_id, period=coverage.period_id).values_list(
             "total_workers", flat=True).first()
-        if total is None or coverage.insured_workers > total:
+        if total is not None and coverage.insured_workers > total:
             problems.append(f"coverage {coverage.pk}: {coverage.insured_workers} > {total}")
     for follow_up in FollowUp.objects.all():
         check(f"follow-up {follow_up.pk} acted_on", check_past_date, follow_up.acted_on)
