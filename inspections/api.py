@@ -31,7 +31,7 @@ from inspections.models import (
     FindingStatus,
     InspectionPlan,
 )
-from ledger.api import validation_detail
+from ledger.api import api_error
 from portal.api_contract import ValueRulesSerializerMixin
 from portal.models import Region
 from portal.scoping import Access, Capability, require_in_scope
@@ -48,7 +48,7 @@ ERRORS = {400: OpenApiResponse(description="校验未通过：detail 或 字段 
 class ServiceErrors:
     def handle_exception(self, exc):
         if isinstance(exc, DjangoValidationError):
-            exc = exceptions.ValidationError(validation_detail(exc))
+            exc = api_error(exc)
         elif isinstance(exc, DjangoPermissionDenied):
             exc = exceptions.PermissionDenied(str(exc) or None)
         return super().handle_exception(exc)
@@ -324,7 +324,7 @@ class AssignmentViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
             if exc.code != "blank_items":
                 raise
             # The tablet marks each blank item in its card: the numbers come with the message.
-            return Response({"detail": exc.messages, "blank_items": exc.params["numbers"]},
+            return Response({"detail": " ".join(exc.messages), "blank_items": exc.params["numbers"]},
                             status=status.HTTP_400_BAD_REQUEST)
         return Response({"id": inspection.pk, "status": inspection.status})
 

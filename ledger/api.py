@@ -72,6 +72,21 @@ def validation_detail(exc: DjangoValidationError) -> dict:
     return {"detail": " ".join(exc.messages)}
 
 
+class Refused(exceptions.APIException):
+    """400 with a message about the whole request: `{"detail": "…"}`, a string as the schema says
+    (DRF's ValidationError would turn it into a list)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+
+def api_error(exc: DjangoValidationError) -> exceptions.APIException:
+    """A service's ValidationError as the API answers it: field → messages, or `detail`."""
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(validation_detail(exc))
+    return Refused(" ".join(exc.messages))
+
+
 class ServiceErrorsMixin:
     """Turns the services' exceptions into HTTP answers (see the module docstring), and checks the
     right to change a row before its request body is read (`check_write`): a user who may not
@@ -91,7 +106,7 @@ class ServiceErrorsMixin:
             set_rollback()
             return Response(self.conflict_payload(exc), status=status.HTTP_409_CONFLICT)
         if isinstance(exc, DjangoValidationError):
-            exc = exceptions.ValidationError(validation_detail(exc))
+            exc = api_error(exc)
         elif isinstance(exc, DjangoPermissionDenied) and str(exc):
             exc = exceptions.PermissionDenied(str(exc))
         return super().handle_exception(exc)

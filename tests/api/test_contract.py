@@ -57,7 +57,7 @@ def test_a_locked_record_answers_with_its_lock_whatever_the_body_holds(clerk, re
     response = api(clerk).patch(f"/api/ledger/records/{record.pk}/",
                                 {"exposures": [{"exposed_workers": "many"}], "total_workers": -1}, format="json")
     assert response.status_code == 400
-    assert "数据已锁定" in response.json()["detail"]
+    assert isinstance(response.json()["detail"], str) and "数据已锁定" in response.json()["detail"]
 
 
 def test_a_photo_with_a_non_integer_item_is_a_400_not_a_server_error():

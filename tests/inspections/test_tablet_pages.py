@@ -42,7 +42,7 @@ def test_the_api_refusal_names_the_blank_items_for_the_tablet():
     api.force_login(w.member)
     response = api.post(f"/api/inspections/assignments/{w.unannounced.pk}/submit/", {}, format="json")
     assert response.status_code == 400
-    assert response.json()["blank_items"] == ["1.3"] and "1.3" in response.json()["detail"][0]
+    assert response.json()["blank_items"] == ["1.3"] and "1.3" in response.json()["detail"]
 
 
 def test_the_task_list_shows_where_each_task_stands():
