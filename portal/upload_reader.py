@@ -155,9 +155,11 @@ def _check_shared_strings(archive: zipfile.ZipFile, sheet_bytes: int) -> None:
 
 # ---- One pass over a sheet's XML before reading it --------------------------------------------------
 
-_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
-_CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)\d')
-_CELL_OPEN = re.compile(rb"<(?:\w+:)?c[\s>/]")
+# Patterns that start with a literal, which the regular-expression engine searches for quickly.
+_ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+_ANY_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')  # rows with a namespace prefix
+_WIDE_COLUMN = re.compile(rb' r="([A-Z]{2,})\d')  # cells beyond column Z (A-Z need not be looked at)
+_ANY_COLUMN = re.compile(rb'\br="([A-Z]{2,})\d')
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Z]+)?(\d+)?(?::([A-Z]+)(\d+))?"')
 _ERROR_MARKER = b't="e"'
@@ -173,13 +175,13 @@ def column_index(letters: bytes | str) -> int:
 
 class Scan:
     def __init__(self):
-        self.cells = 0
         self.max_row = 0
         self.max_column = 0  # 1-based
         self.declared_area = 0
-        self.merges: list[tuple[int, int, int, int]] = []  # first row, column (0-based), last row
+        self.merges: list[tuple[int, int, int]] = []  # first row, column (0-based), last row
         self.has_errors = False
         self.size = 0
+        self.first_chunk = True
 
 
 def _scan(archive: zipfile.ZipFile, part: str, chunk_size: int = SCAN_CHUNK) -> Scan:
@@ -197,31 +199,36 @@ def _scan(archive: zipfile.ZipFile, part: str, chunk_size: int = SCAN_CHUNK) -> 
             data, tail = tail + chunk[:cut], chunk[cut:]
             _scan_chunk(scan, data, columns)
         _scan_chunk(scan, tail, columns)
-    scan.max_column = max((column_index(c) + 1 for c in columns), default=0)
+    wide = max((column_index(c) + 1 for c in columns), default=0)
+    scan.max_column = max(wide, 26 if scan.max_row else 0)
     return scan
 
 
 def _scan_chunk(scan: Scan, data: bytes, columns: set[bytes]) -> None:
     if not data:
         return
-    rows = _ROW_NUMBER.findall(data)
+    prefixed = b":row" in data or b":c " in data  # a namespace prefix on the sheet's elements (rare)
+    rows = (_ANY_ROW_NUMBER if prefixed else _ROW_NUMBER).findall(data)
     if rows:
         scan.max_row = max(scan.max_row, max(map(int, rows)))
-    found = _CELL_COLUMN.findall(data)
-    columns.update(found)
-    scan.cells += len(_CELL_OPEN.findall(data))
+    columns.update((_ANY_COLUMN if prefixed else _WIDE_COLUMN).findall(data))
     if not scan.has_errors and _ERROR_MARKER in data:
         scan.has_errors = True
-    if not scan.declared_area and (dimension := _DIMENSION.search(data)):
-        last_column, last_row = dimension.group(3) or dimension.group(1), dimension.group(4) or dimension.group(2)
-        if last_column and last_row:
-            scan.declared_area = (column_index(last_column) + 1) * int(last_row)
-    for first_col, first_row, _last_col, last_row in _MERGE.findall(data):
-        first, last = int(first_row), int(last_row)
-        if last > first:
-            scan.merges.append((first, column_index(first_col), last))
-    if not scan.max_row and scan.cells:
-        scan.max_row = max(scan.max_row, 1)
+    if scan.first_chunk:  # the <dimension> comes before <sheetData>
+        if b"sheetData" in data:
+            scan.first_chunk = False
+        if dimension := _DIMENSION.search(data):
+            scan.first_chunk = False
+            last_column, last_row = dimension.group(3) or dimension.group(1), dimension.group(4) or dimension.group(2)
+            if last_column and last_row:
+                scan.declared_area = (column_index(last_column) + 1) * int(last_row)
+    if b"mergeCell" in data:
+        for first_col, first_row, _last_col, last_row in _MERGE.findall(data):
+            first, last = int(first_row), int(last_row)
+            if last > first:
+                scan.merges.append((first, column_index(first_col), last))
+    if not scan.max_row and b"<c" in data:
+        scan.max_row = 1
 
 
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b([^>]*?\bt="e"[^>]*?)(?<!/)>(.*?)</(?:\w+:)?c>', re.S)

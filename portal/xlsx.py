@@ -137,10 +137,9 @@ def failure_message(failure: sandbox.SandboxFailure) -> str:
 @contextlib.contextmanager
 def _as_path(source) -> Iterator[str]:
     """A path the child can open: the file's own when it has one, else a private copy."""
-    for attribute in ("temporary_file_path",):
-        if hasattr(source, attribute):
-            yield getattr(source, attribute)()
-            return
+    if hasattr(source, "temporary_file_path"):  # a large upload Django spooled to disk
+        yield source.temporary_file_path()
+        return
     if isinstance(source, str | os.PathLike):
         yield os.fspath(source)
         return
@@ -209,10 +208,6 @@ def _refusal(failure: sandbox.SandboxFailure) -> WorkbookFileError:
     return WorkbookFileError(_messages(code, failure.params), code)
 
 
-def _sheet_rows(stream: _Stream, index: int) -> Iterator[tuple[int, list]]:
-    return stream.rows(index)
-
-
 @contextlib.contextmanager
 def read_upload(source, *, filename: str, max_bytes: int,
                 sheets: Sequence[int | Sequence[str]] = (0,)) -> Iterator[Upload]:
@@ -242,7 +237,7 @@ def read_upload(source, *, filename: str, max_bytes: int,
                 raise _refusal(failure) from None
             stream = _Stream(items, len(head["sheets"]))
             book = Upload(head["book"], [
-                None if meta is None else UploadSheet(meta["name"], meta["last_row"], _sheet_rows(stream, index))
+                None if meta is None else UploadSheet(meta["name"], meta["last_row"], stream.rows(index))
                 for index, meta in enumerate(head["sheets"])])
             yield book
 
