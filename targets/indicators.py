@@ -137,15 +137,18 @@ def rate(numerator: int, denominator: int) -> float | None:
 # the ledger's records. The filing rate's denominator is the ledger's reported cases, so the
 # rollup joins the two: `patient_filing` = [files, reported_cases].
 
-# The relief departments' categories (portal.scoping.RELIEF_DUTIES) as SQL pairs.
-def _relief_pairs() -> str:
+STATION_THRESHOLD = 100
+
+
+def _serving_departments() -> str:
+    """SQL: the departments that serve the patient's (alias pa) relief category, as text[]."""
     from portal.scoping import RELIEF_DUTIES
 
-    return ", ".join(f"('{department}', '{category}')" for department, duty in RELIEF_DUTIES.items()
-                     for category in sorted(duty.categories))
-
-
-STATION_THRESHOLD = 100
+    cases = []
+    for category in sorted({c for duty in RELIEF_DUTIES.values() for c in duty.categories}):
+        departments = ", ".join(f"'{d}'" for d, duty in RELIEF_DUTIES.items() if category in duty.categories)
+        cases.append(f"WHEN '{category}' THEN ARRAY[{departments}]")
+    return f"(CASE pa.relief_category {' '.join(cases)} ELSE ARRAY[]::text[] END)::text[]"
 
 
 @dataclass(frozen=True)
@@ -183,22 +186,32 @@ def patient_aggregate_sql(*, counties: bool, cycle_months: int, stage3_months: i
     city_id, county_id, township_id, g, and <code>_num, <code>_den for PATIENT_FIGURE_CODES."""
     county_filter = "AND pa.county_id = ANY(%(counties)s)" if counties else ""
     site_filter = "AND s.county_id = ANY(%(counties)s)" if counties else ""
+    followup_filter = "AND f.county_id = ANY(%(counties)s)" if counties else ""
+    relief_filter = "AND ra.county_id = ANY(%(counties)s)" if counties else ""
     cycle = f"make_interval(months => CASE WHEN pa.stage = 3 THEN {int(stage3_months)} ELSE {int(cycle_months)} END)"
     return f"""
         WITH per AS (SELECT ends_on FROM ledger_reportingperiod WHERE id = %(period)s),
+        last_followup AS (
+            SELECT f.patient_id, MAX(f.followed_on) AS last
+            FROM patients_followup f CROSS JOIN per WHERE f.followed_on <= per.ends_on {followup_filter}
+            GROUP BY 1
+        ),
+        relief AS (
+            SELECT ra.patient_id, array_agg(DISTINCT ra.department)::text[] AS departments
+            FROM patients_reliefaction ra CROSS JOIN per WHERE ra.acted_on <= per.ends_on {relief_filter}
+            GROUP BY 1
+        ),
         each AS (
             SELECT pa.province_id, pa.city_id, pa.county_id, pa.township_id,
-                   pa.diagnosed_on <= per.ends_on AS known,
-                   (pa.diagnosed_on <= per.ends_on AND pa.status <> 'moved_away'
-                    AND (pa.died_on IS NULL OR pa.died_on > per.ends_on)) AS living,
+                   TRUE AS known,
+                   (pa.status <> 'moved_away' AND (pa.died_on IS NULL OR pa.died_on > per.ends_on)) AS living,
                    pa.diagnosed_on <= per.ends_on - {cycle} AS due,
-                   EXISTS (SELECT 1 FROM patients_followup f WHERE f.patient_id = pa.id
-                           AND f.followed_on <= per.ends_on AND f.followed_on > per.ends_on - {cycle}) AS followed,
+                   COALESCE(lf.last > per.ends_on - {cycle}, FALSE) AS followed,
                    COALESCE(pa.rehab_filed_on <= per.ends_on, FALSE) AS rehab,
-                   EXISTS (SELECT 1 FROM patients_reliefaction ra WHERE ra.patient_id = pa.id
-                           AND ra.acted_on <= per.ends_on
-                           AND (ra.department, pa.relief_category) IN (VALUES {_relief_pairs()})) AS relieved
+                   COALESCE(rl.departments && {_serving_departments()}, FALSE) AS relieved
             FROM patients_patient pa CROSS JOIN per
+            LEFT JOIN last_followup lf ON lf.patient_id = pa.id
+            LEFT JOIN relief rl ON rl.patient_id = pa.id
             WHERE pa.diagnosed_on <= per.ends_on {county_filter}
         ),
         townships AS (
