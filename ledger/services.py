@@ -314,7 +314,7 @@ def classification_refresh(*, employer_ids: list[int] | None = None, county_id: 
 def period_create(*, actor: User, year: int, half: int, deadline: datetime.date) -> ReportingPeriod:
     """Half-years are national; a provincial health admin sets one up (with its default deadline)."""
     scope = scope_for(actor, Capability.PERIODS_MANAGE)
-    if not (scope.unrestricted or any(r.level == RegionLevel.PROVINCE for r in scope.regions)):
+    if not (scope.unrestricted or any(r.level <= RegionLevel.PROVINCE for r in scope.regions)):
         raise PermissionDenied(_("只有省级卫生健康管理员可以设立填报期。"))
     if half not in (1, 2) or not 2019 <= year <= 2100:
         raise ValidationError(_("填报期应为2019年以后某年的上半年或下半年。"))

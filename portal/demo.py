@@ -1,4 +1,5 @@
-"""Deterministic demo accounts: one login per level × department × role in the demo province."""
+"""Deterministic demo accounts: one login per level × department × role, from the national root
+(national_health_viewer …) down to the demo province, city and county."""
 
 import random
 
@@ -6,11 +7,11 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from portal.audit import audit
-from portal.models import Department, Membership, Region, Role, User
+from portal.models import NATIONAL_CODE, Department, Membership, Region, Role, User
 
 DEMO_PASSWORD = "pneumo2026"
 # Shandong, because the seed notice (聊人社字〔2020〕47号) is Liaocheng's: its counties have townships.
-DEMO_REGIONS = {"province": "37", "city": "3715", "county": "371502"}
+DEMO_REGIONS = {"national": NATIONAL_CODE, "province": "37", "city": "3715", "county": "371502"}
 # A second county in the same city, so a demo shows that siblings do not see each other.
 DEMO_SIBLING_COUNTY = "371521"
 

@@ -8,19 +8,24 @@ from django.utils.translation import gettext_lazy as _
 
 
 class RegionLevel(models.IntegerChoices):
+    NATIONAL = 0, _("全国")
     PROVINCE = 1, _("省")
     CITY = 2, _("市")
     COUNTY = 3, _("县（市、区）")
     TOWNSHIP = 4, _("乡镇（街道）")
 
 
+# The national root's code: GB/T 2260 has none; 100000 is the one map and statistics
+# services use for 中华人民共和国. It is not a prefix of the province codes.
+NATIONAL_CODE = "100000"
+
 # Digits per level in GB/T 2260 and the statistical division codes.
-CODE_LENGTH = {RegionLevel.PROVINCE: 2, RegionLevel.CITY: 4, RegionLevel.COUNTY: 6, RegionLevel.TOWNSHIP: 9}
+CODE_LENGTH = {RegionLevel.NATIONAL: 6, RegionLevel.PROVINCE: 2, RegionLevel.CITY: 4, RegionLevel.COUNTY: 6, RegionLevel.TOWNSHIP: 9}
 
 
 class Region(models.Model):
-    """One unit of the administrative tree. `path` is the codes from the province down,
-    each followed by '/', so a subtree is one indexed prefix match."""
+    """One unit of the administrative tree. `path` is the codes from the national root (全国)
+    down, each followed by '/', so a subtree is one indexed prefix match."""
 
     code = models.CharField(
         _("区划代码"), max_length=12, unique=True, validators=[RegexValidator(r"^\d{2,12}$", _("区划代码只能由数字组成"))]
@@ -42,7 +47,7 @@ class Region(models.Model):
         indexes = [models.Index(fields=["path"], name="region_path_prefix", opclasses=["varchar_pattern_ops"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(level=1, parent__isnull=True) | models.Q(level__gt=1, parent__isnull=False),
+                condition=models.Q(level=0, parent__isnull=True) | models.Q(level__gt=0, parent__isnull=False),
                 name="region_parent_matches_level",
             )
         ]
@@ -55,9 +60,13 @@ class Region(models.Model):
         return [code for code in self.path.split("/") if code]
 
     def full_name(self) -> str:
-        """"山东省聊城市东昌府区": names from the province down, one query."""
-        names = dict(Region.objects.filter(code__in=self.ancestor_codes).values_list("code", "name"))
-        return "".join(names[code] for code in self.ancestor_codes)
+        """"山东省聊城市东昌府区": names from the province down (the national root is named
+        only when it is the region itself), one query."""
+        if self.level == RegionLevel.NATIONAL:
+            return self.name
+        names = dict(Region.objects.filter(code__in=self.ancestor_codes, level__gt=RegionLevel.NATIONAL)
+                     .values_list("code", "name"))
+        return "".join(names[code] for code in self.ancestor_codes if code in names)
 
     def is_within(self, other: "Region") -> bool:
         return self.path.startswith(other.path)

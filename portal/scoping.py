@@ -177,8 +177,16 @@ class Scope:
             return models.Q()
         if not self.regions:
             return models.Q(pk__in=[])
-        # A membership below the model's deepest denormalized level sees none of its rows.
-        clauses = [models.Q(**{f"{level_fields[r.level]}_id": r.id}) for r in self.regions if r.level in level_fields]
+        # A membership above the model's highest denormalized level (the national root) sees
+        # the rows of the top-level regions under it; one below its deepest level sees none.
+        top = min(level_fields)
+        clauses = []
+        for r in self.regions:
+            if r.level in level_fields:
+                clauses.append(models.Q(**{f"{level_fields[r.level]}_id": r.id}))
+            elif r.level < top:
+                clauses.append(models.Q(**{f"{level_fields[top]}_id__in": Region.objects.filter(
+                    level=top, path__startswith=r.path).values("id")}))
         return reduce(or_, clauses) if clauses else models.Q(pk__in=[])
 
     def filter(self, queryset: models.QuerySet) -> models.QuerySet:
@@ -197,7 +205,7 @@ class Scope:
 
     def top_regions(self) -> models.QuerySet[Region]:
         if self.unrestricted:
-            return Region.objects.filter(level=RegionLevel.PROVINCE)
+            return Region.objects.filter(level=RegionLevel.NATIONAL)
         return Region.objects.filter(pk__in=[r.id for r in self.regions])
 
 

@@ -17,9 +17,9 @@ from portal.scoping import ROLE_RANK, Capability, capabilities_of, forget_cached
 
 
 def _check_region_fields(*, code: str, level: int, parent: Region | None, is_nonstandard: bool) -> None:
-    if level == RegionLevel.PROVINCE:
+    if level == RegionLevel.NATIONAL:
         if parent is not None:
-            raise ValidationError({"parent": _("省级区划不能有上级区划。")})
+            raise ValidationError({"parent": _("全国不能有上级区划。")})
     elif parent is None or parent.level != level - 1:
         raise ValidationError({"parent": _("上级区划的级别不对：%(level)s的上级必须是%(parent_level)s。") % {
             "level": RegionLevel(level).label, "parent_level": RegionLevel(level - 1).label}})
@@ -31,7 +31,10 @@ def _check_region_fields(*, code: str, level: int, parent: Region | None, is_non
     if len(code) not in allowed_lengths:
         raise ValidationError({"code": _("%(level)s的区划代码应为%(digits)s位数字，实际为%(actual)s位。") % {
             "level": RegionLevel(level).label, "digits": expected, "actual": len(code)}})
-    if parent is not None and not code.startswith(parent.code) and not is_nonstandard:
+    # Codes below a province start with their parent's code; the national root's does not
+    # prefix the province codes.
+    coded_parent = parent is not None and parent.level > RegionLevel.NATIONAL
+    if coded_parent and not code.startswith(parent.code) and not is_nonstandard:
         raise ValidationError({"code": _("区划代码 %(code)s 与上级区划代码 %(parent)s 不一致。") % {
             "code": code, "parent": parent.code}})
     if parent is not None and parent.level == RegionLevel.COUNTY - 1 and not code.startswith(parent.code[:2]):
@@ -45,7 +48,7 @@ def region_create(*, actor: User, code: str, name: str, level: int, parent: Regi
     if not name:
         raise ValidationError({"name": _("请填写区划名称。")})
     _check_region_fields(code=code, level=level, parent=parent, is_nonstandard=is_nonstandard)
-    if parent is None:
+    if parent is None or parent.level == RegionLevel.NATIONAL:
         if not actor.is_superuser:
             raise PermissionDenied(_("只有系统管理员可以新增省级区划。"))
     else:

@@ -76,6 +76,7 @@ PACKAGE_INTEGRITY = (
     "/9tN1TTpBDoeZn+Yw/qBEA=="
 )
 
+NATIONAL_CODE = "100000"  # portal.models.NATIONAL_CODE
 SEED_PROVINCES = {
     "37": "山东省",
     "21": "辽宁省",
@@ -201,8 +202,10 @@ def build_regions(data: dict[int, list[dict]]) -> list[dict]:
                 county = parent
                 if county[:4] not in TOWNSHIP_CITIES and county not in TOWNSHIP_COUNTIES:
                     continue
-            add(code, row["name"], level, parent)
+            add(code, row["name"], level, parent or NATIONAL_CODE)
 
+    # The national root (全国) is not in the package: the provinces hang under it.
+    add(NATIONAL_CODE, "全国", 0, None)
     validate(regions)
     return [regions[code] for code in sorted(regions)]
 
@@ -211,17 +214,17 @@ def validate(regions: dict[str, dict]) -> None:
     errors: list[str] = []
     for code, region in regions.items():
         level, parent = region["level"], region["parent"]
+        if level == 0:
+            if parent is not None:
+                errors.append(f"{code}: national root with a parent")
+            continue
         if len(code) != LEVELS[level][1]:
             errors.append(f"{code}: wrong length for level {level}")
-        if level == 1:
-            if parent is not None:
-                errors.append(f"{code}: province with a parent")
-            continue
         if parent not in regions:
             errors.append(f"{code} {region['name']}: parent {parent} missing")
         elif regions[parent]["level"] != level - 1:
             errors.append(f"{code}: parent {parent} is not of level {level - 1}")
-        if not code.startswith(parent or "\0"):
+        if level > 1 and not code.startswith(parent or "\0"):
             errors.append(f"{code}: does not start with its parent's code {parent}")
 
     for code, name in SEED_PROVINCES.items():

@@ -24,11 +24,14 @@ _SUMS = ",\n".join(
 _FIGURES = "jsonb_build_object({})".format(", ".join(
     f"'{i.code}', jsonb_build_array({i.code}_num, {i.code}_den)" for i in ROLLUP_FIGURES))
 
-# GROUPING(province, city, county, township): 0 township row, 1 county, 3 city, 7 province.
-_REGION_OF_GROUPING = """CASE g WHEN 0 THEN township_id WHEN 1 THEN county_id WHEN 3 THEN city_id
-                           WHEN 7 THEN province_id END"""
+# GROUPING(province, city, county, township): 0 township row, 1 county, 3 city, 7 province,
+# 15 the grand total, which is the national root's row.
+_REGION_OF_GROUPING = f"""CASE g WHEN 0 THEN township_id WHEN 1 THEN county_id WHEN 3 THEN city_id
+                           WHEN 7 THEN province_id
+                           WHEN 15 THEN (SELECT id FROM portal_region WHERE level = {RegionLevel.NATIONAL}) END"""
 _LEVEL_OF_GROUPING = f"""CASE g WHEN 0 THEN {RegionLevel.TOWNSHIP} WHEN 1 THEN {RegionLevel.COUNTY}
-                          WHEN 3 THEN {RegionLevel.CITY} WHEN 7 THEN {RegionLevel.PROVINCE} END"""
+                          WHEN 3 THEN {RegionLevel.CITY} WHEN 7 THEN {RegionLevel.PROVINCE}
+                          WHEN 15 THEN {RegionLevel.NATIONAL} END"""
 
 
 def aggregate_sql(*, counties: bool) -> str:
@@ -63,7 +66,11 @@ def _step(*, agg_source: str, keep: str, stale: str, parallel: bool = True) -> S
     return Step(
         select=f"""SELECT coalesce(jsonb_agg(jsonb_build_object('region_id', region_id, 'level', level,
                                                              'employers', employers, 'figures', figures)), '[]')::text
-                   FROM ({agg_source}) agg WHERE {keep}""",
+                   FROM (SELECT *, count(*) FILTER (WHERE level = {RegionLevel.PROVINCE}) OVER () AS provinces
+                         FROM ({agg_source}) a WHERE {keep}) agg
+                   -- GROUP BY ROLLUP gives an empty period a grand total: the national row exists
+                   -- only above a province's, as the incremental steps write it.
+                   WHERE level <> {RegionLevel.NATIONAL} OR provinces > 0""",
         upsert=f"""
         WITH rows AS (SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
                       AS x(region_id bigint, level smallint, employers integer, figures jsonb)),
@@ -142,28 +149,24 @@ _SUM_FIGURES = "jsonb_build_object({})".format(", ".join(
     f"COALESCE(SUM((figures->'{c}'->>1)::bigint), 0))"
     for c in _SUMMED_CODES))
 
-# Incremental, step 2: cities and provinces above them, as sums of their county rows (every
+# The regions above the dirty counties (their cities, provinces and the national root): every
+# region whose path is a prefix of a dirty county's path, above the county level.
+_ABOVE_DIRTY = f"""SELECT a.id FROM portal_region x JOIN portal_region a ON x.path LIKE a.path || '%%'
+                   WHERE x.id = ANY(%(counties)s) AND a.level < {RegionLevel.COUNTY}"""
+
+# Incremental, step 2: every region above them, as the sum of the county rows under it (every
 # indicator is a sum, so this equals aggregating their records).
 ANCESTORS = _step(
     agg_source=f"""
-        SELECT CASE WHEN GROUPING(c.parent_id) = 0 THEN c.parent_id ELSE city.parent_id END AS region_id,
-               CASE WHEN GROUPING(c.parent_id) = 0 THEN {RegionLevel.CITY} ELSE {RegionLevel.PROVINCE} END AS level,
-               SUM(t.employers)::int AS employers, {_SUM_FIGURES} AS figures
-        FROM targets_regionrollup t
-        JOIN portal_region c ON c.id = t.region_id
-        JOIN portal_region city ON city.id = c.parent_id
-        WHERE t.period_id = %(period)s AND t.level = {RegionLevel.COUNTY}
-          AND city.parent_id IN (SELECT p.parent_id FROM portal_region x JOIN portal_region p ON p.id = x.parent_id
-                                 WHERE x.id = ANY(%(counties)s))
-        GROUP BY ROLLUP (city.parent_id, c.parent_id)
-        HAVING GROUPING(city.parent_id) = 0
-           AND (GROUPING(c.parent_id) = 1 OR c.parent_id IN (SELECT parent_id FROM portal_region
-                                                            WHERE id = ANY(%(counties)s)))
+        SELECT a.id AS region_id, a.level, SUM(t.employers)::int AS employers, {_SUM_FIGURES} AS figures
+        FROM portal_region a
+        JOIN portal_region c ON c.path LIKE a.path || '%%' AND c.level = {RegionLevel.COUNTY}
+        JOIN targets_regionrollup t ON t.region_id = c.id AND t.period_id = %(period)s
+        WHERE a.id IN ({_ABOVE_DIRTY})
+        GROUP BY a.id, a.level
     """,
     keep="TRUE",
-    stale="""t.region_id IN (SELECT x.parent_id FROM portal_region x WHERE x.id = ANY(%(counties)s)
-                              UNION SELECT p.parent_id FROM portal_region x JOIN portal_region p ON p.id = x.parent_id
-                              WHERE x.id = ANY(%(counties)s))""",
+    stale=f"t.region_id IN ({_ABOVE_DIRTY})",
 )
 
 

@@ -45,7 +45,7 @@ def test_admin_adds_a_development_zone_under_a_city():
     admin = make_user("3715", role=Role.ADMIN)
     zone = services.region_create(actor=admin, code="371591", name="聊城高新技术产业开发区", level=RegionLevel.COUNTY,
                                   parent=Region.objects.get(code="3715"), is_nonstandard=True)
-    assert zone.path == "37/3715/371591/" and zone.is_nonstandard
+    assert zone.path == "100000/37/3715/371591/" and zone.is_nonstandard
 
 
 def test_a_county_admin_cannot_add_a_zone_under_the_city():
@@ -72,8 +72,8 @@ def test_moving_a_county_rewrites_paths_and_employer_keys():
     county.refresh_from_db()
     township.refresh_from_db()
     employer.refresh_from_db()
-    assert county.path == "37/3701/370199/"
-    assert township.path.startswith("37/3701/370199/")
+    assert county.path == "100000/37/3701/370199/"
+    assert township.path.startswith("100000/37/3701/370199/")
     assert employer.city_id == jinan.pk and employer.county_id == county.pk
 
 
@@ -84,7 +84,7 @@ def test_moving_a_city_to_another_province_rewrites_employer_provinces():
     services.region_update(actor=superuser, region=city, parent=Region.objects.get(code="41"), code="4198")
     employer.refresh_from_db()
     assert employer.province.code == "41"
-    assert Region.objects.get(code="371502").path == "41/4198/371502/"
+    assert Region.objects.get(code="371502").path == "100000/41/4198/371502/"
     assert Employer.objects.filter(province__code="37", county__code="371502").count() == 0
 
 
@@ -92,7 +92,7 @@ def test_renaming_keeps_paths():
     county = Region.objects.get(code="371502")
     services.region_update(actor=make_user("3715", role=Role.ADMIN), region=county, name="东昌府区（新）")
     county.refresh_from_db()
-    assert county.name == "东昌府区（新）" and county.path == "37/3715/371502/"
+    assert county.name == "东昌府区（新）" and county.path == "100000/37/3715/371502/"
 
 
 def test_a_region_cannot_move_under_itself():
@@ -120,3 +120,18 @@ def clerk_2020h1_record():
     employer = make_employer(county="371502")
     return EmployerRecord.objects.create(employer=employer, period=period, province=employer.province,
                                          city=employer.city, county=employer.county)
+
+
+def test_the_provinces_hang_under_the_national_root():
+    root = Region.objects.get(level=RegionLevel.NATIONAL)
+    assert (root.code, root.name, root.parent, root.path) == ("100000", "全国", None, "100000/")
+    assert set(Region.objects.filter(level=RegionLevel.PROVINCE).values_list("parent", flat=True)) == {root.pk}
+    assert Region.objects.get(code="371502").ancestor_codes == ["100000", "37", "3715", "371502"]
+    assert Region.objects.get(code="371502").full_name() == "山东省聊城市东昌府区"
+    assert root.full_name() == "全国"
+
+
+def test_a_second_root_is_refused():
+    with pytest.raises(ValidationError):
+        services.region_create(actor=make_user(is_superuser=True), code="100000", name="全国",
+                               level=RegionLevel.NATIONAL, parent=Region.objects.get(code="37"))

@@ -63,7 +63,7 @@ def test_capability_comes_from_the_table_not_from_the_membership_alone(employers
 def test_nested_memberships_collapse_to_the_outer_region():
     user = make_user(LIAOCHENG, DONGCHANGFU)
     scope = scope_for(user, Capability.LEDGER_VIEW)
-    assert [r.path for r in scope.regions] == ["37/3715/"]
+    assert [r.path for r in scope.regions] == ["100000/37/3715/"]
 
 
 def test_township_membership_sees_only_employers_of_its_township():
@@ -164,3 +164,14 @@ def test_html_page_refused_without_the_capability(client):
     response = client.get(reverse("users"))
     assert response.status_code == 403
     assert "无权访问" in response.content.decode()
+
+
+def test_a_national_member_sees_every_province_and_a_province_member_only_its_own():
+    for county in ("371502", "210102", "500153"):
+        make_employer(county=county)
+    national = make_user("100000", role="viewer")
+    shandong = make_user("37", role="viewer")
+    seen = scope_for(national, Capability.LEDGER_VIEW).filter(Employer.objects.all())
+    assert set(seen.values_list("province__code", flat=True)) == {"37", "21", "50"}
+    seen = scope_for(shandong, Capability.LEDGER_VIEW).filter(Employer.objects.all())
+    assert set(seen.values_list("province__code", flat=True)) == {"37"}

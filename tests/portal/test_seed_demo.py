@@ -53,7 +53,7 @@ def test_employers_are_spread_over_the_counties_with_denormalized_keys():
 
 def test_one_demo_login_per_level_department_and_role():
     call_command("seed_demo", employers=0, verbosity=0)
-    for level in ("province", "city", "county"):
+    for level in ("national", "province", "city", "county"):
         for department in Department:
             for role in Role:
                 user = User.objects.get(username=f"{level}_{department.value}_{role.value}")

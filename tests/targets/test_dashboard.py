@@ -116,3 +116,14 @@ def test_zero_penalty_counties_appear_beside_the_dashboard(client):
     assert "南关区" not in body and "未发现零处罚的县" in body
     client.force_login(make_user("2102", role=Role.VIEWER))
     assert client.get(reverse("targets:zero-penalty"), {"region": "22", "year": year}).status_code == 403
+
+
+def test_the_national_dashboard_lists_the_provinces_and_its_total_is_the_national_row(client, period):
+    add_record(period, "371502", True)
+    add_record(period, "210102", False)
+    add_record(period, "500153", True)
+    services.rollup_recompute_full(period=period)
+    client.force_login(make_user("100000", role=Role.VIEWER))
+    body = client.get(reverse("targets:dashboard"), {"period": "2020H1"}).content.decode()
+    assert all(f'data-testid="row-{code}"' in body for code in ("37", "21", "50"))
+    assert "全国" in body and "66.7%" in body  # 2 of 3 declared nationwide
