@@ -59,7 +59,7 @@ class TargetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Target
-        fields = ["id", "campaign", "region", "indicator", "due_on", "value"]
+        fields = ["id", "campaign", "region", "indicator", "due_on", "value", "wording"]
 
 
 class TargetViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):

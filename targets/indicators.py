@@ -254,3 +254,102 @@ def patient_aggregate_sql(*, counties: bool, cycle_months: int, stage3_months: i
 
 # What the dashboard shows: the ledger's indicators, then the patients'.
 DASHBOARD_INDICATORS = [*INDICATORS, *PATIENT_INDICATORS]
+
+# ---- The target catalogue: every indicator a plan may set a target on ----------------------
+#
+# The ledger indicators above are computed from the employer records (the rollup). The plans
+# also set targets on figures the ledger does not hold: these are reported per period and
+# region by the responsible department (targets.models.ReportedFigure, submitted and approved),
+# or supplied by another app that registers a supplier (see `register_supplier`).
+
+
+class Source:
+    LEDGER = "ledger"  # the rollup of the employer ledger
+    REPORTED = "reported"  # figures reported by the responsible department, reviewed
+    APP = "app"  # supplied by another app's data (rehab stations: the patients app)
+
+
+class Kind:
+    RATE = "rate"  # numerator / denominator, a percentage target
+    YES_NO = "yes_no"  # each region answers yes (1 of 1) or no (0 of 1); a parent's rate is its share of yes
+    COUNT = "count"  # a number (至少 1 个康复站): the target is a minimum count
+
+
+SOURCE_LABELS = {
+    Source.LEDGER: _("用人单位台帐汇总"),
+    Source.REPORTED: _("责任部门报送（经审核）"),
+    Source.APP: _("业务系统数据"),
+}
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    code: str
+    name: str
+    unit: str
+    kind: str = Kind.RATE
+    source: str = Source.LEDGER
+    department: str = "health"  # the responsible department (portal.models.Department) for reported figures
+    counts: str = ""  # what is counted, for the footnote and the report form
+    reported_level: int | None = None  # yes/no figures: the level that answers (2 city, 3 county)
+
+    @property
+    def source_label(self) -> str:
+        return SOURCE_LABELS[self.source]
+
+
+REPORTED_INDICATORS: list[CatalogueEntry] = [
+    CatalogueEntry("enforcement_training", _("职业健康监管执法人员培训率"), _("人"), counts=_(
+        "已培训的职业健康监管执法人员 / 监管执法人员总数"), source=Source.REPORTED),
+    CatalogueEntry("dose_monitoring", _("放射工作人员个人剂量监测率"), _("人"), counts=_(
+        "医疗卫生机构开展个人剂量监测的放射工作人员 / 放射工作人员总数"), source=Source.REPORTED),
+    CatalogueEntry("diagnosis_institution", _("地市职业病诊断机构确定率"), _("个"), kind=Kind.YES_NO,
+                   source=Source.REPORTED, reported_level=2, counts=_(
+                       "至少确定1家医疗卫生机构承担职业病诊断的地市 / 地市数")),
+    CatalogueEntry("exam_institution", _("县区职业健康检查机构确定率"), _("个"), kind=Kind.YES_NO,
+                   source=Source.REPORTED, reported_level=3, counts=_(
+                       "至少确定1家医疗卫生机构承担职业健康检查的县区 / 县区数")),
+    CatalogueEntry("rehab_stations", _("尘肺病康复站"), _("个"), kind=Kind.COUNT, source=Source.REPORTED,
+                   counts=_("已建成的尘肺病康复站数")),
+    CatalogueEntry("rehab_archive", _("尘肺病患者肺康复建档率"), _("人"), counts=_(
+        "已建立肺康复档案的尘肺病患者 / 尘肺病患者数"), source=Source.REPORTED),
+]
+
+CATALOGUE: list[CatalogueEntry] = [
+    *(CatalogueEntry(i.code, i.name, i.unit, counts=i.counts) for i in INDICATORS),
+    *REPORTED_INDICATORS,
+]
+CATALOGUE_BY_CODE = {entry.code: entry for entry in CATALOGUE}
+
+# Figures another app supplies: code -> callable(period, regions) -> {region_id: (numerator, denominator)}.
+# Registered from the app's AppConfig.ready(); the entry's source then reads "业务系统数据".
+SUPPLIERS: dict[str, object] = {}
+
+
+def register_supplier(code: str, supplier) -> None:
+    """Let another app supply an indicator's figure (e.g. the patients app counts rehab
+    stations): `supplier(period, regions)` returns {region_id: (numerator, denominator)} for
+    the given regions (a count indicator's denominator is ignored). Reported figures for the
+    same indicator are then no longer asked for."""
+    entry = CATALOGUE_BY_CODE[code]
+    SUPPLIERS[code] = supplier
+    CATALOGUE_BY_CODE[code] = CatalogueEntry(**{**entry.__dict__, "source": Source.APP})
+    CATALOGUE[:] = [CATALOGUE_BY_CODE[e.code] for e in CATALOGUE]
+
+
+def target_choices() -> list[tuple[str, str]]:
+    """The model field's choices (a callable, so a new indicator needs no migration)."""
+    return [(entry.code, entry.name) for entry in CATALOGUE]
+
+
+def format_number(value) -> str:
+    """90.00 -> "90", 92.50 -> "92.5" (never "9E+1")."""
+    from decimal import Decimal
+
+    return format(Decimal(value).normalize(), "f")
+
+
+def format_target(code: str, value) -> str:
+    """A target as the plans write it: "95%", or "1个" for a count."""
+    entry = CATALOGUE_BY_CODE[code]
+    return f"{format_number(value)}{entry.unit}" if entry.kind == Kind.COUNT else f"{format_number(value)}%"

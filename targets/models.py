@@ -6,11 +6,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Region, RegionLevel
-from targets.indicators import INDICATORS
+from targets.indicators import target_choices
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Campaign(models.Model):
-    """An implementation plan issued by a region (辽卫发〔2019〕68号 …)."""
+    """An implementation plan issued by a region (辽卫发〔2019〕68号 …). Its years are the plan's
+    (2019–2020); `issued_on` is the document's date, blank when the document does not give one:
+    no start date is made up."""
 
     SCOPE_REGION_PATH = "region__path"
 
@@ -18,16 +21,45 @@ class Campaign(models.Model):
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("发文区划"))
     authority = models.CharField(_("发文机关"), max_length=200)
     document_number = models.CharField(_("文号"), max_length=64, blank=True)
-    starts_on = models.DateField(_("开始日期"))
-    ends_on = models.DateField(_("结束日期"))
+    issued_on = models.DateField(_("印发日期"), null=True, blank=True, help_text=_("文件落款日期；文件未载明的留空"))
+    first_year = models.PositiveSmallIntegerField(_("起始年度"))
+    last_year = models.PositiveSmallIntegerField(_("终止年度"))
+    note = models.CharField(_("说明"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("攻坚行动方案")
         verbose_name_plural = _("攻坚行动方案")
-        ordering = ["region__path", "starts_on"]
+        ordering = ["region__path", "first_year"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(last_year__gte=models.F("first_year")),
+                                   name="campaign_years_ordered"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.document_number}）" if self.document_number else self.name
+
+
+class CampaignPhase(models.Model):
+    """A stage of a plan's work (动员部署, 组织实施, 总结考评) with the dates the plan gives."""
+
+    SCOPE_REGION_PATH = "campaign__region__path"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="phases", verbose_name=_("方案"))
+    name = models.CharField(_("阶段"), max_length=64)
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
+    wording = models.CharField(_("原文"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("实施阶段")
+        verbose_name_plural = _("实施阶段")
+        ordering = ["campaign", "starts_on"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")), name="phase_dates_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -36,10 +68,12 @@ class Target(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="targets", verbose_name=_("方案"))
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("区划"))
-    indicator = models.CharField(_("指标"), max_length=32, choices=[(i.code, i.name) for i in INDICATORS])
+    indicator = models.CharField(_("指标"), max_length=32, choices=target_choices)
     due_on = models.DateField(_("完成时限"))
     value = models.DecimalField(_("目标值（%）"), max_digits=5, decimal_places=2,
-                                validators=[MinValueValidator(0), MaxValueValidator(100)])
+                                validators=[MinValueValidator(0), MaxValueValidator(100)],
+                                help_text=_("比率指标为百分比；计数指标（如康复站）为最少个数"))
+    wording = models.CharField(_("原文"), max_length=500, blank=True, help_text=_("方案中规定该目标的原文"))
 
     class Meta:
         verbose_name = _("目标")

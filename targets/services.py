@@ -7,7 +7,7 @@ import time
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,10 +16,10 @@ from ledger.models import ReportingPeriod
 from portal.aftercommit import after_commit, send_task
 from portal.audit import audit
 from portal.models import Region, User
-from portal.scoping import Capability, require_in_scope
+from portal.scoping import Capability, require_in_scope, scope_for
 from targets import rollups
-from targets.indicators import BY_CODE
-from targets.models import Campaign, DirtyCounty, RollupRun, Target
+from targets.indicators import CATALOGUE_BY_CODE, Kind, format_target
+from targets.models import Campaign, CampaignPhase, DirtyCounty, RollupRun, Target
 
 ROLLUP_QUEUED_KEY = "targets:rollup-queued"
 
@@ -119,79 +119,141 @@ def _ancestor_targets(region: Region, indicator: str):
         "region", "campaign")
 
 
-def check_target(*, campaign: Campaign, region: Region, indicator: str, due_on: datetime.date,
-                 value: Decimal) -> None:
+def check_target(*, campaign: Campaign, region: Region, indicator: str, due_on: datetime.date | None,
+                 value: Decimal | None) -> None:
     errors: dict[str, list[str]] = {}
-    if indicator not in BY_CODE:
+    entry = CATALOGUE_BY_CODE.get(indicator)
+    if entry is None:
         errors["indicator"] = [_("未知指标。")]
-    if value is None or not (0 <= value <= 100):
+    if value is None:
+        errors["value"] = [_("请填写目标值。")]
+    elif entry is not None and entry.kind == Kind.COUNT:
+        if value != int(value) or not (1 <= value <= 100):
+            errors["value"] = [_("“%(indicator)s”的目标是个数，应为 1～100 的整数。") % {"indicator": entry.name}]
+    elif not (0 < value <= 100):
         errors["value"] = [_("目标值应在 0～100% 之间。")]
-    if due_on is None or not (campaign.starts_on <= due_on <= campaign.ends_on):
-        errors["due_on"] = [_("完成时限应在方案执行期 %(start)s 至 %(end)s 之内。") % {
-            "start": campaign.starts_on, "end": campaign.ends_on}]
+    if due_on is None:
+        errors["due_on"] = [_("请填写完成时限：方案未写明时限的目标不能录入。")]
+    elif not (campaign.first_year <= due_on.year <= campaign.last_year):
+        errors["due_on"] = [_("完成时限应在方案年度 %(first)s—%(last)s 年之内。") % {
+            "first": campaign.first_year, "last": campaign.last_year}]
     if not region.is_within(campaign.region):
         errors["region"] = [_("区划不在方案“%(c)s”的发文区划之内。") % {"c": campaign}]
     if errors:
         raise ValidationError(errors)
     # A child may be stricter (higher, or earlier), never looser: by its due date, no
-    # ancestor may already require more.
-    for parent in _ancestor_targets(region, indicator):
-        if parent.due_on <= due_on and parent.value > value:
-            raise ValidationError({"value": [_(
-                "目标不能宽于上级：%(region)s 要求 %(indicator)s 在 %(due)s 前达到 %(value)s%%（%(campaign)s），"
-                "本级在 %(own_due)s 的目标 %(own)s%% 低于该要求。") % {
-                "region": parent.region.name, "indicator": BY_CODE[indicator].name, "due": parent.due_on,
-                "value": parent.value.normalize(), "campaign": parent.campaign, "own_due": due_on,
-                "own": Decimal(value).normalize()}]})
+    # ancestor may already require more. The message names the most demanding of them (the
+    # nearest level on a tie).
+    conflicts = [p for p in _ancestor_targets(region, indicator) if p.due_on <= due_on and p.value > value]
+    if conflicts:
+        parent = max(conflicts, key=lambda p: (p.value, len(p.region.path)))
+        raise ValidationError({"value": [_(
+            "目标不能宽于上级：%(region)s 要求 %(indicator)s 在 %(due)s 前达到 %(value)s（%(campaign)s），"
+            "本级在 %(own_due)s 的目标 %(own)s 低于该要求。") % {
+            "region": parent.region.name, "indicator": entry.name, "due": parent.due_on,
+            "value": format_target(indicator, parent.value), "campaign": parent.campaign, "own_due": due_on,
+            "own": format_target(indicator, value)}]})
+
+
+def require_campaign_editable(actor: User, campaign: Campaign) -> None:
+    """Only an admin whose target scope covers the issuing region edits a plan: a plan binds
+    the regions below it, but belongs to the region that issued it."""
+    if not scope_for(actor, Capability.TARGETS_EDIT).contains(campaign.region):
+        raise PermissionDenied(_("方案“%(c)s”由%(region)s印发，您不能修改。") % {
+            "c": campaign, "region": campaign.region.name})
 
 
 def target_set(*, actor: User, campaign: Campaign, region: Region, indicator: str, due_on: datetime.date,
-               value: Decimal) -> Target:
+               value: Decimal, wording: str = "") -> Target:
     require_in_scope(actor, Capability.TARGETS_EDIT, region)
+    require_campaign_editable(actor, campaign)
     check_target(campaign=campaign, region=region, indicator=indicator, due_on=due_on, value=value)
     with transaction.atomic(), audit(actor, "target_set", indicator=indicator):
         target, _created = Target.objects.update_or_create(
-            campaign=campaign, region=region, indicator=indicator, due_on=due_on, defaults={"value": value})
+            campaign=campaign, region=region, indicator=indicator, due_on=due_on,
+            defaults={"value": value, "wording": wording.strip()})
     return target
 
 
 def target_delete(*, actor: User, target: Target) -> None:
     require_in_scope(actor, Capability.TARGETS_EDIT, target.region)
+    require_campaign_editable(actor, target.campaign)
     with transaction.atomic(), audit(actor, "target_delete", indicator=target.indicator):
         target.delete()
 
 
+def _check_campaign(*, name: str, authority: str, first_year: int | None, last_year: int | None) -> None:
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = [_("请填写方案名称。")]
+    if not authority.strip():
+        errors["authority"] = [_("请填写发文机关。")]
+    if first_year is None or last_year is None:
+        errors["last_year"] = [_("请填写方案的起止年度。")]
+    elif last_year < first_year:
+        errors["last_year"] = [_("终止年度不能早于起始年度。")]
+    if errors:
+        raise ValidationError(errors)
+
+
 def campaign_create(*, actor: User, region: Region, name: str, authority: str, document_number: str,
-                    starts_on: datetime.date, ends_on: datetime.date) -> Campaign:
+                    first_year: int, last_year: int, issued_on: datetime.date | None = None,
+                    note: str = "") -> Campaign:
     require_in_scope(actor, Capability.TARGETS_EDIT, region)
-    if not name.strip() or not authority.strip():
-        raise ValidationError(_("请填写方案名称和发文机关。"))
-    if ends_on < starts_on:
-        raise ValidationError({"ends_on": [_("结束日期不能早于开始日期。")]})
+    _check_campaign(name=name, authority=authority, first_year=first_year, last_year=last_year)
     with transaction.atomic(), audit(actor, "campaign_create"):
         return Campaign.objects.create(region=region, name=name.strip(), authority=authority.strip(),
-                                       document_number=document_number.strip(), starts_on=starts_on, ends_on=ends_on)
+                                       document_number=document_number.strip(), issued_on=issued_on,
+                                       first_year=first_year, last_year=last_year, note=note.strip())
+
+
+def campaign_update(*, actor: User, campaign: Campaign, name: str, authority: str, document_number: str,
+                    first_year: int, last_year: int, issued_on: datetime.date | None = None,
+                    note: str = "") -> Campaign:
+    require_campaign_editable(actor, campaign)
+    _check_campaign(name=name, authority=authority, first_year=first_year, last_year=last_year)
+    outside = campaign.targets.exclude(due_on__year__gte=first_year, due_on__year__lte=last_year)
+    if outside.exists():
+        raise ValidationError({"last_year": [_("方案已有 %(n)s 个目标的完成时限不在新的年度范围内，请先修改这些目标。") % {
+            "n": outside.count()}]})
+    with transaction.atomic(), audit(actor, "campaign_update"):
+        campaign.name, campaign.authority = name.strip(), authority.strip()
+        campaign.document_number, campaign.note = document_number.strip(), note.strip()
+        campaign.first_year, campaign.last_year, campaign.issued_on = first_year, last_year, issued_on
+        campaign.save()
+    return campaign
 
 
 def campaigns_load_reference(rows: list[dict]) -> int:
-    """The seed plans and their targets (fixtures/campaigns.json), idempotent; targets are
-    checked like any other, parents first."""
+    """The plans and their targets (fixtures/campaigns.json), idempotent; parents first, each
+    target checked like any other. A plan's own targets and phases become exactly the file's:
+    a corrected fixture removes what an earlier one loaded (targets set by admins for regions
+    below the issuing region stay)."""
     count = 0
     with transaction.atomic(), audit(None, "campaigns_load_reference"):
-        for row in rows:
+        for row in sorted(rows, key=lambda r: len(Region.objects.get(code=r["region"]).path)):
             region = Region.objects.get(code=row["region"])
             campaign, _created = Campaign.objects.update_or_create(
                 region=region, document_number=row["document_number"], name=row["name"],
-                defaults={"authority": row["authority"], "starts_on": datetime.date.fromisoformat(row["starts_on"]),
-                          "ends_on": datetime.date.fromisoformat(row["ends_on"])})
+                defaults={"authority": row["authority"], "first_year": row["first_year"],
+                          "last_year": row["last_year"], "note": row.get("note", ""),
+                          "issued_on": datetime.date.fromisoformat(row["issued_on"]) if row["issued_on"] else None})
+            kept = []
             for target in row["targets"]:
+                due_on = datetime.date.fromisoformat(target["due_on"])
+                value = Decimal(str(target["value"]))
                 for indicator in target["indicators"]:
-                    due_on = datetime.date.fromisoformat(target["due_on"])
-                    value = Decimal(str(target["value"]))
                     check_target(campaign=campaign, region=region, indicator=indicator, due_on=due_on, value=value)
-                    Target.objects.update_or_create(campaign=campaign, region=region, indicator=indicator,
-                                                    due_on=due_on, defaults={"value": value})
+                    saved, _created = Target.objects.update_or_create(
+                        campaign=campaign, region=region, indicator=indicator, due_on=due_on,
+                        defaults={"value": value, "wording": target.get("wording", "")})
+                    kept.append(saved.pk)
                     count += 1
+            Target.objects.filter(campaign=campaign, region=region).exclude(pk__in=kept).delete()
+            campaign.phases.all().delete()
+            CampaignPhase.objects.bulk_create([
+                CampaignPhase(campaign=campaign, name=phase["name"], wording=phase.get("wording", ""),
+                              starts_on=datetime.date.fromisoformat(phase["starts_on"]),
+                              ends_on=datetime.date.fromisoformat(phase["ends_on"]))
+                for phase in row.get("phases", [])])
     return count
-
-

@@ -23,6 +23,13 @@ def liaoning():
     return Campaign.objects.get(document_number="辽卫发〔2019〕68号")
 
 
+@pytest.fixture
+def shenyang():
+    """A city's own plan under Liaoning's."""
+    return Campaign.objects.create(region=Region.objects.get(code="2101"), name="沈阳市尘肺病防治攻坚行动实施方案",
+                                   authority="沈阳市卫生健康委员会", first_year=2019, last_year=2020)
+
+
 def test_seed_campaigns_are_loaded():
     rongchang = Target.objects.filter(region__code="500153", indicator="declaration").order_by("due_on")
     assert [(t.due_on, t.value) for t in rongchang] == [
@@ -83,18 +90,18 @@ def test_a_target_outside_the_subtree_is_refused(liaoning):
                             indicator="declaration", due_on=datetime.date(2019, 12, 31), value=Decimal("99"))
 
 
-def test_the_targets_page_refuses_a_looser_target_with_the_message(client, liaoning):
+def test_the_targets_page_refuses_a_looser_target_with_the_message(client, shenyang):
     client.force_login(make_user("2101", role=Role.ADMIN))
     response = client.post(reverse("targets:targets"), {
-        "campaign": liaoning.pk, "region": Region.objects.get(code="2101").pk, "indicator": "supervision",
+        "campaign": shenyang.pk, "region": Region.objects.get(code="2101").pk, "indicator": "supervision",
         "due_on": "2020-12-31", "value": "50"})
     assert "目标不能宽于上级" in response.content.decode()
 
 
-def test_the_api_refuses_a_looser_target(client, liaoning):
+def test_the_api_refuses_a_looser_target(client, shenyang):
     client.force_login(make_user("2101", role=Role.ADMIN))
     response = client.post(reverse("target-list"), {
-        "campaign": liaoning.pk, "region": "2101", "indicator": "supervision", "due_on": "2020-12-31",
+        "campaign": shenyang.pk, "region": "2101", "indicator": "supervision", "due_on": "2020-12-31",
         "value": "50"}, content_type="application/json")
     assert response.status_code == 400 and "辽宁省" in str(response.json())
 
@@ -103,8 +110,8 @@ def test_an_admin_adds_a_campaign_in_the_browser(client):
     client.force_login(make_user("2101", role=Role.ADMIN))
     response = client.post(reverse("targets:targets"), {
         "form": "campaign", "region": Region.objects.get(code="2101").pk, "name": "沈阳市尘肺病防治攻坚行动实施方案",
-        "authority": "沈阳市卫生健康委员会", "document_number": "沈卫发〔2019〕1号", "starts_on": "2019-08-01",
-        "ends_on": "2020-12-31"})
+        "authority": "沈阳市卫生健康委员会", "document_number": "沈卫发〔2019〕1号", "first_year": "2019",
+        "last_year": "2020"})
     assert response.status_code == 302
     assert Campaign.objects.filter(region__code="2101", document_number="沈卫发〔2019〕1号").exists()
 
@@ -113,5 +120,6 @@ def test_a_campaign_ending_before_it_starts_is_refused(client):
     client.force_login(make_user("2101", role=Role.ADMIN))
     response = client.post(reverse("targets:targets"), {
         "form": "campaign", "region": Region.objects.get(code="2101").pk, "name": "方案", "authority": "机关",
-        "starts_on": "2020-08-01", "ends_on": "2019-12-31"})
-    assert "结束日期不能早于开始日期" in response.content.decode()
+        "first_year": "2020", "last_year": "2019"})
+    assert "终止年度不能早于起始年度" in response.content.decode()
+    assert not Campaign.objects.filter(region__code="2101").exists()
