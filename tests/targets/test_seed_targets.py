@@ -17,7 +17,7 @@ from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
-SEEDS = Path(settings.BASE_DIR).parent.parent / "shared" / "seeds"
+SEEDS = Path(settings.BASE_DIR) / "fixtures" / "sources" / "plans"  # copies of the seed documents 001-003
 SEED_FILES = {"辽卫发〔2019〕68号": "001_14650547f8a7af3c.txt", "荣卫发〔2019〕407号": "002_ae407ac9ce655604.txt",
               "": "003_54e4e290ab79e062.txt"}
 LEDGER_8 = ["declaration", "testing", "warning_signs", "health_exam", "surveillance_files", "training_principal",
