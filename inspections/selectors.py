@@ -258,9 +258,9 @@ def overdue_by_region(*, actor, level: int) -> list[dict]:
 
     counts: Counter = Counter()
     for path in overdue_findings(actor=actor).values_list("region__path", flat=True):
-        parts = path.strip("/").split("/")
-        if len(parts) >= level:
-            counts[parts[level - 1]] += 1
+        parts = path.strip("/").split("/")  # from the national root (level 0): a level's code is at its index
+        if len(parts) > level:
+            counts[parts[level]] += 1
     names = dict(Region.objects.filter(code__in=counts).values_list("code", "name"))
     return [{"code": code, "name": names.get(code, code), "count": n} for code, n in sorted(counts.items())]
 

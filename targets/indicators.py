@@ -309,15 +309,19 @@ REPORTED_INDICATORS: list[CatalogueEntry] = [
     CatalogueEntry("exam_institution", _("县区职业健康检查机构确定率"), _("个"), kind=Kind.YES_NO,
                    source=Source.REPORTED, reported_level=3, counts=_(
                        "至少确定1家医疗卫生机构承担职业健康检查的县区 / 县区数")),
-    CatalogueEntry("rehab_stations", _("尘肺病康复站"), _("个"), kind=Kind.COUNT, source=Source.REPORTED,
-                   counts=_("已建成的尘肺病康复站数")),
-    CatalogueEntry("rehab_archive", _("尘肺病患者肺康复建档率"), _("人"), counts=_(
-        "已建立肺康复档案的尘肺病患者 / 尘肺病患者数"), source=Source.REPORTED),
+]
+
+# From the patients app's files, rolled up with the ledger (patient_aggregate_sql).
+PATIENT_ENTRIES: list[CatalogueEntry] = [
+    *(CatalogueEntry(i.code, i.name, i.unit, counts=i.counts, source=Source.APP) for i in PATIENT_INDICATORS),
+    CatalogueEntry("rehab_stations", _("尘肺病康复站"), _("个"), kind=Kind.COUNT, source=Source.APP,
+                   counts=_("已建成的尘肺病康复站数（患者管理）")),
 ]
 
 CATALOGUE: list[CatalogueEntry] = [
     *(CatalogueEntry(i.code, i.name, i.unit, counts=i.counts) for i in INDICATORS),
     *REPORTED_INDICATORS,
+    *PATIENT_ENTRIES,
 ]
 CATALOGUE_BY_CODE = {entry.code: entry for entry in CATALOGUE}
 

@@ -145,3 +145,55 @@ class DirtyCounty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.county_id} {self.period_id}"
+
+
+def evidence_path(instance, filename: str) -> str:
+    return f"reported/{instance.period_id}/{instance.region_id}/{instance.indicator}/{filename}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class ReportedFigure(models.Model):
+    """A figure the ledger does not hold (enforcement-staff training, dose monitoring, an exam
+    institution named, rehab stations built), reported for one period and region by the
+    responsible department with its evidence, and reviewed like the ledger: a clerk saves and
+    submits it, a reviewer of a level above approves or returns it. Only approved figures count."""
+
+    SCOPE_REGION_PATH = "region__path"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("填报中")
+        SUBMITTED = "submitted", _("已报送")
+        RETURNED = "returned", _("已退回")
+        APPROVED = "approved", _("已审核")
+
+    period = models.ForeignKey("ledger.ReportingPeriod", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("填报期"))
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("区划"))
+    indicator = models.CharField(_("指标"), max_length=32, choices=target_choices)
+    numerator = models.PositiveIntegerField(_("分子（已落实数）"))
+    denominator = models.PositiveIntegerField(_("分母（应落实数）"), default=1, help_text=_("计数指标为 0"))
+    evidence = models.FileField(_("佐证材料"), upload_to=evidence_path, max_length=300)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    department = models.CharField(_("责任部门"), max_length=32)
+    entered_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField(_("填报时间"), auto_now=True)
+    submitted_at = models.DateTimeField(_("报送时间"), null=True, blank=True)
+    reviewed_by = models.ForeignKey("portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    return_reason = models.TextField(_("退回原因"), blank=True)
+
+    class Meta:
+        verbose_name = _("报送指标")
+        verbose_name_plural = _("报送指标")
+        ordering = ["period", "region__path", "indicator"]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "region", "indicator"], name="reported_figure_unique"),
+            # A count (rehab stations) has no denominator: 0.
+            models.CheckConstraint(condition=models.Q(numerator__lte=models.F("denominator")) | models.Q(denominator=0),
+                                   name="reported_numerator_within_denominator"),
+        ]
+        indexes = [models.Index(fields=["period", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.get_indicator_display()} {self.period_id}"

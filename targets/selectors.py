@@ -4,15 +4,27 @@ only, in a fixed number of queries whatever the number of regions."""
 from __future__ import annotations
 
 import datetime
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from ledger.models import ReportingPeriod
-from portal.models import Region, User
+from ledger.models import LOCKED_STATUSES, CountySubmission, ReportingPeriod
+from ledger.selectors import current_period
+from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, scope_for
-from targets.indicators import DASHBOARD_INDICATORS, PATIENT_BY_CODE, rate
+from targets.indicators import (
+    CATALOGUE,
+    CATALOGUE_BY_CODE,
+    DASHBOARD_INDICATORS,
+    PATIENT_BY_CODE,
+    SUPPLIERS,
+    Kind,
+    Source,
+    rate,
+)
 from targets.models import Campaign, RegionRollup, Target
 
 WITHIN_POINTS = 5
@@ -59,6 +71,9 @@ class Cell:
     target: EffectiveTarget | None
     status: str  # met, near, behind, none (no data or no target)
     source: tuple[int, int] | None = None  # insurance: employers with an HRSS count / key employers
+    unit: str = ""
+    kind: str = Kind.RATE
+    today: datetime.date | None = None
 
     @property
     def patient_drill(self) -> str:
@@ -72,20 +87,51 @@ class Cell:
             return None
         return float(self.target.value) - self.rate
 
+    @property
+    def shortfall(self) -> int | None:
+        """还差 N 家/人: how many more employers, workers (or stations) must comply to reach the
+        target shown; 0 when it is reached, None without data or target."""
+        if self.target is None:
+            return None
+        if self.kind == Kind.COUNT:
+            return max(0, int(self.target.value) - self.numerator)
+        if not self.denominator:
+            return None
+        needed = math.ceil(self.target.value * self.denominator / 100)
+        return max(0, needed - self.numerator)
 
-def make_cell(indicator: str, figures: dict, target: EffectiveTarget | None) -> Cell:
+    @property
+    def days_left(self) -> int | None:
+        """Days until the target's deadline (negative: past due)."""
+        if self.target is None or self.today is None:
+            return None
+        return (self.target.due_on - self.today).days
+
+    @property
+    def overdue_days(self) -> int:
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+
+def make_cell(indicator: str, figures: dict, target: EffectiveTarget | None, today: datetime.date | None = None
+              ) -> Cell:
+    entry = CATALOGUE_BY_CODE[indicator]
     numerator, denominator = figures.get(indicator, [0, 0])
-    value = rate(numerator, denominator)
+    if entry.kind == Kind.COUNT:
+        value = float(numerator) if indicator in figures else None
+        met = value is not None and target is not None and value >= float(target.value)
+    else:
+        value = rate(numerator, denominator)
+        met = value is not None and target is not None and value >= float(target.value)
     if value is None or target is None:
         status = "none"
-    elif value >= float(target.value):
+    elif met:
         status = "met"
-    elif value >= float(target.value) - WITHIN_POINTS:
+    elif entry.kind == Kind.RATE and value >= float(target.value) - WITHIN_POINTS:
         status = "near"
     else:
         status = "behind"
     source = tuple(figures.get("insurance_source", [0, 0])) if indicator == "injury_insurance" else None
-    return Cell(indicator, numerator, denominator, value, target, status, source)
+    return Cell(indicator, numerator, denominator, value, target, status, source, entry.unit, entry.kind, today)
 
 
 @dataclass
@@ -95,6 +141,12 @@ class Row:
     cells: list[Cell]
     computed_at: datetime.datetime | None = None
     behind: int = field(default=0)
+    completeness: tuple[int, int] | None = None  # counties that submitted the period / counties
+    reported_cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.completeness is not None and self.completeness[0] == self.completeness[1]
 
 
 @dataclass
@@ -105,40 +157,119 @@ class Dashboard:
     rows: list[Row]
     trend: list[dict]
     data_as_of: datetime.datetime | None
+    today: datetime.date | None = None
+    reported: list = field(default_factory=list)  # the catalogue entries not computed from the ledger
 
     def lagging(self, limit: int = 10) -> list[Row]:
         scored = [r for r in self.rows if r.behind]
         return sorted(scored, key=lambda r: (-r.behind, -sum(c.gap or 0 for c in r.cells)))[:limit]
 
 
+def _child_key(region: Region, path: str) -> str | None:
+    """The code of the child of `region` (or the region itself) that `path` lies in."""
+    rest = path[len(region.path):]
+    return rest.split("/", 1)[0] if rest else region.code
+
+
+def completeness(region: Region, period: ReportingPeriod) -> dict[str, tuple[int, int]]:
+    """For the region and each child: counties that have submitted the period (submitted,
+    approved or accepted) out of its counties. One query."""
+    submitted = CountySubmission.objects.filter(county=OuterRef("pk"), period=period, status__in=LOCKED_STATUSES)
+    counties = Region.objects.filter(level=RegionLevel.COUNTY, path__startswith=region.path).annotate(
+        done=Exists(submitted)).values_list("path", "done")
+    result: dict[str, list[int]] = {}
+    for path, done in counties:
+        for key in {region.code, _child_key(region, path)}:
+            counts = result.setdefault(key, [0, 0])
+            counts[0] += int(done)
+            counts[1] += 1
+    return {key: (done, total) for key, (done, total) in result.items()}
+
+
 def dashboard(*, actor: User, region: Region, period: ReportingPeriod) -> Dashboard:
-    """Child regions × indicators of `region` (which the caller has checked is in scope)."""
+    """Child regions × indicators of `region` (which the caller has checked is in scope): the
+    region's rows of every period (its trend) and its children's of this one in one query."""
     rollups = list(
-        RegionRollup.objects.filter(Q(region__parent=region) | Q(region=region), period=period)
-        .select_related("region").order_by("region__code")
+        RegionRollup.objects.filter(Q(region__parent=region, period=period) | Q(region=region))
+        .select_related("region", "period").order_by("period__year", "period__half", "region__code")
     )
     targets = list(
         Target.objects.filter(Q(region__code__in=region.ancestor_codes) | Q(region__path__startswith=region.path))
         .select_related("region")
     )
     as_of = period.ends_on
+    today = timezone.localdate()
+    submitted = completeness(region, period)
+    reported = reported_figures(region, period)
+    # The catalogue's indicators the rollup columns do not show: reported ones, and counts such
+    # as the rehab stations built.
+    shown = {i.code for i in DASHBOARD_INDICATORS}
+    reported_entries = [e for e in CATALOGUE if e.code not in shown]
 
-    def row_of(rollup: RegionRollup) -> Row:
-        effective = effective_targets(targets, rollup.region, as_of)
-        cells = [make_cell(i.code, rollup.figures, effective.get(i.code)) for i in DASHBOARD_INDICATORS]
-        return Row(rollup.region, rollup.employers, cells, rollup.computed_at, sum(c.status == "behind" for c in cells))
+    def row_of(region_row: Region, employers: int, figures: dict, computed_at) -> Row:
+        effective = effective_targets(targets, region_row, as_of)
+        cells = [make_cell(i.code, figures, effective.get(i.code), today) for i in DASHBOARD_INDICATORS]
+        own = {**figures, **reported.get(region_row.code, {})}
+        reported_cells = [make_cell(e.code, own, effective.get(e.code), today) for e in reported_entries]
+        return Row(region_row, employers, cells, computed_at,
+                   sum(c.status == "behind" for c in cells + reported_cells),
+                   submitted.get(region_row.code), reported_cells)
 
-    total = next((row_of(r) for r in rollups if r.region_id == region.pk), None)
-    rows = [row_of(r) for r in rollups if r.region_id != region.pk]
-    trend_rollups = RegionRollup.objects.filter(region=region).select_related("period").order_by(
-        "period__year", "period__half")
+    current = [r for r in rollups if r.period_id == period.pk]
+    by_code = {r.region.code: r for r in current}
+    total_rollup = by_code.get(region.code)
+    total = row_of(region, total_rollup.employers if total_rollup else 0,
+                   total_rollup.figures if total_rollup else {}, total_rollup.computed_at if total_rollup else None)
+    rows = [row_of(r.region, r.employers, r.figures, r.computed_at) for r in current if r.region_id != region.pk]
     trend = [
-        {"period": str(r.period), "code": r.period.code,
+        {"period": str(r.period), "code": r.period.code, "date": r.period.ends_on.isoformat(),
          "rates": {i.code: rate(*r.figures.get(i.code, [0, 0])) for i in DASHBOARD_INDICATORS}}
-        for r in trend_rollups
+        for r in rollups if r.region_id == region.pk
     ]
-    stamps = [r.computed_at for r in rollups]
-    return Dashboard(region, period, total, rows, trend, min(stamps) if stamps else None)
+    stamps = [r.computed_at for r in current]
+    return Dashboard(region, period, total if total_rollup or reported.get(region.code) else None, rows, trend,
+                     min(stamps) if stamps else None, today, reported_entries)
+
+
+def reported_figures(region: Region, period: ReportingPeriod) -> dict[str, dict[str, list[int]]]:
+    """Approved reported figures (and figures other apps supply) of the region and each child,
+    summed from the regions that report them: {code: {indicator: [numerator, denominator]}}."""
+    from targets.models import ReportedFigure
+
+    result: dict[str, dict[str, list[int]]] = {}
+
+    def add(path: str, indicator: str, numerator: int, denominator: int) -> None:
+        for key in {region.code, _child_key(region, path)}:
+            figure = result.setdefault(key, {}).setdefault(indicator, [0, 0])
+            figure[0] += numerator
+            figure[1] += denominator
+
+    supplied = set(SUPPLIERS)  # registered by another app (register_supplier)
+    rows = ReportedFigure.objects.filter(
+        period=period, status=ReportedFigure.Status.APPROVED, region__path__startswith=region.path,
+    ).exclude(indicator__in=supplied).values_list("region__path", "indicator", "numerator", "denominator")
+    for path, indicator, numerator, denominator in rows:
+        add(path, indicator, numerator, denominator)
+    if supplied:
+        regions = [region, *Region.objects.filter(parent=region)]
+        codes = {r.pk: r.code for r in regions}
+        for code in supplied:
+            for region_id, (numerator, denominator) in SUPPLIERS[code](period, regions).items():
+                result.setdefault(codes[region_id], {})[code] = [numerator, denominator]
+    return result
+
+
+def dashboard_periods(region: Region) -> list[ReportingPeriod]:
+    """Periods, newest first, each marked `has_submissions` when a county under the region has
+    submitted it (one query): the dashboard opens on the latest one with submitted data."""
+    submitted = CountySubmission.objects.filter(
+        period=OuterRef("pk"), status__in=LOCKED_STATUSES, county__path__startswith=region.path)
+    return list(ReportingPeriod.objects.annotate(has_submissions=Exists(submitted)).order_by("-year", "-half"))
+
+
+def default_period(periods: list[ReportingPeriod]) -> ReportingPeriod | None:
+    """The latest period with submitted data; without any, the latest one already started."""
+    return next((p for p in periods if getattr(p, "has_submissions", False)), None) or current_period(periods)
 
 
 def dashboard_regions(actor: User) -> QuerySet[Region]:

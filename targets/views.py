@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from ledger.selectors import current_period, periods
+from ledger.selectors import periods
 from portal.forms import call_service
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
@@ -15,7 +15,7 @@ from portal.selectors import region_with_ancestors
 from targets import selectors, services
 from targets.excel import dashboard_workbook
 from targets.forms import CampaignForm, TargetForm
-from targets.indicators import DASHBOARD_INDICATORS
+from targets.indicators import DASHBOARD_INDICATORS, SOURCE_LABELS, Source
 
 
 def _focus(request) -> list[Region]:
@@ -29,9 +29,11 @@ def _focus(request) -> list[Region]:
 def _dashboard_or_error(request):
     chain = _focus(request)
     region = chain[-1] if chain else None
-    all_periods = list(periods())
+    # Without a period asked for: the latest one with submitted data under the region.
+    all_periods = selectors.dashboard_periods(region) if region is not None else list(periods())
     code = request.GET.get("period", "").strip()
-    period = next((p for p in all_periods if p.code == code), None) if code else current_period(all_periods)
+    period = (next((p for p in all_periods if p.code == code), None) if code
+              else selectors.default_period(all_periods))
     request.dashboard_context = {"breadcrumbs": chain, "periods": all_periods}
     if region is None:
         return None, render(request, "targets/choose_region.html",
@@ -51,6 +53,7 @@ def dashboard(request):
     return render(request, "targets/dashboard.html", {
         "board": board, "region": board.region, "period": board.period, **request.dashboard_context,
         "indicators": DASHBOARD_INDICATORS,
+        "ledger_source": SOURCE_LABELS[Source.LEDGER],
         "child_is_township": board.region.level == RegionLevel.COUNTY,
         "lagging": board.lagging(),
         "trend_json": board.trend,

@@ -1,5 +1,6 @@
 import datetime
 import io
+from decimal import Decimal
 
 import openpyxl
 import pytest
@@ -67,12 +68,12 @@ def test_the_dashboard_is_a_constant_number_of_queries(client, period, django_as
     client.force_login(make_user("37", role=Role.VIEWER))
     add_record(period, "371502", True)
     services.rollup_recompute_full(period=period)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         client.get(reverse("targets:dashboard"), {"period": "2020H1"})
     for county in ("370102", "370103", "370104", "370105", "370112", "370113", "371521", "371522"):
         add_record(period, county, False)
     services.rollup_recompute_full(period=period)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         response = client.get(reverse("targets:dashboard"), {"period": "2020H1"})
     assert response.status_code == 200
 
@@ -127,3 +128,60 @@ def test_the_national_dashboard_lists_the_provinces_and_its_total_is_the_nationa
     body = client.get(reverse("targets:dashboard"), {"period": "2020H1"}).content.decode()
     assert all(f'data-testid="row-{code}"' in body for code in ("37", "21", "50"))
     assert "全国" in body and "66.7%" in body  # 2 of 3 declared nationwide
+
+
+def submit(period, county_code, status="submitted"):
+    from ledger.models import CountySubmission
+    from portal.models import Region
+
+    county = Region.objects.select_related("parent").get(code=county_code)
+    CountySubmission.objects.create(period=period, county=county, city=county.parent, province=county.parent.parent,
+                                    status=status)
+
+
+def test_each_rate_says_how_many_more_must_comply_by_when(client, period):
+    # Shandong has no plan of its own: the national 95% by 2020-12-31 is the next milestone.
+    for declared in (True, True, False, False):
+        add_record(period, "371502", declared)
+    services.rollup_recompute_full(period=period)
+    client.force_login(make_user("37", role=Role.VIEWER))
+    body = client.get(reverse("targets:dashboard"), {"region": "3715", "period": "2020H1"}).content.decode()
+    assert "50.0%" in body and "还差 2 家" in body  # ceil(95% of 4) = 4, 2 declared
+    assert "2020-12-31前" in body and ("剩" in body or "已逾期" in body)
+
+
+def test_the_shortfall_is_counted_in_people_for_worker_indicators():
+    from targets.selectors import EffectiveTarget, make_cell
+
+    target = EffectiveTarget(Decimal("95"), datetime.date(2020, 12, 31), "全国", True)
+    cell = make_cell("health_exam", {"health_exam": [180, 200]}, target, datetime.date(2020, 12, 1))
+    assert (cell.shortfall, cell.unit, cell.days_left, cell.status) == (10, "人", 30, "near")
+    assert make_cell("health_exam", {"health_exam": [0, 0]}, target).shortfall is None  # no data
+    assert make_cell("health_exam", {"health_exam": [195, 200]}, target).shortfall == 0
+
+
+def test_the_completeness_badge_counts_the_counties_that_submitted(client, ledger, period):
+    from portal.models import Region
+
+    submit(period, "371502")
+    submit(period, "371521", status="returned")  # returned: not submitted
+    client.force_login(make_user("37", role=Role.VIEWER))
+    body = client.get(reverse("targets:dashboard"), {"period": "2020H1"}).content.decode()
+    liaocheng = Region.objects.filter(parent__code="3715").count()
+    assert f"已报送 1/{liaocheng} 县" in body
+    assert 'data-testid="completeness-3701"' in body and "已报送 0/" in body
+
+
+def test_the_dashboard_opens_on_the_latest_period_with_submitted_data(client, ledger, period):
+    ReportingPeriod.objects.create(code="2020H2", year=2020, half=2, starts_on=datetime.date(2020, 7, 1),
+                                   ends_on=datetime.date(2020, 12, 31), deadline=datetime.date(2021, 1, 15))
+    submit(period, "371502")
+    client.force_login(make_user("37", role=Role.VIEWER))
+    response = client.get(reverse("targets:dashboard"))
+    assert response.context["period"].code == "2020H1"  # 2020H2 is open but nobody has submitted it
+
+
+def test_the_trend_is_placed_on_real_dates(client, ledger):
+    client.force_login(make_user("37", role=Role.VIEWER))
+    response = client.get(reverse("targets:dashboard"), {"period": "2020H1"})
+    assert [t["date"] for t in response.context["trend_json"]] == ["2020-06-30"]

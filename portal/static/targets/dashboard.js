@@ -9,10 +9,15 @@
   function draw() {
     const code = select.value;
     chart.setOption({
-      tooltip: { trigger: "axis", valueFormatter: (v) => (v == null ? "无数据" : v.toFixed(1) + "%") },
-      xAxis: { type: "category", data: trend.map((t) => t.period) },
+      tooltip: { trigger: "axis", valueFormatter: (v) => {
+        const y = Array.isArray(v) ? v[1] : v;
+        return y == null ? "无数据" : y.toFixed(1) + "%";
+      } },
+      // Real time: each half-year at its end date, so a missing period leaves its gap.
+      xAxis: { type: "time", axisLabel: { formatter: "{yyyy}-{MM}" } },
       yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
-      series: [{ type: "line", connectNulls: false, data: trend.map((t) => t.rates[code]) }],
+      series: [{ type: "line", connectNulls: false, data: trend.map((t) => [t.date, t.rates[code]]),
+                 name: "", encode: { x: 0, y: 1 } }],
       grid: { left: 48, right: 16, top: 16, bottom: 32 },
     });
   }
