@@ -34,6 +34,8 @@ class Capability(StrEnum):
     WORKER_IDENTITY = "ledger.worker_identity"  # sees workers' ID numbers unmasked
     DASHBOARD_VIEW = "targets.view"
     TARGETS_EDIT = "targets.edit"
+    FIGURES_REPORT = "targets.report"  # enters and submits figures the ledger does not hold
+    FIGURES_REVIEW = "targets.review"  # approves or returns them (from a level above)
     INSPECTION_VIEW = "inspections.view"
     INSPECTION_FILL = "inspections.fill"
     INSPECTION_MANAGE = "inspections.manage"
@@ -65,10 +67,11 @@ _HEALTH_PATIENTS = {C.PATIENT_VIEW}
 CAPABILITIES: dict[tuple[str, str], frozenset[Capability]] = {
     (Department.HEALTH, Role.CLERK): frozenset(
         _READ | _HEALTH_PATIENTS
-        | {C.LEDGER_EDIT, C.WORKER_IDENTITY, C.INSPECTION_VIEW, C.INSURANCE_VIEW, C.PATIENT_EDIT, C.PATIENT_IDENTITY}
+        | {C.LEDGER_EDIT, C.WORKER_IDENTITY, C.INSPECTION_VIEW, C.INSURANCE_VIEW, C.PATIENT_EDIT, C.PATIENT_IDENTITY,
+           C.FIGURES_REPORT}
     ),
     (Department.HEALTH, Role.REVIEWER): frozenset(
-        _READ | _HEALTH_PATIENTS | {C.LEDGER_REVIEW, C.INSPECTION_VIEW, C.INSURANCE_VIEW}),
+        _READ | _HEALTH_PATIENTS | {C.LEDGER_REVIEW, C.INSPECTION_VIEW, C.INSURANCE_VIEW, C.FIGURES_REVIEW}),
     (Department.HEALTH, Role.VIEWER): frozenset(_READ | _HEALTH_PATIENTS | {C.INSPECTION_VIEW, C.INSURANCE_VIEW}),
     (Department.HEALTH, Role.INSPECTOR): frozenset(_READ | {C.INSPECTION_VIEW, C.INSPECTION_FILL}),
     (Department.HEALTH, Role.ADMIN): frozenset(

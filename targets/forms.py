@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.forms import BootstrapFormMixin, RegionChoiceField
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, ScopedRegionField
-from targets.indicators import target_choices
+from targets.indicators import CATALOGUE, Source, target_choices
 from targets.models import Campaign
 
 
@@ -37,3 +37,19 @@ class CampaignForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_region_fields(actor, Capability.TARGETS_EDIT, "region", max_level=RegionLevel.COUNTY)
+
+
+class ReportedFigureForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
+    region = RegionChoiceField(label=_("区划"), queryset=Region.objects.none())
+    indicator = forms.ChoiceField(label=_("指标"), choices=())
+    numerator = forms.IntegerField(label=_("已落实数（是否类指标：1=是，0=否；计数类指标：个数）"), min_value=0)
+    denominator = forms.IntegerField(label=_("应落实数（分母）"), min_value=0, required=False,
+                                     help_text=_("是否类和计数类指标不填"))
+    evidence = forms.FileField(label=_("佐证材料"), required=False,
+                               help_text=_("培训名单、机构确定文件、建成验收材料等；已上传过的可不再上传"))
+    note = forms.CharField(label=_("说明"), max_length=500, required=False)
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.limit_region_fields(actor, Capability.FIGURES_REPORT, "region", max_level=RegionLevel.COUNTY)
+        self.fields["indicator"].choices = [(e.code, e.name) for e in CATALOGUE if e.source == Source.REPORTED]

@@ -22,7 +22,6 @@ from targets.indicators import (
     PATIENT_BY_CODE,
     SUPPLIERS,
     Kind,
-    Source,
     rate,
 )
 from targets.models import Campaign, RegionRollup, Target
@@ -304,3 +303,17 @@ def campaign_list(*, actor: User) -> QuerySet[Campaign]:
     if condition is None:
         return Campaign.objects.none()
     return Campaign.objects.filter(condition).select_related("region")
+
+
+def reported_figure_list(*, actor: User, period: ReportingPeriod) -> QuerySet:
+    from targets.models import ReportedFigure
+
+    return scope_for(actor, Capability.DASHBOARD_VIEW).filter(
+        ReportedFigure.objects.filter(period=period)).select_related("region", "entered_by", "reviewed_by")
+
+
+def reported_figure_get(*, actor: User, pk: int):
+    from targets.models import ReportedFigure
+
+    return scope_for(actor, Capability.DASHBOARD_VIEW).filter(ReportedFigure.objects.all()).select_related(
+        "region", "period").get(pk=pk)

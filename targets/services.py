@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 from ledger.models import ReportingPeriod
 from portal.aftercommit import after_commit, send_task
 from portal.audit import audit
-from portal.models import Region, User
+from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from targets import rollups
-from targets.indicators import CATALOGUE_BY_CODE, Kind, format_target
-from targets.models import Campaign, CampaignPhase, DirtyCounty, RollupRun, Target
+from targets.indicators import CATALOGUE_BY_CODE, Kind, Source, format_target
+from targets.models import Campaign, CampaignPhase, DirtyCounty, ReportedFigure, RollupRun, Target
 
 ROLLUP_QUEUED_KEY = "targets:rollup-queued"
 
@@ -257,3 +257,96 @@ def campaigns_load_reference(rows: list[dict]) -> int:
                               ends_on=datetime.date.fromisoformat(phase["ends_on"]))
                 for phase in row.get("phases", [])])
     return count
+
+
+# ---- Reported figures (what the ledger does not hold) ------------------------------------------
+
+
+def _reported_entry(indicator: str):
+    entry = CATALOGUE_BY_CODE.get(indicator)
+    if entry is None or entry.source != Source.REPORTED:
+        raise ValidationError({"indicator": [_("该指标不由责任部门报送（来自台帐汇总或业务系统）。")]})
+    return entry
+
+
+def check_reported_figure(*, indicator: str, region: Region, numerator: int | None,
+                          denominator: int | None) -> tuple[int, int]:
+    """The figure as stored: (numerator, denominator); a yes/no is 1 or 0 of 1, a count has no
+    denominator (0). Each region reports its own figure; a parent's is the sum of its subtree's."""
+    entry = _reported_entry(indicator)
+    errors: dict[str, list[str]] = {}
+    if entry.reported_level is not None and region.level != entry.reported_level:
+        errors["region"] = [_("“%(indicator)s”由%(level)s报送。") % {
+            "indicator": entry.name, "level": RegionLevel(entry.reported_level).label}]
+    elif not (RegionLevel.PROVINCE <= region.level <= RegionLevel.COUNTY):
+        errors["region"] = [_("报送指标由省、市、县填报。")]
+    if numerator is None or numerator < 0:
+        errors["numerator"] = [_("请填写不小于 0 的整数。")]
+    if entry.kind == Kind.YES_NO:
+        if numerator not in (0, 1):
+            errors["numerator"] = [_("请选择“是”或“否”。")]
+        denominator = 1
+    elif entry.kind == Kind.COUNT:
+        denominator = 0
+    elif denominator is None or denominator <= 0:
+        errors["denominator"] = [_("请填写分母（应落实数），应大于 0。")]
+    elif numerator is not None and numerator > denominator:
+        errors["numerator"] = [_("分子 %(n)s 不能大于分母 %(d)s。") % {"n": numerator, "d": denominator}]
+    if errors:
+        raise ValidationError(errors)
+    return numerator, denominator
+
+
+def reported_figure_save(*, actor: User, period: ReportingPeriod, region: Region, indicator: str,
+                         numerator: int | None, denominator: int | None = None, evidence=None,
+                         note: str = "") -> ReportedFigure:
+    """Enter or correct a figure while it is a draft or has been returned."""
+    require_in_scope(actor, Capability.FIGURES_REPORT, region)
+    numerator, denominator = check_reported_figure(indicator=indicator, region=region, numerator=numerator,
+                                                   denominator=denominator)
+    entry = CATALOGUE_BY_CODE[indicator]
+    with transaction.atomic(), audit(actor, "reported_figure_save", indicator=indicator, region=region.code):
+        figure = ReportedFigure.objects.select_for_update().filter(
+            period=period, region=region, indicator=indicator).first()
+        if figure is not None and figure.status in (ReportedFigure.Status.SUBMITTED, ReportedFigure.Status.APPROVED):
+            raise ValidationError(_("该指标本期已报送，不能修改；如需更正，请上级审核人员退回。"))
+        if figure is None:
+            figure = ReportedFigure(period=period, region=region, indicator=indicator, department=entry.department)
+        if evidence is None and not figure.evidence:
+            raise ValidationError({"evidence": [_("请上传佐证材料（文件、名单或证明）。")]})
+        figure.numerator, figure.denominator, figure.note = numerator, denominator, note.strip()
+        figure.entered_by = actor
+        if evidence is not None:
+            figure.evidence = evidence
+        figure.status = ReportedFigure.Status.DRAFT
+        figure.save()
+    return figure
+
+
+def reported_figure_submit(*, actor: User, figure: ReportedFigure) -> ReportedFigure:
+    require_in_scope(actor, Capability.FIGURES_REPORT, figure.region)
+    with transaction.atomic(), audit(actor, "reported_figure_submit", indicator=figure.indicator):
+        figure = ReportedFigure.objects.select_for_update().get(pk=figure.pk)
+        if figure.status not in (ReportedFigure.Status.DRAFT, ReportedFigure.Status.RETURNED):
+            raise ValidationError(_("只有填报中或已退回的指标可以报送。"))
+        figure.status, figure.submitted_at = ReportedFigure.Status.SUBMITTED, timezone.now()
+        figure.save(update_fields=["status", "submitted_at"])
+    return figure
+
+
+def reported_figure_review(*, actor: User, figure: ReportedFigure, approve: bool, reason: str = "") -> ReportedFigure:
+    """A reviewer of a level above the reporting region approves, or returns with a reason."""
+    if not scope_for(actor, Capability.FIGURES_REVIEW).contains_from_level(figure.region, figure.region.level - 1):
+        raise PermissionDenied(_("只有上级卫生健康部门的审核人员可以审核%(region)s报送的指标。") % {
+            "region": figure.region.name})
+    if not approve and not reason.strip():
+        raise ValidationError({"reason": [_("退回时请填写原因。")]})
+    with transaction.atomic(), audit(actor, "reported_figure_review", indicator=figure.indicator):
+        figure = ReportedFigure.objects.select_for_update().get(pk=figure.pk)
+        if figure.status != ReportedFigure.Status.SUBMITTED:
+            raise ValidationError(_("只有已报送的指标可以审核。"))
+        figure.status = ReportedFigure.Status.APPROVED if approve else ReportedFigure.Status.RETURNED
+        figure.reviewed_by, figure.reviewed_at = actor, timezone.now()
+        figure.return_reason = "" if approve else reason.strip()
+        figure.save(update_fields=["status", "reviewed_by", "reviewed_at", "return_reason"])
+    return figure

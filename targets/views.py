@@ -3,8 +3,10 @@
 import io
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from ledger.selectors import periods
@@ -14,8 +16,8 @@ from portal.scoping import Capability, forbidden, has_capability, requires, scop
 from portal.selectors import region_with_ancestors
 from targets import selectors, services
 from targets.excel import dashboard_workbook
-from targets.forms import CampaignForm, TargetForm
-from targets.indicators import DASHBOARD_INDICATORS, SOURCE_LABELS, Source
+from targets.forms import CampaignForm, ReportedFigureForm, TargetForm
+from targets.indicators import CATALOGUE, CATALOGUE_BY_CODE, DASHBOARD_INDICATORS, SOURCE_LABELS, Source
 
 
 def _focus(request) -> list[Region]:
@@ -117,3 +119,74 @@ def zero_penalty(request):
         year = None
     counties = zero_penalty_counties(year=year).filter(path__startswith=chain[-1].path).order_by("code")
     return render(request, "targets/_zero_penalty.html", {"counties": counties, "year": year})
+
+
+def _period_from(request):
+    all_periods = list(periods())
+    code = (request.POST.get("period") or request.GET.get("period") or "").strip()
+    return all_periods, (next((p for p in all_periods if p.code == code), None) if code
+                         else selectors.default_period(all_periods))
+
+
+@requires(Capability.DASHBOARD_VIEW, write=Capability.FIGURES_REPORT)
+def reported_figures(request):
+    """Figures the ledger does not hold: entered with evidence, submitted, reviewed above."""
+    all_periods, period = _period_from(request)
+    can_report = has_capability(request.user, Capability.FIGURES_REPORT)
+    form = ReportedFigureForm(request.POST or None, request.FILES or None, actor=request.user)
+    if request.method == "POST" and period is not None:
+        action = request.POST.get("action", "save")
+        if action == "submit":
+            try:
+                figure = selectors.reported_figure_get(actor=request.user, pk=int(request.POST.get("figure", "0")))
+            except (ValueError, ObjectDoesNotExist):
+                return forbidden(request, _("找不到该报送指标，或不在您的管辖范围内。"))
+            try:
+                services.reported_figure_submit(actor=request.user, figure=figure)
+                messages.success(request, _("已报送，等待上级审核。"))
+            except (ValidationError, PermissionDenied) as exc:
+                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+            return redirect(f"{reverse('targets:reported')}?period={period.code}")
+        if form.is_valid():
+            saved, _figure = call_service(form, services.reported_figure_save, actor=request.user, period=period,
+                                          **form.cleaned_data)
+            if saved:
+                messages.success(request, _("已保存，请核对后报送。"))
+                return redirect(f"{reverse('targets:reported')}?period={period.code}")
+    review_scope = scope_for(request.user, Capability.FIGURES_REVIEW)
+    figures = list(selectors.reported_figure_list(actor=request.user, period=period)) if period else []
+    for figure in figures:
+        figure.can_review = (figure.status == figure.Status.SUBMITTED
+                             and review_scope.contains_from_level(figure.region, figure.region.level - 1))
+        figure.entry = CATALOGUE_BY_CODE[figure.indicator]
+    return render(request, "targets/reported.html", {
+        "periods": all_periods, "period": period, "figures": figures, "form": form, "can_report": can_report,
+        "entries": [e for e in CATALOGUE if e.source != Source.LEDGER],
+    })
+
+
+@requires(Capability.FIGURES_REVIEW)
+def reported_figure_review(request, pk: int):
+    if request.method != "POST":
+        return redirect("targets:reported")
+    try:
+        figure = selectors.reported_figure_get(actor=request.user, pk=pk)
+    except ObjectDoesNotExist:
+        return forbidden(request, _("找不到该报送指标，或不在您的管辖范围内。"))
+    try:
+        services.reported_figure_review(actor=request.user, figure=figure, approve=request.POST.get("action") == "approve",
+                                        reason=request.POST.get("reason", ""))
+        messages.success(request, _("已审核。"))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect(f"{reverse('targets:reported')}?period={figure.period.code}")
+
+
+@requires(Capability.DASHBOARD_VIEW)
+def reported_figure_evidence(request, pk: int):
+    try:
+        figure = selectors.reported_figure_get(actor=request.user, pk=pk)
+    except ObjectDoesNotExist:
+        return forbidden(request, _("找不到该报送指标，或不在您的管辖范围内。"))
+    return FileResponse(figure.evidence.open("rb"), as_attachment=True,
+                        filename=figure.evidence.name.rsplit("/", 1)[-1])
