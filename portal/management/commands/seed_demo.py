@@ -7,6 +7,7 @@ from inspections.demo import seed_demo_field
 from ledger.demo import seed_demo_employers, seed_demo_periods
 from patients.demo import seed_demo_patients
 from portal.demo import DEMO_PASSWORD, DEMO_REGIONS, seed_demo_users
+from targets.demo import seed_demo_campaign
 from targets.services import rollup_recompute_all
 from worklist.demo import seed_demo_worklist
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             f"employers: {inserted} inserted of {employers} requested in {time.perf_counter() - started:.1f}s"
         )
         records = seed_demo_periods(province_code=DEMO_REGIONS["province"])
+        self.stdout.write(seed_demo_campaign(seed=seed, employers=employers))
         with connection.cursor() as cursor:
             # Statistics and the visibility map for the freshly bulk-loaded tables (index-only
             # counts); autovacuum would get there later. VACUUM can't run inside a transaction
