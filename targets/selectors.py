@@ -317,3 +317,69 @@ def reported_figure_get(*, actor: User, pk: int):
 
     return scope_for(actor, Capability.DASHBOARD_VIEW).filter(ReportedFigure.objects.all()).select_related(
         "region", "period").get(pk=pk)
+
+
+@dataclass
+class BindingTarget:
+    target: Target
+    entry: object  # CatalogueEntry
+    figure: Cell | None  # the region's figure for the period the deadline falls in, when there is one
+    period: ReportingPeriod | None
+    past_due: bool
+    missed: bool
+
+
+@dataclass
+class BindingPlan:
+    campaign: Campaign
+    level_label: str
+    phases: list
+    current_phase: object | None
+    targets: list[BindingTarget]
+
+
+def binding_plans(*, region: Region, today: datetime.date | None = None) -> list[BindingPlan]:
+    """The plans that bind a region (its own and its ancestors'), each with its phases and its
+    targets, which are past due, and which of those the region missed: its figure in the
+    half-year the deadline falls in (or the last one before it) is below the target. Four queries."""
+    from targets.models import CampaignPhase, ReportedFigure
+
+    today = today or timezone.localdate()
+    campaigns = list(Campaign.objects.filter(region__code__in=region.ancestor_codes).select_related("region")
+                     .order_by("region__level", "first_year"))
+    targets = list(Target.objects.filter(campaign__in=campaigns).select_related("region").order_by("due_on", "indicator"))
+    phases = list(CampaignPhase.objects.filter(campaign__in=campaigns))
+    rollups = {r.period_id: r for r in RegionRollup.objects.filter(region=region).select_related("period")}
+    periods = sorted((r.period for r in rollups.values()), key=lambda p: p.ends_on)
+    reported: dict[int, dict[str, list[int]]] = {}
+    for period_id, indicator, numerator, denominator in ReportedFigure.objects.filter(
+            status=ReportedFigure.Status.APPROVED, region__path__startswith=region.path).values_list(
+            "period_id", "indicator", "numerator", "denominator"):
+        figure = reported.setdefault(period_id, {}).setdefault(indicator, [0, 0])
+        figure[0] += numerator
+        figure[1] += denominator
+
+    def period_of(due_on: datetime.date) -> ReportingPeriod | None:
+        within = [p for p in periods if p.starts_on <= due_on <= p.ends_on]
+        before = [p for p in periods if p.ends_on <= due_on]
+        return within[0] if within else (before[-1] if before else None)
+
+    plans = []
+    for campaign in campaigns:
+        own_phases = sorted((p for p in phases if p.campaign_id == campaign.pk), key=lambda p: p.starts_on)
+        rows = []
+        for target in (t for t in targets if t.campaign_id == campaign.pk):
+            entry = CATALOGUE_BY_CODE.get(target.indicator)
+            period = period_of(target.due_on)
+            figure = None
+            if period is not None and entry is not None:
+                figures = {**rollups[period.pk].figures, **reported.get(period.pk, {})}
+                effective = EffectiveTarget(target.value, target.due_on, target.region.name, True)
+                figure = make_cell(target.indicator, figures, effective, today)
+            past_due = target.due_on < today
+            rows.append(BindingTarget(target, entry, figure, period, past_due,
+                                      past_due and figure is not None and figure.status in ("near", "behind")))
+        plans.append(BindingPlan(
+            campaign, RegionLevel(campaign.region.level).label, own_phases,
+            next((p for p in own_phases if p.starts_on <= today <= p.ends_on), None), rows))
+    return plans

@@ -93,7 +93,15 @@ def target_list(request):
         if saved:
             messages.success(request, _("已保存目标。"))
             return redirect("targets:targets")
+    # The plans that bind the asked region (or the user's first one): readable at every level.
+    view_scope = scope_for(request.user, Capability.DASHBOARD_VIEW)
+    chain = region_with_ancestors(request.GET.get("region", "").strip()) if request.GET.get("region") else []
+    if chain and not view_scope.contains(chain[-1]):
+        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    focus = chain[-1] if chain else selectors.dashboard_regions(request.user).first()
     return render(request, "targets/targets.html", {
+        "focus": focus,
+        "binding": selectors.binding_plans(region=focus) if focus else [],
         "targets": selectors.target_list(actor=request.user),
         "campaigns": selectors.campaign_list(actor=request.user),
         "form": form,
