@@ -1,8 +1,9 @@
-"""Server time and SQL queries of the pages officials open, at 200,000 employers: the
-employer list and the indicator dashboard for a provincial user (in-process Django client,
-so the figures are server time without the network).
+"""Server time and SQL queries of the pages officials open, at 200,000 employers in the demo
+province (and a fifth as many in each other seed province): the employer list and the indicator
+dashboard for a provincial user, the dashboard for a national one (in-process Django client, so
+the figures are server time without the network).
 
-    .venv/bin/python -m bench.bench_pages
+    PNEUMO_BENCH_DB=pneumo_bench_targets .venv/bin/python -m bench.bench_pages
 """
 
 import statistics
@@ -48,10 +49,20 @@ def main() -> None:
         ("employer list, province, missing declaration", "/ledger/", {"missing": "declaration", "period": "2020H1"}),
         ("employer list, province, page 200", "/ledger/", {"page": "200"}),
         ("dashboard, province (cities)", "/dashboard/", {"period": "2020H1"}),
+        ("dashboard, province, default period", "/dashboard/", {}),
         ("dashboard, city (counties)", "/dashboard/", {"region": "3715", "period": "2020H1"}),
     ]
     for label, url, params in pages:
         p50, p90, queries = measure(client, url, params)
+        print(f"{label}: p50 {p50:.1f} ms, p90 {p90:.1f} ms, {queries} SQL queries")
+    national = Client()
+    national.force_login(User.objects.get(username="national_health_viewer"))
+    for label, url, params in [
+        ("dashboard, national (provinces)", "/dashboard/", {"period": "2020H1"}),
+        ("dashboard, national, default period", "/dashboard/", {}),
+        ("targets page, national", "/dashboard/targets/", {}),
+    ]:
+        p50, p90, queries = measure(national, url, params)
         print(f"{label}: p50 {p50:.1f} ms, p90 {p90:.1f} ms, {queries} SQL queries")
 
 

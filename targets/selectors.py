@@ -53,6 +53,20 @@ def effective_targets(targets: list[Target], region: Region, as_of: datetime.dat
     return result
 
 
+def next_targets(targets: list[Target], region: Region, as_of: datetime.date) -> dict[str, EffectiveTarget]:
+    """The next milestone after `as_of` for each indicator (the earliest deadline; the highest
+    value on the same day) among the region's and its ancestors' targets."""
+    codes = set(region.ancestor_codes)
+    result: dict[str, EffectiveTarget] = {}
+    for target in targets:
+        if target.region.code not in codes or target.due_on <= as_of:
+            continue
+        current = result.get(target.indicator)
+        if current is None or (target.due_on, -target.value) < (current.due_on, -current.value):
+            result[target.indicator] = EffectiveTarget(target.value, target.due_on, target.region.name, False)
+    return result
+
+
 def _stricter(a: EffectiveTarget, b: EffectiveTarget) -> bool:
     if a.in_force != b.in_force:
         return a.in_force
@@ -73,6 +87,7 @@ class Cell:
     unit: str = ""
     kind: str = Kind.RATE
     today: datetime.date | None = None
+    next_target: EffectiveTarget | None = None  # the milestone after the one in force, when there is one
 
     @property
     def patient_drill(self) -> str:
@@ -207,9 +222,13 @@ def dashboard(*, actor: User, region: Region, period: ReportingPeriod) -> Dashbo
 
     def row_of(region_row: Region, employers: int, figures: dict, computed_at) -> Row:
         effective = effective_targets(targets, region_row, as_of)
+        upcoming = next_targets(targets, region_row, as_of)
         cells = [make_cell(i.code, figures, effective.get(i.code), today) for i in DASHBOARD_INDICATORS]
         own = {**figures, **reported.get(region_row.code, {})}
         reported_cells = [make_cell(e.code, own, effective.get(e.code), today) for e in reported_entries]
+        for cell in cells + reported_cells:
+            if cell.target is not None and cell.target.in_force:
+                cell.next_target = upcoming.get(cell.indicator)
         return Row(region_row, employers, cells, computed_at,
                    sum(c.status == "behind" for c in cells + reported_cells),
                    submitted.get(region_row.code), reported_cells)

@@ -76,4 +76,4 @@ def test_the_rongchang_dashboard_shows_its_stricter_september_deadline(client, h
     services.rollup_recompute_full(period=h1_2020)
     client.force_login(make_user("500153", role=Role.VIEWER))
     body = client.get(reverse("targets:dashboard"), {"period": "2020H1"}).content.decode()
-    assert "2020-09-30前" in body  # earlier than the national 2020-12-31
+    assert "下一目标 95% · 2020-09-30前" in body  # earlier than the national 2020-12-31
