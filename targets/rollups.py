@@ -21,8 +21,9 @@ _SUMS = ",\n".join(
     f"{indicator.sum_sql('num')} AS {indicator.code}_num, {indicator.sum_sql('den')} AS {indicator.code}_den"
     for indicator in ROLLUP_FIGURES
 )
+# COALESCE: the grand total (the national row) of a period without records sums nothing.
 _FIGURES = "jsonb_build_object({})".format(", ".join(
-    f"'{i.code}', jsonb_build_array({i.code}_num, {i.code}_den)" for i in ROLLUP_FIGURES))
+    f"'{i.code}', jsonb_build_array(COALESCE({i.code}_num, 0), COALESCE({i.code}_den, 0))" for i in ROLLUP_FIGURES))
 
 # GROUPING(province, city, county, township): 0 township row, 1 county, 3 city, 7 province,
 # 15 the grand total, which is the national root's row.
@@ -100,8 +101,9 @@ def _labelled(agg: str) -> str:
                FROM ({agg}) a"""
 
 
+# COALESCE: the grand total (the national row) of a period without patient files sums nothing.
 _PATIENT_FIGURES = "jsonb_build_object({})".format(", ".join(
-    f"'{code}', jsonb_build_array({code}_num, {code}_den)" for code in PATIENT_FIGURE_CODES))
+    f"'{code}', jsonb_build_array(COALESCE({code}_num, 0), COALESCE({code}_den, 0))" for code in PATIENT_FIGURE_CODES))
 _NO_PATIENTS = "jsonb_build_object({})".format(", ".join(
     f"'{code}', jsonb_build_array(0, 0)" for code in PATIENT_FIGURE_CODES))
 _NO_RECORDS = "jsonb_build_object({})".format(", ".join(

@@ -63,7 +63,7 @@ def test_an_unapproved_figure_does_not_count(period):
 
     clerk = make_user("500153", role=Role.CLERK)
     figure = services.reported_figure_save(actor=clerk, period=period, region=Region.objects.get(code="500153"),
-                                           indicator="rehab_stations", numerator=1, evidence=evidence())
+                                           indicator="exam_institution", numerator=1, evidence=evidence())
     services.reported_figure_submit(actor=clerk, figure=figure)
     assert reported_figures(Region.objects.get(code="50"), period) == {}
     services.reported_figure_review(actor=make_user("50", role=Role.REVIEWER), figure=figure, approve=False,
