@@ -1,7 +1,8 @@
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from portal.models import Membership, Region, User
@@ -55,9 +56,17 @@ class MeView(APIView):
         return Response(MeSerializer(user).data)
 
 
+# drf-spectacular's views set their own permission classes (SERVE_PERMISSIONS, AllowAny by
+# default), which would override the declaration: both get the project's default ones back.
 class SchemaView(SpectacularAPIView):
     scope_access = LOGIN_ONLY
+    permission_classes = api_settings.DEFAULT_PERMISSION_CLASSES
 
 
-class SchemaDocsView(SpectacularSwaggerView):
+class SchemaDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI with its initialiser served as a script file (`?script`), not inline: the CSP
+    allows no inline script."""
+
     scope_access = LOGIN_ONLY
+    permission_classes = api_settings.DEFAULT_PERMISSION_CLASSES
+    template_name = "portal/swagger_ui.html"

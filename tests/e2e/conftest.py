@@ -21,23 +21,52 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server, reference_data):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1440, "height": 900})
+# Every page reports Content-Security-Policy violations to the console, where the context collects them
+# (Chromium also logs its own "Refused to …" line); a browser test fails if any page broke the policy.
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+                " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+
+
+def watch_csp(context) -> list[str]:
+    violations: list[str] = []
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
+
+    def on_console(message):
+        text = message.text
+        if text.startswith("CSP violation") or "Content Security Policy" in text:
+            violations.append(text)
+
+    context.on("console", on_console)
+    return violations
+
+
+def _context(browser, live_server, **options):
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", **options)
+    context.csp_violations = watch_csp(context)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    return context, page
+
+
+@pytest.fixture
+def page(browser, live_server, reference_data):
+    context, page = _context(browser, live_server, viewport={"width": 1440, "height": 900})
     yield page
     context.close()
+    assert context.csp_violations == [], "the page broke its Content-Security-Policy"
 
 
 @pytest.fixture
 def tablet_page(browser, live_server, reference_data):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 800, "height": 1280},
-                                  has_touch=True, is_mobile=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = _context(browser, live_server, viewport={"width": 800, "height": 1280},
+                             has_touch=True, is_mobile=True)
     yield page
     context.close()
+    assert context.csp_violations == [], "the page broke its Content-Security-Policy"
 
 
 def login(page, username: str, password: str) -> None:

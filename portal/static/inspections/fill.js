@@ -6,7 +6,7 @@
   "use strict";
   const root = document.getElementById("fill-root");
   if (!root) return;
-  const T = window.INSPECTION_TEXT;
+  const T = document.getElementById("inspection-text").dataset;  // translated texts, no inline script (CSP)
   const O = document.getElementById("offline-text").dataset;  // texts of offline submit and photos
   const assignment = Number(root.dataset.assignment);
   const checklistVersion = Number(root.dataset.version);
