@@ -4,8 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from inspections.models import AnswerType, ChecklistKind, FindingStatus, Inspection, Severity, Team
-from portal.forms import BootstrapFormMixin, RegionChoiceField
-from portal.models import Region, RegionLevel, User
+from portal.forms import REGISTERED_ELSEWHERE, BootstrapFormMixin, RegionChoiceField
+from portal.models import Region, RegionLevel, Role, User
 from portal.scoping import Capability, ScopedRegionField
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -21,9 +21,13 @@ class UsersChoiceField(forms.ModelMultipleChoiceField):
         return f"{user.display_name or user.username}（{user.username}）"
 
 
-def inspector_users():
-    """Users who may fill inspections somewhere (inspector memberships)."""
-    return User.objects.filter(is_active=True, memberships__role="inspector").distinct().order_by("username")
+def inspector_users(plan):
+    """The inspectors a plan's team may take: those holding an inspector membership inside the
+    plan's region (never the whole country's). Any department: the campaign's teams are joint ones
+    (health, HRSS, emergency management inspectors together)."""
+    return User.objects.filter(
+        is_active=True, memberships__role=Role.INSPECTOR, memberships__region__path__startswith=plan.region.path,
+    ).distinct().order_by("username")
 
 
 class PlanForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
@@ -46,10 +50,10 @@ class TeamForm(BootstrapFormMixin, forms.Form):
     liaison = UserChoiceField(label=_("联络员"), queryset=User.objects.none(), required=False)
     liaison_phone = forms.CharField(label=_("联络员电话"), max_length=32, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("leader", "members", "liaison"):
-            self.fields[name].queryset = inspector_users()
+            self.fields[name].queryset = inspector_users(plan)
 
 
 class AssignmentForm(BootstrapFormMixin, forms.Form):
@@ -60,7 +64,8 @@ class AssignmentForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = plan.teams.all()
+        self.plan = plan
+        self.fields["team"].queryset = plan.teams.order_by("name")
         self.fields["region"].queryset = Region.objects.filter(
             path__startswith=plan.region.path, level__lte=RegionLevel.COUNTY)
 
@@ -71,9 +76,12 @@ class AssignmentForm(BootstrapFormMixin, forms.Form):
         data["employer"] = None
         if data.get("kind") == ChecklistKind.UNANNOUNCED:
             code = (data.get("employer_uscc") or "").strip().upper()
-            data["employer"] = Employer.objects.filter(uscc=code).first() if code else None
+            # Only the plan's region is searched: an employer elsewhere is neither named nor placed.
+            found = Employer.objects.filter(uscc=code) if code else Employer.objects.none()
+            data["employer"] = found.filter(county__path__startswith=self.plan.region.path).first()
             if data["employer"] is None:
-                self.add_error("employer_uscc", _("未找到该统一社会信用代码的用人单位。"))
+                self.add_error("employer_uscc", REGISTERED_ELSEWHERE if found.exists()
+                               else _("未找到该统一社会信用代码的用人单位。"))
         return data
 
 

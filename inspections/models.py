@@ -36,6 +36,10 @@ class ChecklistTemplate(models.Model):
     code = models.CharField(_("编号"), max_length=32, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=16, choices=ChecklistKind.choices)
+    # The level that issued the checklist: only its admins (or those above) publish its versions.
+    # Empty means national: only superusers.
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("发文区划"))
 
     class Meta:
         verbose_name = _("检查表")
@@ -45,11 +49,12 @@ class ChecklistTemplate(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def latest_version(self):
-        return self.versions.order_by("-number").first()
+    def latest_version(self, region=None):
+        """The latest version of the issuing level's line (region None) or of a region's own line."""
+        return self.versions.filter(region=region).order_by("-number").first()
 
-    def latest_published(self):
-        return self.versions.filter(published=True).order_by("-number").first()
+    def latest_published(self, region=None):
+        return self.versions.filter(region=region, published=True).order_by("-number").first()
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
@@ -57,6 +62,10 @@ class ChecklistVersion(models.Model):
     """An inspection keeps the version it started with; a published version is never edited."""
 
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="versions")
+    # Empty: a version of the issuing level. Set: a lower level's own version (the issuing level's
+    # items, unchangeable, plus its own), used only by plans inside that region.
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("本级版本所属区划"))
     number = models.PositiveIntegerField(_("版本号"))
     published = models.BooleanField(_("已发布"), default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -105,6 +114,8 @@ class ChecklistItem(models.Model):
     no_is_finding = models.BooleanField(_("答“否”即为问题"), default=False)
     default_severity = models.CharField(_("默认问题等级"), max_length=8, choices=Severity.choices,
                                         default=Severity.MEDIUM)
+    # In a lower level's own version: an item of the issuing level's, which that level may not change.
+    inherited = models.BooleanField(_("上级条目"), default=False)
     order = models.PositiveIntegerField(default=0)
 
     class Meta:

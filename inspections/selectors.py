@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -132,8 +132,26 @@ def plan_get(*, actor, pk: int) -> InspectionPlan:
     return plan_list(actor=actor).get(pk=pk)
 
 
-def template_list() -> QuerySet[ChecklistTemplate]:
-    return ChecklistTemplate.objects.prefetch_related("versions")
+def template_list(*, actor=None) -> QuerySet[ChecklistTemplate]:
+    """Templates with the versions the actor may see: the issuing level's, and the own versions
+    of regions inside the actor's scope."""
+    versions = ChecklistVersion.objects.select_related("region").order_by("-number")
+    if actor is not None:
+        scope = scope_for(actor, C.INSPECTION_MANAGE)
+        versions = versions.filter(Q(region__isnull=True) | scope.q_path("region__path"))
+    return ChecklistTemplate.objects.prefetch_related(Prefetch("versions", queryset=versions))
+
+
+def default_checklist_version(*, kind: str, plan) -> ChecklistVersion | None:
+    """The version a new assignment uses: the latest published own version of the plan's region or
+    the nearest region above it, else the issuing level's latest published version."""
+    published = ChecklistVersion.objects.filter(template__kind=kind, published=True).select_related("region")
+    ancestors = [region for region in published.filter(region__isnull=False).values_list("region__path", flat=True)
+                 if plan.region.path.startswith(region)]
+    if ancestors:
+        nearest = max(ancestors, key=len)
+        return published.filter(region__path=nearest).order_by("template__code", "-number").first()
+    return published.filter(region__isnull=True).order_by("template__code", "-number").first()
 
 
 def version_get(pk: int) -> ChecklistVersion:

@@ -71,19 +71,72 @@ def _require_checklist_admin(actor) -> None:
         raise PermissionDenied(_("只有卫生健康部门管理员可以维护检查表。"))
 
 
-@transaction.atomic
-def checklist_version_create(*, actor, template: ChecklistTemplate) -> ChecklistVersion:
-    """A new draft version, copied from the latest one."""
+def issues_template(actor, template: ChecklistTemplate) -> bool:
+    """Whether the actor administers the level that issued the checklist (or one above it)."""
+    scope = scope_for(actor, C.INSPECTION_MANAGE)
+    return scope.contains(template.region) if template.region_id else scope.unrestricted
+
+
+def _require_version_admin(actor, version: ChecklistVersion) -> None:
+    """The issuing level's versions belong to its admins; a lower level's own version to the admins
+    of that region. Nobody else changes either."""
     _require_checklist_admin(actor)
-    latest = template.latest_version()
+    if version.region_id is None:
+        if not issues_template(actor, version.template):
+            raise PermissionDenied(_("检查表由发文单位维护，本级只能在本级版本中增加条目。"))
+    else:
+        require_in_scope(actor, C.INSPECTION_MANAGE, version.region)
+
+
+@transaction.atomic
+def checklist_version_create(*, actor, template: ChecklistTemplate, region=None) -> ChecklistVersion:
+    """A new draft version, copied from the latest one. An admin of the issuing level makes the
+    template's next version; an admin below it (`region`: one of their regions) makes their own
+    version, which carries the issuing level's latest published items unchangeable and adds to them."""
+    _require_checklist_admin(actor)
+    if issues_template(actor, template) and region is None:
+        local = None
+    else:
+        scope = scope_for(actor, C.INSPECTION_MANAGE)
+        if region is None:
+            tops = list(scope.top_regions())
+            if len(tops) != 1:
+                raise ValidationError({"region": _("请选择本级版本所属的区划。")})
+            region = tops[0]
+        require_in_scope(actor, C.INSPECTION_MANAGE, region)
+        local = region
+    latest = template.latest_version(region=local)
     if latest is not None and not latest.published:
         raise ValidationError(_("已有未发布的第%(n)s版草稿，请先编辑并发布它。") % {"n": latest.number})
-    with audit(actor, "检查表新建版本", template=template.code):
-        version = ChecklistVersion.objects.create(
-            template=template, number=(latest.number + 1) if latest else 1, created_by=actor)
-        if latest is not None:
-            build_sections(version, version_as_spec(latest))
+    base = template.latest_published()
+    number = (template.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    with audit(actor, "检查表新建版本", template=template.code, region=local.code if local else ""):
+        version = ChecklistVersion.objects.create(template=template, region=local, number=number, created_by=actor)
+        if local is None:
+            if base is not None:
+                build_sections(version, version_as_spec(base))
+        else:
+            spec = version_as_spec(base) if base is not None else []
+            own = version_as_spec(latest) if latest is not None else []
+            _merge_own_items(spec, own)
+            build_sections(version, spec, inherited=False)
     return version
+
+
+def _merge_own_items(spec: list[dict], own: list[dict]) -> None:
+    """The issuing level's items (marked inherited) followed by the level's own items of its previous
+    version, section by section."""
+    for section in spec:
+        for item in section["items"]:
+            item["inherited"] = True
+    by_number = {section["number"]: section for section in spec}
+    for section in own:
+        target = by_number.get(section["number"])
+        if target is None:
+            continue
+        for item in section["items"]:
+            if not item.get("inherited"):
+                target["items"].append({**item, "number": f"{section['number']}.{len(target['items']) + 1}"})
 
 
 def _editable_version(version: ChecklistVersion) -> None:
@@ -95,8 +148,10 @@ def _editable_version(version: ChecklistVersion) -> None:
 def checklist_item_update(*, actor, item: ChecklistItem, text: str, answer_type: str, required: bool,
                           no_is_finding: bool, default_severity: str, guidance: str = "",
                           choices: list[str] | None = None) -> ChecklistItem:
-    _require_checklist_admin(actor)
+    _require_version_admin(actor, item.section.version)
     _editable_version(item.section.version)
+    if item.inherited:
+        raise PermissionDenied(_("上级发布的检查项不能在本级版本中修改。"))
     if answer_type not in AnswerType.values:
         raise ValidationError({"answer_type": _("答案类型无效。")})
     if answer_type == AnswerType.SINGLE_CHOICE and not choices:
@@ -114,7 +169,7 @@ def checklist_item_update(*, actor, item: ChecklistItem, text: str, answer_type:
 @transaction.atomic
 def checklist_item_add(*, actor, version: ChecklistVersion, section_number: str, text: str,
                        answer_type: str = AnswerType.YES_NO_NA) -> ChecklistItem:
-    _require_checklist_admin(actor)
+    _require_version_admin(actor, version)
     _editable_version(version)
     section = version.sections.filter(number=section_number).first()
     if section is None:
@@ -128,7 +183,7 @@ def checklist_item_add(*, actor, version: ChecklistVersion, section_number: str,
 
 @transaction.atomic
 def checklist_version_publish(*, actor, version: ChecklistVersion) -> ChecklistVersion:
-    _require_checklist_admin(actor)
+    _require_version_admin(actor, version)
     _editable_version(version)
     if not ChecklistItem.objects.filter(section__version=version).exists():
         raise ValidationError(_("检查表没有任何条目，不能发布。"))
@@ -226,10 +281,11 @@ def assignment_create(*, actor, team: Team, kind: str, region=None, employer=Non
     if not region.path.startswith(plan.region.path):
         raise ValidationError({"region": _("“%(r)s”不在本计划发文区划范围内。") % {"r": region.name}})
     if checklist_version is None:
-        template = ChecklistTemplate.objects.filter(kind=kind, versions__published=True).order_by("code").first()
-        checklist_version = template.latest_published() if template else None
+        checklist_version = selectors.default_checklist_version(kind=kind, plan=plan)
     if checklist_version is None or not checklist_version.published:
         raise ValidationError({"checklist_version": _("请选择已发布的检查表版本。")})
+    if checklist_version.region_id and not plan.region.path.startswith(checklist_version.region.path):
+        raise ValidationError({"checklist_version": _("该检查表版本是其他地区的本级版本，不能用于本计划。")})
     if checklist_version.template.kind != kind:
         raise ValidationError({"checklist_version": _("检查表类型与检查类型不一致。")})
     with audit(actor, "检查任务分配", plan=plan.pk):

@@ -4,6 +4,7 @@ thin: parse, call a service or selector, render."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -38,6 +39,7 @@ from inspections.models import (
 )
 from portal.files import bytes_response, stored_file_response
 from portal.forms import apply_errors, call_service
+from portal.params import parse_id
 from portal.scoping import Capability, has_capability, public, requires
 
 C = Capability
@@ -55,6 +57,15 @@ def _assignment(request, pk) -> Assignment:
         return selectors.assignment_get(actor=request.user, pk=pk)
     except Assignment.DoesNotExist:
         raise Http404(_("检查任务不存在或您无权查看。")) from None
+
+
+def _managed_plan(request, pk) -> InspectionPlan:
+    """A plan the user manages. A plan they only see (an assignment in their county) answers 403:
+    its teams, the unannounced ones included, are not theirs to list."""
+    plan = _plan(request, pk)
+    if not selectors.may_manage_plan(request.user, plan):
+        raise PermissionDenied(_("只有计划发文单位的管理员可以管理检查组和任务。"))
+    return plan
 
 
 @requires(C.INSPECTION_VIEW)
@@ -86,15 +97,15 @@ def plan_detail(request, pk):
     return render(request, "inspections/plan_detail.html", {
         "plan": plan, "can_manage": can_manage, "assignments": visible,
         "teams": plan.teams.select_related("leader", "liaison").prefetch_related("members") if can_manage else [],
-        "team_form": TeamForm() if can_manage else None,
+        "team_form": TeamForm(plan=plan) if can_manage else None,
         "assignment_form": AssignmentForm(plan=plan) if can_manage else None,
     })
 
 
 @requires(C.INSPECTION_MANAGE)
 def team_create(request, pk):
-    plan = _plan(request, pk)
-    form = TeamForm(request.POST or None)
+    plan = _managed_plan(request, pk)
+    form = TeamForm(request.POST or None, plan=plan)
     if request.method == "POST" and form.is_valid():
         ok, _team = call_service(form, services.team_create, actor=request.user, plan=plan, **form.cleaned_data)
         if ok:
@@ -105,7 +116,7 @@ def team_create(request, pk):
 
 @requires(C.INSPECTION_MANAGE)
 def assignment_create(request, pk):
-    plan = _plan(request, pk)
+    plan = _managed_plan(request, pk)
     form = AssignmentForm(request.POST or None, plan=plan)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -333,21 +344,35 @@ def manifest(request):
 # ---- Checklists ------------------------------------------------------------------------------
 
 
+def _visible_version(request, queryset, pk, lookup="region"):
+    """A version (or item) of the issuing level, or of a region in the admin's scope; else 404."""
+    scope = request.scope
+    visible = queryset.filter(Q(**{f"{lookup}__isnull": True}) | scope.q_path(f"{lookup}__path"))
+    return get_object_or_404(visible, pk=pk)
+
+
 @requires(C.INSPECTION_MANAGE)
 def checklists(request):
+    regions = list(request.scope.top_regions())
     if request.method == "POST":
-        template = get_object_or_404(ChecklistTemplate, pk=request.POST.get("template"))
+        template = get_object_or_404(ChecklistTemplate, pk=parse_id(request.POST.get("template")))
+        region = None
+        if request.POST.get("region"):
+            region = get_object_or_404(request.scope.region_queryset(), code=request.POST["region"])
         try:
-            version = services.checklist_version_create(actor=request.user, template=template)
+            version = services.checklist_version_create(actor=request.user, template=template, region=region)
             return redirect("inspections:checklist-version", version.pk)
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
-    return render(request, "inspections/checklists.html", {"templates": selectors.template_list()})
+    templates = list(selectors.template_list(actor=request.user))
+    for template in templates:
+        template.issued_here = services.issues_template(request.user, template)
+    return render(request, "inspections/checklists.html", {"templates": templates, "regions": regions})
 
 
 @requires(C.INSPECTION_MANAGE)
 def checklist_version(request, pk):
-    version = get_object_or_404(ChecklistVersion.objects.select_related("template"), pk=pk)
+    version = _visible_version(request, ChecklistVersion.objects.select_related("template", "region"), pk)
     new_item_form = NewItemForm(request.POST if request.POST.get("action") == "add" else None)
     if request.method == "POST":
         try:
@@ -370,7 +395,8 @@ def checklist_version(request, pk):
 
 @requires(C.INSPECTION_MANAGE)
 def checklist_item_edit(request, pk):
-    item = get_object_or_404(ChecklistItem.objects.select_related("section__version"), pk=pk)
+    item = _visible_version(request, ChecklistItem.objects.select_related("section__version"), pk,
+                            lookup="section__version__region")
     initial = {"text": item.text, "answer_type": item.answer_type, "choices": "、".join(item.choices),
                "required": item.required, "no_is_finding": item.no_is_finding,
                "default_severity": item.default_severity, "guidance": item.guidance}

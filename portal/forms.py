@@ -11,6 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import Department, Region, RegionLevel, Role
 from portal.scoping import Capability, ScopedRegionField
 
+# The one answer for a USCC or ID number held outside the user's scope: neither the holder's
+# name nor its region (docs/ARCHITECTURE-NOTES.md, "Exists but not yours").
+REGISTERED_ELSEWHERE = _("已在其他地区登记。")
+
 
 class BootstrapFormMixin:
     """Bootstrap classes on every widget."""

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from portal.models import Region
-from portal.scoping import Access, Capability
-from targets import services
+from portal.scoping import Access, Capability, region_choices
+from targets import selectors, services
 from targets.indicators import INDICATORS, rate
 from targets.models import Campaign, RegionRollup, Target
 
@@ -60,6 +60,16 @@ class TargetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Target
         fields = ["id", "campaign", "region", "indicator", "due_on", "value", "wording"]
+
+    def get_fields(self):
+        # Choices outside the user's scope answer as if they did not exist.
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            fields["campaign"].queryset = selectors.campaign_list(actor=request.user,
+                                                                  capability=Capability.TARGETS_EDIT)
+            fields["region"].queryset = region_choices(request.user, Capability.TARGETS_EDIT)
+        return fields
 
 
 class TargetViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -4,12 +4,13 @@ from django.utils.translation import gettext_lazy as _
 from portal.forms import BootstrapFormMixin, RegionChoiceField
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, ScopedRegionField
+from targets import selectors
 from targets.indicators import CATALOGUE, Source, target_choices
 from targets.models import Campaign
 
 
 class TargetForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
-    campaign = forms.ModelChoiceField(label=_("方案"), queryset=Campaign.objects.all())
+    campaign = forms.ModelChoiceField(label=_("方案"), queryset=Campaign.objects.none())
     region = RegionChoiceField(label=_("区划"), queryset=Region.objects.none())
     indicator = forms.ChoiceField(label=_("指标"), choices=target_choices)
     due_on = forms.DateField(label=_("完成时限"), widget=forms.DateInput(attrs={"type": "date"}))
@@ -22,6 +23,7 @@ class TargetForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_region_fields(actor, Capability.TARGETS_EDIT, "region", max_level=RegionLevel.COUNTY)
+        self.fields["campaign"].queryset = selectors.campaign_list(actor=actor, capability=Capability.TARGETS_EDIT)
 
 
 class CampaignForm(BootstrapFormMixin, ScopedRegionField, forms.Form):

@@ -317,8 +317,10 @@ def target_list(*, actor: User, region: Region | None = None) -> QuerySet[Target
     return targets.select_related("region", "campaign").order_by("region__path", "indicator", "due_on")
 
 
-def campaign_list(*, actor: User) -> QuerySet[Campaign]:
-    condition = _bound_by(scope_for(actor, Capability.DASHBOARD_VIEW), "region__path", "region__code")
+def campaign_list(*, actor: User, capability: Capability = Capability.DASHBOARD_VIEW) -> QuerySet[Campaign]:
+    """The plans that bind the actor's regions: issued by one of them, above them or below them;
+    never a sibling's or another province's."""
+    condition = _bound_by(scope_for(actor, capability), "region__path", "region__code")
     if condition is None:
         return Campaign.objects.none()
     return Campaign.objects.filter(condition).select_related("region")
