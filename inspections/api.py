@@ -250,7 +250,10 @@ class InspReviewSerializer(ValueRulesSerializerMixin, serializers.Serializer):
 class ChecklistVersionViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
     scope_access = Access(capability=C.INSPECTION_VIEW)
     serializer_class = InspChecklistVersionSerializer
-    queryset = ChecklistVersion.objects.select_related("template").order_by("template__code", "-number")
+    queryset = ChecklistVersion.objects.none()
+
+    def get_queryset(self):
+        return selectors.version_list(actor=self.request.user).order_by("template__code", "-number")
 
     def retrieve(self, request, *args, **kwargs):
         return Response(selectors.version_payload(self.get_object()))

@@ -142,6 +142,15 @@ def template_list(*, actor=None) -> QuerySet[ChecklistTemplate]:
     return ChecklistTemplate.objects.prefetch_related(Prefetch("versions", queryset=versions))
 
 
+def version_list(*, actor) -> QuerySet[ChecklistVersion]:
+    """Versions a user may read: the issuing levels', a region's own ones inside their scope, and
+    those their team's assignments use."""
+    scope = scope_for(actor, C.INSPECTION_VIEW)
+    granted = assignment_list_granted(actor, in_window=False).values("checklist_version_id")
+    return ChecklistVersion.objects.filter(
+        Q(region__isnull=True) | scope.q_path("region__path") | Q(pk__in=granted)).select_related("template")
+
+
 def default_checklist_version(*, kind: str, plan) -> ChecklistVersion | None:
     """The version a new assignment uses: the latest published own version of the plan's region or
     the nearest region above it, else the issuing level's latest published version."""

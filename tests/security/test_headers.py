@@ -57,6 +57,7 @@ def test_the_api_schema_and_its_docs_need_a_login(client):
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/(?:ld\+)?json\")[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
+STYLE_ELEMENT = re.compile(r"<style\b[^>]*>", re.IGNORECASE)
 JS_URL = re.compile(r"""(?:href|src|action)\s*=\s*["']\s*javascript:""", re.IGNORECASE)
 
 
@@ -64,6 +65,6 @@ def test_templates_have_no_inline_script_or_event_handler():
     offenders = []
     for path in Path(settings.BASE_DIR, "templates").rglob("*.html"):
         text = path.read_text()
-        for pattern in (INLINE_SCRIPT, INLINE_HANDLER, JS_URL):
+        for pattern in (INLINE_SCRIPT, INLINE_HANDLER, JS_URL, STYLE_ELEMENT):
             offenders += [f"{path.relative_to(settings.BASE_DIR)}: {m.group(0)}" for m in pattern.finditer(text)]
     assert offenders == []
