@@ -60,7 +60,6 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "django_celery_beat",
     "django_htmx",
-    "axes",
     "csp",
     "portal",
     "ledger",
@@ -88,8 +87,6 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "portal.audit.HistoryMiddleware",
     "portal.scoping.ScopeDeclarationMiddleware",
-    # Last, as django-axes asks, so it sees the outcome of the login views.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -146,7 +143,6 @@ DATABASES = {
 
 AUTH_USER_MODEL = "portal.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -164,15 +160,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: after AXES_FAILURE_LIMIT failures for one username from one address,
-# further attempts are refused for the cool-off time, with a Chinese page.
-AXES_FAILURE_LIMIT = int(os.environ.get("PNEUMO_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = float(os.environ.get("PNEUMO_LOGIN_COOLOFF_HOURS", "0.25"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
-AXES_ENABLE_ACCESS_FAILURE_LOG = True
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Login throttling (portal/throttle.py). The client address is REMOTE_ADDR, unless REMOTE_ADDR is one
+# of the trusted proxies (addresses or networks, comma-separated): then it is taken from
+# X-Forwarded-For. Leave it empty when gunicorn is reached directly; behind the TLS proxy, list the
+# proxy's address (README, Deployment). Per login name, failures after the free ones make the next
+# attempt wait 1, 2, 4 … seconds up to the cap: a delay, never a lock. Per address and for the whole
+# portal (password spraying), failures within the window are limited too.
+PNEUMO_TRUSTED_PROXIES = env_list("PNEUMO_TRUSTED_PROXIES", "")
+PNEUMO_LOGIN_FREE_FAILURES = int(os.environ.get("PNEUMO_LOGIN_FREE_FAILURES", "3"))
+PNEUMO_LOGIN_MAX_DELAY_SECONDS = int(os.environ.get("PNEUMO_LOGIN_MAX_DELAY_SECONDS", "300"))
+PNEUMO_LOGIN_WINDOW_SECONDS = int(os.environ.get("PNEUMO_LOGIN_WINDOW_SECONDS", "900"))
+PNEUMO_LOGIN_ADDRESS_FAILURES = int(os.environ.get("PNEUMO_LOGIN_ADDRESS_FAILURES", "30"))
+PNEUMO_LOGIN_GLOBAL_FAILURES = int(os.environ.get("PNEUMO_LOGIN_GLOBAL_FAILURES", "300"))
 
 ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous object permissions
 
@@ -395,7 +394,6 @@ LOGGING = {
         # portal.request logs each request's path, status and duration instead.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},
     },
 }
 

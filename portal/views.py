@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from portal import selectors, services
+from portal import selectors, services, throttle
 from portal.forms import (
     DevelopmentZoneForm,
     LoginForm,
@@ -27,8 +27,34 @@ from portal.forms import (
 from portal.models import Membership, Region, RegionLevel
 from portal.scoping import Capability, forbidden, login_only, public, remember_memberships, requires
 
-login = public(auth_views.LoginView.as_view(template_name="portal/login.html", authentication_form=LoginForm,
-                                            redirect_authenticated_user=True))
+
+class LoginView(auth_views.LoginView):
+    """Django's login, throttled (portal/throttle.py): a refused attempt is not even checked."""
+
+    template_name = "portal/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        username = str(request.POST.get("username", ""))[:150]
+        if refusal := throttle.check(request, username):
+            response = render(request, "portal/locked_out.html", {
+                "reason": refusal.reason, "minutes": max(1, -(-refusal.retry_after // 60)),
+                "seconds": refusal.retry_after}, status=429)
+            response["Retry-After"] = str(refusal.retry_after)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        throttle.record_failure(self.request, str(form.data.get("username", ""))[:150])
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        throttle.record_success(form.get_user().get_username())
+        return super().form_valid(form)
+
+
+login = public(LoginView.as_view())
 logout = public(auth_views.LogoutView.as_view())
 password_change = login_only(auth_views.PasswordChangeView.as_view(
     template_name="portal/password_change.html", form_class=PortalPasswordChangeForm))
