@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.badinput.BadInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.audit.HistoryMiddleware",
@@ -166,6 +167,8 @@ LOGOUT_REDIRECT_URL = "login"
 # proxy's address (README, Deployment). Per login name, failures after the free ones make the next
 # attempt wait 1, 2, 4 … seconds up to the cap: a delay, never a lock. Per address and for the whole
 # portal (password spraying), failures within the window are limited too.
+# No filter, search box or id takes more characters than this in a query string (portal/badinput.py).
+PNEUMO_MAX_PARAMETER_LENGTH = int(os.environ.get("PNEUMO_MAX_PARAMETER_LENGTH", "1000"))
 PNEUMO_TRUSTED_PROXIES = env_list("PNEUMO_TRUSTED_PROXIES", "")
 PNEUMO_LOGIN_FREE_FAILURES = int(os.environ.get("PNEUMO_LOGIN_FREE_FAILURES", "3"))
 PNEUMO_LOGIN_MAX_DELAY_SECONDS = int(os.environ.get("PNEUMO_LOGIN_MAX_DELAY_SECONDS", "300"))
