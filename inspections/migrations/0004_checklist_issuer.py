@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inspections', '0002_inspection_return'),
+        ('inspections', '0003_photo_taken_at_position'),
         ('portal', '0001_initial'),
     ]
 
