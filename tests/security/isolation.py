@@ -255,7 +255,8 @@ def all_routes() -> list[Route]:
     for pattern, p in walk(get_resolver().url_patterns):
         if pattern.startswith("admin/") or "(?P<format>" in pattern:
             continue
-        kwargs = tuple(re.findall(r"<(?:\w+:)?(\w+)>", pattern) + re.findall(r"\(\?P<(\w+)>", pattern))
+        kwargs = tuple(dict.fromkeys(re.findall(r"\(\?P<(\w+)>", pattern)
+                                     + re.findall(r"(?<!\?P)<(?:\w+:)?(\w+)>", pattern)))
         routes.append(Route(pattern, p.name or "", p.callback, kwargs, hasattr(p.callback, "cls")))
     return routes
 
