@@ -38,14 +38,14 @@ def test_signed_in_pages_and_api_answers_are_not_stored(client):
 
 def test_anonymous_api_answers_are_not_stored(client):
     response = client.get("/api/me/")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert "no-store" in response["Cache-Control"]
 
 
 def test_the_api_schema_and_its_docs_need_a_login(client):
-    assert client.get("/api/schema/").status_code == 403
-    assert client.get("/api/docs/").status_code == 403
-    assert client.get("/api/docs/?script").status_code == 403
+    assert client.get("/api/schema/").status_code == 401
+    assert client.get("/api/docs/").status_code == 401
+    assert client.get("/api/docs/?script").status_code == 401
     user = make_user("371502", role="viewer")
     client.force_login(user)
     assert client.get("/api/schema/").status_code == 200
