@@ -14,8 +14,9 @@ from ledger.api import ServiceErrorsMixin
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, EmployerRecord, ReportingPeriod
 from portal.api_contract import ValueRulesSerializerMixin
+from portal.forms import REGISTERED_ELSEWHERE
 from portal.models import Region
-from portal.scoping import Access, Capability
+from portal.scoping import Access, Capability, scope_for
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -60,6 +61,9 @@ class CoverageViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.CreateMo
         employer = Employer.objects.select_related("county").filter(uscc=code).first() if code else None
         if employer is None:
             raise serializers.ValidationError({"uscc": ["台帐中没有该统一社会信用代码的单位。"]})
+        if not scope_for(self.request.user, Capability.INSURANCE_EDIT).contains(employer.county):
+            # Not yours answers like does-not-exist (400), without naming the holder.
+            raise serializers.ValidationError({"uscc": [str(REGISTERED_ELSEWHERE)]})
         serializer.instance = services.coverage_save(
             actor=self.request.user, employer=employer, period=data["period"],
             insured_workers=data["insured_workers"], as_of=data["as_of"])

@@ -554,11 +554,10 @@ def coverage_import(*, actor: User, region: Region, period: ReportingPeriod,
             continue
         matched.append((unit, hit))
     if outside:
-        names = dict(Region.objects.filter(pk__in={c for _u, c in outside}).values_list("pk", "name"))
-        for unit, county_id in outside:
+        for unit, _county_id in outside:
             errors.append(RowError(_("参保单位"), unit.row, "统一社会信用代码", unit.uscc,
-                                   _("该单位登记在%(county)s，不在本次导入的%(region)s范围内") % {
-                                       "county": names.get(county_id, ""), "region": region.name},
+                                   _("该单位已在其他地区登记，不在本次导入的%(region)s范围内") % {
+                                       "region": region.name},
                                    _("%(region)s的单位") % {"region": region.name}))
     if errors:
         errors.sort(key=lambda e: e.row)
@@ -849,9 +848,12 @@ def training_create(*, actor: User, region: Region, kind: str, title: str, held_
         errors["participants"] = _("参加人数应为不小于0的整数。")
     level_field = {RegionLevel.PROVINCE: "province_id", RegionLevel.CITY: "city_id",
                    RegionLevel.COUNTY: "county_id", RegionLevel.TOWNSHIP: "township_id"}[region.level]
-    foreign = [e.name for e in employers if getattr(e, level_field) != region.pk]
+    foreign = [e for e in employers if getattr(e, level_field) != region.pk]
     if foreign:
-        errors["employers"] = _("以下单位不在%(region)s：%(names)s") % {"region": region.name, "names": "、".join(foreign)}
+        # Named only when the actor may see them; otherwise just that they are registered elsewhere.
+        scope = scope_for(actor, Capability.INSURANCE_VIEW)
+        names = [e.name if scope.contains(e.county) else (e.uscc or "") for e in foreign]
+        errors["employers"] = _("以下单位不在%(region)s：%(names)s") % {"region": region.name, "names": "、".join(names)}
     if errors:
         raise ValidationError(errors)
     with audit(actor, "training_create", region=region.code):

@@ -18,7 +18,7 @@ from insurance.models import CoverageImportJob, ExpansionPlan, FollowUpAction, L
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, ReportingPeriod
 from ledger.selectors import current_period
-from portal.forms import apply_errors
+from portal.forms import REGISTERED_ELSEWHERE, apply_errors
 from portal.models import Department, Region
 from portal.scoping import Capability, forbidden, has_capability, requires
 from worklist.selectors import liaisons_of
@@ -125,8 +125,10 @@ def coverage(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         employer = Employer.objects.select_related("county").filter(uscc=data["uscc"].strip().upper()).first()
-        if employer is None or not request.scope.contains(employer.county):
-            form.add_error("uscc", _("台帐中没有该统一社会信用代码的单位，或该单位不在您的管辖范围内。"))
+        if employer is None:
+            form.add_error("uscc", _("台帐中没有该统一社会信用代码的单位。"))
+        elif not request.scope.contains(employer.county):
+            form.add_error("uscc", REGISTERED_ELSEWHERE)
         else:
             try:
                 services.coverage_save(actor=request.user, employer=employer, period=data["period"],
@@ -337,10 +339,17 @@ def training(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         usccs = form.uscc_list()
-        employers = list(Employer.objects.filter(uscc__in=usccs))
+        # Only the user's scope is searched; a code held elsewhere is said to be registered elsewhere,
+        # without naming the employer or its region.
+        employers = list(request.scope.filter(Employer.objects.filter(uscc__in=usccs)))
         missing = sorted(set(usccs) - {e.uscc for e in employers})
+        elsewhere = set(Employer.objects.filter(uscc__in=missing).values_list("uscc", flat=True)) if missing else set()
         if missing:
-            form.add_error("employers", _("台帐中没有这些统一社会信用代码：%(codes)s") % {"codes": "、".join(missing)})
+            unknown = [code for code in missing if code not in elsewhere]
+            parts = [_("台帐中没有这些统一社会信用代码：%(codes)s") % {"codes": "、".join(unknown)}] if unknown else []
+            if elsewhere:
+                parts.append(_("%(codes)s：已在其他地区登记。") % {"codes": "、".join(sorted(elsewhere))})
+            form.add_error("employers", "；".join(parts))
         else:
             try:
                 services.training_create(actor=request.user, region=data["region"], kind=data["kind"],

@@ -57,7 +57,7 @@ from portal.audit import audit
 from portal.bulk import history_triggers, staging_table, write_history
 from portal.jobs import close_interrupted, lease
 from portal.models import Region, RegionLevel, User
-from portal.scoping import Capability, require_in_scope
+from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import check_count, check_past_date, check_text
 from portal.xlsx import CellError, WorkbookFileError, normalise, text_column_message, text_stored_as_number
 from targets.services import rollup_mark_dirty
@@ -634,7 +634,10 @@ def _check_database(job: ImportJob, parsed_rows: list[list], lookups: Lookups) -
                            "WHERE registration_number = ANY(%s)", [regnos])
             by_regno = {row[0]: row for row in cursor.fetchall()}
     others = {row[2] for row in (*by_uscc.values(), *by_regno.values()) if row[2] != county.pk}
-    county_names = dict(Region.objects.filter(pk__in=others).values_list("pk", "name")) if others else {}
+    # Another county is named only to someone who may see it; to anyone else an identifier held
+    # there is just "registered elsewhere" (no name, no region).
+    scope = scope_for(job.created_by, Capability.LEDGER_VIEW)
+    county_names = {r.pk: r.name for r in Region.objects.filter(pk__in=others) if scope.contains(r)} if others else {}
     uscc_column, regno_column = cols.BY_KEY["uscc"], cols.BY_KEY["registration_number"]
     matched: dict[int, int] = {}
     for parsed in parsed_rows:
@@ -643,6 +646,11 @@ def _check_database(job: ImportJob, parsed_rows: list[list], lookups: Lookups) -
         if uscc and uscc in by_uscc:
             _u, employer_id, county_id, name, _r = by_uscc[uscc]
             county_name = county_names.get(county_id, "")
+            if county_id != county.pk and county_id not in county_names:
+                errors.append(error(row, uscc_column.header, uscc, _(
+                    "统一社会信用代码 %(uscc)s 已在其他地区登记，不能由%(own)s导入") % {"uscc": uscc, "own": county.name},
+                    uscc_column.expected))
+                continue
             if county_id != county.pk:
                 errors.append(error(row, uscc_column.header, uscc, _(
                     "统一社会信用代码 %(uscc)s 已登记在%(county)s的“%(name)s”，不能由%(own)s导入；"
@@ -652,6 +660,11 @@ def _check_database(job: ImportJob, parsed_rows: list[list], lookups: Lookups) -
         if regno and regno in by_regno:
             _r, other_id, county_id, name, other_uscc = by_regno[regno]
             county_name = county_names.get(county_id, "")
+            if county_id != county.pk and county_id not in county_names:
+                errors.append(error(row, regno_column.header, regno, _(
+                    "旧工商注册号 %(n)s 已在其他地区登记，不能由%(own)s导入") % {"n": regno, "own": county.name},
+                    regno_column.expected))
+                continue
             if county_id != county.pk:
                 errors.append(error(row, regno_column.header, regno, _(
                     "旧工商注册号 %(n)s 已登记在%(county)s的“%(name)s”，不能由%(own)s导入") % {

@@ -94,7 +94,7 @@ def _check_version(instance, expected_version: int | None, submitted: dict, fiel
 # ---- Employers ----------------------------------------------------------------------------
 
 
-def clean_employer_data(data: dict, *, instance: Employer | None = None) -> dict:
+def clean_employer_data(data: dict, *, instance: Employer | None = None, actor: User | None = None) -> dict:
     """Normalise and check an employer's identity fields; raise one ValidationError listing
     every problem by field."""
     errors: dict[str, list[str]] = {}
@@ -140,8 +140,11 @@ def clean_employer_data(data: dict, *, instance: Employer | None = None) -> dict
     if cleaned.get("uscc") and "uscc" not in errors:
         clash = Employer.objects.filter(uscc=cleaned["uscc"]).exclude(pk=getattr(instance, "pk", None))
         if other := clash.select_related("county").first():
-            fail("uscc", _("统一社会信用代码 %(uscc)s 已登记在%(county)s的“%(name)s”") % {
-                "uscc": cleaned["uscc"], "county": other.county.name, "name": other.name})
+            if actor is not None and scope_for(actor, Capability.LEDGER_VIEW).contains(other.county):
+                fail("uscc", _("统一社会信用代码 %(uscc)s 已登记在%(county)s的“%(name)s”") % {
+                    "uscc": cleaned["uscc"], "county": other.county.name, "name": other.name})
+            else:  # held outside what the actor may see: neither its name nor its region
+                fail("uscc", _("统一社会信用代码 %(uscc)s 已在其他地区登记。") % {"uscc": cleaned["uscc"]})
     if cleaned.get("registration_number") and "registration_number" not in errors:
         clash = Employer.objects.filter(registration_number=cleaned["registration_number"])
         if clash.exclude(pk=getattr(instance, "pk", None)).exists():
@@ -203,7 +206,7 @@ def employer_create(*, actor: User, data: dict) -> Employer:
     if repeated := _repeated_create(data):
         require_in_scope(actor, Capability.LEDGER_EDIT, repeated.county)
         return repeated
-    cleaned = clean_employer_data(data)
+    cleaned = clean_employer_data(data, actor=actor)
     require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
     try:
         with transaction.atomic(), audit(actor, "employer_create"):
@@ -220,7 +223,7 @@ def employer_create(*, actor: User, data: dict) -> Employer:
         # Another request created the same identifier between our check and our insert.
         if repeated := _repeated_create(data):
             return repeated
-        clean_employer_data(data)  # names the clash in Chinese
+        clean_employer_data(data, actor=actor)  # names the clash in Chinese (or 'registered elsewhere')
         raise
     return employer
 
@@ -229,7 +232,8 @@ def employer_create(*, actor: User, data: dict) -> Employer:
 def employer_update(*, actor: User, employer: Employer, data: dict, expected_version: int | None) -> Employer:
     employer = Employer.objects.select_for_update(no_key=True, of=("self",)).get(pk=employer.pk)
     require_in_scope(actor, Capability.LEDGER_EDIT, employer.county)
-    cleaned = clean_employer_data({**{f: getattr(employer, f) for f in EMPLOYER_FIELDS}, **data}, instance=employer)
+    cleaned = clean_employer_data({**{f: getattr(employer, f) for f in EMPLOYER_FIELDS}, **data}, instance=employer,
+                                  actor=actor)
     require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
     _check_version(employer, expected_version, cleaned, EMPLOYER_FIELDS)
     with audit(actor, "employer_update"):

@@ -9,7 +9,7 @@ from django.core.validators import (
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Department, Region, RegionLevel, Role
-from portal.scoping import Capability, ScopedRegionField
+from portal.scoping import Capability, ScopedRegionField, capabilities_of
 
 # The one answer for a USCC or ID number held outside the user's scope: neither the holder's
 # name nor its region (docs/ARCHITECTURE-NOTES.md, "Exists but not yours").
@@ -102,6 +102,15 @@ class UserCreateForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_region_fields(actor, Capability.USERS_MANAGE, "region", max_level=RegionLevel.COUNTY)
+        limit_departments(self, actor)
+
+
+def limit_departments(form, actor) -> None:
+    """An admin opens accounts and grants posts only in the departments they administer."""
+    if actor.is_superuser:
+        return
+    own = {m.department for m in actor.memberships.all() if Capability.USERS_MANAGE in capabilities_of(m.department, m.role)}
+    form.fields["department"].choices = [(value, label) for value, label in Department.choices if value in own]
 
 
 class MembershipGrantForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
@@ -112,6 +121,7 @@ class MembershipGrantForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
     def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_region_fields(actor, Capability.USERS_MANAGE, "region", max_level=RegionLevel.COUNTY)
+        limit_departments(self, actor)
 
 
 class UserUpdateForm(BootstrapFormMixin, forms.Form):

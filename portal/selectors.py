@@ -1,10 +1,13 @@
 """Every read of regions, users and memberships that a view or the API uses, through
 portal.scoping."""
 
+from functools import reduce
+from operator import or_
+
 from django.db.models import F, Prefetch, Q, QuerySet, Subquery
 
 from portal.models import Membership, Region, RegionLevel, User
-from portal.scoping import Capability, scope_for
+from portal.scoping import Capability, capabilities_of, scope_for
 
 
 def membership_list_for(user: User) -> QuerySet[Membership]:
@@ -42,9 +45,15 @@ def region_search(*, actor: User, capability: Capability, query: str, max_level:
 
 
 def user_list(*, actor: User, query: str = "", region: Region | None = None) -> QuerySet[User]:
-    """Users holding at least one membership inside the admin's user-management scope."""
+    """Users holding at least one membership inside the admin's user-management scope and of a
+    department the admin manages there (a health admin does not list HRSS accounts)."""
     scope = scope_for(actor, Capability.USERS_MANAGE)
     memberships = scope.filter(Membership.objects.all())
+    if not actor.is_superuser:
+        managed = [Q(region__path__startswith=m.region.path, department=m.department)
+                   for m in actor.memberships.select_related("region")
+                   if Capability.USERS_MANAGE in capabilities_of(m.department, m.role)]
+        memberships = memberships.filter(reduce(or_, managed)) if managed else memberships.none()
     if region is not None:
         memberships = memberships.filter(region__path__startswith=region.path)
     users = User.objects.filter(pk__in=memberships.values("user_id"))

@@ -49,10 +49,19 @@ def test_bad_uscc_is_refused_with_a_chinese_message(clerk, uscc, message):
     assert not Employer.objects.exists()
 
 
-def test_duplicate_uscc_in_another_county_names_that_county(clerk):
+def test_duplicate_uscc_in_another_county_is_only_said_to_be_registered_elsewhere(clerk):
     other = make_employer(county="371521", name="阳谷某厂")
     with pytest.raises(ValidationError) as exc:
         services.employer_create(actor=clerk, data=employer_data(uscc=other.uscc))
+    message = exc.value.message_dict["uscc"][0]
+    assert "已在其他地区登记" in message and "阳谷" not in message
+
+
+def test_duplicate_uscc_inside_the_scope_names_the_holder():
+    city_clerk = make_user("3715")
+    other = make_employer(county="371521", name="阳谷某厂")
+    with pytest.raises(ValidationError) as exc:
+        services.employer_create(actor=city_clerk, data=employer_data(uscc=other.uscc))
     assert "阳谷县" in exc.value.message_dict["uscc"][0]
 
 
