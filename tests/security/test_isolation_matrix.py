@@ -17,10 +17,9 @@ import re
 import time
 
 import pytest
-from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import BaseForm, ModelChoiceField
-from django.test import Client, override_settings
+from django.test import Client
 from django.test.signals import template_rendered
 
 from portal.models import Membership, User
@@ -55,20 +54,22 @@ NOT_YET_BUILT = {
 SHARED = {"period": "the national half-year reporting periods every county reports in"}
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Built once for the module inside a transaction that is rolled back at the end; uploads
-    (the inspection's photos, an export file) go to a temporary MEDIA_ROOT."""
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            world = build_world()
-            world.users = foreign_users()
-            yield world
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+def make_world(settings, tmp_path):
+    """Built inside the test's own transaction (rolled back by pytest-django); uploads (the
+    inspection's photos, an export file) go to a temporary MEDIA_ROOT."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    world = build_world()
+    world.users = foreign_users()
+    return world
+
+
+@pytest.mark.timeout(1500)
+def test_isolation_matrix(db, settings, tmp_path):
+    """One world for both halves (building it is the slow part)."""
+    world = make_world(settings, tmp_path)
+    objects_problems = check_object_routes(world)
+    list_problems = check_lists(world)
+    assert objects_problems + list_problems == []
 
 
 def client_for(user) -> Client:
@@ -145,8 +146,7 @@ def discover(world, route, clients):
     return None
 
 
-@pytest.mark.timeout(900)
-def test_every_object_route_refuses_foreign_users_exactly_as_a_missing_object(world):
+def check_object_routes(world) -> list[str]:
     started = time.perf_counter()
     owners = [client_for(u) for u in (world.superuser, world.owner, world.inspector, world.hrss)]
     clients = {label: client_for(user) for label, user in world.users}
@@ -198,7 +198,7 @@ def test_every_object_route_refuses_foreign_users_exactly_as_a_missing_object(wo
     print(f"\nisolation matrix, objects: {len(object_routes)} routes, {len(world.users)} users, "
           f"{checked} route × user × method checks (each also against a missing object), {elapsed:.0f} s")
     report(problems)
-    assert problems == []
+    return problems
 
 
 def report(problems: list[str]) -> None:
@@ -233,8 +233,7 @@ def unfiltered(value) -> str | None:
     return None
 
 
-@pytest.mark.timeout(900)
-def test_lists_filters_exports_and_dropdowns_show_no_foreign_row(world):
+def check_lists(world) -> list[str]:
     started = time.perf_counter()
     list_routes = [r for r in all_routes() if not [k for k in r.kwargs if k != "format"]
                    and "GET" in r.methods() and r.name not in ("logout", "api-schema", "api-docs")]
@@ -273,4 +272,4 @@ def test_lists_filters_exports_and_dropdowns_show_no_foreign_row(world):
     # The markers are real: the owner's own lists show them (else the check could never fail).
     assert {MARKERS["employer"], MARKERS["plan"], MARKERS["campaign"]} <= owner_saw, owner_saw
     report(sorted(set(problems)))
-    assert sorted(set(problems)) == []
+    return sorted(set(problems))
