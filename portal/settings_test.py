@@ -14,3 +14,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 _RUN = os.environ.get("PNEUMO_TEST_DB_NAME", "main")
 CACHES["default"]["KEY_PREFIX"] = f"pneumo-test-{_RUN}"
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PNEUMO_CELERY_QUEUE", f"pneumo-test-{_RUN}")
+# Login throttling counts failures in the shared cache for 15 minutes: the whole suite signs in from
+# 127.0.0.1, so the per-address and portal-wide limits would carry over between tests and runs.
+# tests/security/test_login_throttle.py sets the limits it tests.
+PNEUMO_LOGIN_ADDRESS_FAILURES = 100_000
+PNEUMO_LOGIN_GLOBAL_FAILURES = 100_000
