@@ -187,7 +187,7 @@ def build_world() -> World:
     # Targets
     o["campaign"] = campaign = target_services.campaign_create(
         actor=owner, region=home, name=MARKERS["campaign"], authority="东昌府区卫生健康局", document_number="",
-        starts_on=dt.date(2020, 1, 1), ends_on=dt.date(2022, 12, 31))
+        first_year=2020, last_year=2022)
     o["target"] = target_services.target_set(actor=owner, campaign=campaign, region=home, indicator="declaration",
                                              due_on=dt.date(2021, 12, 31), value=Decimal("95"))
     target_services.rollup_recompute_full(period=period)

@@ -131,10 +131,9 @@ def test_an_unannounced_target_outside_the_plan_is_only_said_to_be_registered_el
 def test_the_campaign_dropdown_lists_only_plans_binding_the_admins_region(client):
     county_admin = make_user(("371502", Department.HEALTH, Role.ADMIN))
     neighbour_draft = Campaign.objects.create(region=Region.objects.get(code="371521"), name="阳谷县方案草稿",
-                                              authority="阳谷县", starts_on=dt.date(2020, 1, 1),
-                                              ends_on=dt.date(2020, 12, 31))
+                                              authority="阳谷县", first_year=2020, last_year=2020)
     province = Campaign.objects.create(region=Region.objects.get(code="37"), name="山东省实施方案",
-                                       authority="山东省", starts_on=dt.date(2020, 1, 1), ends_on=dt.date(2020, 12, 31))
+                                       authority="山东省", first_year=2020, last_year=2020)
     client.force_login(county_admin)
     page = client.get("/dashboard/targets/").content.decode()
     assert province.name in page
