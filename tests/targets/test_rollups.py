@@ -227,7 +227,11 @@ def test_beat_runs_the_nightly_recompute_and_a_sweep_of_lost_marks():
     tasks_by_name = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks_by_name == {"targets.tasks.recompute_all", "targets.tasks.recompute_dirty",
                              "inspections.tasks.close_expired_plans", "ledger.purge_old_files",
-                             "insurance.close_interrupted_imports"}
+                             "insurance.close_interrupted_imports", "ledger.close_interrupted_imports",
+                             "worklist.tasks.sweep_events", "worklist.tasks.send_reminders"}
     assert inspection_tasks.close_expired_plans.name in app.tasks and ledger_tasks.purge_old_files.name in app.tasks
+    from worklist import tasks as worklist_tasks
+
+    assert worklist_tasks.sweep_events.name in app.tasks and worklist_tasks.send_reminders.name in app.tasks
     assert insurance_tasks.close_interrupted_imports.name in app.tasks
     assert tasks.recompute_all.name in app.tasks and tasks.recompute_dirty.name in app.tasks
