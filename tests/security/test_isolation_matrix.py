@@ -48,7 +48,8 @@ NOT_YET_BUILT = {
     "patients/rehab/sites/<int:pk>/", "patients/excel/import/<int:pk>/", "patients/excel/import/<int:pk>/errors/",
     "worklist/inbox/<int:pk>/open/", "worklist/review/<int:pk>/", "worklist/records/<int:pk>/comments/",
     "inspections/photos/<uuid:client_uuid>", "inspections/findings/<int:pk>/evidence/<int:evidence_pk>",
-    "inspections/reports/<int:pk>/signature.png",
+    "inspections/reports/<int:pk>/signature.png", "dashboard/reported/<int:pk>/review/",
+    "dashboard/reported/<int:pk>/evidence/",
 }
 # Objects that are not a county's: every signed-in user reads them.
 SHARED = {"period": "the national half-year reporting periods every county reports in"}
