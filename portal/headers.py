@@ -4,14 +4,19 @@ portal does not use. The Content-Security-Policy itself is django-csp's (setting
 
 from django.utils.cache import add_never_cache_headers
 
-# The portal uses none of these; a photo is taken through the file input, which needs no camera grant.
+# The portal uses none of these but geolocation: an inspector may let the tablet record where a
+# photo was taken (the portal's own pages only). A photo is taken through the file input, which
+# needs no camera grant.
 PERMISSIONS_POLICY = ", ".join(
-    f"{feature}=()"
-    for feature in (
-        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer",
-        "microphone", "midi", "payment", "publickey-credentials-get", "screen-wake-lock", "serial", "usb",
-        "xr-spatial-tracking",
-    )
+    [
+        f"{feature}=()"
+        for feature in (
+            "accelerometer", "autoplay", "camera", "display-capture", "gyroscope", "magnetometer",
+            "microphone", "midi", "payment", "publickey-credentials-get", "screen-wake-lock", "serial", "usb",
+            "xr-spatial-tracking",
+        )
+    ]
+    + ["geolocation=(self)"]
 )
 
 

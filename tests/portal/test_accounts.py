@@ -139,14 +139,23 @@ def test_weak_password_is_refused_with_a_message():
 
 
 def test_user_create_page_refuses_a_region_outside_the_subtree(client):
-    client.force_login(county_admin())
-    city = Region.objects.get(code="3715")
+    client.force_login(make_user("3715", role=Role.ADMIN))
+    outside = Region.objects.get(code="370102")  # 历下区, another city's county
     response = client.post(reverse("user-create"), {
-        "username": "sneaky", "display_name": "王芳", "password": "Str0ng-pass", "region": city.pk,
+        "username": "sneaky", "display_name": "王芳", "password": "Str0ng-pass", "region": outside.pk,
         "department": "health", "role": "clerk"})
     assert response.status_code == 200
     assert "选择一个有效的选项" in response.content.decode() or "有效" in response.content.decode()
     assert not User.objects.filter(username="sneaky").exists()
+
+
+def test_a_county_admin_cannot_place_an_account_above_their_county(client):
+    """A county admin's only region is fixed on the form: a tampered post naming the city is ignored."""
+    client.force_login(county_admin())
+    client.post(reverse("user-create"), {
+        "username": "sneaky", "display_name": "王芳", "password": "Str0ng-pass",
+        "region": Region.objects.get(code="3715").pk, "department": "health", "role": "clerk"})
+    assert not Membership.objects.filter(user__username="sneaky").exclude(region__code="371502").exists()
 
 
 def test_grant_and_revoke_are_audited():

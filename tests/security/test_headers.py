@@ -34,6 +34,8 @@ def test_signed_in_pages_and_api_answers_are_not_stored(client):
         assert "no-store" in response["Cache-Control"], url
         assert response["Referrer-Policy"] == "same-origin"
         assert "camera=()" in response["Permissions-Policy"]
+        # The tablet records where a photo was taken when the inspector allows it.
+        assert "geolocation=(self)" in response["Permissions-Policy"]
 
 
 def test_anonymous_api_answers_are_not_stored(client):
