@@ -805,7 +805,6 @@ def finding_rectify(*, actor, finding: Finding, note: str, upload=None) -> Findi
     return finding
 
 
-@transaction.atomic
 def access_review(actor, finding: Finding) -> None:
     """Only the team or the issuing region's admins verify a rectification."""
     assignment = finding.inspection.assignment
@@ -814,6 +813,7 @@ def access_review(actor, finding: Finding) -> None:
         raise PermissionDenied(_("只有检查组或发文单位管理员可以核实整改。"))
 
 
+@transaction.atomic
 def finding_review(*, actor, finding: Finding, outcome: str, comment: str = "") -> Finding:
     finding = Finding.objects.select_for_update(no_key=True, of=("self",)).select_related("inspection__assignment__plan").get(pk=finding.pk)
     access_review(actor, finding)

@@ -86,9 +86,11 @@ def home(request):
     from worklist import selectors as worklist_selectors
     from worklist.views import remember_counts
 
-    # "山东省聊城市东昌府区": the names along each region's path, in the memberships' query.
+    # "山东省聊城市东昌府区": the names along each region's path, in the memberships' query; the
+    # national root is named only when it is the region itself, as Region.full_name does.
     full_name = RawSQL("SELECT string_agg(a.name, '' ORDER BY length(a.path)) FROM portal_region a "
-                       "WHERE a.code = ANY(string_to_array(trim(trailing '/' FROM portal_region.path), '/'))", [])
+                       "WHERE a.code = ANY(string_to_array(trim(trailing '/' FROM portal_region.path), '/')) "
+                       "AND (a.level > 0 OR portal_region.level = 0)", [])
     memberships = list(worklist_selectors.with_liaison_flag(selectors.membership_list_for(request.user))
                        .annotate(region_full_name=full_name))
     if not memberships and not request.user.is_superuser:

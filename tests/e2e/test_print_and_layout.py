@@ -34,8 +34,7 @@ def ledger(reference_data):
     from targets.models import Campaign, Target
 
     campaign = Campaign.objects.create(name="山东省尘肺病防治攻坚行动实施方案", region=Region.objects.get(code="37"),
-                                       authority="山东省卫生健康委员会", starts_on=datetime.date(2019, 1, 1),
-                                       ends_on=datetime.date(2020, 12, 31))
+                                       authority="山东省卫生健康委员会", first_year=2019, last_year=2020)
     Target.objects.create(campaign=campaign, region=Region.objects.get(code="37"), indicator="declaration",
                           due_on=datetime.date(2020, 6, 30), value=95)
     return period

@@ -20,7 +20,11 @@ def test_coverage_api_write_and_scope(client, ledger, hrss_clerk, health_clerk, 
     client.force_login(hrss_other_county)
     assert client.get("/api/insurance/coverage/").json()["count"] == 0
     response = client.post("/api/insurance/coverage/", payload, content_type="application/json")
-    assert response.status_code == 403 and "不在您的管辖范围内" in response.json()["detail"]
+    # Another county's employer is answered like a missing one: no status or text tells them apart.
+    missing = client.post("/api/insurance/coverage/", {**payload, "uscc": "91371500000000000X"},
+                          content_type="application/json")
+    assert response.status_code == missing.status_code == 400
+    assert "东昌府" not in response.content.decode() and ledger["cement"].name not in response.content.decode()
     assert InsuranceCoverage.objects.get().insured_workers == 80
 
 

@@ -216,7 +216,7 @@ def test_import_refuses_units_of_another_region(ledger, hrss_other_county, hrss_
                                  files=[("a.xlsx", xlsx([unit(ledger["cement"], 10)]))])
     yanggu = Region.objects.get(code="371521")
     errors = rejected(hrss_city, yanggu, period_2020h1, xlsx([unit(ledger["cement"], 10)]))
-    assert "登记在东昌府区" in errors[0]["problem"]
+    assert "已在其他地区登记" in errors[0]["problem"] and "东昌府" not in errors[0]["problem"]
 
 
 def test_person_list_marks_rostered_workers_without_logging_ids(ledger, hrss_clerk, period_2020h1, county, caplog):
