@@ -127,7 +127,7 @@ def seed_demo_patients(*, seed: int, province_codes: list[str], per_county: tupl
     for row in Employer.objects.filter(province__code__in=province_codes).values_list("id", "name", "status",
                                                                                        "county_id"):
         employers.setdefault(row[3], []).append(row[:3])
-    counties = list(Region.objects.filter(level=RegionLevel.COUNTY, path__regex=rf"^({'|'.join(province_codes)})/")
+    counties = list(Region.objects.filter(level=RegionLevel.COUNTY, path__regex=rf"(^|/)({'|'.join(province_codes)})/")
                     .select_related("parent").order_by("code"))
     total, used = 0, set(Patient.objects.values_list("id_number", flat=True))
     with audit(None, "seed_demo_patients"):

@@ -10,8 +10,10 @@ from django.utils.translation import gettext as _
 from patients import selectors, services
 from patients.forms import FollowUpForm, MoveForm, PatientForm, RehabSiteForm, ReliefForm
 from patients.models import AccessKind, LifeStatus, Patient, RehabSite, ReliefCategory, Stage
+from portal.badinput import bad_request
 from portal.forms import call_service
 from portal.models import Department, Region
+from portal.params import parse_id
 from portal.scoping import RELIEF_DUTIES, Capability, forbidden, has_capability, relief_grants, requires, scope_for
 from portal.selectors import region_breadcrumbs
 
@@ -23,6 +25,13 @@ NOT_FOUND = _("该患者不存在或不在您的管辖范围内。")
 def _region_param(request) -> Region | None:
     code = request.GET.get("region", "").strip()
     return Region.objects.filter(code=code).first() if code else None
+
+
+def stage_param(request) -> str | None:
+    """The stage filter: "" (every stage) or a stage's number; None when the parameter is not a
+    stage (text, an impossible number), which the list answers with 400 rather than a database error."""
+    stage = request.GET.get("stage", "").strip()
+    return stage if not stage or parse_id(stage) in Stage.values else None
 
 
 def _page(request, queryset):
@@ -39,9 +48,11 @@ def patient_list(request, overdue: bool = False):
     region = _region_param(request)
     if region is not None and not request.scope.contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
+    if (stage := stage_param(request)) is None:
+        return bad_request(request, _("期别只能是壹期、贰期或叁期"))
     filters = selectors.PatientFilters(
         query=request.GET.get("q", "").strip(), region=region, status=request.GET.get("status", ""),
-        category=request.GET.get("category", ""), stage=request.GET.get("stage", ""), overdue=overdue,
+        category=request.GET.get("category", ""), stage=stage, overdue=overdue,
         missing=request.GET.get("missing", ""))
     page = _page(request, selectors.patient_list(actor=request.user, filters=filters))
     focus = region or (request.scope.top_regions().first() if len(request.scope.regions) == 1 else None)

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from patients import excel, imports, selectors
 from patients.forms import ImportForm
 from patients.models import ImportStatus, PatientImportJob
+from patients.views import stage_param
+from portal.badinput import bad_request
 from portal.forms import apply_errors
 from portal.models import Region
 from portal.scoping import Capability, forbidden, requires
@@ -38,9 +40,11 @@ def export(request):
     region = Region.objects.filter(code=code).first() if code else None
     if region is not None and not request.scope.contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
+    if (stage := stage_param(request)) is None:
+        return bad_request(request, _("期别只能是壹期、贰期或叁期"))
     filters = selectors.PatientFilters(
         query=request.GET.get("q", "").strip(), region=region, status=request.GET.get("status", ""),
-        category=request.GET.get("category", ""), stage=request.GET.get("stage", ""),
+        category=request.GET.get("category", ""), stage=stage,
         missing=request.GET.get("missing", ""))
     queryset = selectors.patient_list(actor=request.user, filters=filters)
     return _xlsx(lambda s: excel.export(s, actor=request.user, queryset=queryset), "patients.xlsx")
