@@ -3,7 +3,8 @@
 One county (东昌府区) holds one object of every kind the portal shows: an employer, its period
 record and a worker, an import job, a ledger handover, HRSS coverage, a follow-up, an expansion
 plan, a training event, a coverage import job, an inspection plan with a team, assignments, an
-inspection and a finding, the county's own checklist version, a campaign and a target, a user.
+inspection and a finding, the county's own checklist version, a campaign and a target, a reported
+figure with its evidence, a patient file, a user.
 Each object's table gets its own id range first, so an id names one object across all tables:
 a route's object is found by asking which id the route answers for (see `discover`).
 
@@ -45,6 +46,7 @@ MARKERS = {
     "user": "矩阵东昌府用户",
     "follow_up": "矩阵跟进备注",
     "checklist_item": "矩阵本县检查项",
+    "patient": "矩阵患者甲",
 }
 
 
@@ -106,15 +108,19 @@ def build_world() -> World:
         ReportingPeriod,
         Worker,
     )
+    from patients import services as patient_services
+    from patients.identity import generated_id_number
+    from patients.models import Patient
     from targets import services as target_services
-    from targets.models import Campaign, RegionRollup, Target
+    from targets.models import Campaign, RegionRollup, ReportedFigure, Target
     from tests.factories import make_user
     from tests.inspections.factories import fill_all, load_checklists
     from tests.ledger.factories import make_employer
 
     _spread_sequences([Employer, EmployerRecord, Worker, ImportJob, CountySubmission, LedgerHandover,
                        InsuranceCoverage, FollowUp, ExpansionPlan, TrainingEvent, CoverageImportJob, InspectionPlan,
-                       Team, Assignment, Inspection, Finding, ChecklistVersion, Campaign, Target, RegionRollup, User])
+                       Team, Assignment, Inspection, Finding, ChecklistVersion, Campaign, Target, RegionRollup,
+                       ReportedFigure, Patient, User])
     load_checklists()
     world = World()
     o = world.objects
@@ -190,6 +196,24 @@ def build_world() -> World:
         first_year=2020, last_year=2022)
     o["target"] = target_services.target_set(actor=owner, campaign=campaign, region=home, indicator="declaration",
                                              due_on=dt.date(2021, 12, 31), value=Decimal("95"))
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    o["reported_figure"] = target_services.reported_figure_save(
+        actor=owner, period=period, region=home, indicator="enforcement_training", numerator=18, denominator=20,
+        evidence=SimpleUploadedFile("矩阵培训签到表.pdf", b"%PDF-1.4 matrix", content_type="application/pdf"))
+    # Patients
+    import random
+
+    township = Region.objects.filter(parent=home).order_by("code").first()
+    o["patient"] = patient_services.patient_create(actor=owner, data={
+        "name": MARKERS["patient"], "phone": "13800001111", "county": home, "township": township,
+        "id_number": generated_id_number(random.Random(7), county_code=HOME, birth=dt.date(1960, 5, 1), male=True),
+        "village": "东关村", "address": "东关村3组", "employer": None, "employer_name": "聊城市某石材厂",
+        "employer_uscc": "", "employer_gone": False, "exposure_years": 12, "dust_type": None,
+        "diagnosis_kind": "occupational", "disease": "silicosis", "stage": 2, "diagnosed_on": dt.date(2015, 3, 1),
+        "diagnosis_institution": "聊城市职业病防治院", "certificate_number": "LC2015-001", "injury_insured": False,
+        "injury_recognized": False, "disability_grade": None, "status": "alive", "died_on": None, "death_cause": "",
+        "rehab_filed_on": None})
     target_services.rollup_recompute_full(period=period)
     o["rollup"] = RegionRollup.objects.get(period=period, region=home)
     world.period = period
