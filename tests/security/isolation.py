@@ -4,7 +4,7 @@ One county (东昌府区) holds one object of every kind the portal shows: an em
 record and a worker, an import job, a ledger handover, HRSS coverage, a follow-up, an expansion
 plan, a training event, a coverage import job, an inspection plan with a team, assignments, an
 inspection and a finding, the county's own checklist version, a campaign and a target, a reported
-figure with its evidence, a patient file, a user.
+figure with its evidence, a patient file, a rehab station, a patient import job, a user.
 Each object's table gets its own id range first, so an id names one object across all tables:
 a route's object is found by asking which id the route answers for (see `discover`).
 
@@ -110,7 +110,7 @@ def build_world() -> World:
     )
     from patients import services as patient_services
     from patients.identity import generated_id_number
-    from patients.models import Patient
+    from patients.models import Patient, PatientImportJob, RehabSite, SiteKind
     from targets import services as target_services
     from targets.models import Campaign, RegionRollup, ReportedFigure, Target
     from tests.factories import make_user
@@ -120,7 +120,7 @@ def build_world() -> World:
     _spread_sequences([Employer, EmployerRecord, Worker, ImportJob, CountySubmission, LedgerHandover,
                        InsuranceCoverage, FollowUp, ExpansionPlan, TrainingEvent, CoverageImportJob, InspectionPlan,
                        Team, Assignment, Inspection, Finding, ChecklistVersion, Campaign, Target, RegionRollup,
-                       ReportedFigure, Patient, User])
+                       ReportedFigure, Patient, RehabSite, PatientImportJob, User])
     load_checklists()
     world = World()
     o = world.objects
@@ -214,6 +214,13 @@ def build_world() -> World:
         "diagnosis_institution": "聊城市职业病防治院", "certificate_number": "LC2015-001", "injury_insured": False,
         "injury_recognized": False, "disability_grade": None, "status": "alive", "died_on": None, "death_cause": "",
         "rehab_filed_on": None})
+    keys = {"province_id": city.parent_id, "city_id": city.pk, "county_id": home.pk, "township_id": township.pk}
+    o["rehab_site"] = RehabSite.objects.create(
+        kind=SiteKind.STATION, name="矩阵尘肺病康复站", host_institution="矩阵卫生院", rooms=["oxygen"],
+        equipment=["ecg"], drugs_stocked=True, opened_on=dt.date(2020, 3, 1), patients_served=20, **keys)
+    o["patient_import_job"] = PatientImportJob.objects.create(created_by=owner, original_name="矩阵患者名单.xlsx",
+                                                              county_id=home.pk, province_id=city.parent_id,
+                                                              city_id=city.pk)
     target_services.rollup_recompute_full(period=period)
     o["rollup"] = RegionRollup.objects.get(period=period, region=home)
     world.period = period
