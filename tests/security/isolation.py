@@ -188,6 +188,10 @@ def build_world() -> World:
     inspection_services.inspection_submit(actor=inspector, inspection=unannounced.inspection)
     fill_all(assignment, inspector)
     o["inspection"] = Inspection.objects.get(assignment=assignment)
+    # The team leader's signature (a 1×1 PNG), so the signature image route has an object.
+    Inspection.objects.filter(pk=o["inspection"].pk).update(signature="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"
+                                                            "CAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+    o["inspection"].refresh_from_db()
     o["finding"] = Finding.objects.filter(employer=employer).first()
     assert o["finding"] is not None
     # Targets

@@ -45,7 +45,6 @@ REFUSED = {401, 403, 404, 405}
 NOT_YET_BUILT = {
     "worklist/inbox/<int:pk>/open/",
     "inspections/photos/<uuid:client_uuid>", "inspections/findings/<int:pk>/evidence/<int:evidence_pk>",
-    "inspections/reports/<int:pk>/signature.png",
 }
 # Objects that are not a county's: every signed-in user reads them.
 SHARED = {"period": "the national half-year reporting periods every county reports in"}
