@@ -80,9 +80,13 @@ def logout(page) -> None:
     """Sign out through the user menu and wait for the login page: sign-out first clears the
     offline caches, so its request leaves a moment after the click, and a navigation started
     before it lands would be aborted by it."""
-    if not page.get_by_test_id("user-menu").is_visible():
-        page.locator(".navbar-toggler").click()  # folded at tablet width
-    page.get_by_test_id("user-menu").click()
+    menu = page.get_by_test_id("user-menu")
+    if not menu.is_visible():
+        # Folded at tablet width. Bootstrap ignores a toggle while the menu is still sliding.
+        page.locator(".navbar-collapse.collapsing").wait_for(state="detached")
+        page.locator(".navbar-toggler").click()
+        menu.wait_for(state="visible")
+    menu.click()
     page.get_by_test_id("logout").click()
     page.wait_for_url("**/accounts/login/**")
 
