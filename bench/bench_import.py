@@ -91,7 +91,7 @@ def bench_objects():
 def build_file(path: Path, rows: int, county, period) -> None:
     """A realistic filled-in template: every column, varied values, some exposures."""
     from ledger import columns as cols
-    from ledger import excel
+    from ledger import excel, selectors
     from ledger.demo import demo_uscc
     from ledger.models import DustType, Industry
     from portal.demo import chinese_name
@@ -137,7 +137,7 @@ def build_file(path: Path, rows: int, county, period) -> None:
 
     with open(path, "wb") as fh:
         excel.write_ledger(fh, region_name=county.name, period=period, rows=(row(i) for i in range(1, rows + 1)),
-                           reference=excel.reference_lists(county), expected_rows=rows)
+                           reference=selectors.reference_lists(county), expected_rows=rows)
 
 
 def read_with_openpyxl(path: Path) -> int:

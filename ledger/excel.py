@@ -1,5 +1,6 @@
-"""The official ledger workbook: the template, reading an upload, writing an export and the
-error report. The layout comes from `ledger.columns` alone.
+"""The official ledger workbook's format: writing it (template or export rows) and its error
+report, and opening an upload. The layout comes from `ledger.columns` alone; what goes into
+the rows is chosen by `ledger.selectors` and `ledger.exports`.
 
 Writing uses openpyxl's write-only mode (rows stream to a temporary file, so an export of
 200,000 employers stays within memory); the template is an export with no rows. Uploads are
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO
@@ -21,12 +21,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ledger import columns as cols
-from ledger.columns import COLUMNS, Kind
-from portal.workbook import XLSX_CONTENT_TYPE as XLSX_CONTENT_TYPE
+from ledger.columns import COLUMNS
 from portal.workbook import new_workbook
 from portal.xlsx import WorkbookFileError, read_upload
-
-log = logging.getLogger(__name__)
 
 # Data validations (dropdowns) cover at least this many rows, so a template has room to fill.
 TEMPLATE_ROWS = 2000
@@ -51,21 +48,6 @@ class ReferenceLists:
     dust_types: list[str] = field(default_factory=list)
     townships: list[str] = field(default_factory=list)
     industries: list[tuple[str, str]] = field(default_factory=list)  # (code, name), 大类 to 小类
-
-
-def reference_lists(county=None) -> ReferenceLists:
-    from ledger.models import DustType, Industry
-    from portal.models import Region, RegionLevel
-
-    townships = []
-    if county is not None:
-        townships = list(Region.objects.filter(parent=county, level=RegionLevel.TOWNSHIP)
-                         .order_by("code").values_list("name", flat=True))
-    return ReferenceLists(
-        dust_types=list(DustType.objects.order_by("id").values_list("name", flat=True)),
-        townships=townships,
-        industries=list(Industry.objects.filter(level__gte=2).order_by("code").values_list("code", "name")),
-    )
 
 
 def write_ledger(stream: IO[bytes] | str, *, region_name: str | None, period=None, rows: Iterable[Sequence] = (),
@@ -250,243 +232,3 @@ def open_ledger(source, *, max_bytes: int) -> Iterator[LedgerSheet]:
         raise WorkbookFileError(_("在“%(sheet)s”工作表前%(n)s行中找不到列标题行（应在第%(row)s行，含“单位名称”“统一社会信用代码”等列）。"
                                 "请使用官方模板，不要删除或修改列标题。") % {
             "sheet": found.name, "n": HEADER_SEARCH_ROWS, "row": cols.HEADER_ROW}, "no_header")
-
-
-# ---- Export: the ledger the user can see ----------------------------------------------------------
-
-
-_EMPLOYER_VALUES = [
-    ("region_code", "county__code"), ("township", "township__name"), ("name", "name"), ("uscc", "uscc"),
-    ("registration_number", "registration_number"), ("registered_address", "registered_address"),
-    ("workplace_address", "workplace_address"), ("industry", "industry__code"), ("industry_name", "industry__name"),
-    ("key_group", "key_group"), ("size", "size"), ("ownership", "ownership"), ("business_scope", "business_scope"),
-    ("legal_representative", "legal_representative"), ("legal_representative_phone", "legal_representative_phone"),
-    ("health_manager", "health_manager"), ("health_manager_phone", "health_manager_phone"), ("status", "status"),
-    ("in_governance_scope", "in_governance_scope"),
-]
-
-# The period's dust exposures of the employer (the base table of the list's queryset).
-_DUSTS_OF_EMPLOYER = """(
-    SELECT string_agg(d.name || ':' || x.exposed_workers, '；' ORDER BY d.id)
-    FROM ledger_employerrecord r
-    JOIN ledger_recorddustexposure x ON x.record_id = r.id
-    JOIN ledger_dusttype d ON d.id = x.dust_type_id
-    WHERE r.employer_id = ledger_employer.id AND r.period_id = %s
-)"""
-
-
-@dataclass
-class Export:
-    rows: Iterator[list]
-    region_name: str | None
-    period: object
-    count: int
-
-
-def export_filters(actor, params):
-    """The employer list's filters from a query string (the list page links here with its own
-    query string): region (or county), township, q, key_group, status, in_scope, missing,
-    period, sort. Raises PermissionDenied for a region outside the user's scope."""
-    from django.core.exceptions import PermissionDenied
-
-    from ledger import selectors
-    from ledger.models import ReportingPeriod
-    from portal.models import Region
-    from portal.scoping import Capability, scope_for
-
-    def region(name):
-        code = (params.get(name) or "").strip()
-        return Region.objects.filter(code=code).first() if code else None
-
-    area = region("region") or region("county")
-    if area is not None and not scope_for(actor, Capability.LEDGER_VIEW).contains(area):
-        raise PermissionDenied(_("该区划不在您的管辖范围内。"))
-    if (params.get("region") or params.get("county")) and area is None:
-        raise PermissionDenied(_("该区划不在您的管辖范围内。"))
-    period_code = (params.get("period") or "").strip()
-    period = (ReportingPeriod.objects.filter(code=period_code.upper()).first() if period_code
-              else selectors.current_period())
-    return selectors.EmployerFilters(
-        query=(params.get("q") or "").strip(), region=area, township=region("township"),
-        key_group=params.get("key_group") or "", status=params.get("status") or "",
-        in_scope={"1": True, "0": False}.get(params.get("in_scope") or ""), missing=params.get("missing") or "",
-        period=period, sort=params.get("sort") or "name",
-    )
-
-
-def ledger_export(*, actor, params) -> Export:
-    """Exactly the employer list `actor` sees with these filters (ledger.selectors.employer_list,
-    so the scope applies), each with its facts of the period when it has a record."""
-    from django.db.models import FilteredRelation, Q
-    from django.db.models.expressions import RawSQL
-
-    from ledger import selectors
-    from ledger.services import RECORD_FIELDS
-    from portal.scoping import Capability, scope_for
-
-    filters = export_filters(actor, params)
-    employers = selectors.employer_list(actor=actor, filters=filters)
-    fields = [path for _key, path in _EMPLOYER_VALUES]
-    period = filters.period
-    if period is not None:
-        employers = employers.annotate(
-            period_record=FilteredRelation("records", condition=Q(records__period=period)),
-            dusts=RawSQL(_DUSTS_OF_EMPLOYER, [period.pk]),
-        )
-        fields += [f"period_record__{f}" for f in RECORD_FIELDS] + ["period_record__id", "dusts"]
-    count = employers.count()
-    if filters.region is not None:
-        region_name = filters.region.name
-    else:
-        regions = list(scope_for(actor, Capability.LEDGER_VIEW).top_regions()[:2])
-        region_name = regions[0].name if len(regions) == 1 else None
-    return Export(_export_rows(employers.values_list(*fields), with_record=period is not None), region_name, period,
-                  count)
-
-
-def _export_rows(values, *, with_record: bool) -> Iterator[list]:
-    """Display values in column order: labels for choices, 是/否, dates as dates. A record-less
-    employer (not carried into the period) gets empty facts."""
-    from ledger.services import RECORD_FIELDS
-
-    labels = {c.key: c.value_to_label() for c in COLUMNS if c.choices is not None}
-    position = {c.key: i for i, c in enumerate(COLUMNS)}
-    employer_slots = [(position[key], labels.get(key), cols.BY_KEY[key].kind) for key, _path in _EMPLOYER_VALUES]
-    record_slots = [(position[key], cols.BY_KEY[key].kind) for key in RECORD_FIELDS]
-    dust_slot = position["exposures"]
-    first_record = len(employer_slots)
-    width = len(COLUMNS)
-    serial = 0
-    for row in values.iterator(chunk_size=2000):
-        serial += 1
-        out = [None] * width
-        out[0] = serial
-        for (slot, label_map, kind), value in zip(employer_slots, row, strict=False):
-            if kind is Kind.BOOL:
-                value = cols.YES if value else cols.NO
-            elif label_map is not None and value:
-                value = label_map.get(value, value)
-            out[slot] = value if value != "" else None
-        if with_record and row[-2] is not None:  # the period's record exists
-            for (slot, kind), value in zip(record_slots, row[first_record:first_record + len(record_slots)], strict=True):
-                if kind is Kind.BOOL:
-                    value = cols.YES if value else cols.NO
-                out[slot] = value if value != "" else None
-            out[dust_slot] = row[-1]
-        yield out
-
-
-# ---- Writing an export (in the request, or in a Celery task for large ones) ---------------------------
-
-
-EXPORT_STATE_SECONDS = 24 * 3600
-EXPORT_DIRECTORY = "exports"
-
-
-def export_inline_max_rows() -> int:
-    """Exports up to this many employers are written in the request; larger ones (a province's
-    200,000 take minutes) by a Celery task, and the page offers the file when it is ready."""
-    from django.conf import settings
-
-    return settings.PNEUMO_EXPORT_INLINE_MAX_ROWS
-
-
-@contextlib.contextmanager
-def export_snapshot():
-    """One snapshot for the count (written as the sheet's size) and the rows."""
-    from django.db import connection, transaction
-
-    with transaction.atomic():
-        if len(connection.atomic_blocks) == 1:  # a fresh transaction, not one nested in a test's
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
-
-
-def export_filename(result: Export) -> str:
-    from django.utils import timezone
-
-    title = cols.title_for(result.region_name).replace(cols.TITLE_BLANK_COUNTY, "")
-    return f"{title}{result.period or ''}-{timezone.localdate():%Y%m%d}.xlsx"
-
-
-def write_export(stream, result: Export) -> int:
-    from django.utils import timezone
-
-    return write_ledger(stream, region_name=result.region_name, period=result.period, rows=result.rows,
-                        reference=reference_lists(None), filled_on=timezone.localdate(), expected_rows=result.count)
-
-
-def _export_key(token: str) -> str:
-    return f"ledger-export:{token}"
-
-
-def export_start(*, actor, params: dict, result: Export) -> str:
-    """Queue a large export; returns the token the page polls. The task recomputes the list
-    with the user's scope at the time it runs."""
-    import uuid
-
-    from django.core.cache import cache
-
-    from ledger.tasks import export_ledger
-
-    token = uuid.uuid4().hex
-    cache.set(_export_key(token), {"user": actor.pk, "status": "pending", "rows": result.count,
-                                   "filename": export_filename(result)}, EXPORT_STATE_SECONDS)
-    export_ledger.delay_on_commit(token, actor.pk, params)
-    return token
-
-
-def export_run(token: str, user_id: int, params: dict) -> None:
-    import tempfile
-
-    from django.core.cache import cache
-    from django.core.files import File
-    from django.core.files.storage import default_storage
-
-    from portal.models import User
-
-    key = _export_key(token)
-    state = cache.get(key) or {"user": user_id}
-    try:
-        user = User.objects.get(pk=user_id)
-        with export_snapshot(), tempfile.TemporaryFile() as spool:
-            result = ledger_export(actor=user, params=params)
-            write_export(spool, result)
-            spool.seek(0)
-            path = default_storage.save(f"{EXPORT_DIRECTORY}/{token}.xlsx", File(spool, name=f"{token}.xlsx"))
-        state.update(status="done", path=path, rows=result.count, filename=export_filename(result))
-    except Exception as exc:  # noqa: BLE001 — the page must learn that it failed
-        log.warning("ledger export %s failed (%s)", token, type(exc).__name__)
-        state.update(status="failed")
-        cache.set(key, state, EXPORT_STATE_SECONDS)
-        raise
-    cache.set(key, state, EXPORT_STATE_SECONDS)
-
-
-def exports_purge() -> int:
-    """Delete background exports older than their state in the cache (nothing links to them
-    any more). Returns the number of files deleted."""
-    import datetime as dt
-
-    from django.core.files.storage import default_storage
-    from django.utils import timezone
-
-    if not default_storage.exists(EXPORT_DIRECTORY):
-        return 0
-    cutoff = timezone.now() - dt.timedelta(seconds=EXPORT_STATE_SECONDS)
-    deleted = 0
-    for name in default_storage.listdir(EXPORT_DIRECTORY)[1]:
-        path = f"{EXPORT_DIRECTORY}/{name}"
-        if default_storage.get_modified_time(path) < cutoff:
-            default_storage.delete(path)
-            deleted += 1
-    return deleted
-
-
-def export_state(token: str, user) -> dict | None:
-    """The export's state, only for the user who asked for it."""
-    from django.core.cache import cache
-
-    state = cache.get(_export_key(token)) if token.isalnum() else None
-    return state if state and state.get("user") == user.pk else None

@@ -4,12 +4,15 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from ledger.models import DustType, Employer, EmployerRecord, Industry, Worker
-from ledger.services import EMPLOYER_FIELDS, RECORD_DATE_FIELDS, RECORD_FIELDS, WORKER_FIELDS
+from ledger import imports
+from ledger.models import RECORD_FIELDS, DustType, Employer, EmployerRecord, Industry, ReportingPeriod, Worker
+from ledger.selectors import county_choices, current_period
+from ledger.services import EMPLOYER_FIELDS, RECORD_DATE_FIELDS, WORKER_FIELDS
 from ledger.validation import clean_phone, clean_registration_number, clean_uscc
 from portal.forms import BootstrapFormMixin, RegionChoiceField, ValueRulesFormMixin
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, ScopedRegionField
+from portal.workbook import XLSX_CONTENT_TYPE
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -132,3 +135,35 @@ class PeriodForm(BootstrapFormMixin, forms.Form):
     year = forms.IntegerField(label=_("年度"), min_value=2019, max_value=2100)
     half = forms.TypedChoiceField(label=_("半年"), coerce=int, choices=[(1, _("上半年")), (2, _("下半年"))])
     deadline = forms.DateField(label=_("县级报送截止日期"), widget=DATE_WIDGET)
+
+
+class ImportForm(forms.Form):
+    county = forms.ModelChoiceField(queryset=Region.objects.none(), label=_("县（市、区）"))
+    period = forms.ModelChoiceField(queryset=ReportingPeriod.objects.all(), label=_("填报期"))
+    file = forms.FileField(label=_("台帐文件（.xlsx）"),
+                           help_text=_("请使用官方模板填写；导入前先校验全部行，有错误则不写入任何数据。"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        counties = county_choices(user, Capability.LEDGER_EDIT)
+        self.fields["county"].queryset = counties
+        self.fields["county"].label_from_instance = lambda r: f"{r.parent.name} {r.name}（{r.code}）"
+        if counties.count() == 1:
+            self.fields["county"].initial = counties.first()
+        self.fields["period"].initial = current_period()
+        for name, field in self.fields.items():
+            field.widget.attrs.update({"class": "form-select" if name != "file" else "form-control",
+                                       "data-testid": f"import-{name}"})
+        self.fields["file"].widget.attrs["accept"] = f".xlsx,{XLSX_CONTENT_TYPE}"
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        name = (upload.name or "").lower()
+        if name.endswith(".xls"):
+            raise ValidationError(_("这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中另存为 .xlsx 后再上传。"))
+        if not name.endswith(".xlsx"):
+            raise ValidationError(_("请上传 Excel 工作簿（.xlsx）文件。"))
+        limit = imports.max_import_bytes()
+        if upload.size > limit:
+            raise ValidationError(imports.too_large_message(upload.size, limit))
+        return upload

@@ -41,6 +41,7 @@ from ledger.columns import COLUMNS, Kind, Target
 from ledger.excel import open_ledger
 from ledger.models import (
     LOCKED_STATUSES,
+    RECORD_FIELDS,
     CountySubmission,
     DustType,
     Employer,
@@ -50,7 +51,7 @@ from ledger.models import (
     Industry,
     ReportingPeriod,
 )
-from ledger.services import RECORD_FIELDS, classification_refresh
+from ledger.services import classification_refresh
 from ledger.validation import USCC_ALPHABET, clean_phone, clean_registration_number, clean_uscc
 from portal.aftercommit import enqueue_after_commit
 from portal.audit import audit
@@ -85,7 +86,7 @@ def inline_max_rows() -> int:
     return settings.PNEUMO_IMPORT_INLINE_MAX_ROWS
 
 
-def _megabytes(n: int) -> str:
+def megabytes(n: int) -> str:
     return f"{n / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
 
 
@@ -706,7 +707,7 @@ def import_job_create(*, actor: User, county: Region, period: ReportingPeriod, u
         raise ValidationError({"county": _("请选择县（市、区）。")})
     limit = max_import_bytes()
     if upload.size > limit:
-        raise ValidationError({"file": _too_large(upload.size, limit)})
+        raise ValidationError({"file": too_large_message(upload.size, limit)})
     original = (getattr(upload, "name", "") or "ledger.xlsx").replace("\\", "/").rsplit("/", 1)[-1][:255]
     upload.name = f"ledger-{uuid.uuid4().hex}.xlsx"  # stored under a neutral name; the original is kept
     city = county.parent
@@ -716,9 +717,9 @@ def import_job_create(*, actor: User, county: Region, period: ReportingPeriod, u
     return job
 
 
-def _too_large(size: int, limit: int) -> str:
+def too_large_message(size: int, limit: int) -> str:
     return _("文件大小为 %(size)s MB，超过 %(limit)s MB 的上限。请删除无关的工作表、图片，或拆分后分批导入。") % {
-        "size": _megabytes(size), "limit": _megabytes(limit)}
+        "size": megabytes(size), "limit": megabytes(limit)}
 
 
 def _progress(job: ImportJob):
@@ -751,7 +752,7 @@ def _parse_file(job: ImportJob, lookups: Lookups, *, use_cache: bool) -> Parsed:
     limit = max_import_bytes()
     size = job.file.size
     if size > limit:
-        raise WorkbookFileError(_too_large(size, limit))
+        raise WorkbookFileError(too_large_message(size, limit))
     digest = _file_digest(job)
     key = _cache_key(job, digest, lookups)
     if use_cache:

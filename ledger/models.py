@@ -247,6 +247,16 @@ RECORD_COUNT_RULES = [
 ]
 
 
+# The facts of a period's record, in the official workbook's column order (ledger.columns).
+RECORD_FIELDS = [
+    "total_workers", "exposed_workers", "hazard_declared", "declared_on", "last_test_date", "test_lab",
+    "points_over_limit", "warning_signs", "exam_due", "exam_done", "surveillance_files", "principal_trained",
+    "managers_due", "managers_trained", "workers_training_due", "workers_trained", "contract_workers",
+    "insured_workers", "new_projects", "three_simultaneities_projects", "pneumoconiosis_cases",
+    "last_inspection_date",
+]
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class EmployerRecord(models.Model):
     SCOPE_LEVEL_FIELDS = {

@@ -5,22 +5,26 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, FilteredRelation, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ledger.excel import ReferenceLists
 from ledger.models import (
+    RECORD_FIELDS,
     CountySubmission,
+    DustType,
     Employer,
     EmployerRecord,
+    Industry,
     PeriodDeadline,
     ReportingPeriod,
     SubmissionStatus,
     Worker,
 )
 from portal.models import Region, RegionLevel, User
-from portal.scoping import Capability, scope_for
+from portal.scoping import Capability, region_choices, scope_for
 from targets.indicators import BY_CODE, INDICATORS, PERIOD_AND_COVERAGE, Indicator, counted_sql
 
 SORTS = {"name": "name", "-name": "-name", "uscc": "uscc", "-uscc": "-uscc", "updated": "-updated_at",
@@ -82,6 +86,68 @@ def missing_choices() -> list[tuple[str, str]]:
 
 def missing_indicator(code: str) -> Indicator | None:
     return BY_CODE.get(code)
+
+
+# The employer's own columns of the ledger workbook: (column key, value path), in column order.
+EXPORT_EMPLOYER_VALUES = [
+    ("region_code", "county__code"), ("township", "township__name"), ("name", "name"), ("uscc", "uscc"),
+    ("registration_number", "registration_number"), ("registered_address", "registered_address"),
+    ("workplace_address", "workplace_address"), ("industry", "industry__code"), ("industry_name", "industry__name"),
+    ("key_group", "key_group"), ("size", "size"), ("ownership", "ownership"), ("business_scope", "business_scope"),
+    ("legal_representative", "legal_representative"), ("legal_representative_phone", "legal_representative_phone"),
+    ("health_manager", "health_manager"), ("health_manager_phone", "health_manager_phone"), ("status", "status"),
+    ("in_governance_scope", "in_governance_scope"),
+]
+
+# The period's dust exposures of the employer (the base table of the list's queryset).
+_DUSTS_OF_EMPLOYER = """(
+    SELECT string_agg(d.name || ':' || x.exposed_workers, '；' ORDER BY d.id)
+    FROM ledger_employerrecord r
+    JOIN ledger_recorddustexposure x ON x.record_id = r.id
+    JOIN ledger_dusttype d ON d.id = x.dust_type_id
+    WHERE r.employer_id = ledger_employer.id AND r.period_id = %s
+)"""
+
+
+def employer_export_values(*, actor: User, filters: EmployerFilters) -> QuerySet:
+    """Exactly the employer list `actor` sees with these filters (`employer_list`, so the scope
+    applies) as value rows: the `EXPORT_EMPLOYER_VALUES`, then with a period its record's
+    `RECORD_FIELDS`, the record's id (None when the employer has no record) and its dusts."""
+    employers = employer_list(actor=actor, filters=filters)
+    fields = [path for _key, path in EXPORT_EMPLOYER_VALUES]
+    if filters.period is not None:
+        employers = employers.annotate(
+            period_record=FilteredRelation("records", condition=Q(records__period=filters.period)),
+            dusts=RawSQL(_DUSTS_OF_EMPLOYER, [filters.period.pk]),
+        )
+        fields += [f"period_record__{f}" for f in RECORD_FIELDS] + ["period_record__id", "dusts"]
+    return employers.values_list(*fields)
+
+
+def export_region_name(*, actor: User, region: Region | None) -> str | None:
+    """The region named in an export's title: the filter's, else the user's one top region."""
+    if region is not None:
+        return region.name
+    regions = list(scope_for(actor, Capability.LEDGER_VIEW).top_regions()[:2])
+    return regions[0].name if len(regions) == 1 else None
+
+
+def reference_lists(county: Region | None = None) -> ReferenceLists:
+    """The catalogues printed in the workbook; the county's townships when one is given."""
+    townships = []
+    if county is not None:
+        townships = list(Region.objects.filter(parent=county, level=RegionLevel.TOWNSHIP)
+                         .order_by("code").values_list("name", flat=True))
+    return ReferenceLists(
+        dust_types=list(DustType.objects.order_by("id").values_list("name", flat=True)),
+        townships=townships,
+        industries=list(Industry.objects.filter(level__gte=2).order_by("code").values_list("code", "name")),
+    )
+
+
+def county_choices(user: User, capability: Capability) -> QuerySet[Region]:
+    """The counties `user` may pick for `capability`, with their city, in code order."""
+    return region_choices(user, capability).filter(level=RegionLevel.COUNTY).select_related("parent").order_by("code")
 
 
 def employer_get(*, actor: User, pk: int) -> Employer:

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from ledger.industries import KeyIndustryGroup
 from ledger.models import (
+    RECORD_FIELDS,
     CountySubmission,
     DustType,
     Employer,
@@ -24,7 +25,7 @@ from ledger.models import (
     ReportingPeriod,
     Worker,
 )
-from ledger.services import RECORD_DATE_FIELDS, RECORD_FIELDS
+from ledger.services import RECORD_DATE_FIELDS
 from ledger.validation import mask_id_number
 from portal.api_contract import ValueRulesSerializerMixin
 from portal.models import Region, RegionLevel

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ledger.industries import key_group_of
 from ledger.models import (
     LOCKED_STATUSES,
+    RECORD_FIELDS,
     CountySubmission,
     DustType,
     Employer,
@@ -37,13 +38,6 @@ EMPLOYER_FIELDS = [
     "uscc", "registration_number", "name", "county", "township", "registered_address", "workplace_address",
     "industry", "size", "ownership", "business_scope", "legal_representative", "legal_representative_phone",
     "health_manager", "health_manager_phone", "status", "in_governance_scope",
-]
-RECORD_FIELDS = [
-    "total_workers", "exposed_workers", "hazard_declared", "declared_on", "last_test_date", "test_lab",
-    "points_over_limit", "warning_signs", "exam_due", "exam_done", "surveillance_files", "principal_trained",
-    "managers_due", "managers_trained", "workers_training_due", "workers_trained", "contract_workers",
-    "insured_workers", "new_projects", "three_simultaneities_projects", "pneumoconiosis_cases",
-    "last_inspection_date",
 ]
 # Free text of an employer: no control characters, within the column's length (never cut).
 EMPLOYER_TEXT_FIELDS = ["name", "registered_address", "workplace_address", "business_scope", "legal_representative",

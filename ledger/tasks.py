@@ -9,7 +9,7 @@ interrupted within minutes, and the clerk imports again.
 from celery import shared_task
 from django.core.exceptions import PermissionDenied
 
-from ledger import imports
+from ledger import exports, imports
 from ledger.models import ImportJob
 
 
@@ -42,15 +42,11 @@ def close_interrupted_imports() -> None:
 
 @shared_task(name="ledger.export_ledger", ignore_result=True)
 def export_ledger(token: str, user_id: int, params: dict) -> None:
-    from ledger import excel
-
-    excel.export_run(token, user_id, params)
+    exports.export_run(token, user_id, params)
 
 
 @shared_task(name="ledger.purge_old_files", ignore_result=True)
 def purge_old_files() -> None:
-    from ledger import excel
-
     imports.import_jobs_fail_interrupted()
     imports.import_files_purge()
-    excel.exports_purge()
+    exports.exports_purge()

@@ -3,40 +3,26 @@ progress, error report, commit) and export. Thin: parse, call a service, render.
 
 from __future__ import annotations
 
-import tempfile
-
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from ledger import excel, imports
+from ledger import columns as cols
+from ledger import excel, exports, imports
+from ledger.forms import ImportForm
 from ledger.models import ImportJob, ImportStatus, ReportingPeriod
-from ledger.selectors import current_period
+from ledger.selectors import county_choices, current_period, reference_lists
 from portal.forms import apply_errors
-from portal.models import Region, RegionLevel
-from portal.scoping import Capability, forbidden, region_choices, requires, scope_for
+from portal.scoping import Capability, forbidden, requires, scope_for
+from portal.workbook import XLSX_CONTENT_TYPE, xlsx_response
 
 ERRORS_PER_PAGE = 100
 IN_PROGRESS = {ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.IMPORTING}
-
-
-def _xlsx_response(build, filename: str) -> FileResponse:
-    """Write the workbook to a temporary file (openpyxl write-only streams rows there) and send
-    it in chunks; the file disappears when the response is closed."""
-    spool = tempfile.TemporaryFile()
-    build(spool)
-    spool.seek(0)
-    return FileResponse(spool, as_attachment=True, filename=filename, content_type=excel.XLSX_CONTENT_TYPE)
-
-
-def _counties(user, capability: Capability):
-    return region_choices(user, capability).filter(level=RegionLevel.COUNTY).select_related("parent").order_by("code")
 
 
 # ---- Template ------------------------------------------------------------------------------------
@@ -47,7 +33,7 @@ def _counties(user, capability: Capability):
 def template_download(request):
     """The blank official template; the county's name in the title when the user picks one (or
     has only one) and its townships in the dropdown."""
-    counties = _counties(request.user, Capability.LEDGER_VIEW)
+    counties = county_choices(request.user, Capability.LEDGER_VIEW)
     county = None
     if code := request.GET.get("county", "").strip():
         county = counties.filter(code=code).first()
@@ -60,9 +46,9 @@ def template_download(request):
     if period_code := request.GET.get("period", "").strip():
         period = ReportingPeriod.objects.filter(code=period_code.upper()).first()
     period = period or current_period()
-    reference = excel.reference_lists(county)
-    title = excel.cols.title_for(county.name if county else None)
-    return _xlsx_response(
+    reference = reference_lists(county)
+    title = cols.title_for(county.name if county else None)
+    return xlsx_response(
         lambda stream: excel.write_ledger(stream, region_name=county.name if county else None, period=period,
                                           reference=reference, expected_rows=0),
         f"{title}（模板）.xlsx",
@@ -70,38 +56,6 @@ def template_download(request):
 
 
 # ---- Import --------------------------------------------------------------------------------------
-
-
-class ImportForm(forms.Form):
-    county = forms.ModelChoiceField(queryset=Region.objects.none(), label=gettext_lazy("县（市、区）"))
-    period = forms.ModelChoiceField(queryset=ReportingPeriod.objects.all(), label=gettext_lazy("填报期"))
-    file = forms.FileField(label=gettext_lazy("台帐文件（.xlsx）"),
-                           help_text=gettext_lazy("请使用官方模板填写；导入前先校验全部行，有错误则不写入任何数据。"))
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        counties = _counties(user, Capability.LEDGER_EDIT)
-        self.fields["county"].queryset = counties
-        self.fields["county"].label_from_instance = lambda r: f"{r.parent.name} {r.name}（{r.code}）"
-        if counties.count() == 1:
-            self.fields["county"].initial = counties.first()
-        self.fields["period"].initial = current_period()
-        for name, field in self.fields.items():
-            field.widget.attrs.update({"class": "form-select" if name != "file" else "form-control",
-                                       "data-testid": f"import-{name}"})
-        self.fields["file"].widget.attrs["accept"] = ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        name = (upload.name or "").lower()
-        if name.endswith(".xls"):
-            raise ValidationError(_("这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中另存为 .xlsx 后再上传。"))
-        if not name.endswith(".xlsx"):
-            raise ValidationError(_("请上传 Excel 工作簿（.xlsx）文件。"))
-        limit = imports.max_import_bytes()
-        if upload.size > limit:
-            raise ValidationError(imports._too_large(upload.size, limit))
-        return upload
 
 
 def _jobs_in_scope(user):
@@ -124,7 +78,7 @@ def import_upload(request):
             return redirect("ledger:import-job", pk=job.pk)
     recent = _jobs_in_scope(request.user).select_related("county", "period", "created_by")[:10]
     return render(request, "ledger/import_upload.html", {"form": form, "recent": recent,
-                                                         "max_mb": imports._megabytes(imports.max_import_bytes())})
+                                                         "max_mb": imports.megabytes(imports.max_import_bytes())})
 
 
 def _job_or_404(request, pk: int) -> ImportJob:
@@ -188,7 +142,7 @@ def import_job_errors(request, pk: int):
     """The error report as a workbook: 行号, 列名, 填写内容, 问题, 应填写."""
     job = _job_or_404(request, pk)
     stem = job.original_name.rsplit(".", 1)[0] or "台帐"
-    return _xlsx_response(lambda stream: excel.write_error_report(stream, job.errors or []),
+    return xlsx_response(lambda stream: excel.write_error_report(stream, job.errors or []),
                           f"{stem}-错误报告.xlsx")
 
 
@@ -200,23 +154,23 @@ def import_job_errors(request, pk: int):
 def export(request):
     """The ledger the user can see (scope, region, period and list filters), in the template's
     layout, written row by row; a large one is written by a Celery task while the page waits."""
-    with excel.export_snapshot():
+    with exports.export_snapshot():
         try:
-            result = excel.ledger_export(actor=request.user, params=request.GET)
+            result = exports.ledger_export(actor=request.user, params=request.GET)
         except PermissionDenied as exc:
             return forbidden(request, str(exc))
-        if result.count > excel.export_inline_max_rows():
-            token = excel.export_start(actor=request.user, params=request.GET.dict(), result=result)
+        if result.count > exports.export_inline_max_rows():
+            token = exports.export_start(actor=request.user, params=request.GET.dict(), result=result)
             return render(request, "ledger/export_pending.html",
-                          {"token": token, "state": excel.export_state(token, request.user)})
-        return _xlsx_response(lambda stream: excel.write_export(stream, result), excel.export_filename(result))
+                          {"token": token, "state": exports.export_state(token, request.user)})
+        return xlsx_response(lambda stream: exports.write_export(stream, result), exports.export_filename(result))
 
 
 @requires(Capability.LEDGER_VIEW)
 @require_GET
 def export_status(request, token: str):
     """The htmx partial polled while a large export is written."""
-    state = excel.export_state(token, request.user)
+    state = exports.export_state(token, request.user)
     if state is None:
         raise Http404(_("找不到该导出，或已过期。"))
     return render(request, "ledger/_export_status.html", {"token": token, "state": state})
@@ -225,10 +179,8 @@ def export_status(request, token: str):
 @requires(Capability.LEDGER_VIEW)
 @require_GET
 def export_download(request, token: str):
-    from django.core.files.storage import default_storage
-
-    state = excel.export_state(token, request.user)
+    state = exports.export_state(token, request.user)
     if state is None or state.get("status") != "done":
         raise Http404(_("找不到该导出，或已过期。"))
     return FileResponse(default_storage.open(state["path"], "rb"), as_attachment=True, filename=state["filename"],
-                        content_type=excel.XLSX_CONTENT_TYPE)
+                        content_type=XLSX_CONTENT_TYPE)

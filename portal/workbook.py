@@ -23,8 +23,12 @@ built from user text; another checks that no other module creates an openpyxl Wo
 from __future__ import annotations
 
 import io
+import tempfile
+from collections.abc import Callable
 from typing import IO
 
+from django.http import FileResponse, HttpResponse
+from django.utils.http import content_disposition_header
 from openpyxl import Workbook as _OpenpyxlWorkbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -112,3 +116,18 @@ def new_workbook(*, write_only: bool = True) -> Book:
     """A new workbook. Write-only (the default) streams rows to the file, so a large export
     stays within memory; a normal one allows styling cells after they are written."""
     return Book(write_only=write_only)
+
+
+def xlsx_response(content: bytes | Callable[[IO[bytes]], object], filename: str) -> HttpResponse:
+    """A workbook as a download named `filename`: the one way a view sends one. `content` is
+    the file's bytes, or a function writing the workbook to a stream: it is written to a
+    temporary file (openpyxl's write-only mode streams rows there) and sent in chunks, and the
+    file disappears when the response is closed."""
+    if isinstance(content, bytes):
+        response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        return response
+    spool = tempfile.TemporaryFile()
+    content(spool)
+    spool.seek(0)
+    return FileResponse(spool, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)

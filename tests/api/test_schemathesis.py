@@ -155,7 +155,8 @@ def invalid_rows() -> list[str]:
         except Exception as exc:  # noqa: BLE001 - a ValidationError names the problem
             problems.append(f"{label}: {exc}")
 
-    from ledger.services import EMPLOYER_TEXT_FIELDS, RECORD_DATE_FIELDS, RECORD_FIELDS
+    from ledger.models import RECORD_FIELDS
+    from ledger.services import EMPLOYER_TEXT_FIELDS, RECORD_DATE_FIELDS
 
     for employer in Employer.objects.all():
         for field in EMPLOYER_TEXT_FIELDS:

@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from ledger import columns as cols
 from ledger import excel
-from ledger.models import EmployerRecord, ImportStatus
-from ledger.services import RECORD_FIELDS
+from ledger.models import RECORD_FIELDS, EmployerRecord, ImportStatus
 from portal.models import Department, Role
+from portal.workbook import XLSX_CONTENT_TYPE
 from tests.factories import make_user
 from tests.ledger.test_import import make_row, validate
 
@@ -25,7 +25,7 @@ def media_root(settings, tmp_path):
 
 def load(response) -> openpyxl.Workbook:
     assert response.status_code == 200, response.content[:500]
-    assert response["Content-Type"] == excel.XLSX_CONTENT_TYPE
+    assert response["Content-Type"] == XLSX_CONTENT_TYPE
     return openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
 
 

@@ -15,6 +15,7 @@ from ledger import columns as cols
 from ledger import excel, imports
 from ledger.models import DustType, EmployerRecord, ImportStatus, RecordDustExposure
 from portal.models import Department, Role
+from portal.workbook import XLSX_CONTENT_TYPE
 from tests.factories import make_user
 from tests.ledger.factories import make_employer
 from tests.ledger.test_import import validate
@@ -30,7 +31,7 @@ def media_root(settings, tmp_path):
 def export(client, query: str = "") -> tuple[openpyxl.Workbook, bytes]:
     response = client.get(reverse("ledger:excel-export") + query)
     assert response.status_code == 200, response.content[:300]
-    assert response["Content-Type"] == excel.XLSX_CONTENT_TYPE
+    assert response["Content-Type"] == XLSX_CONTENT_TYPE
     assert "attachment" in response["Content-Disposition"]
     content = b"".join(response.streaming_content)
     return openpyxl.load_workbook(io.BytesIO(content)), content

@@ -139,7 +139,7 @@ def test_unknown_industry_code_is_refused(client):
 def record_post(record, **changes):
     from django.forms.models import model_to_dict
 
-    from ledger.services import RECORD_FIELDS
+    from ledger.models import RECORD_FIELDS
 
     data = {k: ("" if v is None else v) for k, v in model_to_dict(record, fields=RECORD_FIELDS).items()}
     data = {k: v for k, v in data.items() if v is not False}

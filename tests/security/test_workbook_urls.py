@@ -104,7 +104,7 @@ def payload_world(settings, tmp_path, period_2020h1):  # noqa: F811
 
 
 def test_no_workbook_holds_a_formula_from_user_text(payload_world, settings):
-    from ledger import excel
+    from ledger import exports
 
     admin = make_user(is_superuser=True)
     client = Client()
@@ -114,7 +114,7 @@ def test_no_workbook_holds_a_formula_from_user_text(payload_world, settings):
     from django.core.cache import cache
 
     cache.set(f"ledger-export:{token}", {"user": admin.pk, "status": "pending"}, 600)
-    excel.export_run(token, admin.pk, {})
+    exports.export_run(token, admin.pk, {})
     tokens = [token]
 
     workbooks: dict[str, list[bytes]] = {}
