@@ -307,21 +307,6 @@ def plan_report(plan: InspectionPlan) -> dict:
     }
 
 
-def supervision_coverage(*, region, year: int | None = None) -> dict:
-    """监督检查覆盖率: employers in scope (governance scope, key industries) inspected this year
-    (an unannounced inspection submitted this year, even if since returned for correction: the
-    visit took place) / employers in scope. A zero denominator is no data."""
-    from ledger.models import Employer
-
-    year = year or timezone.localdate().year
-    field = {1: "province", 2: "city", 3: "county"}[region.level]
-    employers = Employer.objects.filter(**{field: region}, in_governance_scope=True).exclude(key_group="")
-    inspected = employers.filter(inspection_assignments__inspection__submitted_at__year=year).distinct().count()
-    total = employers.count()
-    return {"numerator": inspected, "denominator": total,
-            "rate": round(100 * inspected / total, 1) if total else None}
-
-
 def zero_penalty_counties(*, actor=None, year: int | None = None) -> QuerySet:
     """Counties whose latest submitted comprehensive inspection of the year answered “否” to the
     item keyed `no_zero_penalty` (杜绝零执法零处罚), or reported 0 penalty cases."""

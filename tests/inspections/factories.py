@@ -61,6 +61,18 @@ def make_world(*, window_days: int = 10) -> World:
                  comprehensive, unannounced, employer)
 
 
+def this_half_period():
+    """The reporting period holding today, whose year's inspections the supervision indicator counts."""
+    from ledger.models import ReportingPeriod
+
+    today = timezone.localdate()
+    half = 1 if today.month <= 6 else 2
+    return ReportingPeriod.objects.create(
+        code=f"{today.year}H{half}", year=today.year, half=half, starts_on=dt.date(today.year, 6 * half - 5, 1),
+        ends_on=dt.date(today.year, 6, 30) if half == 1 else dt.date(today.year, 12, 31),
+        deadline=dt.date(today.year + half - 1, 7 if half == 1 else 1, 15))
+
+
 def fill_all(world_or_assignment, actor, *, skip=(), value_for=None):
     """Answers every item of an assignment's checklist (photos uploaded first)."""
     import io

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from inspections import services
 from inspections.models import Answer, Finding, FindingStatus, InspectionStatus, PlanStatus
-from tests.inspections.factories import PNG, SIGNATURE, fill_all, make_world
+from tests.inspections.factories import PNG, SIGNATURE, fill_all, make_world, this_half_period
 
 pytestmark = pytest.mark.django_db
 
@@ -207,13 +207,24 @@ def test_a_returned_unannounced_inspection_stays_visible_to_the_county_and_count
     """The county has seen it (and its findings) and the visit took place: a return for
     correction hides neither."""
     from inspections import selectors
+    from ledger.models import EmployerRecord
+    from targets.models import RegionRollup
+    from targets.services import rollup_recompute_full
 
     w = make_world()
-    assert w.unannounced not in set(selectors.assignment_list(actor=w.county_clerk))  # before the first submit
-    inspection = submit(w)
+    period = this_half_period()
     county = w.employer.county
-    counted = selectors.supervision_coverage(region=county)["numerator"]
-    assert counted == 1
+    EmployerRecord.objects.create(employer=w.employer, period=period, province=w.employer.province,
+                                  city=w.employer.city, county=county, total_workers=10)
+
+    def supervision():
+        rollup_recompute_full(period=period)
+        return RegionRollup.objects.get(period=period, region=county).figures["supervision"]
+
+    assert w.unannounced not in set(selectors.assignment_list(actor=w.county_clerk))  # before the first submit
+    assert supervision() == [0, 1]
+    inspection = submit(w)
+    assert supervision() == [1, 1]
     services.inspection_return(actor=w.leader, inspection=inspection, reason="1.5 答错")
     assert w.unannounced in set(selectors.assignment_list(actor=w.county_clerk))
-    assert selectors.supervision_coverage(region=county)["numerator"] == counted
+    assert supervision() == [1, 1]
