@@ -22,7 +22,6 @@ from inspections.models import (
     Inspection,
     InspectionPlan,
     InspectionStatus,
-    PlanStatus,
 )
 from portal.scoping import Capability, scope_for
 
@@ -63,10 +62,6 @@ def assignment_list(*, actor) -> QuerySet[Assignment]:
     return (Assignment.objects.filter(q)
             .select_related("plan", "team", "region", "employer", "checklist_version__template")
             .distinct())
-
-
-def _only_if(scope, q: Q) -> Q:
-    return q if scope else Q(pk__in=[])
 
 
 def assignment_get(*, actor, pk: int) -> Assignment:
@@ -161,10 +156,6 @@ def default_checklist_version(*, kind: str, plan) -> ChecklistVersion | None:
         nearest = max(ancestors, key=len)
         return published.filter(region__path=nearest).order_by("template__code", "-number").first()
     return published.filter(region__isnull=True).order_by("template__code", "-number").first()
-
-
-def version_get(pk: int) -> ChecklistVersion:
-    return ChecklistVersion.objects.select_related("template").get(pk=pk)
 
 
 def version_payload(version: ChecklistVersion) -> dict:
@@ -321,7 +312,3 @@ def zero_penalty_counties(*, actor=None, year: int | None = None) -> QuerySet:
     if actor is not None:
         regions = scope_for(actor, C.INSPECTION_VIEW).filter(regions)
     return regions
-
-
-def open_plans() -> QuerySet[InspectionPlan]:
-    return InspectionPlan.objects.filter(status=PlanStatus.OPEN)

@@ -54,10 +54,6 @@ SEVERITY_DAYS = {Severity.HIGH: 15, Severity.MEDIUM: 30, Severity.LOW: 60}
 DEFAULT_PHOTO_MAX = 5 * 1024 * 1024
 
 
-class NotFound(Exception):
-    """The object is not visible to the actor (a view answers 404)."""
-
-
 def _require_manage(actor, plan_or_region) -> None:
     region = plan_or_region.region if isinstance(plan_or_region, InspectionPlan) else plan_or_region
     require_in_scope(actor, C.INSPECTION_MANAGE, region)
@@ -235,17 +231,6 @@ def team_create(*, actor, plan: InspectionPlan, name: str, leader, members=(), l
     with audit(actor, "检查组组建", plan=plan.pk):
         team = Team.objects.create(plan=plan, name=name.strip(), leader=leader, liaison=liaison,
                                    liaison_phone=liaison_phone.strip())
-        team.members.set(members)
-        _sync_team_permissions(team)
-    return team
-
-
-@transaction.atomic
-def team_update_members(*, actor, team: Team, leader, members=(), liaison=None, liaison_phone: str = "") -> Team:
-    _require_manage(actor, team.plan)
-    with audit(actor, "检查组成员调整", team=team.pk):
-        team.leader, team.liaison, team.liaison_phone = leader, liaison, liaison_phone
-        team.save()
         team.members.set(members)
         _sync_team_permissions(team)
     return team
@@ -766,18 +751,6 @@ def inspection_return(*, actor, inspection: Inspection, reason: str) -> Inspecti
         inspection.returned_at, inspection.returned_by, inspection.return_reason = timezone.now(), actor, reason
         inspection.save()
         notify(NotificationKind.CHECKLIST_RETURNED, inspection=inspection.pk, at=inspection.returned_at.isoformat())
-    return inspection
-
-
-@transaction.atomic
-def inspection_report_update(*, actor, inspection: Inspection, highlights: str, problems: str) -> Inspection:
-    if not selectors.assignment_list_granted(actor, in_window=False).filter(pk=inspection.assignment_id).exists():
-        raise PermissionDenied(_("只有本检查组成员可以编写检查报告。"))
-    if inspection.is_locked:
-        raise ValidationError(_("检查报告已签字锁定。"))
-    with audit(actor, "检查报告编写", inspection=inspection.pk):
-        inspection.highlights, inspection.problems = highlights, problems
-        inspection.save(update_fields=["highlights", "problems"])
     return inspection
 
 

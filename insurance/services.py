@@ -64,11 +64,6 @@ def _region_keys(obj) -> dict:
     return {"province_id": obj.province_id, "city_id": obj.city_id, "county_id": obj.county_id}
 
 
-def _not_in_future(value: datetime.date, label: str) -> None:
-    if value > timezone.localdate():
-        raise ValidationError({label: _("日期不能晚于今天（%(today)s）。") % {"today": timezone.localdate()}})
-
-
 # ---- 1. Hand-over of the ledger -------------------------------------------------------------------
 
 

@@ -208,11 +208,6 @@ def submission_list(*, actor: User, period: ReportingPeriod, capability: Capabil
         CountySubmission.objects.filter(period=period)).select_related("county", "city", "submitted_by")
 
 
-def submission_get(*, actor: User, pk: int, capability: Capability = Capability.LEDGER_VIEW) -> CountySubmission:
-    return scope_for(actor, capability).filter(
-        CountySubmission.objects.select_related("county", "period")).get(pk=pk)
-
-
 @dataclass
 class CompletenessRow:
     county: Region

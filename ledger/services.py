@@ -716,7 +716,3 @@ def worker_delete(*, actor: User, worker: Worker) -> None:
     require_in_scope(actor, Capability.LEDGER_EDIT, worker.employer.county)
     with transaction.atomic(), audit(actor, "worker_delete"):
         worker.delete()
-
-
-def latest_period() -> ReportingPeriod | None:
-    return ReportingPeriod.objects.order_by("-year", "-half").first()

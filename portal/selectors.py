@@ -6,7 +6,7 @@ from operator import or_
 
 from django.db.models import F, Prefetch, Q, QuerySet, Subquery
 
-from portal.models import Membership, Region, RegionLevel, User
+from portal.models import Membership, Region, User
 from portal.scoping import Capability, capabilities_of, scope_for
 
 
@@ -33,15 +33,6 @@ def region_with_ancestors(code: str) -> list[Region]:
 
 def region_breadcrumbs(region: Region) -> list[Region]:
     return list(Region.objects.filter(code__in=region.ancestor_codes).order_by("level"))
-
-
-def region_search(*, actor: User, capability: Capability, query: str, max_level: int = RegionLevel.TOWNSHIP,
-                  limit: int = 20) -> QuerySet[Region]:
-    scope = scope_for(actor, capability)
-    regions = scope.filter(Region.objects.filter(level__lte=max_level))
-    if query:
-        regions = regions.filter(Q(name__contains=query) | Q(code__startswith=query))
-    return regions.order_by("path")[:limit]
 
 
 def user_list(*, actor: User, query: str = "", region: Region | None = None) -> QuerySet[User]:
