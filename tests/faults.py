@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,47 @@ def _reset_celery_pools(app) -> None:
     pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@contextmanager
+def serve_web(log_path: Path, **env):
+    """A gunicorn serving the portal on a free port with the test settings and `env` on top of this
+    process's environment; yields its base URL once it answers /healthz (liveness only)."""
+    import os
+    import sys
+
+    from django.conf import settings
+
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings_test", **env}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind",
+                                    f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"],
+                                   cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if http_get(f"{base}/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail(log_path.read_text())
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
