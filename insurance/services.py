@@ -49,6 +49,7 @@ from portal.aftercommit import enqueue_after_commit
 from portal.audit import audit
 from portal.bulk import staging_table
 from portal.jobs import close_interrupted, lease
+from portal.metrics import import_ended
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import EARLIEST_DATE, Errors, check_count, check_model_text, check_past_date
@@ -506,7 +507,25 @@ def coverage_import(*, actor: User, region: Region, period: ReportingPeriod,
                     on_progress: Callable[[int, int], None] | None = None) -> CoverageImport:
     """Import the social-insurance agency's export for `region`: all or nothing. `files` are
     (filename, content or binary file). Raises ImportRejected with the per-row report when
-    anything is wrong, ValidationError for a file above the upload limit."""
+    anything is wrong, ValidationError for a file above the upload limit. In the request or in
+    a job, each run counts once in the import-outcome metric."""
+    try:
+        record = _coverage_import(actor=actor, region=region, period=period, files=files,
+                                  original_name=original_name, timings=timings, on_progress=on_progress)
+    except ImportRejected as exc:
+        import_ended("coverage", CoverageImportStatus.REFUSED if exc.refused else CoverageImportStatus.INVALID)
+        raise
+    except Exception:
+        import_ended("coverage", CoverageImportStatus.FAILED)
+        raise
+    import_ended("coverage", CoverageImportStatus.DONE)
+    return record
+
+
+def _coverage_import(*, actor: User, region: Region, period: ReportingPeriod,
+                     files: list[tuple[str, bytes | IO[bytes]]], original_name: str = "",
+                     timings: ImportTimings | None = None,
+                     on_progress: Callable[[int, int], None] | None = None) -> CoverageImport:
     import time
 
     require_in_scope(actor, Capability.INSURANCE_EDIT, region)
@@ -690,6 +709,7 @@ def _run_claimed(job: CoverageImportJob) -> CoverageImportJob:
         if any(not f.storage.exists(f.name) for f in stored) or not job.file:
             errors = [_message_row(_("上传的文件已不存在（可能系统从备份恢复时未包含上传的文件），本次导入未写入任何数据。"
                                      "请重新上传该文件。"))]
+            import_ended("coverage", CoverageImportStatus.FAILED)  # coverage_import was not reached
         else:
             files = [(job.original_name, job.file)]
             if job.persons_file:
@@ -731,7 +751,7 @@ def coverage_jobs_close_interrupted() -> int:
     task was lost, deleting their stored uploads (they hold ID numbers); returns how many. Run
     by beat every two minutes; the import is one transaction, so nothing of it was written."""
     return close_interrupted(CoverageImportJob, running=[CoverageImportStatus.RUNNING],
-                             queued=[CoverageImportStatus.PENDING], close=_close_interrupted)
+                             queued=[CoverageImportStatus.PENDING], close=_close_interrupted, import_kind="coverage")
 
 
 coverage_jobs_fail_interrupted = coverage_jobs_close_interrupted

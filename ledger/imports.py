@@ -57,6 +57,7 @@ from portal.aftercommit import enqueue_after_commit
 from portal.audit import audit
 from portal.bulk import history_triggers, staging_table, write_history
 from portal.jobs import close_interrupted, lease
+from portal.metrics import import_ended
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import check_count, check_past_date, check_text
@@ -941,9 +942,7 @@ def _finish(job: ImportJob, status: str, errors: list[dict], *, finished: bool =
     job.errors = _store_errors(errors)
     if finished:
         job.finished_at = timezone.now()
-        from portal.metrics import IMPORT_OUTCOMES
-
-        IMPORT_OUTCOMES.labels(kind="ledger", outcome=status).inc()
+        import_ended("ledger", status)
     job.save(update_fields=["status", "errors", "preview", "rows_total", "rows_done", "rows_created", "rows_updated",
                             "finished_at"])
 
@@ -1281,7 +1280,8 @@ def import_jobs_close_interrupted() -> int:
     or whose task was lost, deleting their uploads; returns how many. Run by beat every two
     minutes. The commit is one transaction, so nothing of an interrupted one was written."""
     return close_interrupted(ImportJob, running=[ImportStatus.VALIDATING, ImportStatus.IMPORTING],
-                             queued=[ImportStatus.PENDING, ImportStatus.IMPORTING], close=_close_interrupted)
+                             queued=[ImportStatus.PENDING, ImportStatus.IMPORTING], close=_close_interrupted,
+                             import_kind="ledger")
 
 
 # The nightly purge also closes them (beat may have been down).

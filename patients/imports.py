@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from patients import excel
 from patients.models import ImportStatus, PatientImportJob
+from portal.metrics import import_ended
 from portal.models import Region, User
 from portal.scoping import Capability, require_in_scope
 from portal.xlsx import WorkbookFileError
@@ -46,6 +47,7 @@ def job_create(*, actor: User, county: Region, upload) -> PatientImportJob:
 def _finish(job: PatientImportJob, status: str, **fields) -> None:
     fields.update(status=status, finished_at=timezone.now())
     PatientImportJob.objects.filter(pk=job.pk).update(**fields)
+    import_ended("patients", status)
     if job.file:
         job.file.delete(save=False)
         PatientImportJob.objects.filter(pk=job.pk).update(file="")

@@ -59,11 +59,12 @@ def _worker_gone(model, pk: int) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def close_interrupted(model, *, running: list[str], queued: list[str], close: Callable[[object], bool]) -> int:
+def close_interrupted(model, *, running: list[str], queued: list[str], close: Callable[[object], bool],
+                      import_kind: str | None = None) -> int:
     """Close the jobs of `model` whose worker died (in a `running` status, started, lease free)
     or whose task was lost (in a `queued` status, not started, queued long ago), with
     `close(job)` (which must change the status only if it is still the one read). Returns how
-    many were closed."""
+    many were closed; each counts as an "interrupted" outcome of `import_kind` imports."""
     closed = 0
     started = model.objects.filter(status__in=running, started_at__isnull=False)
     for job in started.iterator():
@@ -76,4 +77,8 @@ def close_interrupted(model, *, running: list[str], queued: list[str], close: Ca
             closed += 1
     if closed:
         log.warning("%s: %s interrupted jobs closed", model._meta.label, closed)
+        if import_kind:
+            from portal.metrics import import_ended
+
+            import_ended(import_kind, "interrupted", closed)
     return closed

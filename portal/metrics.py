@@ -16,3 +16,9 @@ AFTER_COMMIT_FAILURES = Counter("pneumo_after_commit_failures_total",
                                 "Best-effort work after a commit that failed (picked up later)", ["what"])
 TASK_FAILURES = Counter("pneumo_celery_task_failures_total", "Celery tasks that raised", ["task"])
 IMPORT_OUTCOMES = Counter("pneumo_import_outcomes_total", "Imports by kind and outcome", ["kind", "outcome"])
+
+
+def import_ended(kind: str, outcome: str, count: int = 1) -> None:
+    """Imports (kind: ledger, coverage, patients) ended: done, invalid, refused, failed or
+    interrupted. Called where each import writes its final status, once per import."""
+    IMPORT_OUTCOMES.labels(kind=kind, outcome=outcome).inc(count)

@@ -264,3 +264,22 @@ def test_a_city_job_is_not_shown_to_a_county(client, ledger, hrss_city, hrss_cle
     job = enqueue(hrss_city, county.parent, period_2020h1, xlsx([unit(ledger["cement"], 61)]), stored_files)
     client.force_login(hrss_clerk)
     assert client.get(reverse("insurance:import-job-status", args=[job.pk])).status_code == 404
+
+
+def test_each_coverage_import_counts_once_in_the_outcome_metric(client, ledger, hrss_clerk, period_2020h1, county,
+                                                                 stored_files):
+    from tests.metrics import delta, import_outcomes
+
+    before = import_outcomes(client)
+    client.force_login(hrss_clerk)
+    client.post(reverse("insurance:import"), {"region": county.pk, "period": period_2020h1.pk,
+                                               "file": SimpleUploadedFile("社保.xlsx", xlsx([unit(ledger["cement"], 61)]))})
+    client.post(reverse("insurance:import"), {"region": county.pk, "period": period_2020h1.pk,
+                                               "file": SimpleUploadedFile("社保.xlsx", b"not a workbook")})
+    rejected = enqueue(hrss_clerk, county, period_2020h1, xlsx([unit(ledger["cement"], 10**6)]), stored_files)
+    services.coverage_import_run(job_id=rejected.pk)
+    missing = enqueue(hrss_clerk, county, period_2020h1, xlsx([unit(ledger["cement"], 61)]), stored_files)
+    default_storage.delete(missing.file.name)
+    services.coverage_import_run(job_id=missing.pk)
+    assert delta(before, import_outcomes(client)) == {
+        ("coverage", "done"): 1, ("coverage", "refused"): 1, ("coverage", "invalid"): 1, ("coverage", "failed"): 1}

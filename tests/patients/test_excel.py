@@ -116,3 +116,14 @@ def test_the_upload_page_reports_errors(client, clerk):
                                                         "file": workbook([row(stage="")])}, follow=True)
     body = response.content.decode()
     assert "校验未通过" in body and "必填项为空" in body
+
+
+def test_each_patient_import_counts_once_in_the_outcome_metric(client, clerk):
+    from tests.metrics import delta, import_outcomes
+
+    before = import_outcomes(client)
+    imports.job_create(actor=clerk, county=county(), upload=workbook([row()]))
+    imports.job_create(actor=clerk, county=county(), upload=workbook([row(id_number="123")]))
+    imports.job_create(actor=clerk, county=county(), upload=SimpleUploadedFile("x.xlsx", b"not a workbook"))
+    assert delta(before, import_outcomes(client)) == {
+        ("patients", "done"): 1, ("patients", "invalid"): 1, ("patients", "failed"): 1}
