@@ -12,11 +12,10 @@ replace the generic ScopeFilterBackend with the selector's queryset. Errors:
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -31,7 +30,7 @@ from inspections.models import (
     FindingStatus,
     InspectionPlan,
 )
-from ledger.api import api_error
+from portal.api import ServiceErrorsMixin
 from portal.api_contract import ValueRulesSerializerMixin
 from portal.models import Region
 from portal.scoping import Access, Capability, require_in_scope
@@ -45,16 +44,7 @@ ERRORS = {400: OpenApiResponse(description="校验未通过：detail 或 字段 
           404: OpenApiResponse(description="不存在或不可见")}
 
 
-class ServiceErrors:
-    def handle_exception(self, exc):
-        if isinstance(exc, DjangoValidationError):
-            exc = api_error(exc)
-        elif isinstance(exc, DjangoPermissionDenied):
-            exc = exceptions.PermissionDenied(str(exc) or None)
-        return super().handle_exception(exc)
-
-
-class SelectorScoped(ServiceErrors):
+class SelectorScoped(ServiceErrorsMixin):
     """Scoped by the selector in get_queryset (guardian grants cross the region tree)."""
 
     filter_backends: list = []

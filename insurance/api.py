@@ -1,7 +1,7 @@
 """DRF endpoints for work-injury insurance coverage, scoped through portal.scoping.ScopeFilterBackend.
 
 Writes go through insurance.services (permission, rules, audit); Django ValidationError → 400
-with Chinese messages, PermissionDenied → 403 (ledger.api.ServiceErrorsMixin)."""
+with Chinese messages, PermissionDenied → 403 (portal.api.ServiceErrorsMixin)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_serializer
@@ -10,9 +10,9 @@ from rest_framework.routers import DefaultRouter
 
 from insurance import selectors, services
 from insurance.models import ExpansionPlan, FollowUp, InsuranceCoverage, PlanYear
-from ledger.api import ServiceErrorsMixin
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, EmployerRecord, ReportingPeriod
+from portal.api import ServiceErrorsMixin
 from portal.api_contract import ValueRulesSerializerMixin
 from portal.forms import REGISTERED_ELSEWHERE
 from portal.models import Region

@@ -3,36 +3,23 @@
 Thin, as ARCHITECTURE.md asks: a serializer parses the JSON (codes → rows), a service of
 `ledger.services` does the write (permission, rules, audit, rollup hand-off), a serializer renders.
 
-How the services' errors reach a client (`ServiceErrorsMixin`):
-- `ConflictError` (a stale `version`) → 409 `{"detail", "changes": [{"field", "label", "yours",
-  "theirs"}], "current_version"}`; regions and industries in `changes` are codes, dust types names.
-- Django `ValidationError` → 400: field errors as `{field: [messages]}`; a message about the whole
-  request as `{"detail": message}`. Editing a record of a submitted (locked) period is such a
-  message: **400** `{"detail": "…台帐已报送（已报送），数据已锁定；…"}`. 409 stays reserved for version
-  conflicts, whose body always carries `changes`, so a client can treat every 409 as "reload and
-  merge" and every 400 as "show the message".
-- Django `PermissionDenied` → 403 with the service's Chinese message.
+Errors reach a client through `portal.api.ServiceErrorsMixin` (400/403/409, see there).
 """
 
 from __future__ import annotations
 
 import django_filters
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
-from rest_framework.settings import api_settings
-from rest_framework.views import set_rollback
 
 from ledger import services
-from ledger.models import CountySubmission, DustType, Employer, EmployerRecord, Industry, ReportingPeriod, Worker
+from ledger.models import CountySubmission, Employer, EmployerRecord, ReportingPeriod, Worker
 from ledger.serializers import (
     ConflictSerializer,
     EmployerSerializer,
@@ -45,7 +32,7 @@ from ledger.serializers import (
     WorkerSerializer,
 )
 from ledger.validation import mask_id_number
-from portal.models import Region
+from portal.api import ServiceErrorsMixin
 from portal.scoping import Access, Capability, Scope, require_in_scope, scope_for
 
 router = DefaultRouter()
@@ -55,81 +42,11 @@ C = Capability
 VIEW_EDIT = Access(capability=C.LEDGER_VIEW, write_capability=C.LEDGER_EDIT)
 VIEW_REVIEW = Access(capability=C.LEDGER_VIEW, write_capability=C.LEDGER_REVIEW)
 
-# How a related row is named in a 409's `changes`: the same natural key the API takes.
-NATURAL_KEYS = {Region: "code", Industry: "code", DustType: "name"}
-
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="校验未通过：字段 → 中文消息列表，或 detail"),
     403: OpenApiResponse(ErrorSerializer, description="无权执行此操作（中文消息）"),
 }
 CONFLICT = {409: OpenApiResponse(ConflictSerializer, description="版本冲突：他人已先保存，本次修改未生效")}
-
-
-def validation_detail(exc: DjangoValidationError) -> dict:
-    if hasattr(exc, "error_dict"):
-        return {(api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field): messages
-                for field, messages in exc.message_dict.items()}
-    return {"detail": " ".join(exc.messages)}
-
-
-class Refused(exceptions.APIException):
-    """400 with a message about the whole request: `{"detail": "…"}`, a string as the schema says
-    (DRF's ValidationError would turn it into a list)."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
-
-
-def api_error(exc: DjangoValidationError) -> exceptions.APIException:
-    """A service's ValidationError as the API answers it: field → messages, or `detail`."""
-    if hasattr(exc, "error_dict"):
-        return exceptions.ValidationError(validation_detail(exc))
-    return Refused(" ".join(exc.messages))
-
-
-class ServiceErrorsMixin:
-    """Turns the services' exceptions into HTTP answers (see the module docstring), and checks the
-    right to change a row before its request body is read (`check_write`): a user who may not
-    change it gets 403 (or the lock's 400) whatever the body holds."""
-
-    def get_object(self):
-        obj = super().get_object()
-        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            self.check_write(obj)
-        return obj
-
-    def check_write(self, obj) -> None:
-        """Raise PermissionDenied/ValidationError if the user may not change `obj`."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.ConflictError):
-            set_rollback()
-            return Response(self.conflict_payload(exc), status=status.HTTP_409_CONFLICT)
-        if isinstance(exc, DjangoValidationError):
-            exc = api_error(exc)
-        elif isinstance(exc, DjangoPermissionDenied) and str(exc):
-            exc = exceptions.PermissionDenied(str(exc))
-        return super().handle_exception(exc)
-
-    def conflict_payload(self, exc: services.ConflictError) -> dict:
-        model = self.get_queryset().model
-        return {
-            "detail": str(exc),
-            "changes": [
-                {"field": change.field, "label": change.label,
-                 "yours": self.conflict_value(model, change.field, change.yours),
-                 "theirs": self.conflict_value(model, change.field, change.theirs)}
-                for change in exc.changes
-            ],
-            "current_version": exc.current_version,
-        }
-
-    def conflict_value(self, model, name: str, value):
-        field = model._meta.get_field(name)
-        if field.is_relation and value is not None:
-            key = NATURAL_KEYS.get(field.related_model, "pk")
-            return field.related_model.objects.filter(pk=value).values_list(key, flat=True).first()
-        return value
 
 
 # ---- Employers ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ledger.validation import clean_id_number, clean_phone, clean_registration_n
 from portal.audit import audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
-from portal.values import Errors, birth_date_of, check_count, check_model_text, check_past_date
+from portal.values import Errors, VersionConflict, birth_date_of, check_count, check_model_text, check_past_date
 from targets.services import rollup_mark_dirty
 from worklist.models import NotificationKind
 from worklist.services import notify
@@ -57,12 +57,9 @@ class Change:
     theirs: object
 
 
-class ConflictError(Exception):
-    """Someone saved the same row since this user loaded it: nothing was written."""
-
+class ConflictError(VersionConflict):
     def __init__(self, changes: list[Change], current_version: int):
-        self.changes, self.current_version = changes, current_version
-        super().__init__(_("该记录已被他人修改，您的保存未生效。请核对以下变化后重新保存。"))
+        super().__init__(_("该记录已被他人修改，您的保存未生效。请核对以下变化后重新保存。"), current_version, changes)
 
 
 def _changes_since(instance, submitted: dict, fields: list[str]) -> list[Change]:

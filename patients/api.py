@@ -1,21 +1,20 @@
 """DRF endpoints of the patient files, scoped through portal.scoping.ScopeFilterBackend (and, for
 the relief departments, RELIEF_DUTIES). Writes go through patients.services; their errors map as
-in ledger.api.ServiceErrorsMixin (400 Chinese messages, 403, 409 for a stale `version`).
+in portal.api.ServiceErrorsMixin (400 Chinese messages, 403, 409 for a stale `version`).
 
 ID numbers are masked in lists; a single file shows the whole number only to roles that need it
 (PATIENT_IDENTITY), and every file read through the API is logged like a page view."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
-from rest_framework.views import set_rollback
 
-from ledger.api import ServiceErrorsMixin
 from ledger.models import DustType
 from patients import selectors, services
 from patients.models import LEVEL_FIELDS, AccessKind, FollowUp, Patient, RehabSite, ReliefAction
+from portal.api import ServiceErrorsMixin
 from portal.api_contract import ValueRulesSerializerMixin
 from portal.models import Department, Region, RegionLevel
 from portal.scoping import Access, Capability, relief_grants, relief_q, scope_for
@@ -66,13 +65,6 @@ class PatientViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveM
     filterset_fields = {"county__code": ["exact"], "township__code": ["exact"], "status": ["exact"],
                         "relief_category": ["exact"], "stage": ["exact"]}
     http_method_names = ["get", "post", "patch", "head", "options"]
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.ConflictError):
-            set_rollback()
-            return Response({"detail": str(exc), "changes": [], "current_version": exc.current_version},
-                            status=status.HTTP_409_CONFLICT)
-        return super().handle_exception(exc)
 
     def retrieve(self, request, *args, **kwargs):
         patient = self.get_object()

@@ -35,7 +35,7 @@ from patients.models import (
 from portal.audit import audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import RELIEF_DUTIES, Capability, relief_grants, require_in_scope, scope_for
-from portal.values import check_text
+from portal.values import VersionConflict, check_text
 
 PATIENT_FIELDS = [
     "name", "id_number", "sex", "birth_date", "phone", "county", "township", "village", "address",
@@ -50,12 +50,9 @@ SITE_FIELDS = ["kind", "name", "county", "township", "village", "host_institutio
                "drugs_stocked", "opened_on", "patients_served"]
 
 
-class ConflictError(Exception):
-    """Someone saved the same file since this user loaded it: nothing was written."""
-
+class ConflictError(VersionConflict):
     def __init__(self, current_version: int):
-        self.current_version = current_version
-        super().__init__(_("该档案已被他人修改，您的保存未生效。请刷新后重新填写。"))
+        super().__init__(_("该档案已被他人修改，您的保存未生效。请刷新后重新填写。"), current_version)
 
 
 class Errors:

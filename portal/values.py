@@ -95,6 +95,16 @@ def check_model_text(model, field: str, value) -> str:
     return check_text(value, max_length=model_field.max_length, multiline=isinstance(model_field, models.TextField))
 
 
+class VersionConflict(Exception):
+    """Someone saved the same row since this user loaded it (its `version` moved on): nothing was
+    written. `changes` (possibly empty) says what they changed, `current_version` what to send
+    next; the API answers 409 with both (`portal.api.ServiceErrorsMixin`)."""
+
+    def __init__(self, message: str, current_version: int, changes: list | tuple = ()):
+        self.current_version, self.changes = current_version, list(changes)
+        super().__init__(message)
+
+
 class Errors:
     """Collects every problem of a submission by field, so all are reported at once."""
 
