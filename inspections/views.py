@@ -41,6 +41,7 @@ from portal.files import bytes_response, stored_file_response
 from portal.forms import apply_errors, call_service
 from portal.params import parse_id
 from portal.scoping import Capability, has_capability, public, requires
+from portal.workbook import xlsx_response
 
 C = Capability
 
@@ -153,10 +154,7 @@ def plan_report_xlsx(request, pk):
     plan = _plan(request, pk)
     if not selectors.may_manage_plan(request.user, plan):
         raise Http404
-    response = HttpResponse(excel.plan_workbook(plan),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="inspection-plan-{plan.pk}.xlsx"'
-    return response
+    return xlsx_response(excel.plan_workbook(plan), f"inspection-plan-{plan.pk}.xlsx")
 
 
 # ---- Tablet filling ---------------------------------------------------------------------------
@@ -272,10 +270,7 @@ def inspection_return(request, pk):
 @requires(C.INSPECTION_VIEW)
 def inspection_xlsx(request, pk):
     inspection = _inspection(request, pk)
-    response = HttpResponse(excel.inspection_workbook(inspection),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="inspection-{inspection.pk}.xlsx"'
-    return response
+    return xlsx_response(excel.inspection_workbook(inspection), f"inspection-{inspection.pk}.xlsx")
 
 
 # ---- Stored files, each through its owner's scope ----------------------------------------------

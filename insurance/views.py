@@ -1,12 +1,11 @@
 """HTML views and htmx partials for work-injury insurance coverage on the HRSS side; thin:
 parse, call a service or selector, render."""
 
-import io
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,6 +20,7 @@ from ledger.selectors import current_period
 from portal.forms import REGISTERED_ELSEWHERE, apply_errors
 from portal.models import Department, Region
 from portal.scoping import Capability, forbidden, has_capability, requires
+from portal.workbook import xlsx_response
 from worklist.selectors import liaisons_of
 from worklist.services import handover_viewed
 
@@ -201,12 +201,7 @@ def import_job_status(request, pk: int):
 
 @requires(C.INSURANCE_VIEW)
 def import_template(request):
-    buffer = io.BytesIO()
-    excel.write_coverage_workbook(buffer, [], persons=[])
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = "attachment; filename*=UTF-8''%E5%8F%82%E4%BF%9D%E6%95%B0%E6%8D%AE%E6%A8%A1%E6%9D%BF.xlsx"
-    return response
+    return xlsx_response(lambda stream: excel.write_coverage_workbook(stream, [], persons=[]), "参保数据模板.xlsx")
 
 
 # ---- 3. Reconciliation ------------------------------------------------------------------------------------
@@ -259,18 +254,12 @@ def work_list_export(request):
     if region is not None and not request.scope.contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
     actions, groups = dict(FollowUpAction.choices), dict(KeyIndustryGroup.choices)
-    buffer = io.BytesIO()
-    excel.write_work_list(buffer, (
+    return xlsx_response(lambda stream: excel.write_work_list(stream, (
         {"name": r.employer.name, "uscc": r.employer.uscc or r.employer.registration_number, "county": r.county.name,
          "key_group": str(groups.get(r.employer.key_group, "")), "total": r.total_workers, "insured": r.insured,
          "source": _("人社部门") if r.hrss is not None else _("单位填报"), "uninsured": r.uninsured,
          "last_action": str(actions.get(r.last_action, "")), "last_action_on": r.last_action_on}
-        for r in (rows.iterator(chunk_size=2000) if rows is not None else [])))
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = (
-        "attachment; filename*=UTF-8''%E6%9C%AA%E5%8F%82%E4%BF%9D%E5%B7%A5%E4%BD%9C%E6%B8%85%E5%8D%95.xlsx")
-    return response
+        for r in (rows.iterator(chunk_size=2000) if rows is not None else []))), "未参保工作清单.xlsx")
 
 
 @requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)

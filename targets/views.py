@@ -1,10 +1,9 @@
 """Dashboards and targets pages; thin: parse, call a service or selector, render."""
 
-import io
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,6 +13,7 @@ from portal.forms import call_service
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
 from portal.selectors import region_with_ancestors
+from portal.workbook import xlsx_response
 from targets import selectors, services
 from targets.excel import dashboard_workbook
 from targets.forms import CampaignForm, ReportedFigureForm, TargetForm
@@ -67,13 +67,7 @@ def dashboard_export(request):
     board, error = _dashboard_or_error(request)
     if error is not None:
         return error
-    buffer = io.BytesIO()
-    dashboard_workbook(board).save(buffer)
-    response = HttpResponse(buffer.getvalue(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    filename = f"indicators-{board.region.code}-{board.period.code}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return xlsx_response(dashboard_workbook(board).to_bytes(), f"indicators-{board.region.code}-{board.period.code}.xlsx")
 
 
 @requires(Capability.DASHBOARD_VIEW, write=Capability.TARGETS_EDIT)

@@ -8,7 +8,6 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +20,7 @@ from ledger.models import CountySubmission, Employer, EmployerRecord
 from portal import history
 from portal.models import Department, Region, RegionLevel, User
 from portal.scoping import Capability, forbidden, login_only, requires, scope_for
+from portal.workbook import new_workbook, xlsx_response
 from worklist import selectors, services
 from worklist.models import Liaison
 
@@ -267,15 +267,10 @@ AUDIT_HEADERS = [_("时间"), _("操作人"), _("来源地址"), _("对象类型
 
 
 def _audit_workbook(entries):
-    from portal.workbook import new_workbook
-
     workbook = new_workbook()
     sheet = workbook.sheet(_("审计记录"))
     sheet.append([str(h) for h in AUDIT_HEADERS])
     for e in entries:
         sheet.append([timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S"), e.who, e.ip, e.what, e.object_label,
                       e.operation, e.action, "\n".join(e.changes)])
-    response = HttpResponse(workbook.to_bytes(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = "attachment; filename*=UTF-8''%E5%AE%A1%E8%AE%A1%E8%AE%B0%E5%BD%95.xlsx"
-    return response
+    return xlsx_response(workbook.to_bytes(), "审计记录.xlsx")

@@ -78,7 +78,7 @@ def test_import_page_shows_the_row_report(client, ledger, hrss_clerk, period_202
 def test_work_list_export(client, ledger, hrss_clerk, period_2020h1):
     login(client, hrss_clerk)
     response = client.get(reverse("insurance:work-list-export"), {"period": period_2020h1.code})
-    sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][0] == "单位名称" and rows[1][0] == "鑫达水泥有限公司" and rows[1][7] == 40
 
