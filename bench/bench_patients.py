@@ -16,7 +16,7 @@ import time
 
 os.environ.setdefault("PNEUMO_BENCH_DB", "pneumo_bench_patients")
 
-from bench.common import setup_django, timed  # noqa: E402
+from bench.common import setup_django, timed, vacuum  # noqa: E402
 
 PATIENTS = int(os.environ.get("PNEUMO_BENCH_PATIENTS", "200000"))
 SEED_PROVINCES = ["37", "21", "50", "41"]  # Shandong (seed 000), Liaoning (001), Chongqing (002), Henan (003)
@@ -120,8 +120,7 @@ def seed_patients() -> None:
             FROM cty JOIN portal_region t ON t.id = cty.towns[1]
             WHERE NOT EXISTS (SELECT 1 FROM patients_rehabsite s WHERE s.county_id = cty.id)
         """)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE patients_patient, patients_followup, patients_reliefaction, patients_rehabsite")
+    vacuum("patients_patient", "patients_followup", "patients_reliefaction", "patients_rehabsite")
     print(f"patients: {Patient.objects.count()} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
@@ -176,6 +175,7 @@ def main() -> None:
     print(f"full rollup {period.code}, ledger figures only: {ledger * 1000:.0f} ms; with the patient figures: "
           f"{full * 1000:.0f} ms (median of 7, interleaved): +{100 * (full / ledger - 1):.1f}% (target <= 20%)")
     print(f"patient aggregate alone: {patient_part * 1000:.0f} ms (median of 7)")
+    vacuum("targets_regionrollup")
 
 
 def _patient_aggregate(period_id: int) -> int:
