@@ -77,8 +77,9 @@ def _admin_connection():
 
 @contextlib.contextmanager
 def fresh_copy():
-    """Django on a copy of `BENCH_DB` for the block, the copy dropped after it (needs the
-    connection pool off, PNEUMO_DB_POOL=0: no connection may stay open on the template)."""
+    """Django on a copy of `BENCH_DB` for the block, the copy dropped after it. PostgreSQL copies
+    a database only while nobody else is connected to it: the pool must be off (PNEUMO_DB_POOL=0)
+    and no other benchmark may run on the same database meanwhile."""
     from django.db import connection
 
     copy = f"{BENCH_DB}_copy"
