@@ -45,7 +45,7 @@ LAGGING_SHOWN = 5
 @dataclass
 class WorkItem:
     kind: str  # fill, returned, review, accept, handover, coverage, inspect, checklist_returned, sign, rectify,
-    #            verify, target
+    #            verify, target, figure
     category: str
     title: str
     url: str
@@ -166,35 +166,48 @@ class PendingSubmission:
 
 
 def pending_submissions(*, today: datetime.date, scope: Scope | None = None, within_days: int | None = None,
-                        handovers: bool = False) -> list[PendingSubmission]:
+                        handovers: bool = False, figures_scope: Scope | None = None) -> list[PendingSubmission]:
     """Every (period already started, county) whose ledger is not submitted (not started, being
     filled, or returned), with the deadline set by the nearest issuing region above the county;
-    with `handovers`, also those whose hand-over to HRSS is due and not made. One query whatever
-    the number of counties; `scope` None means every county."""
+    with `handovers`, also those whose hand-over to HRSS is due and not made; with
+    `figures_scope`, the reported figures due there (status "figure:…", the indicator's code in
+    `county_code`). One query whatever the number of counties; `scope` None means every county."""
     patterns = None if scope is None else _patterns(scope)
     scope_sql = "TRUE" if patterns is None else "r.path LIKE ANY(%s)"
     part: list = [RegionLevel.COUNTY, today] + ([] if patterns is None else [patterns])
     params = list(part) + (list(part) if handovers else [])
+    figures_sql = ""
+    if figures_scope:
+        figure_patterns = _patterns(figures_scope)
+        entries = _reported_entries()
+        params += [today, [code for code, _level in entries], [level for _code, level in entries]]
+        if figure_patterns is not None:
+            params.append(figure_patterns)
+        figures_sql = _FIGURES_DUE_SQL.format(scope="TRUE" if figure_patterns is None else "r.path LIKE ANY(%s)")
     window = "TRUE"
     if within_days is not None:
         window = "deadline BETWEEN %s AND %s"
         params += [today, today + datetime.timedelta(days=within_days)]
     sql = _PENDING_SQL.format(scope=scope_sql, window=window,
-                              handovers=_HANDOVER_DUE_SQL.format(scope=scope_sql) if handovers else "")
+                              handovers=(_HANDOVER_DUE_SQL.format(scope=scope_sql) if handovers else "") + figures_sql)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [PendingSubmission(*row[:9]) for row in cursor.fetchall()]
 
 
 def _ledger_to_fill(user, today: datetime.date) -> list[WorkItem]:
-    scope = scope_for(user, C.LEDGER_EDIT)
-    if not scope:
+    """The health clerk's: periods to fill and submit, returned ones, hand-overs due, and the
+    reported figures to submit (the capability table grants reporting to the responsible
+    department), in one query."""
+    scope, figures_scope = scope_for(user, C.LEDGER_EDIT), scope_for(user, C.FIGURES_REPORT)
+    if not scope and not figures_scope:
         return []
     by_period: dict[str, list[PendingSubmission]] = {}
-    rows = pending_submissions(today=today, scope=scope, handovers=True)
+    rows = pending_submissions(today=today, scope=scope, handovers=True, figures_scope=figures_scope)
     items = _handovers_due([r for r in rows if r.status == HANDOVER], today)
+    items += _figures_to_report([r for r in rows if (r.status or "").startswith(FIGURE)], today)
     for row in rows:
-        if row.status != HANDOVER:
+        if row.status != HANDOVER and not (row.status or "").startswith(FIGURE):
             by_period.setdefault(row.period_code, []).append(row)
     periods_url = reverse("ledger:periods")
     for code, rows in by_period.items():
@@ -402,6 +415,67 @@ def _findings(user, today: datetime.date) -> list[WorkItem]:
         items.append(WorkItem("rectify", _("问题整改"), _("另有 %(n)s 个问题待整改或核实") % {
             "n": rows[0]["total"] - len(rows)}, reverse("inspections:findings"), None,
             count=rows[0]["total"] - len(rows), today=today))
+    return items
+
+
+# ---- Reported figures to submit (the figures the ledger does not hold) ---------------------------------------
+
+
+# The reported-figure targets (training rate, dose monitoring, diagnosis institution…) whose figure
+# is missing, being entered or returned in the current period, for every region at the indicator's
+# reporting level bound by a target on it; with the ledger's deadline. Rides in the pending query
+# (one query for the health clerk's whole list); its status column reads "figure:<status>".
+_FIGURES_DUE_SQL = """
+    UNION ALL
+    SELECT p.code, p.year, p.half, r.id, ind.code, r.name, 'figure:' || COALESCE(f.status, ''), f.return_reason,
+           COALESCE((SELECT x.deadline FROM deadlines x WHERE x.period_id = p.id AND r.path LIKE x.path || '%%'
+                     ORDER BY length(x.path) DESC LIMIT 1), p.deadline), r.path
+    FROM (SELECT * FROM ledger_reportingperiod WHERE starts_on <= %s ORDER BY year DESC, half DESC LIMIT 1) p
+    CROSS JOIN unnest(%s::text[], %s::int[]) AS ind(code, level)
+    JOIN portal_region r ON r.level = ind.level
+    LEFT JOIN targets_reportedfigure f ON f.period_id = p.id AND f.region_id = r.id AND f.indicator = ind.code
+    WHERE {scope} AND (f.id IS NULL OR f.status IN ('draft', 'returned'))
+      AND EXISTS (SELECT 1 FROM targets_target t JOIN portal_region tr ON tr.id = t.region_id
+                  WHERE t.indicator = ind.code AND r.path LIKE tr.path || '%%')
+"""
+FIGURE = "figure:"
+
+
+def _reported_entries() -> list[tuple[str, int]]:
+    """(code, level that reports it): a yes/no figure is answered at its level; a rate is
+    reported by each county and summed above."""
+    from targets.indicators import REPORTED_INDICATORS
+
+    return [(e.code, int(e.reported_level or RegionLevel.COUNTY)) for e in REPORTED_INDICATORS]
+
+
+def _figures_to_report(rows: list[PendingSubmission], today: datetime.date) -> list[WorkItem]:
+    """One line per region, or per indicator above COUNTIES_LISTED regions (a city or province clerk)."""
+    from targets.indicators import CATALOGUE_BY_CODE
+    from targets.models import ReportedFigure
+
+    by_indicator: dict[str, list[PendingSubmission]] = {}
+    for row in rows:
+        by_indicator.setdefault(row.county_code, []).append(row)
+    items = []
+    for code, group in by_indicator.items():
+        names = {"period": group[0].period_name, "indicator": CATALOGUE_BY_CODE[code].name}
+        url = f"{reverse('targets:reported')}?period={group[0].period_code}"
+        if len(group) > COUNTIES_LISTED:
+            items.append(WorkItem("figure", _("报送指标"), _("%(n)s 个地区尚未报送%(period)s“%(indicator)s”") % {
+                "n": len(group), **names}, url, min(r.deadline for r in group),
+                detail="、".join(r.county_name for r in group[:COUNTIES_LISTED]) + "……", count=len(group), today=today))
+            continue
+        for row in group:
+            status = row.status.removeprefix(FIGURE)
+            if status == ReportedFigure.Status.RETURNED:
+                items.append(WorkItem("figure", _("报送指标"), _("%(region)s %(period)s“%(indicator)s”被退回，请修改后重新报送")
+                                      % {"region": row.county_name, **names}, url, row.deadline,
+                                      detail=_("退回原因：%(reason)s") % {"reason": row.return_reason}, today=today))
+            else:
+                items.append(WorkItem("figure", _("报送指标"), _("报送%(region)s %(period)s“%(indicator)s”及佐证材料")
+                                      % {"region": row.county_name, **names}, url, row.deadline,
+                                      detail=_("已填报，尚未报送") if status else "", today=today))
     return items
 
 

@@ -232,3 +232,58 @@ def test_patients_overdue_for_follow_up_and_relief_not_yet_given(today):
     patient_services.relief_record(actor=civil, patient=patient, department=Department.CIVIL_AFFAIRS, data={
         "kind": "basic_living", "acted_on": today, "reference": "", "amount": None, "note": "纳入低保"})
     assert items_of(civil, "relief") == []
+
+
+def _figure_targets(today):
+    """Shandong's plan sets targets on two reported figures: exam institution per county (yes/no) and
+    diagnosis institution per city; nothing binds dose monitoring here."""
+    province = Region.objects.get(code="37")
+    campaign = Campaign.objects.create(region=province, name="山东省尘肺病防治攻坚行动实施方案", authority="省卫健委",
+                                       first_year=2019, last_year=2026)
+    for indicator in ("exam_institution", "diagnosis_institution"):
+        Target.objects.create(campaign=campaign, region=province, indicator=indicator, value=100,
+                              due_on=today + datetime.timedelta(days=60))
+
+
+def test_reported_figures_due_are_on_the_responsible_clerks_list_until_submitted(current_period, today):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from targets import services as target_services
+
+    _figure_targets(today)
+    clerk, county = make_user("371502"), Region.objects.get(code="371502")
+    [item] = items_of(clerk, "figure")
+    assert "东昌府区" in item.title and "县区职业健康检查机构确定率" in item.title
+    assert item.deadline == current_period.deadline and item.days_left == 10
+    assert item.url == f"{reverse('targets:reported')}?period=2026H1"
+    figure = target_services.reported_figure_save(
+        actor=clerk, period=current_period, region=county, indicator="exam_institution", numerator=1,
+        evidence=SimpleUploadedFile("文件.pdf", b"%PDF-1.4", content_type="application/pdf"))
+    assert items_of(clerk, "figure")[0].detail == "已填报，尚未报送"
+    target_services.reported_figure_submit(actor=clerk, figure=figure)
+    assert items_of(clerk, "figure") == []
+    target_services.reported_figure_review(actor=make_user("3715", role=Role.REVIEWER), figure=figure,
+                                           approve=False, reason="缺机构确定文件")
+    [returned] = items_of(clerk, "figure")
+    assert "被退回" in returned.title and "缺机构确定文件" in returned.detail
+    # Others in the county have nothing to report; a city clerk reports the city's own figure and
+    # sees the counties' in one line.
+    assert items_of(make_user(("371502", Department.HEALTH, Role.VIEWER)), "figure") == []
+    assert items_of(make_user(("371502", Department.HRSS, Role.CLERK)), "figure") == []
+    city_items = items_of(make_user("3715"), "figure")
+    assert ["聊城市" in i.title for i in city_items].count(True) == 1
+    [counties] = [i for i in city_items if i.count > 1]
+    assert counties.count == Region.objects.filter(parent__code="3715").count()
+
+
+def test_reported_figures_count_in_the_menu(client, current_period, today):
+    _figure_targets(today)
+    clerk = make_user("371502")
+    from django.core.cache import cache
+
+    cache.delete(f"worklist:count:{clerk.pk}")  # a user of an earlier test may have had this id
+    client.force_login(clerk)
+    work = work_list(clerk)
+    assert sorted(i.kind for i in work.items) == ["figure", "fill"] and work.total == 2
+    body = client.get(reverse("worklist:nav-counts")).content.decode()
+    assert 'text-bg-warning">2</span>' in body
