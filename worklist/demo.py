@@ -19,8 +19,45 @@ LIAISONS = [
 ]
 
 
+# The open half-year's deadline, counted from the day the demo is seeded: inside the 7-day
+# reminder window, so reminders and "N days left" show as they would a week before a deadline.
+OPEN_PERIOD_DAYS_LEFT = 6
+
+
+def _open_period_due_soon(period) -> None:
+    """The demo plays "now" in the open half-year: its deadline (set in the seed years) moves to
+    a few days from today; earlier, accepted half-years keep their historical deadlines. A re-run
+    while it is still ahead changes nothing."""
+    from django.utils import timezone
+
+    from ledger.models import ReportingPeriod
+
+    ReportingPeriod.objects.filter(pk=period.pk, deadline__lt=timezone.localdate()).update(
+        deadline=timezone.localdate() + datetime.timedelta(days=OPEN_PERIOD_DAYS_LEFT))
+    period.refresh_from_db(fields=["deadline"])
+
+
+def _figures_in_progress(period) -> None:
+    """Reported figures still to do in the open half-year: 东昌府区's enforcement-training figure
+    was returned by the city, its exam-institution figure is entered but not submitted, and
+    聊城市's diagnosis-institution figure likewise (the demo seeds them approved)."""
+    from targets.models import ReportedFigure
+
+    figures = ReportedFigure.objects.filter(period=period, status=ReportedFigure.Status.APPROVED)
+    figures.filter(region__code=DEMO_REGIONS["county"], indicator="enforcement_training").update(
+        status=ReportedFigure.Status.RETURNED, return_reason="培训签到表缺少培训日期和授课人，请补充后重新报送",
+        reviewed_by=User.objects.get(username=demo_username("city", "health", "reviewer")))
+    figures.filter(region__code=DEMO_REGIONS["county"], indicator="exam_institution").update(
+        status=ReportedFigure.Status.DRAFT, submitted_at=None, reviewed_by=None, reviewed_at=None)
+    figures.filter(region__code=DEMO_REGIONS["city"], indicator="diagnosis_institution").update(
+        status=ReportedFigure.Status.DRAFT, submitted_at=None, reviewed_by=None, reviewed_at=None)
+
+
 def seed_demo_worklist() -> str:
     period = current_period()
+    if period is not None:
+        _open_period_due_soon(period)
+        _figures_in_progress(period)
     province = Region.objects.get(code=DEMO_REGIONS["province"])
     if period is not None and not HandoverDeadline.objects.filter(period=period, region=province).exists():
         services.handover_deadline_set(

@@ -421,9 +421,9 @@ def _findings(user, today: datetime.date) -> list[WorkItem]:
 # ---- Reported figures to submit (the figures the ledger does not hold) ---------------------------------------
 
 
-# The reported-figure targets (training rate, dose monitoring, diagnosis institution…) whose figure
-# is missing, being entered or returned in the current period, for every region at the indicator's
-# reporting level bound by a target on it; with the ledger's deadline. Rides in the pending query
+# The reported figures (training rate, dose monitoring, diagnosis institution…) of the current
+# period being entered or returned, and those still missing where a target binds the region (at
+# the indicator's reporting level); with the ledger's deadline. Rides in the pending query
 # (one query for the health clerk's whole list); its status column reads "figure:<status>".
 _FIGURES_DUE_SQL = """
     UNION ALL
@@ -434,9 +434,9 @@ _FIGURES_DUE_SQL = """
     CROSS JOIN unnest(%s::text[], %s::int[]) AS ind(code, level)
     JOIN portal_region r ON r.level = ind.level
     LEFT JOIN targets_reportedfigure f ON f.period_id = p.id AND f.region_id = r.id AND f.indicator = ind.code
-    WHERE {scope} AND (f.id IS NULL OR f.status IN ('draft', 'returned'))
-      AND EXISTS (SELECT 1 FROM targets_target t JOIN portal_region tr ON tr.id = t.region_id
-                  WHERE t.indicator = ind.code AND r.path LIKE tr.path || '%%')
+    WHERE {scope} AND (f.status IN ('draft', 'returned')
+                       OR f.id IS NULL AND EXISTS (SELECT 1 FROM targets_target t JOIN portal_region tr ON tr.id = t.region_id
+                                                   WHERE t.indicator = ind.code AND r.path LIKE tr.path || '%%'))
 """
 FIGURE = "figure:"
 
@@ -541,7 +541,8 @@ def _targets_missed(user, today: datetime.date) -> tuple[list[WorkItem], list[La
                 detail=_("%(by)s目标，%(due)s 到期；数据为%(period)s") % {
                     "by": cell.target.region_name, "due": cell.target.due_on, "period": top.period},
                 today=today))
-        if top.region.level <= RegionLevel.PROVINCE and lagging_region is None:
+        # Officials above the county watch their children: a city its counties, a province its cities.
+        if top.region.level <= RegionLevel.CITY and lagging_region is None:
             lagging_region = top.region
             rows = []
             for child in rollups:

@@ -186,6 +186,11 @@ def test_targets_past_due_and_missed_and_the_regions_furthest_behind(current_per
     assert [row.region.code for row in work.lagging] == ["3715"]
     city_work = work_list(make_user(("3715", Department.HEALTH, Role.VIEWER)))
     assert [i.kind for i in city_work.items] == ["target"] and city_work.lagging == []
+    # A city official watches its counties the same way.
+    _rollup(current_period, Region.objects.get(code="371502"), {"declaration": [40, 100]})
+    _rollup(current_period, Region.objects.get(code="371521"), {"declaration": [96, 100]})
+    assert [row.region.code for row in work_list(make_user(("3715", Department.HEALTH, Role.VIEWER))).lagging] == [
+        "371502"]
 
 
 def test_items_are_sorted_by_deadline_overdue_first(current_period, today):
@@ -287,3 +292,18 @@ def test_reported_figures_count_in_the_menu(client, current_period, today):
     assert sorted(i.kind for i in work.items) == ["figure", "fill"] and work.total == 2
     body = client.get(reverse("worklist:nav-counts")).content.decode()
     assert 'text-bg-warning">2</span>' in body
+
+
+def test_a_figure_entered_or_returned_is_work_even_where_no_target_binds(current_period):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from targets import services as target_services
+
+    clerk = make_user("371502")
+    assert items_of(clerk, "figure") == []  # no Shandong target on reported figures
+    target_services.reported_figure_save(
+        actor=clerk, period=current_period, region=Region.objects.get(code="371502"),
+        indicator="enforcement_training", numerator=8, denominator=10,
+        evidence=SimpleUploadedFile("签到表.pdf", b"%PDF-1.4", content_type="application/pdf"))
+    [item] = items_of(clerk, "figure")
+    assert "职业健康监管执法人员培训率" in item.title and item.detail == "已填报，尚未报送"
