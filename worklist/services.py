@@ -61,10 +61,17 @@ def notify(kind: str, **payload) -> NotificationEvent:
 def members_of(region_id: int, capability: Capability) -> list[User]:
     """Active users holding `capability` through a membership on exactly this region (the office
     that does the work, not every official above it)."""
-    rows = Membership.objects.filter(region_id=region_id, user__is_active=True).values_list(
-        "user_id", "department", "role")
-    ids = {user_id for user_id, department, role in rows if capability in capabilities_of(department, role)}
-    return list(User.objects.filter(pk__in=ids))
+    return members_by_region([region_id], capability).get(region_id, [])
+
+
+def members_by_region(region_ids: list[int], capability: Capability) -> dict[int, list[User]]:
+    """members_of for many regions in one query (the reminders run over every county)."""
+    rows = Membership.objects.filter(region_id__in=region_ids, user__is_active=True).select_related("user")
+    found: dict[int, dict[int, User]] = {}
+    for m in rows:
+        if capability in capabilities_of(m.department, m.role):
+            found.setdefault(m.region_id, {})[m.user_id] = m.user
+    return {region_id: list(users.values()) for region_id, users in found.items()}
 
 
 # ---- Turning an event into messages --------------------------------------------------------------------
@@ -270,11 +277,15 @@ def deadline_reminders(*, today: datetime.date | None = None) -> int:
 
     today = today or timezone.localdate()
     inserted: list[int] = []
-    for row in pending_submissions(today=today, within_days=7):
+    rows = pending_submissions(today=today, within_days=7)
+    members = members_by_region([row.county_id for row in rows], C.LEDGER_EDIT)
+    for row in rows:
+        users = members.get(row.county_id)
+        if not users:  # most counties have nobody on the portal yet
+            continue
         days = (row.deadline - today).days
         kind = K.DEADLINE_1 if days <= 1 else K.DEADLINE_7
         period = ReportingPeriod(code=row.period_code, year=row.year, half=row.half)
-        users = members_of(row.county_id, C.LEDGER_EDIT)
         message = Message(
             f"{kind}:{row.period_code}:{row.county_code}",
             _("%(county)s %(period)s台帐将于 %(deadline)s 截止报送（还有 %(days)s 天）") % {
