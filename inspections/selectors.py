@@ -59,8 +59,9 @@ def assignment_list(*, actor) -> QuerySet[Assignment]:
     if view:
         q |= (view.q_path("region__path") & ~view.q_path("plan__region__path")
               & (Q(kind=ChecklistKind.COMPREHENSIVE) | Q(inspection__submitted_at__isnull=False)))
+    # The inspection (a reverse one-to-one) comes along: the tablet's list reads its status.
     return (Assignment.objects.filter(q)
-            .select_related("plan", "team", "region", "employer", "checklist_version__template")
+            .select_related("plan", "team", "region", "employer", "checklist_version__template", "inspection")
             .distinct())
 
 
