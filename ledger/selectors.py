@@ -24,7 +24,7 @@ from ledger.models import (
     Worker,
 )
 from portal.models import Region, RegionLevel, User
-from portal.scoping import Capability, region_choices, scope_for
+from portal.scoping import Capability, ScopeRegion, region_choices, scope_for
 from targets.indicators import BY_CODE, INDICATORS, PERIOD_AND_COVERAGE, Indicator, counted_sql
 
 SORTS = {"name": "name", "-name": "-name", "uscc": "uscc", "-uscc": "-uscc", "updated": "-updated_at",
@@ -46,9 +46,12 @@ class EmployerFilters:
 
 def employer_list(*, actor: User, filters: EmployerFilters) -> QuerySet[Employer]:
     """Employers in the user's ledger scope, filtered. A constant number of queries: regions
-    and industry come with select_related."""
-    employers = scope_for(actor, Capability.LEDGER_VIEW).filter(Employer.objects.all())
-    if filters.region is not None:
+    and industry come with select_related. With a "未落实" filter the region is the one the
+    period's record was counted in (what the dashboard's figure counts), else the employer's."""
+    scope = scope_for(actor, Capability.LEDGER_VIEW)
+    employers = scope.filter(Employer.objects.all())
+    shortfall = _shortfall_filter(filters)
+    if filters.region is not None and shortfall is None:
         employers = employers.filter(**{f"{Employer.SCOPE_LEVEL_FIELDS[filters.region.level]}": filters.region})
     if filters.township is not None:
         employers = employers.filter(township=filters.township)
@@ -62,22 +65,72 @@ def employer_list(*, actor: User, filters: EmployerFilters) -> QuerySet[Employer
         employers = employers.filter(status=filters.status)
     if filters.in_scope is not None:
         employers = employers.filter(in_governance_scope=filters.in_scope)
-    if filters.missing in BY_CODE and filters.period is not None:
-        employers = employers.filter(falls_short(BY_CODE[filters.missing], filters.period))
-    return employers.select_related("county", "township", "industry").order_by(
-        SORTS.get(filters.sort, "name"), "pk")
+    if shortfall is not None:
+        employers = employers.filter(falls_short(shortfall, filters.period, _counted_regions(scope, filters.region)))
+    return employers.select_related("county", "township", "industry").order_by(*employer_order(filters))
 
 
-def falls_short(indicator: Indicator, period: ReportingPeriod) -> RawSQL:
-    """The employers that `indicator` counts as not (fully) met in `period`: the registry's own
-    definition (targets.indicators), over the classification the period's record was counted
-    under, so the list a dashboard figure links to holds exactly the employers behind it."""
+def employer_order(filters: EmployerFilters) -> tuple[str, str]:
+    """The list's order: the chosen key, then the primary key (unique, so pages never overlap)."""
+    return SORTS.get(filters.sort, "name"), "pk"
+
+
+def _shortfall_filter(filters: EmployerFilters) -> Indicator | None:
+    return BY_CODE.get(filters.missing) if filters.period is not None else None
+
+
+def _counted_regions(scope, region: Region | None) -> list[Region | ScopeRegion]:
+    """The regions a "未落实" list counts records in: the chosen one, else the user's scope."""
+    if region is not None:
+        return [region]
+    if scope.unrestricted:
+        return list(Region.objects.filter(level=RegionLevel.NATIONAL))
+    return list(scope.regions)
+
+
+_RECORD_REGION_KEYS = {RegionLevel.PROVINCE: "province_id", RegionLevel.CITY: "city_id",
+                       RegionLevel.COUNTY: "county_id", RegionLevel.TOWNSHIP: "township_id"}
+
+
+def falls_short(indicator: Indicator, period: ReportingPeriod,
+                regions: list[Region | ScopeRegion] | None = None) -> RawSQL:
+    """The employers that `indicator` counts as not (fully) met in `period` through a record
+    counted in one of `regions` (None: anywhere): the registry's own definition (targets.indicators), over the
+    classification and region the period's record was counted under, so the list a dashboard
+    figure links to holds exactly the employers behind it."""
     employer = Employer._meta.db_table
+    if regions is None or any(region.level == RegionLevel.NATIONAL for region in regions):
+        in_regions, params = "TRUE", []
+    else:
+        in_regions = " OR ".join(f"r.{_RECORD_REGION_KEYS[region.level]} = %s" for region in regions) or "FALSE"
+        params = [region.id for region in regions]
     return RawSQL(f"""EXISTS (
         SELECT 1 FROM ledger_employerrecord r {PERIOD_AND_COVERAGE}
-        WHERE r.employer_id = {employer}.id AND r.period_id = %s AND {indicator.among_sql()} AND {counted_sql()}
-          AND {indicator.shortfall_sql()})""",
-                  [period.pk], output_field=BooleanField())
+        WHERE r.employer_id = {employer}.id AND r.period_id = %s AND ({in_regions}) AND {indicator.among_sql()}
+          AND {counted_sql()} AND {indicator.shortfall_sql()})""",
+                  [period.pk, *params], output_field=BooleanField())
+
+
+def employer_list_total(*, actor: User, filters: EmployerFilters) -> int | None:
+    """The exact length of a "未落实" list over whole regions (no other filter), from the county
+    rows of the rollup the dashboard reads, counting from the records only the counties whose
+    row is stale (targets.rollups.county_shortfalls). None when the list has other filters: the
+    caller counts it (capped). An employer that moved out of the user's whole scope after its
+    old county's period was locked is counted there, as on the dashboard, but not listed."""
+    shortfall = _shortfall_filter(filters)
+    if shortfall is None or any((filters.query, filters.township, filters.key_group, filters.status,
+                                 filters.in_scope is not None)):
+        return None
+    from targets.rollups import county_shortfalls
+
+    scope = scope_for(actor, Capability.LEDGER_VIEW)
+    regions = _counted_regions(scope, filters.region)
+    total, stale = county_shortfalls(period_id=filters.period.pk, indicator=shortfall,
+                                     paths=[region.path for region in regions])
+    if stale:
+        counties = list(Region.objects.filter(pk__in=stale))
+        total += scope.filter(Employer.objects.all()).filter(falls_short(shortfall, filters.period, counties)).count()
+    return total
 
 
 def missing_choices() -> list[tuple[str, str]]:
@@ -175,16 +228,19 @@ def may_see_identity(actor: User, county: Region) -> bool:
     return scope_for(actor, Capability.WORKER_IDENTITY).contains(county)
 
 
-def employer_history(employer: Employer) -> list:
-    """Every change to the employer, its period records and its roster: who, when, and old →
-    new values in Chinese ("是否申报: 否 → 是"), read from each event table by its indexed
-    employer key (portal.history)."""
+HISTORY_PAGE_SIZE = 30
+
+
+def employer_history(employer: Employer, *, cursor: str = "") -> tuple[list, str | None]:
+    """A page of changes to the employer, its period records and its roster, newest first: who,
+    when, and old → new values in Chinese ("是否申报: 否 → 是"), read from each event table by
+    its indexed employer key (portal.history); and the cursor of the next page."""
     from portal import history
 
-    entries = (history.object_history("ledger.EmployerEvent", obj_ids=[employer.pk])
-               + history.object_history("ledger.EmployerRecordEvent", employer_id=employer.pk)
-               + history.object_history("ledger.WorkerEvent", employer_id=employer.pk))
-    return sorted(entries, key=lambda e: e.when, reverse=True)[:500]
+    return history.history_page([history.Part("ledger.EmployerEvent", obj_ids=[employer.pk]),
+                                 history.Part("ledger.EmployerRecordEvent", employer_id=employer.pk),
+                                 history.Part("ledger.WorkerEvent", employer_id=employer.pk)],
+                                size=HISTORY_PAGE_SIZE, cursor=cursor)
 
 
 # ---- Periods and submissions ----------------------------------------------------------------

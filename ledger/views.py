@@ -4,7 +4,6 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,6 +25,7 @@ from ledger.models import (
 from ledger.validation import mask_id_number
 from portal.forms import call_service
 from portal.models import Region, RegionLevel
+from portal.pagination import list_page
 from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
 from portal.selectors import region_breadcrumbs
 
@@ -57,8 +57,9 @@ def employer_list(request):
         key_group=request.GET.get("key_group", ""), status=request.GET.get("status", ""), in_scope=in_scope,
         missing=request.GET.get("missing", ""), period=period, sort=request.GET.get("sort", "name"),
     )
-    page = Paginator(selectors.employer_list(actor=request.user, filters=filters), PAGE_SIZE).get_page(
-        request.GET.get("page"))
+    page = list_page(request, selectors.employer_list(actor=request.user, filters=filters),
+                     order=selectors.employer_order(filters), per_page=PAGE_SIZE,
+                     total=selectors.employer_list_total(actor=request.user, filters=filters))
     focus = region or (request.scope.top_regions().first() if len(request.scope.regions) == 1 else None)
     children = (Region.objects.filter(parent=focus).order_by("code")
                 if focus is not None and focus.level < RegionLevel.TOWNSHIP else Region.objects.none())
@@ -93,11 +94,12 @@ def employer_detail(request, pk: int):
         {"worker": w, "id_number": w.id_number if show_identity else mask_id_number(w.id_number)}
         for w in selectors.worker_list(actor=request.user, employer=employer)
     ]
+    history, history_next = selectors.employer_history(employer, cursor=request.GET.get("history", ""))
     return render(request, "ledger/employer_detail.html", {
-        "employer": employer,
+        "employer": employer, "history_next": history_next, "history_page": bool(request.GET.get("history")),
         "records": selectors.employer_records(employer),
         "workers": workers,
-        "history": selectors.employer_history(employer),
+        "history": history,
         "can_edit": scope_for(request.user, Capability.LEDGER_EDIT).contains(employer.county),
         "submissions": {s.period_id: s for s in CountySubmission.objects.filter(county=employer.county)},
         "can_see_findings": has_capability(request.user, Capability.INSPECTION_VIEW),

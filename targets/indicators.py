@@ -120,7 +120,35 @@ INSURANCE_SOURCE = Indicator(
 REPORTED_CASES = Indicator(
     "reported_cases", _("台帐报告尘肺病例数"), "Cases reported in the ledger", _("人"),
     "TRUE", "r.pneumoconiosis_cases", "0", _("未关闭的用人单位"))
-ROLLUP_FIGURES = [*INDICATORS, INSURANCE_SOURCE, REPORTED_CASES]
+
+
+def _shortfall(indicator: Indicator) -> Indicator:
+    """How many counted employers fall short of an indicator counted in people: the length of the
+    ledger's "未落实" list, which the indicator's own sums cannot give (an employer counted in
+    employers falls short by 1 of 1, so there it is the denominator less the numerator)."""
+    return Indicator(shortfall_code(indicator), indicator.name, indicator.name_en, _("家"), indicator.among,
+                     f"CASE WHEN {indicator.shortfall_sql()} THEN 1 ELSE 0 END", "0", indicator.counts)
+
+
+def shortfall_code(indicator: Indicator) -> str:
+    return f"short_{indicator.code}"
+
+
+def counts_employers(indicator: Indicator) -> bool:
+    return indicator.denominator == "1"
+
+
+SHORTFALLS = [_shortfall(i) for i in INDICATORS if not counts_employers(i)]
+ROLLUP_FIGURES = [*INDICATORS, INSURANCE_SOURCE, REPORTED_CASES, *SHORTFALLS]
+
+
+def shortfall_of(indicator: Indicator, figures: dict) -> int | None:
+    """The number of employers falling short of `indicator` in one rollup row's figures; None when
+    the row predates the figure (a rollup from before it existed)."""
+    if counts_employers(indicator):
+        numerator, denominator = figures.get(indicator.code, (None, None))
+        return None if denominator is None else denominator - numerator
+    return figures[shortfall_code(indicator)][0] if shortfall_code(indicator) in figures else None
 
 
 def rate(numerator: int, denominator: int) -> float | None:

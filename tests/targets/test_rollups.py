@@ -21,17 +21,28 @@ COUNTIES = ["371502", "371521", "371522", "370102"]  # two Liaocheng counties + 
 
 
 def python_figures(records: list[EmployerRecord], period: ReportingPeriod) -> dict[str, list[int]]:
-    """The indicator definitions of DOMAIN.md, written again in Python."""
+    """The indicator definitions of DOMAIN.md, written again in Python; and for an indicator
+    counted in people, how many employers fall short of it (short_<code>)."""
     figures = {i.code: [0, 0] for i in ROLLUP_FIGURES}
+    for r in records:
+        own = _record_figures(r, period)
+        for code, (numerator, denominator) in own.items():
+            figures[code][0] += numerator
+            figures[code][1] += denominator
+            if f"short_{code}" in figures:
+                figures[f"short_{code}"][0] += int(numerator < denominator)
+    return figures
+
+
+def _record_figures(r: EmployerRecord, period: ReportingPeriod) -> dict[str, tuple[int, int]]:
+    """One record's share of each indicator that counts it."""
+    figures = {}
 
     def add(code, numerator, denominator):
-        figures[code][0] += numerator
-        figures[code][1] += denominator
+        figures[code] = (numerator, denominator)
 
-    for r in records:
-        e = r.employer
-        if e.status == "closed":
-            continue
+    e = r.employer
+    if e.status != "closed":
         add("reported_cases", r.pneumoconiosis_cases, 0)
         key = e.key_group != ""
         if key:
@@ -39,7 +50,7 @@ def python_figures(records: list[EmployerRecord], period: ReportingPeriod) -> di
             add("injury_insurance", hrss[0] if hrss else r.insured_workers, r.total_workers)
             add("insurance_source", int(bool(hrss)), 1)
         if not (key and e.in_governance_scope):
-            continue
+            return figures
         add("declaration", int(r.hazard_declared), 1)
         tested = r.last_test_date is not None and r.last_test_date >= period.ends_on - datetime.timedelta(days=365)
         add("testing", int(tested), 1)
