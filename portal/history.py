@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -142,24 +142,21 @@ class Entry:
     label: str = ""  # insert, update, delete
     changes: list[str] = field(default_factory=list)
     employer_id: int | None = None
+    key: tuple = ()  # (time, table, event id): the order of a merged history, newest last
 
 
 def _entries(source: Source, event_model, events: list) -> list[Entry]:
     """Events of one table as entries, each update diffed against the object's previous event
     (read by the indexed object key)."""
     fields = _tracked_fields(event_model)
-    obj_ids = {e.pgh_obj_id for e in events}
-    previous: dict[int, object] = {}
-    if obj_ids:
-        history = event_model.objects.filter(pgh_obj_id__in=obj_ids, pgh_id__lt=max(e.pgh_id for e in events)
-                                             ).order_by("pgh_obj_id", "pgh_id")
-        by_object: dict[object, list] = {}
-        for past in history:
-            by_object.setdefault(past.pgh_obj_id, []).append(past)
-        for e in events:
-            earlier = [p for p in by_object.get(e.pgh_obj_id, []) if p.pgh_id < e.pgh_id]
-            if earlier:
-                previous[e.pgh_id] = earlier[-1]
+    # Each update is diffed against the object's event just before it: one indexed lookup per
+    # event (pgh_obj_id, pgh_id), not every earlier event of the objects.
+    earlier = event_model.objects.filter(pgh_obj_id=OuterRef("pgh_obj_id"), pgh_id__lt=OuterRef("pgh_id"))
+    before_ids = dict(event_model.objects.filter(pgh_id__in=[e.pgh_id for e in events if e.pgh_label == "update"])
+                      .annotate(before=Subquery(earlier.order_by("-pgh_id").values("pgh_id")[:1]))
+                      .values_list("pgh_id", "before")) if events else {}
+    by_id = event_model.objects.in_bulk([i for i in before_ids.values() if i is not None])
+    previous = {pgh_id: by_id[before] for pgh_id, before in before_ids.items() if before is not None}
     names = _related_names(events + list(previous.values()), fields)
     user_ids = {(e.pgh_context.metadata or {}).get("user") for e in events if e.pgh_context_id}
     users = {u.pk: str(u) for u in User.objects.filter(pk__in={u for u in user_ids if u})}
@@ -184,7 +181,8 @@ def _entries(source: Source, event_model, events: list) -> list[Entry]:
             ip=meta.get("ip", ""), what=str(source.what), object_label=_object_label(e, fields, names),
             operation=str(LABELS.get(e.pgh_label, e.pgh_label)),
             action=str(ACTIONS.get(meta.get("action", ""), meta.get("action", ""))), changes=changes, label=e.pgh_label,
-            employer_id=getattr(e, source.employer_field, None) if source.employer_field else None))
+            employer_id=getattr(e, source.employer_field, None) if source.employer_field else None,
+            key=(e.pgh_created_at, e.pgh_id)))
     return entries
 
 
@@ -200,17 +198,60 @@ def _object_label(event, fields, names) -> str:
     return f"#{event.pgh_obj_id}"
 
 
-def object_history(event_model_label: str, *, obj_ids: list[int] | None = None, employer_id: int | None = None,
-                   limit: int = 500) -> list[Entry]:
-    """The history of some objects of one table, by the indexed object key or employer key."""
-    source = next(s for s in SOURCES if s.event_model == event_model_label)
-    event_model = _event_model(source)
-    events = event_model.objects.select_related("pgh_context")
-    if obj_ids is not None:
-        events = events.filter(pgh_obj_id__in=obj_ids)
-    if employer_id is not None:
-        events = events.filter(**{source.employer_field: employer_id})
-    return _entries(source, event_model, list(events.order_by("-pgh_created_at", "-pgh_id")[:limit]))
+@dataclass(frozen=True)
+class Part:
+    """Some objects' events in one table: by the indexed object key or employer key."""
+
+    event_model: str
+    obj_ids: list[int] | None = None
+    employer_id: int | None = None
+
+
+def history_page(parts: list[Part], *, size: int, cursor: str = "") -> tuple[list[Entry], str | None]:
+    """One page, newest first, of the merged history of `parts`: at most `size` events read
+    from each table (by its indexed key, from the cursor on), whatever the amount of history,
+    and the cursor of the next page (None on the last). The order is (time, table, event id):
+    the events of one transaction share a time."""
+    after = _parse_cursor(cursor)
+    picked = []
+    for rank, part in enumerate(parts):
+        source = next(s for s in SOURCES if s.event_model == part.event_model)
+        event_model = _event_model(source)
+        events = event_model.objects.select_related("pgh_context")
+        if part.obj_ids is not None:
+            events = events.filter(pgh_obj_id__in=part.obj_ids)
+        if part.employer_id is not None:
+            events = events.filter(**{source.employer_field: part.employer_id})
+        if after is not None:
+            when, after_rank, after_id = after
+            earlier = Q(pgh_created_at__lt=when)
+            if rank < after_rank:
+                earlier |= Q(pgh_created_at=when)
+            elif rank == after_rank:
+                earlier |= Q(pgh_created_at=when, pgh_id__lt=after_id)
+            events = events.filter(earlier)
+        picked += [(e.pgh_created_at, rank, e.pgh_id, source, event_model, e)
+                   for e in events.order_by("-pgh_created_at", "-pgh_id")[:size + 1]]
+    picked.sort(key=lambda p: p[:3], reverse=True)
+    page, more = picked[:size], len(picked) > size
+    entries = []
+    for rank in range(len(parts)):
+        mine = [p for p in page if p[1] == rank]
+        if mine:
+            entries += [(e.key[0], rank, e.key[1], e) for e in _entries(mine[0][3], mine[0][4], [p[5] for p in mine])]
+    entries.sort(key=lambda p: p[:3], reverse=True)
+    last = page[-1] if page else None
+    next_cursor = f"{last[0].isoformat()}|{last[1]}|{last[2]}" if more and last else None
+    return [e[3] for e in entries], next_cursor
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime.datetime, int, int] | None:
+    """A malformed cursor reads as none (the first page)."""
+    try:
+        when, rank, pgh_id = cursor.split("|")
+        return datetime.datetime.fromisoformat(when), int(rank), int(pgh_id)
+    except ValueError:
+        return None
 
 
 # ---- The audit search -------------------------------------------------------------------------------
