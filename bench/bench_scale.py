@@ -1,0 +1,171 @@
+"""Province-level pages and rollups at national scale: 50,000 / 200,000 / 1,000,000 employers.
+
+    PNEUMO_BENCH_EMPLOYERS=1000000 PNEUMO_BENCH_DB=pneumo_bench_scale_1m .venv/bin/python -m bench.bench_scale
+
+Seeds `seed_demo --employers N` into its own database (default pneumo_bench_scale_<N>), then
+writes one edit of every employer and of every period record (history rows, as after a season
+of clerks' edits) unless that was done before. Prints, for the province health viewer
+(in-process Django client: server time, no network), p50/p90 and SQL queries of the list (page 1,
+a deep keyset page, a name search, each "未落实" filter), the dashboard and the employer page
+with its history; then the full rollup against the bare GROUP BY ROLLUP query and the
+incremental recompute after one edit."""
+
+import os
+import statistics
+import sys
+import time
+
+EMPLOYERS = int(os.environ.setdefault("PNEUMO_BENCH_EMPLOYERS", "200000"))
+os.environ.setdefault("PNEUMO_BENCH_DB", f"pneumo_bench_scale_{EMPLOYERS // 1000}k"
+                      if EMPLOYERS < 1_000_000 else f"pneumo_bench_scale_{EMPLOYERS // 1_000_000}m")
+
+from bench.common import BENCH_DB, setup_django, timed  # noqa: E402
+
+RUNS = int(os.environ.get("PNEUMO_BENCH_RUNS", "15"))
+PERIOD = "2020H1"
+
+
+def measure(client, url: str, params: dict) -> tuple[float, float, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url, params)  # warm-up
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        response = client.get(url, params)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, params, response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url, params)
+    times.sort()
+    return statistics.median(times) * 1000, times[int(len(times) * 0.9)] * 1000, len(queries)
+
+
+def edit_everything() -> None:
+    """One edit of every employer and every record, through the history triggers (what a
+    season of clerks' edits leaves in the event tables), once per database."""
+    from django.db import connection
+
+    from ledger.models import Employer
+
+    events = Employer.pgh_event_model.objects.filter(pgh_label="update")
+    if events.count() >= EMPLOYERS:
+        return
+    print("writing one edit of every employer and record (history rows)…", file=sys.stderr)
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_employer SET legal_representative_phone = '0635-' || lpad((id % 10000000)::text, 7, '0')")
+        cursor.execute("UPDATE ledger_employerrecord SET test_lab = test_lab || '（复核）'")
+    with connection.cursor() as cursor:
+        for table in ("ledger_employer", "ledger_employerrecord", Employer.pgh_event_model._meta.db_table,
+                      "ledger_employerrecordevent"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    print(f"…{time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def deep_cursor(*, position: int, filters) -> str:
+    """The `after` cursor of the row at `position` of a list (found once, by OFFSET)."""
+    from ledger import selectors
+    from portal.models import User
+    from portal.pagination import _encode, _value
+
+    viewer = User.objects.get(username="province_health_viewer")
+    order = selectors.employer_order(filters)
+    row = selectors.employer_list(actor=viewer, filters=filters)[position]
+    return _encode([_value(row, order[0].lstrip("-")), row.pk])
+
+
+def pages() -> list[tuple[str, str, float, float, int]]:
+    from django.conf import settings
+    from django.test import Client
+
+    from ledger.models import Employer, ReportingPeriod
+    from ledger.selectors import EmployerFilters
+    from portal.models import User
+    from targets.indicators import INDICATORS
+
+    settings.ALLOWED_HOSTS.append("testserver")
+    client = Client()
+    client.force_login(User.objects.get(username="province_health_viewer"))
+    period = ReportingPeriod.objects.get(code=PERIOD)
+    middle = Employer.objects.count() // 2
+    employer = Employer.objects.filter(records__period=period).order_by("pk").first()
+    rows = [
+        ("list, page 1", "/ledger/", {}),
+        (f"list, keyset page at row {middle:,}", "/ledger/",
+         {"page": str(middle // 30 + 2), "after": deep_cursor(position=middle, filters=EmployerFilters())}),
+        ("list, name search 水泥", "/ledger/", {"q": "水泥"}),
+        ("list, name search 不存在的名称 (no match)", "/ledger/", {"q": "不存在的名称"}),
+    ]
+    for indicator in INDICATORS:
+        rows.append((f"list, 未落实：{indicator.item} ({indicator.code})", "/ledger/",
+                     {"missing": indicator.code, "period": PERIOD}))
+    rows += [
+        ("list, 未落实：工伤保险, keyset page 100", "/ledger/", {
+            "missing": "injury_insurance", "period": PERIOD, "page": "101", "after": deep_cursor(
+                position=3000, filters=EmployerFilters(missing="injury_insurance", period=period))}),
+        ("dashboard, province (cities)", "/dashboard/", {"period": PERIOD}),
+        ("employer page with history", f"/ledger/employers/{employer.pk}/", {}),
+    ]
+    results = []
+    for label, url, params in rows:
+        p50, p90, queries = measure(client, url, params)
+        print(f"{label}: p50 {p50:.1f} ms, p90 {p90:.1f} ms, {queries} queries", flush=True)
+        results.append((label, url, p50, p90, queries))
+    return results
+
+
+def rollups() -> None:
+    from django.db import transaction
+    from django.db.models import F
+
+    from ledger.models import EmployerRecord, ReportingPeriod
+    from targets import rollups, services
+    from targets.services import rollup_mark_dirty
+
+    period = ReportingPeriod.objects.get(code=PERIOD)
+    records = EmployerRecord.objects.filter(period=period).count()
+    bare_default, _ = timed(lambda: rollups.bare_aggregate(period.pk, work_mem="4MB"), repeat=5)
+    bare, _ = timed(lambda: rollups.bare_aggregate(period.pk), repeat=5)
+    full, _ = timed(lambda: services.rollup_recompute_full(period=period), repeat=5)
+    county = EmployerRecord.objects.filter(period=period).values_list("county_id", flat=True).first()
+    record = EmployerRecord.objects.filter(period=period, county_id=county).first()
+    in_county = EmployerRecord.objects.filter(period=period, county_id=county).count()
+    task_seconds, run_ms = [], []
+    for _ in range(11):
+        with transaction.atomic():  # one clerk's edit, outside the timing
+            EmployerRecord.objects.filter(pk=record.pk).update(total_workers=F("total_workers"))
+            rollup_mark_dirty(record.county_id, period.pk)
+        started = time.perf_counter()
+        (run,) = services.rollup_recompute_dirty()
+        task_seconds.append(time.perf_counter() - started)
+        run_ms.append(run.duration_ms)
+    print(f"records in {PERIOD}: {records}")
+    print(f"bare GROUP BY ROLLUP, work_mem 4MB (PostgreSQL's default): {bare_default * 1000:.0f} ms (median of 5)")
+    print(f"bare GROUP BY ROLLUP, work_mem {rollups.settings.PNEUMO_ROLLUP_WORK_MEM}: {bare * 1000:.0f} ms (median of 5)")
+    print(f"full recompute: {full * 1000:.0f} ms (median of 5); ratio full / bare {full / bare:.2f} (target <= 1.3)")
+    print(f"incremental recompute, one edit in a county of {in_county} records: "
+          f"{statistics.median(task_seconds[1:]) * 1000:.1f} ms task time (median of 10; statements "
+          f"{statistics.median(run_ms[1:])} ms) (target <= 50 ms)")
+
+
+def main() -> None:
+    setup_django()
+    from ledger.models import Employer
+
+    print(f"database {BENCH_DB}: {Employer.objects.count()} employers; load average {os.getloadavg()}")
+    edit_everything()
+    from targets.models import RegionRollup
+
+    if not RegionRollup.objects.filter(figures__has_key="short_health_exam").exists():
+        from targets.services import rollup_recompute_all
+
+        rollup_recompute_all()  # a database seeded before the shortfall figures existed
+    pages()
+    rollups()
+    print(f"load average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
