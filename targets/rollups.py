@@ -3,6 +3,7 @@ period's records with GROUP BY ROLLUP (province, city, county, township) and SUM
 indicator, label the subtotal rows with GROUPING(), and upsert whole rows of
 targets_regionrollup (read in one statement, written in the next: see Step)."""
 
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -216,8 +217,9 @@ def county_shortfalls(*, period_id: int, indicator, paths: list[str]) -> tuple[i
              "prefixes": [f"{path}%" for path in paths]})  # paths are digits and slashes
         rows = cursor.fetchall()
     total, stale = 0, []
-    for county_id, figures, dirty in rows:
-        counted = None if dirty else shortfall_of(indicator, {k: v for k, v in figures.items() if v is not None})
+    for county_id, figures, dirty in rows:  # Django hands jsonb back as text
+        counted = None if dirty else shortfall_of(indicator, {
+            k: v for k, v in json.loads(figures).items() if v is not None})
         if counted is None:
             stale.append(county_id)
         else:

@@ -157,7 +157,7 @@ def test_the_employer_history_pages_hold_every_change_once_in_bounded_pages(peri
     employer = record.employer
     for number in range(40):  # in the test's one transaction: every event has the same time
         Employer.objects.filter(pk=employer.pk).update(name=f"单位改名{number:02d}")
-        EmployerRecord.objects.filter(pk=record.pk).update(exam_done=number + 1)
+        EmployerRecord.objects.filter(pk=record.pk).update(test_lab=f"检测站{number:02d}")
     expected = 2 + 80  # two inserts, eighty updates
     seen, cursor, pages = [], "", 0
     while True:
@@ -170,4 +170,4 @@ def test_the_employer_history_pages_hold_every_change_once_in_bounded_pages(peri
             break
     assert len(seen) == len(set(seen)) == expected and pages == 3
     newest = employer_history(employer)[0][0]
-    assert newest.what == "填报记录" and "39 → 40" in newest.changes[0]
+    assert newest.what == "填报记录" and "检测站38 → 检测站39" in newest.changes[0]
