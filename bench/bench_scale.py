@@ -116,6 +116,42 @@ def pages() -> list[tuple[str, str, float, float, int]]:
     return results
 
 
+def lists_compared() -> None:
+    """The list's own reads, new against old in the same run (fair on a loaded machine): the
+    total (rollup or capped count, against the exact COUNT(*)) and the page (keyset at the
+    middle, against OFFSET), median of 5 each."""
+    from django.test import RequestFactory
+
+    from ledger import selectors
+    from ledger.models import ReportingPeriod
+    from ledger.selectors import EmployerFilters
+    from portal.models import User
+    from portal.pagination import list_page
+
+    viewer = User.objects.get(username="province_health_viewer")
+    period = ReportingPeriod.objects.get(code=PERIOD)
+    factory = RequestFactory()
+    for label, filters in [("all", EmployerFilters()), ("search 水泥", EmployerFilters(query="水泥")),
+                           ("未落实：粉尘危害申报", EmployerFilters(missing="declaration", period=period)),
+                           ("未落实：工伤保险", EmployerFilters(missing="injury_insurance", period=period)),
+                           ("未落实：在岗期间职业健康检查", EmployerFilters(missing="health_exam", period=period))]:
+        employers = selectors.employer_list(actor=viewer, filters=filters)
+        exact, _ = timed(lambda: employers.count(), repeat=5)  # noqa: B023
+        known = selectors.employer_list_total(actor=viewer, filters=filters)
+        new_total, _ = timed(lambda: selectors.employer_list_total(actor=viewer, filters=filters)  # noqa: B023
+                             or employers.order_by()[:10_001].count(), repeat=5)  # noqa: B023
+        rows = employers.count()
+        middle = rows // 2
+        offset, _ = timed(lambda: list(employers[middle:middle + 31]), repeat=5)  # noqa: B023
+        request = factory.get("/ledger/", {"page": "2", "after": deep_cursor(position=middle, filters=filters)})
+        # total given: the page's read alone
+        keyset, _ = timed(lambda: list_page(request, employers, order=selectors.employer_order(filters),  # noqa: B023
+                                            per_page=30, total=rows).rows, repeat=5)  # noqa: B023
+        print(f"{label} ({rows:,} rows): exact COUNT(*) {exact * 1000:.0f} ms, new total "
+              f"{'from the rollup' if known is not None else 'capped at 10,000'} {new_total * 1000:.0f} ms; "
+              f"page at row {middle:,}: OFFSET {offset * 1000:.0f} ms, keyset {keyset * 1000:.0f} ms", flush=True)
+
+
 def rollups() -> None:
     from django.db import transaction
     from django.db.models import F
@@ -162,6 +198,7 @@ def main() -> None:
         from targets.services import rollup_recompute_all
 
         rollup_recompute_all()  # a database seeded before the shortfall figures existed
+    lists_compared()
     pages()
     rollups()
     print(f"load average {os.getloadavg()}")

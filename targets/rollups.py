@@ -203,13 +203,17 @@ def county_shortfalls(*, period_id: int, indicator, paths: list[str]) -> tuple[i
     """How many employers under the regions `paths` fall short of `indicator` in the period, by
     the county rows of the rollup (the ledger's "未落实" list's length without counting its
     records), and the counties whose row cannot say: marked dirty (a write since the last
-    recompute), or without a row or without the figure. The caller counts those from the
-    records. One statement, so the marks and the rows are read from one snapshot."""
+    recompute), without the figure (a row from before it), or without a row while the period
+    has never had a full recompute (after one, a county without a row has no records: one that
+    gets some is marked dirty). The caller counts those from the records. One statement, so
+    the marks and the rows are read from one snapshot."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT c.id, jsonb_build_object(%(code)s, t.figures->%(code)s, %(short)s, t.figures->%(short)s),
-                       t.id IS NULL OR EXISTS (SELECT 1 FROM targets_dirtycounty d
-                                               WHERE d.county_id = c.id AND d.period_id = %(period)s)
+            f"""SELECT c.id, t.id IS NULL, jsonb_build_object(%(code)s, t.figures->%(code)s, %(short)s, t.figures->%(short)s),
+                       (t.id IS NULL AND NOT EXISTS (SELECT 1 FROM targets_rolluprun u
+                                                     WHERE u.period_id = %(period)s AND u.kind = 'full'))
+                       OR EXISTS (SELECT 1 FROM targets_dirtycounty d
+                                  WHERE d.county_id = c.id AND d.period_id = %(period)s)
                 FROM portal_region c
                 LEFT JOIN targets_regionrollup t ON t.region_id = c.id AND t.period_id = %(period)s
                 WHERE c.level = {RegionLevel.COUNTY} AND c.path LIKE ANY(%(prefixes)s)""",
@@ -217,9 +221,9 @@ def county_shortfalls(*, period_id: int, indicator, paths: list[str]) -> tuple[i
              "prefixes": [f"{path}%" for path in paths]})  # paths are digits and slashes
         rows = cursor.fetchall()
     total, stale = 0, []
-    for county_id, figures, dirty in rows:  # Django hands jsonb back as text
-        counted = None if dirty else shortfall_of(indicator, {
-            k: v for k, v in json.loads(figures).items() if v is not None})
+    for county_id, no_row, figures, dirty in rows:  # Django hands jsonb back as text
+        figures = {k: v for k, v in json.loads(figures).items() if v is not None}
+        counted = None if dirty else 0 if no_row else shortfall_of(indicator, figures)
         if counted is None:
             stale.append(county_id)
         else:

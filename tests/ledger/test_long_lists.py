@@ -171,3 +171,14 @@ def test_the_employer_history_pages_hold_every_change_once_in_bounded_pages(peri
     assert len(seen) == len(set(seen)) == expected and pages == 3
     newest = employer_history(employer)[0][0]
     assert newest.what == "填报记录" and "检测站38 → 检测站39" in newest.changes[0]
+
+
+def test_before_any_full_recompute_counties_without_a_row_are_counted_from_their_records(period):
+    _ledger(period)
+    from targets.models import RollupRun
+
+    RollupRun.objects.filter(period=period).delete()
+    RegionRollup.objects.filter(period=period, region__code="371502").delete()  # as if never computed
+    viewer = make_user("37", role=Role.VIEWER)
+    filters = EmployerFilters(missing="declaration", period=period)
+    assert employer_list_total(actor=viewer, filters=filters) == _exact(viewer, filters) > 0
