@@ -19,7 +19,7 @@ EMPLOYERS = int(os.environ.setdefault("PNEUMO_BENCH_EMPLOYERS", "200000"))
 os.environ.setdefault("PNEUMO_BENCH_DB", f"pneumo_bench_scale_{EMPLOYERS // 1000}k"
                       if EMPLOYERS < 1_000_000 else f"pneumo_bench_scale_{EMPLOYERS // 1_000_000}m")
 
-from bench.common import BENCH_DB, setup_django, timed  # noqa: E402
+from bench.common import BENCH_DB, setup_django, timed, vacuum  # noqa: E402
 
 RUNS = int(os.environ.get("PNEUMO_BENCH_RUNS", "15"))
 PERIOD = "2020H1"
@@ -43,24 +43,21 @@ def measure(client, url: str, params: dict) -> tuple[float, float, int]:
 
 
 def edit_everything() -> None:
-    """One edit of every employer and every record, through the history triggers (what a
-    season of clerks' edits leaves in the event tables), once per database."""
+    """One edit of every employer (bench_pages' edit) and of every record, through the history
+    triggers (what a season of clerks' edits leaves in the event tables), once per database."""
     from django.db import connection
 
-    from ledger.models import Employer
+    from bench.bench_pages import edit_every_employer_once
 
-    events = Employer.pgh_event_model.objects.filter(pgh_label="update")
-    if events.count() >= EMPLOYERS:
-        return
-    print("writing one edit of every employer and record (history rows)…", file=sys.stderr)
-    started = time.perf_counter()
+    edit_every_employer_once()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE ledger_employer SET legal_representative_phone = '0635-' || lpad((id % 10000000)::text, 7, '0')")
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM ledger_employerrecordevent WHERE pgh_label = 'update')")
+        if cursor.fetchone()[0]:
+            return
+        print("writing one edit of every record (history rows)…", file=sys.stderr)
+        started = time.perf_counter()
         cursor.execute("UPDATE ledger_employerrecord SET test_lab = test_lab || '（复核）'")
-    with connection.cursor() as cursor:
-        for table in ("ledger_employer", "ledger_employerrecord", Employer.pgh_event_model._meta.db_table,
-                      "ledger_employerrecordevent"):
-            cursor.execute(f"VACUUM ANALYZE {table}")
+    vacuum("ledger_employerrecord", "ledger_employerrecordevent")
     print(f"…{time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
