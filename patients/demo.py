@@ -139,6 +139,7 @@ def seed_demo_patients(*, seed: int, province_codes: list[str], per_county: tupl
             patients = [_patient(rng, county, t, v, employers.get(county.pk, []), dust_ids, today, used) for t, v in plan]
             days = [_followup_days(rng, p, today) if with_history else [] for p in patients]
             for p, followed in zip(patients, days, strict=True):
+                p.followup_dates = sorted(followed)
                 p.last_followup_on = max(followed) if followed else None
                 p.next_followup_due = (add_months(p.last_followup_on or p.diagnosed_on, cycle_months(p.stage))
                                        if p.status == LifeStatus.ALIVE else None)
@@ -159,6 +160,9 @@ def seed_demo_patients(*, seed: int, province_codes: list[str], per_county: tupl
                         recorded_by=relief_users[department], province_id=p.province_id, city_id=p.city_id,
                         county_id=p.county_id, township_id=p.township_id))
             ReliefAction.objects.bulk_create(actions, batch_size=5000)
+            for action in actions:  # one measure per patient, by a department serving its category
+                action.patient.relief_acted_on = action.acted_on
+            Patient.objects.bulk_update([a.patient for a in actions], ["relief_acted_on"], batch_size=2000)
             if own:
                 township = Region.objects.get(pk=own[0])
                 RehabSite.objects.create(

@@ -140,6 +140,13 @@ class Patient(RegionKeys):
                                        editable=False)
     last_followup_on = models.DateField(_("最近随访日期"), null=True, blank=True, editable=False)
     next_followup_due = models.DateField(_("下次随访应于"), null=True, blank=True, editable=False)
+    # Kept by the services in the transaction that changes them, so the rollup reads the files
+    # alone (1.06 M follow-ups took 3.4 s to scan per period at 200,000 files): every follow-up's
+    # date, ascending (a period's latest one is found by width_bucket's binary search), and the
+    # day a department serving the patient's category first recorded a measure.
+    followup_dates = ArrayField(models.DateField(), default=list, blank=True, editable=False,
+                                verbose_name=_("随访日期"))
+    relief_acted_on = models.DateField(_("救治救助首次落实日期"), null=True, blank=True, editable=False)
 
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

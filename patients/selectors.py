@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from functools import reduce
-from operator import or_
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +24,7 @@ from patients.models import (
     SiteKind,
 )
 from portal.models import Region, User
-from portal.scoping import RELIEF_DUTIES, Capability, relief_q, scope_for
+from portal.scoping import Capability, relief_q, scope_for
 
 TOWNSHIP_STATION_THRESHOLD = 100  # 常住尘肺病患者达到100人的乡镇 (seed 001 三、2)
 VILLAGE_POINT_THRESHOLD = 10  # 常住尘肺病患者达到10人的村居
@@ -81,20 +79,14 @@ def patient_list(*, actor: User, filters: PatientFilters, today: datetime.date |
     return qs.select_related("county", "township").only(*_only()).order_by("name", "id")
 
 
-def _relief_acted() -> Exists:
-    """A relief action by a department that serves the patient's category (RELIEF_DUTIES)."""
-    matching = reduce(or_, (Q(department=department, patient__relief_category__in=duty.categories)
-                            for department, duty in RELIEF_DUTIES.items()))
-    return Exists(ReliefAction.objects.filter(matching, patient=OuterRef("pk")))
-
-
 # The patients behind a dashboard cell (targets.indicators.PATIENT_INDICATORS' `drill`), as of today.
 MISSING = {
     "filing": (_("已建档的患者"), lambda today: Q()),
     "followup": (_("逾期未随访的存活患者"), lambda today: Q(status=LifeStatus.ALIVE, next_followup_due__lt=today)),
     "rehab_archive": (_("尚未建立肺康复档案的存活患者"), lambda today: Q(status=LifeStatus.ALIVE,
                                                                 rehab_filed_on__isnull=True)),
-    "relief": (_("负责部门尚未登记救治救助措施的存活患者"), lambda today: Q(status=LifeStatus.ALIVE) & ~_relief_acted()),
+    "relief": (_("负责部门尚未登记救治救助措施的存活患者"), lambda today: Q(status=LifeStatus.ALIVE,
+                                                                       relief_acted_on__isnull=True)),
 }
 
 

@@ -11,6 +11,7 @@ import decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.cn import ric
@@ -231,7 +232,28 @@ def assign(patient: Patient, cleaned: dict) -> None:
             continue
         setattr(patient, field, cleaned.get(field))
     patient.set_region(cleaned["county"], cleaned.get("township"))
-    patient.relief_category = patient.relief()[0]
+    _set_relief_category(patient, patient.relief()[0])
+    _schedule(patient)
+
+
+def _set_relief_category(patient: Patient, category: str) -> None:
+    """The category, and with it the first measure that counts for it: the one a department
+    serving the category recorded (the relief indicator and the dashboard's drill read it)."""
+    patient.relief_category = category
+    if patient.pk is None:
+        patient.relief_acted_on = None
+        return
+    departments = [d for d, duty in RELIEF_DUTIES.items() if category in duty.categories]
+    patient.relief_acted_on = ReliefAction.objects.filter(
+        patient_id=patient.pk, department__in=departments).aggregate(first=Min("acted_on"))["first"]
+
+
+def _refresh_followups(patient: Patient) -> None:
+    """What the file keeps of its follow-ups, read back from them (whatever was added, changed
+    or removed): the dates for the rollup, the latest one and the next one due."""
+    patient.followup_dates = list(FollowUp.objects.filter(patient_id=patient.pk).order_by("followed_on")
+                                  .values_list("followed_on", flat=True))
+    patient.last_followup_on = patient.followup_dates[-1] if patient.followup_dates else None
     _schedule(patient)
 
 
@@ -332,7 +354,9 @@ def relief_refresh_for_employer(employer_id: int) -> None:
     for patient in Patient.objects.select_related("employer").filter(employer_id=employer_id):
         category = patient.relief()[0]
         if category != patient.relief_category:
-            Patient.objects.filter(pk=patient.pk).update(relief_category=category)
+            _set_relief_category(patient, category)
+            Patient.objects.filter(pk=patient.pk).update(relief_category=category,
+                                                         relief_acted_on=patient.relief_acted_on)
             changed.add(patient.county_id)
     for county_id in changed:
         mark_dirty(county_id)
@@ -381,12 +405,11 @@ def followup_record(*, actor: User, patient: Patient, data: dict) -> FollowUp:
         followup = FollowUp(patient=patient, recorded_by=actor, **cleaned)
         followup.set_region(patient.county, patient.township)
         followup.save()
-        if patient.last_followup_on is None or followup.followed_on > patient.last_followup_on:
-            patient.last_followup_on = followup.followed_on
-        _schedule(patient)
+        _refresh_followups(patient)
         if followup.rehab_received and patient.rehab_filed_on is None:
             patient.rehab_filed_on = followup.followed_on
-        patient.save(update_fields=["last_followup_on", "next_followup_due", "rehab_filed_on", "updated_at"])
+        patient.save(update_fields=["followup_dates", "last_followup_on", "next_followup_due", "rehab_filed_on",
+                                    "updated_at"])
         mark_dirty(patient.county_id, since=followup.followed_on)
     return followup
 
@@ -394,9 +417,12 @@ def followup_record(*, actor: User, patient: Patient, data: dict) -> FollowUp:
 # ---- Relief by category -------------------------------------------------------------------------
 
 
+@transaction.atomic
 def relief_record(*, actor: User, patient: Patient, department: str, data: dict) -> ReliefAction:
-    """A department records what it did for a patient of one of its categories, in its region."""
-    patient = Patient.objects.select_related("county", "employer").get(pk=patient.pk)
+    """A department records what it did for a patient of one of its categories, in its region.
+    The file is locked first: its category (checked here) and its first measure (kept on it)
+    must not change underneath."""
+    patient = Patient.objects.select_for_update(of=("self",)).select_related("county", "employer").get(pk=patient.pk)
     duty = RELIEF_DUTIES.get(department)
     grants = [g for g in relief_grants(actor) if g.department == department and g.may_record
               and patient.county.path.startswith(g.region.path)]
@@ -420,10 +446,12 @@ def relief_record(*, actor: User, patient: Patient, department: str, data: dict)
     for field in ("reference", "note"):
         _text(cleaned, field, errors, ReliefAction)
     errors.raise_if_any()
-    with transaction.atomic(), audit(actor, "relief_record", department=department):
+    with audit(actor, "relief_record", department=department):
         action = ReliefAction(patient=patient, department=department, recorded_by=actor, **cleaned)
         action.set_region(patient.county, patient.township)
         action.save()
+        if patient.relief_acted_on is None or action.acted_on < patient.relief_acted_on:
+            Patient.objects.filter(pk=patient.pk).update(relief_acted_on=action.acted_on)
         mark_dirty(patient.county_id, since=action.acted_on)
     return action
 

@@ -158,25 +158,14 @@ def rate(numerator: int, denominator: int) -> float | None:
 
 # ---- Patients (保障存量): figures from the patient files, rolled up beside the ledger's -----------
 #
-# One aggregate per period over the patient files (alias pa), their follow-ups and relief actions,
-# the rehab sites, and the period `per`, counted as of the period's end: a patient counts from the
+# One aggregate per period over the patient files (alias pa: what they keep of their follow-ups
+# and relief measures), the rehab sites, and the period `per`, counted as of the period's end: a patient counts from the
 # diagnosis on, and while alive (not died by the period's end, not lost: 迁出/失访). Grouped per
 # township first (a station is due in a township with >= 100 living patients), then rolled up like
 # the ledger's records. The filing rate's denominator is the ledger's reported cases, so the
 # rollup joins the two: `patient_filing` = [files, reported_cases].
 
 STATION_THRESHOLD = 100
-
-
-def _serving_departments() -> str:
-    """SQL: the departments that serve the patient's (alias pa) relief category, as text[]."""
-    from portal.scoping import RELIEF_DUTIES
-
-    cases = []
-    for category in sorted({c for duty in RELIEF_DUTIES.values() for c in duty.categories}):
-        departments = ", ".join(f"'{d}'" for d, duty in RELIEF_DUTIES.items() if category in duty.categories)
-        cases.append(f"WHEN '{category}' THEN ARRAY[{departments}]")
-    return f"(CASE pa.relief_category {' '.join(cases)} ELSE ARRAY[]::text[] END)::text[]"
 
 
 @dataclass(frozen=True)
@@ -214,32 +203,22 @@ def patient_aggregate_sql(*, counties: bool, cycle_months: int, stage3_months: i
     city_id, county_id, township_id, g, and <code>_num, <code>_den for PATIENT_FIGURE_CODES."""
     county_filter = "AND pa.county_id = ANY(%(counties)s)" if counties else ""
     site_filter = "AND s.county_id = ANY(%(counties)s)" if counties else ""
-    followup_filter = "AND f.county_id = ANY(%(counties)s)" if counties else ""
-    relief_filter = "AND ra.county_id = ANY(%(counties)s)" if counties else ""
     cycle = f"make_interval(months => CASE WHEN pa.stage = 3 THEN {int(stage3_months)} ELSE {int(cycle_months)} END)"
+    # The files alone (patients.services keeps followup_dates and relief_acted_on): followed
+    # when a follow-up falls within the cycle before the period's end, i.e. more of the sorted
+    # dates lie on or before the end than on or before the cycle's start (two binary searches).
     return f"""
         WITH per AS (SELECT ends_on FROM ledger_reportingperiod WHERE id = %(period)s),
-        last_followup AS (
-            SELECT f.patient_id, MAX(f.followed_on) AS last
-            FROM patients_followup f CROSS JOIN per WHERE f.followed_on <= per.ends_on {followup_filter}
-            GROUP BY 1
-        ),
-        relief AS (
-            SELECT ra.patient_id, array_agg(DISTINCT ra.department)::text[] AS departments
-            FROM patients_reliefaction ra CROSS JOIN per WHERE ra.acted_on <= per.ends_on {relief_filter}
-            GROUP BY 1
-        ),
         each AS (
             SELECT pa.province_id, pa.city_id, pa.county_id, pa.township_id,
                    TRUE AS known,
                    (pa.status <> 'moved_away' AND (pa.died_on IS NULL OR pa.died_on > per.ends_on)) AS living,
                    pa.diagnosed_on <= per.ends_on - {cycle} AS due,
-                   COALESCE(lf.last > per.ends_on - {cycle}, FALSE) AS followed,
+                   width_bucket(per.ends_on, pa.followup_dates)
+                       > width_bucket((per.ends_on - {cycle})::date, pa.followup_dates) AS followed,
                    COALESCE(pa.rehab_filed_on <= per.ends_on, FALSE) AS rehab,
-                   COALESCE(rl.departments && {_serving_departments()}, FALSE) AS relieved
+                   COALESCE(pa.relief_acted_on <= per.ends_on, FALSE) AS relieved
             FROM patients_patient pa CROSS JOIN per
-            LEFT JOIN last_followup lf ON lf.patient_id = pa.id
-            LEFT JOIN relief rl ON rl.patient_id = pa.id
             WHERE pa.diagnosed_on <= per.ends_on {county_filter}
         ),
         townships AS (
