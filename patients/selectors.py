@@ -194,3 +194,19 @@ def access_log_list(*, actor: User, region: Region | None = None) -> QuerySet[Pa
     return qs.select_related("user", "patient", "county").only(
         "id", "kind", "at", "user__username", "user__display_name", "patient__name", "patient__id_number",
         "county__name").order_by("-at", "-id")
+
+
+def rehab_station_counts(period, regions: list[Region]) -> dict[int, tuple[int, int]]:
+    """The targets registry's supplier for "rehab_stations" (targets.indicators.register_supplier):
+    the stations built by the period's end in each region's subtree, {region_id: (count, 0)}, in
+    one query whatever the regions (the dashboard passes its region and the children)."""
+    def within(region: Region) -> Q:
+        field = LEVEL_FIELDS.get(region.level)
+        return Q(**{f"{field}_id": region.pk}) if field else Q()  # the national root: every station
+
+    if not regions:
+        return {}
+    top = min(regions, key=lambda r: r.level)
+    counts = RehabSite.objects.filter(within(top), kind=SiteKind.STATION, opened_on__lte=period.ends_on).aggregate(
+        **{f"r{r.pk}": Count("pk", filter=within(r)) for r in regions})
+    return {r.pk: (counts[f"r{r.pk}"], 0) for r in regions}

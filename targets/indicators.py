@@ -192,9 +192,9 @@ PATIENT_INDICATORS: list[PatientIndicator] = [
     PatientIndicator("rehab_station_coverage", _("康复站覆盖率"), "Rehab station coverage", _("个"),
                      _("已建康复站的乡镇（街道）/ 常住存活患者达到100人的乡镇（街道）"), "rehab", _("康复站")),
 ]
-# Kept beside them: files (the filing numerator), and rehab stations built (a count: 至少完成 1 个康复站建设).
-PATIENT_FIGURE_CODES = ["patient_filed", "rehab_stations", *(i.code for i in PATIENT_INDICATORS
-                                                             if i.code != "patient_filing")]
+# Kept beside them: the files (the filing numerator). The stations built (a count target: 至少完成
+# 1 个康复站建设) are not rolled up: the patients app supplies them (register_supplier).
+PATIENT_FIGURE_CODES = ["patient_filed", *(i.code for i in PATIENT_INDICATORS if i.code != "patient_filing")]
 PATIENT_BY_CODE = {i.code: i for i in PATIENT_INDICATORS}
 
 
@@ -248,7 +248,6 @@ def patient_aggregate_sql(*, counties: bool, cycle_months: int, stage3_months: i
         SELECT province_id, city_id, county_id, township_id,
                GROUPING(province_id, city_id, county_id, township_id) AS g,
                SUM(filed)::bigint AS patient_filed_num, 0::bigint AS patient_filed_den,
-               SUM(stations)::bigint AS rehab_stations_num, 0::bigint AS rehab_stations_den,
                SUM(followed)::bigint AS patient_followup_num, SUM(due)::bigint AS patient_followup_den,
                SUM(rehab)::bigint AS rehab_archive_num, SUM(living)::bigint AS rehab_archive_den,
                SUM(relieved)::bigint AS patient_relief_num, SUM(living)::bigint AS patient_relief_den,
@@ -318,10 +317,11 @@ REPORTED_INDICATORS: list[CatalogueEntry] = [
                        "至少确定1家医疗卫生机构承担职业健康检查的县区 / 县区数")),
 ]
 
-# From the patients app's files, rolled up with the ledger (patient_aggregate_sql).
+# From the patients app's files: the rates rolled up with the ledger (patient_aggregate_sql); the
+# stations built a count the app supplies (patients.apps registers it; reported until then).
 PATIENT_ENTRIES: list[CatalogueEntry] = [
     *(CatalogueEntry(i.code, i.name, i.unit, counts=i.counts, source=Source.APP) for i in PATIENT_INDICATORS),
-    CatalogueEntry("rehab_stations", _("尘肺病康复站"), _("个"), kind=Kind.COUNT, source=Source.APP,
+    CatalogueEntry("rehab_stations", _("尘肺病康复站"), _("个"), kind=Kind.COUNT, source=Source.REPORTED,
                    counts=_("已建成的尘肺病康复站数（患者管理）")),
 ]
 

@@ -362,7 +362,8 @@ class BindingPlan:
 def binding_plans(*, region: Region, today: datetime.date | None = None) -> list[BindingPlan]:
     """The plans that bind a region (its own and its ancestors'), each with its phases and its
     targets, which are past due, and which of those the region missed: its figure in the
-    half-year the deadline falls in (or the last one before it) is below the target. Four queries."""
+    half-year the deadline falls in (or the last one before it) is below the target. Four queries,
+    and one per target whose figure another app supplies."""
     from targets.models import CampaignPhase, ReportedFigure
 
     today = today or timezone.localdate()
@@ -374,8 +375,8 @@ def binding_plans(*, region: Region, today: datetime.date | None = None) -> list
     periods = sorted((r.period for r in rollups.values()), key=lambda p: p.ends_on)
     reported: dict[int, dict[str, list[int]]] = {}
     for period_id, indicator, numerator, denominator in ReportedFigure.objects.filter(
-            status=ReportedFigure.Status.APPROVED, region__path__startswith=region.path).values_list(
-            "period_id", "indicator", "numerator", "denominator"):
+            status=ReportedFigure.Status.APPROVED, region__path__startswith=region.path).exclude(
+            indicator__in=set(SUPPLIERS)).values_list("period_id", "indicator", "numerator", "denominator"):
         figure = reported.setdefault(period_id, {}).setdefault(indicator, [0, 0])
         figure[0] += numerator
         figure[1] += denominator
@@ -395,6 +396,8 @@ def binding_plans(*, region: Region, today: datetime.date | None = None) -> list
             figure = None
             if period is not None and entry is not None:
                 figures = {**rollups[period.pk].figures, **reported.get(period.pk, {})}
+                if target.indicator in SUPPLIERS:  # another app's figure: one query per such target
+                    figures[target.indicator] = list(SUPPLIERS[target.indicator](period, [region])[region.pk])
                 effective = EffectiveTarget(target.value, target.due_on, target.region.name, True)
                 figure = make_cell(target.indicator, figures, effective, today)
             past_due = target.due_on < today

@@ -2,6 +2,7 @@
 recomputed in full or for the dirty counties only, and shown and drillable on the dashboard."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -11,6 +12,7 @@ from patients import services
 from portal.models import Department, Region, Role
 from targets import rollups
 from targets import services as target_services
+from targets.indicators import CATALOGUE_BY_CODE
 from targets.models import RegionRollup
 from tests.factories import make_user
 from tests.patients.conftest import COUNTY, SIBLING, patient_data
@@ -71,7 +73,35 @@ def test_station_coverage_counts_townships_reaching_the_threshold(clerk, period,
         "drugs_stocked": True, "opened_on": datetime.date(2020, 9, 1), "patients_served": 2})
     target_services.rollup_recompute_full(period=period)
     assert figures(period, COUNTY)["rehab_station_coverage"] == [1, 1]
-    assert figures(period, "37")["rehab_stations"] == [1, 0]
+
+
+def test_the_count_target_of_stations_takes_its_figure_from_the_stations_recorded(client, period):
+    """Rongchang's plan: 至少完成1个康复站建设 by 2020-09-30. The patients app supplies the count
+    (targets.indicators.register_supplier): no rollup, no reported figure."""
+    from targets.indicators import SUPPLIERS, Source
+    from targets.selectors import binding_plans
+
+    assert CATALOGUE_BY_CODE["rehab_stations"].source == Source.APP and "rehab_stations" in SUPPLIERS
+    rongchang = Region.objects.get(code="500153")
+    township = Region.objects.filter(parent=rongchang).order_by("code").first()
+    client.force_login(make_user("50", role=Role.VIEWER))
+
+    def cell(region_code):
+        body = client.get(reverse("targets:dashboard"), {"region": region_code, "period": period.code})
+        return re.search(r'data-indicator="rehab_stations" data-status="(\w+)">\s*(<span[^>]*>[^<]*</span>)',
+                         body.content.decode(), re.S).groups()
+
+    assert cell("500153") == ("behind", '<span class="fw-semibold">0 个</span>')
+    services.rehab_site_save(actor=make_user("500153"), data={
+        "kind": "station", "name": "昌元街道尘肺病康复站", "county": rongchang, "township": township, "village": "",
+        "host_institution": "社区卫生服务中心", "rooms": ["oxygen"], "equipment": ["ecg"], "drugs_stocked": True,
+        "opened_on": datetime.date(2020, 9, 1), "patients_served": 30})
+    assert cell("500153") == ("met", '<span class="fw-semibold">1 个</span>')
+    assert "1 个" in cell("50")[1]  # Chongqing sums its subtree
+    target_services.rollup_recompute_full(period=period)  # the targets page reads the periods with a rollup row
+    target = next(t for plan in binding_plans(region=rongchang, today=datetime.date(2021, 3, 1))
+                  for t in plan.targets if t.target.indicator == "rehab_stations")
+    assert (target.figure.numerator, target.figure.status, target.missed) == (1, "met", False)
 
 
 def test_incremental_equals_full_after_a_patient_change(clerk, sibling_clerk, period):
