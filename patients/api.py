@@ -6,11 +6,13 @@ ID numbers are masked in lists; a single file shows the whole number only to rol
 (PATIENT_IDENTITY), and every file read through the API is logged like a page view."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
+from ledger.api import ERRORS
 from ledger.models import DustType
 from patients import selectors, services
 from patients.models import LEVEL_FIELDS, AccessKind, FollowUp, Patient, RehabSite, ReliefAction
@@ -55,6 +57,21 @@ class PatientSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
         return data
 
 
+class PatientMoveSerializer(ValueRulesSerializerMixin, serializers.Serializer):
+    """The HTML move form's fields (patients.forms.MoveForm), for patients.services.patient_move."""
+
+    county = _region_field(RegionLevel.COUNTY, help_text="迁入县级区划代码，如 371521；可为其他省市的县")
+    township = _region_field(RegionLevel.TOWNSHIP, required=False, allow_null=True, default=None,
+                             help_text="迁入乡镇级区划代码（须属于迁入县）")
+    village = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    moved_on = serializers.DateField(help_text="迁移日期")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    class Meta:
+        past_date_fields = ["moved_on"]
+
+
 class PatientViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                      mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """一人一档. Health staff read the files of their regions, county clerks write them."""
@@ -86,6 +103,16 @@ class PatientViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveM
         serializer.instance = services.patient_update(
             actor=self.request.user, patient=serializer.instance, data=self._data(serializer.validated_data),
             expected_version=serializer.validated_data.get("version"))
+
+    @extend_schema(summary="迁移档案（患者迁居到另一县）：档案、随访和救治救助记录随迁，迁移记录保留",
+                   request=PatientMoveSerializer, responses={200: PatientSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], serializer_class=PatientMoveSerializer)
+    def move(self, request, pk=None):
+        patient = self.get_object()  # 404 outside the user's editing scope, before the body is read
+        serializer = PatientMoveSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        patient = services.patient_move(actor=request.user, patient=patient, **serializer.validated_data)
+        return Response(PatientSerializer(patient, context=self.get_serializer_context()).data)
 
 
 class ScopedPatientField(serializers.PrimaryKeyRelatedField):
@@ -165,28 +192,44 @@ class ReliefActionViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.Crea
                                                      department=department, data=data)
 
 
-class RehabSiteSerializer(serializers.ModelSerializer):
-    county = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    township = serializers.SlugRelatedField(slug_field="code", read_only=True)
+class RehabSiteSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
+    county = _region_field(RegionLevel.COUNTY, help_text="所在县级区划代码，如 371502")
+    township = _region_field(RegionLevel.TOWNSHIP, help_text="所在乡镇级区划代码（须属于所在县）")
     missing = serializers.SerializerMethodField()
 
     class Meta:
         model = RehabSite
         fields = ["id", "kind", "name", "county", "township", "village", "host_institution", "rooms", "equipment",
                   "drugs_stocked", "opened_on", "patients_served", "missing"]
+        past_date_fields = ["opened_on"]
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_missing(self, site) -> list[str]:
         return site.missing()
 
 
-class RehabSiteViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Rehab stations (乡镇/街道) and points (村居) with their rooms and equipment."""
+@extend_schema_view(
+    create=extend_schema(summary="登记康复站（点）", responses={201: RehabSiteSerializer, **ERRORS}),
+    partial_update=extend_schema(summary="修改康复站（点）", responses={200: RehabSiteSerializer, **ERRORS}),
+)
+class RehabSiteViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                       mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Rehab stations (乡镇/街道) and points (村居) with their rooms and equipment; written through
+    the service the HTML form uses (patients.services.rehab_site_save)."""
 
-    scope_access = Access(capability=C.PATIENT_VIEW)
+    scope_access = Access(capability=C.PATIENT_VIEW, write_capability=C.PATIENT_EDIT)
     serializer_class = RehabSiteSerializer
     queryset = RehabSite.objects.select_related("county", "township").order_by("pk")
     filterset_fields = {"county__code": ["exact"], "kind": ["exact"]}
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.rehab_site_save(actor=self.request.user, data=dict(serializer.validated_data))
+
+    def perform_update(self, serializer):
+        site = serializer.instance
+        data = {**{f: getattr(site, f) for f in services.SITE_FIELDS}, **serializer.validated_data}
+        serializer.instance = services.rehab_site_save(actor=self.request.user, data=data, site=site)
 
 
 router.register("files", PatientViewSet, basename="patient")

@@ -1,8 +1,10 @@
+import datetime
+
 import pytest
 
 from patients import services
 from patients.models import AccessKind, PatientAccess
-from portal.models import Department, Role
+from portal.models import Department, Region, Role
 from tests.factories import make_user
 from tests.patients.conftest import COUNTY, SIBLING, new_id, patient_data
 
@@ -79,7 +81,10 @@ def test_the_schema_documents_the_patient_endpoints(client, clerk):
     client.force_login(clerk)
     paths = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
     assert {"/api/patients/files/", "/api/patients/files/{id}/", "/api/patients/follow-ups/",
-            "/api/patients/relief-actions/", "/api/patients/rehab-sites/"} <= set(paths)
+            "/api/patients/relief-actions/", "/api/patients/rehab-sites/", "/api/patients/files/{id}/move/",
+            "/api/patients/rehab-sites/{id}/"} <= set(paths)
+    assert {"post"} == set(paths["/api/patients/files/{id}/move/"]) - {"parameters"}
+    assert {"get", "patch"} == set(paths["/api/patients/rehab-sites/{id}/"]) - {"parameters"}
 
 
 def test_sibling_county_sees_none_of_them(client, clerk, sibling_clerk):
@@ -87,3 +92,77 @@ def test_sibling_county_sees_none_of_them(client, clerk, sibling_clerk):
     client.force_login(sibling_clerk)
     assert client.get("/api/patients/files/").json()["results"] == []
     assert SIBLING
+
+
+def test_a_file_moves_to_another_county_through_the_api_as_through_the_page(client, clerk, sibling_clerk):
+    from patients.models import FollowUp, PatientMove
+
+    patient = services.patient_create(actor=clerk, data=patient_data())
+    services.followup_record(actor=clerk, patient=patient, data={
+        "followed_on": datetime.date(2020, 6, 1), "way": "home", "health_status": "stable"})
+    url = f"/api/patients/files/{patient.pk}/move/"
+    client.force_login(make_user(COUNTY, role=Role.VIEWER))
+    assert client.post(url, {"county": SIBLING, "moved_on": "2021-03-01"},
+                       content_type="application/json").status_code == 403  # may see, may not move
+    client.force_login(sibling_clerk)
+    assert client.post(url, {"county": SIBLING, "moved_on": "2021-03-01"},
+                       content_type="application/json").status_code == 404  # not theirs yet
+    client.force_login(clerk)
+    same = client.post(url, {"county": COUNTY, "moved_on": "2021-03-01"}, content_type="application/json")
+    assert same.status_code == 400 and "迁入县与当前所在县相同" in same.json()["county"][0]
+    future = client.post(url, {"county": SIBLING, "moved_on": "2999-01-01"}, content_type="application/json")
+    assert future.status_code == 400 and "moved_on" in future.json()
+    moved = client.post(url, {"county": SIBLING, "village": "新村", "moved_on": "2021-03-01", "reason": "随子女迁居"},
+                        content_type="application/json")
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["county"] == SIBLING and moved.json()["id_number"] != patient.id_number  # masked
+    move = PatientMove.objects.get(patient=patient)
+    assert (move.from_county.code, move.to_county.code, move.reason, move.moved_by) == (
+        COUNTY, SIBLING, "随子女迁居", clerk)
+    assert FollowUp.objects.get(patient=patient).county.code == SIBLING
+    assert client.post(url, {"county": COUNTY, "moved_on": "2021-04-01"},
+                       content_type="application/json").status_code == 404  # now the sibling county's
+    client.force_login(sibling_clerk)
+    assert client.get(f"/api/patients/files/{patient.pk}/").status_code == 200
+
+
+def site_payload(**overrides) -> dict:
+    township = Region.objects.filter(parent__code=COUNTY).order_by("code").first()
+    data = {"kind": "station", "name": "某街道尘肺病康复站", "county": COUNTY, "township": township.code,
+            "host_institution": "某社区卫生服务中心", "rooms": ["oxygen", "treatment"], "equipment": ["ecg"],
+            "drugs_stocked": True, "opened_on": "2020-06-01", "patients_served": 40}
+    data.update(overrides)
+    return data
+
+
+def test_rehab_sites_are_created_and_edited_through_the_api_with_the_forms_rules(client, clerk, sibling_clerk):
+    from patients.models import RehabSite
+
+    client.force_login(clerk)
+    created = client.post("/api/patients/rehab-sites/", site_payload(), content_type="application/json")
+    assert created.status_code == 201, created.json()
+    site = RehabSite.objects.get(pk=created.json()["id"])
+    assert site.county.code == COUNTY and "教育室" in created.json()["missing"]
+    point = client.post("/api/patients/rehab-sites/", site_payload(kind="point", village=""),
+                        content_type="application/json")
+    assert point.status_code == 400 and "康复点请填写所在村（社区）" in point.json()["village"][0]
+    elsewhere = Region.objects.filter(parent__code=SIBLING).order_by("code").first()
+    wrong = client.post("/api/patients/rehab-sites/", site_payload(township=elsewhere.code),
+                        content_type="application/json")
+    assert wrong.status_code == 400 and "不属于" in wrong.json()["township"][0]
+    foreign = client.post("/api/patients/rehab-sites/", site_payload(county=SIBLING, township=elsewhere.code),
+                          content_type="application/json")
+    assert foreign.status_code == 403 and RehabSite.objects.count() == 1
+    edited = client.patch(f"/api/patients/rehab-sites/{site.pk}/", {"rooms": ["oxygen", "treatment", "education",
+                                                                             "rescue"], "patients_served": 55},
+                          content_type="application/json")
+    assert edited.status_code == 200, edited.json()
+    site.refresh_from_db()
+    assert (site.patients_served, site.name, edited.json()["missing"]) == (55, "某街道尘肺病康复站", [])
+    client.force_login(sibling_clerk)
+    assert client.patch(f"/api/patients/rehab-sites/{site.pk}/", {"patients_served": 1},
+                        content_type="application/json").status_code == 404
+    client.force_login(make_user(COUNTY, role=Role.VIEWER))
+    assert client.get(f"/api/patients/rehab-sites/{site.pk}/").status_code == 200
+    assert client.patch(f"/api/patients/rehab-sites/{site.pk}/", {"patients_served": 1},
+                        content_type="application/json").status_code == 403
