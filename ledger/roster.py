@@ -33,7 +33,7 @@ from portal.bulk import staging_table
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.workbook import new_workbook
-from portal.xlsx import CellError, WorkbookFileError, normalise, read_upload, text_column_message
+from portal.xlsx import CellError, ImportResult, cell_text, normalise, read_template_rows, text_column_message
 
 SHEET = "接尘劳动者名册"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -117,41 +117,11 @@ def export(stream, *, actor: User, workers) -> int:
 # ---- Reading and importing -----------------------------------------------------------------------------
 
 
-@dataclass
-class ImportResult:
-    errors: list[dict]
-    created: int = 0
-    updated: int = 0
-    rows: int = 0
-
-
-def _text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value).strip()
-
-
 def read_rows(fileobj: IO[bytes]) -> Iterator[tuple[int, list]]:
     """(row number as Excel shows it, values) of the data rows below the header row."""
-    with read_upload(fileobj, filename="roster.xlsx", max_bytes=MAX_BYTES, sheets=[(SHEET,), 0]) as book:
-        sheet = book.sheets[0] or book.sheets[1]
-        if sheet is None:
-            raise WorkbookFileError(_("工作簿中没有工作表。"))
-        header_found = False
-        for number, values in sheet.rows:
-            cells = [_text(v) if not isinstance(v, CellError) else "" for v in values]
-            if not header_found:
-                if cells and cells[0].rstrip("*") == COLUMNS[0].header:
-                    if [c.rstrip("*") for c in cells[:len(COLUMNS)]] != [c.header for c in COLUMNS]:
-                        raise WorkbookFileError(_("表头与模板不一致，请使用下载的模板（列顺序不能改动）。"))
-                    header_found = True
-                continue
-            if any(cells):
-                if number > MAX_ROWS + 2:
-                    raise WorkbookFileError(_("名册最多 %(n)s 行，请分单位导入。") % {"n": MAX_ROWS})
-                yield number, list(values) + [""] * (len(COLUMNS) - len(values))
-        if not header_found:
-            raise WorkbookFileError(_("没有找到表头行（第一列为“统一社会信用代码”），请使用下载的模板。"))
+    return read_template_rows(fileobj, filename="roster.xlsx", max_bytes=MAX_BYTES, sheet=SHEET,
+                              headers=[c.header for c in COLUMNS], max_rows=MAX_ROWS,
+                              too_many=_("名册最多 %(n)s 行，请分单位导入。") % {"n": MAX_ROWS})
 
 
 def _date(value) -> tuple[datetime.date | None, str | None]:
@@ -159,7 +129,7 @@ def _date(value) -> tuple[datetime.date | None, str | None]:
         return value.date(), None
     if isinstance(value, datetime.date):
         return value, None
-    text = _text(value)
+    text = cell_text(value)
     if not text:
         return None, None
     try:
@@ -169,7 +139,7 @@ def _date(value) -> tuple[datetime.date | None, str | None]:
 
 
 def _cell_error(number: int, column: Column, value, problem: str) -> dict:
-    return {"row": number, "column": column.header, "value": _text(value), "problem": problem,
+    return {"row": number, "column": column.header, "value": cell_text(value), "problem": problem,
             "expected": column.expected}
 
 
@@ -185,7 +155,7 @@ def _parse_row(number: int, values: list, *, employers: dict, dusts: dict, count
                 "last_exam_result"):
         raw[key] = normalise(raw[key])  # full-width digits, letters, brackets (NFKC); names stay as typed
     data: dict = {}
-    code = _text(raw["employer"]).upper()
+    code = cell_text(raw["employer"]).upper()
     employer = employers.get(code)
     if not code:
         errors.append(_cell_error(number, BY_KEY["employer"], code, _("必填项为空")))
@@ -201,8 +171,8 @@ def _parse_row(number: int, values: list, *, employers: dict, dusts: dict, count
                                   text_column_message(BY_KEY["id_number"].header)))
         raw["id_number"] = ""
     for key in ("name", "id_number", "post"):
-        data[key] = _text(raw[key])
-    dust = _text(raw["dust_type"])
+        data[key] = cell_text(raw[key])
+    dust = cell_text(raw["dust_type"])
     data["dust_type"] = dusts.get(dust)
     if dust and data["dust_type"] is None:
         errors.append(_cell_error(number, BY_KEY["dust_type"], dust, _("不在粉尘种类目录中")))
@@ -210,14 +180,14 @@ def _parse_row(number: int, values: list, *, employers: dict, dusts: dict, count
         data[key], problem = _date(raw[key])
         if problem:
             errors.append(_cell_error(number, BY_KEY[key], raw[key], problem))
-    insured = _text(raw["insured"])
+    insured = cell_text(raw["insured"])
     if insured in ("", NO, "0", "N", "n"):
         data["insured"] = False
     elif insured in (YES, "1", "Y", "y"):
         data["insured"] = True
     else:
         errors.append(_cell_error(number, BY_KEY["insured"], insured, _("应填“是”或“否”")))
-    result = _text(raw["last_exam_result"])
+    result = cell_text(raw["last_exam_result"])
     labels = {str(label): value for value, label in ExamResult.choices}
     data["last_exam_result"] = labels.get(result, "")
     if result and result not in labels:
@@ -236,7 +206,7 @@ def import_roster(*, actor: User, county: Region, fileobj: IO[bytes]) -> ImportR
     if county.level != RegionLevel.COUNTY:
         raise ValidationError(_("只能按县（市、区）导入劳动者名册。"))
     rows = list(read_rows(fileobj))
-    codes = {_text(normalise(values[0])).upper() for _n, values in rows if not isinstance(values[0], CellError)}
+    codes = {cell_text(normalise(values[0])).upper() for _n, values in rows if not isinstance(values[0], CellError)}
     employers = {}
     for employer in Employer.objects.filter(Q(uscc__in=codes) | Q(registration_number__in=codes)):
         employers[(employer.uscc or "").upper()] = employer

@@ -36,7 +36,7 @@ from portal.audit import audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.workbook import new_workbook
-from portal.xlsx import CellError, WorkbookFileError, normalise, read_upload, text_column_message
+from portal.xlsx import CellError, ImportResult, cell_text, normalise, read_template_rows, text_column_message
 
 SHEET = "尘肺病患者名单"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -146,20 +146,6 @@ def export(stream, *, actor: User, queryset) -> int:
 # ---- Reading and importing ---------------------------------------------------------------------
 
 
-@dataclass
-class ImportResult:
-    errors: list[dict]
-    created: int = 0
-    updated: int = 0
-    rows: int = 0
-
-
-def _cell_text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value).strip()
-
-
 # Text columns whose value has a format, normalised before they are checked (names stay as typed).
 FORMATTED_TEXT = {"id_number", "employer_uscc", "phone", "certificate_number"}
 
@@ -170,7 +156,7 @@ def _parse(column: Column, value, *, townships: dict, dusts: dict):
         return None, _("单元格是公式错误 %(e)s") % {"e": value}
     if column.kind != "text" or column.key in FORMATTED_TEXT:
         value = normalise(value)  # full-width digits, letters, brackets (NFKC)
-    text = _cell_text(value) if not isinstance(value, (datetime.date, bool)) else value
+    text = cell_text(value) if not isinstance(value, (datetime.date, bool)) else value
     if text in ("", None):
         return None, (_("必填项为空") if column.required else None)
     if column.kind == "text":
@@ -213,24 +199,8 @@ def _parse(column: Column, value, *, townships: dict, dusts: dict):
 
 def read_rows(fileobj: IO[bytes], *, max_bytes: int) -> Iterator[tuple[int, list]]:
     """(row number as Excel shows it, values) of the data rows below the header row."""
-    with read_upload(fileobj, filename="patients.xlsx", max_bytes=max_bytes, sheets=[(SHEET,), 0]) as book:
-        sheet = book.sheets[0] or book.sheets[1]
-        if sheet is None:
-            raise WorkbookFileError(_("工作簿中没有工作表。"))
-        header_found = False
-        for number, values in sheet.rows:
-            cells = [_cell_text(v) if not isinstance(v, CellError) else "" for v in values]
-            if not header_found:
-                if cells and cells[0].rstrip("*") == COLUMNS[0].header:
-                    header = [c.rstrip("*") for c in cells[:len(COLUMNS)]]
-                    if header != [c.header for c in COLUMNS]:
-                        raise WorkbookFileError(_("表头与模板不一致，请使用下载的模板（列顺序不能改动）。"))
-                    header_found = True
-                continue
-            if any(cells):
-                yield number, list(values) + [""] * (len(COLUMNS) - len(values))
-        if not header_found:
-            raise WorkbookFileError(_("没有找到表头行（第一列为“姓名”），请使用下载的模板。"))
+    return read_template_rows(fileobj, filename="patients.xlsx", max_bytes=max_bytes, sheet=SHEET,
+                              headers=[c.header for c in COLUMNS])
 
 
 def import_patients(*, actor: User, county: Region, fileobj: IO[bytes], max_bytes: int,
@@ -252,7 +222,7 @@ def import_patients(*, actor: User, county: Region, fileobj: IO[bytes], max_byte
         for column, value in zip(COLUMNS, values, strict=False):
             result, problem = _parse(column, value, townships=townships, dusts=dusts)
             if problem:
-                row_errors.append({"row": number, "column": column.header, "value": _cell_text(value),
+                row_errors.append({"row": number, "column": column.header, "value": cell_text(value),
                                    "problem": problem, "expected": column.expected})
             data[column.key] = result
         if data.get("id_number") and (first := seen.get(data["id_number"].upper())):
@@ -278,7 +248,7 @@ def import_patients(*, actor: User, county: Region, fileobj: IO[bytes], max_byte
             for field, messages in exc.message_dict.items():
                 column = BY_KEY.get(field)
                 errors.append({"row": number, "column": column.header if column else field,
-                               "value": _cell_text(data.get(field)) if column else "",
+                               "value": cell_text(data.get(field)) if column else "",
                                "problem": "；".join(messages), "expected": column.expected if column else ""})
     result = ImportResult(errors=sorted(errors, key=lambda e: (e["row"], e["column"])), rows=len(parsed))
     if errors:

@@ -278,3 +278,53 @@ def text_stored_as_number(value) -> bool:
 def text_column_message(label: str) -> str:
     return _("“%(label)s”列的单元格是数字格式：Excel 只保留15位有效数字，末尾几位已经丢失。"
              "请把该列设置为“文本”格式，重新填写后再上传。") % {"label": label}
+
+
+# ---- Imports of the portal's own templates (the worker roster, the patient list) ---------------
+
+
+@dataclass
+class ImportResult:
+    """What a template import found and did: every problem of every row (dicts with row, column,
+    value, problem, expected; nothing written when there is one) or the rows it wrote."""
+
+    errors: list[dict]
+    created: int = 0
+    updated: int = 0
+    rows: int = 0
+
+
+def cell_text(value) -> str:
+    """A cell as the user typed it: 12.0 → "12", an empty cell → "", surrounding spaces dropped."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value).strip()
+
+
+def read_template_rows(source, *, filename: str, max_bytes: int, sheet: str, headers: list[str],
+                       max_rows: int | None = None, too_many: str = "") -> Iterator[tuple[int, list]]:
+    """(row number as Excel shows it, values padded to the template's width) of the data rows
+    below the template's header row (its first cell is the first header; a trailing * marks a
+    required column), from the sheet named `sheet` or else the first one. A header that differs
+    from the template's, no header, or a data row past `max_rows` (`too_many` says so) is a
+    WorkbookFileError."""
+    with read_upload(source, filename=filename, max_bytes=max_bytes, sheets=[(sheet,), 0]) as book:
+        found = book.sheets[0] or book.sheets[1]
+        if found is None:
+            raise WorkbookFileError(_("工作簿中没有工作表。"))
+        header_found = False
+        for number, values in found.rows:
+            cells = [cell_text(v) if not isinstance(v, CellError) else "" for v in values]
+            if not header_found:
+                if cells and cells[0].rstrip("*") == headers[0]:
+                    if [c.rstrip("*") for c in cells[:len(headers)]] != headers:
+                        raise WorkbookFileError(_("表头与模板不一致，请使用下载的模板（列顺序不能改动）。"))
+                    header_found = True
+                continue
+            if any(cells):
+                if max_rows is not None and number > max_rows + 2:
+                    raise WorkbookFileError(too_many)
+                yield number, list(values) + [""] * (len(headers) - len(values))
+        if not header_found:
+            raise WorkbookFileError(_("没有找到表头行（第一列为“%(header)s”），请使用下载的模板。") % {
+                "header": headers[0]})
