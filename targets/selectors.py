@@ -214,7 +214,9 @@ def dashboard(*, actor: User, region: Region, period: ReportingPeriod) -> Dashbo
     as_of = period.ends_on
     today = timezone.localdate()
     submitted = completeness(region, period)
-    reported = reported_figures(region, period)
+    # The children shown are those with a rollup row: the suppliers are asked for them, no more.
+    reported = reported_figures(region, period, children=[
+        r.region for r in rollups if r.period_id == period.pk and r.region_id != region.pk])
     # The catalogue's indicators the rollup columns do not show: reported ones, and counts such
     # as the rehab stations built.
     shown = {i.code for i in DASHBOARD_INDICATORS}
@@ -249,9 +251,11 @@ def dashboard(*, actor: User, region: Region, period: ReportingPeriod) -> Dashbo
                      min(stamps) if stamps else None, today, reported_entries)
 
 
-def reported_figures(region: Region, period: ReportingPeriod) -> dict[str, dict[str, list[int]]]:
+def reported_figures(region: Region, period: ReportingPeriod, *, children: list[Region] | None = None
+                     ) -> dict[str, dict[str, list[int]]]:
     """Approved reported figures (and figures other apps supply) of the region and each child,
-    summed from the regions that report them: {code: {indicator: [numerator, denominator]}}."""
+    summed from the regions that report them: {code: {indicator: [numerator, denominator]}}.
+    The suppliers are asked for the region and `children` (all its children when not given)."""
     from targets.models import ReportedFigure
 
     result: dict[str, dict[str, list[int]]] = {}
@@ -269,7 +273,7 @@ def reported_figures(region: Region, period: ReportingPeriod) -> dict[str, dict[
     for path, indicator, numerator, denominator in rows:
         add(path, indicator, numerator, denominator)
     if supplied:
-        regions = [region, *Region.objects.filter(parent=region)]
+        regions = [region, *(Region.objects.filter(parent=region) if children is None else children)]
         codes = {r.pk: r.code for r in regions}
         for code in supplied:
             for region_id, (numerator, denominator) in SUPPLIERS[code](period, regions).items():

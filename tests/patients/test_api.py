@@ -153,9 +153,9 @@ def test_rehab_sites_are_created_and_edited_through_the_api_with_the_forms_rules
     foreign = client.post("/api/patients/rehab-sites/", site_payload(county=SIBLING, township=elsewhere.code),
                           content_type="application/json")
     assert foreign.status_code == 403 and RehabSite.objects.count() == 1
-    edited = client.patch(f"/api/patients/rehab-sites/{site.pk}/", {"rooms": ["oxygen", "treatment", "education",
-                                                                             "rescue"], "patients_served": 55},
-                          content_type="application/json")
+    edited = client.patch(f"/api/patients/rehab-sites/{site.pk}/", {
+        "rooms": ["oxygen", "treatment", "education", "rescue"], "equipment": ["ecg", "oxygen_supply", "ventilator"],
+        "patients_served": 55}, content_type="application/json")
     assert edited.status_code == 200, edited.json()
     site.refresh_from_db()
     assert (site.patients_served, site.name, edited.json()["missing"]) == (55, "某街道尘肺病康复站", [])
