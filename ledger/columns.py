@@ -200,6 +200,12 @@ COLUMNS: list[Column] = [
     _record("test_lab", TESTING, Kind.TEXT, width=24),
     _record("points_over_limit", TESTING),
     _record("warning_signs", WARNING, Kind.BOOL, required=True, width=12),
+    # Blank in both: a record kept before the ledger counted posts (its signs counted by employer).
+    _record("serious_hazard_posts", WARNING, width=12, expected=_(
+        "不小于0的整数：产生严重职业病危害的作业岗位数（没有这类岗位填0）；与下一列同时填写，"
+        "两列都留空的单位按“警示标识和告知卡”是否设置计（旧口径）")),
+    _record("posts_with_warning_signs", WARNING, width=12, expected=_(
+        "不小于0的整数：其中已设置警示标识的岗位数，不大于严重职业病危害作业岗位数；与上一列同时填写或同时留空")),
     _record("exam_due", HEALTH),
     _record("exam_done", HEALTH),
     _record("surveillance_files", HEALTH, width=12),

@@ -133,7 +133,7 @@ _RECORD_SQL = f"""
 INSERT INTO ledger_employerrecord
     (employer_id, period_id, province_id, city_id, county_id, township_id, version, updated_at,
      total_workers, exposed_workers, hazard_declared, declared_on, last_test_date, test_lab, points_over_limit,
-     warning_signs, exam_due, exam_done, surveillance_files, principal_trained, managers_due, managers_trained,
+     warning_signs, serious_hazard_posts, posts_with_warning_signs, exam_due, exam_done, surveillance_files, principal_trained, managers_due, managers_trained,
      workers_training_due, workers_trained, contract_workers, insured_workers, new_projects,
      three_simultaneities_projects, pneumoconiosis_cases, last_inspection_date)
 SELECT e.id, {{period}}, e.province_id, e.city_id, e.county_id, e.township_id, 1, now(),
@@ -141,6 +141,7 @@ SELECT e.id, {{period}}, e.province_id, e.city_id, e.county_id, e.township_id, 1
        CASE WHEN {_h('tst', 100)} < 70 + {{bonus}} THEN {{ends}}::date - {_h('td', 300)} END,
        CASE WHEN {_h('tst', 100)} < 70 + {{bonus}} THEN '聊城市职业卫生技术服务中心' ELSE '' END,
        CASE WHEN {_h('tst', 100)} < 70 + {{bonus}} THEN {_h('over', 3)} ELSE 0 END, {_h('sign', 100)} < 75 + {{bonus}},
+       {{posts}}, {{signed_posts}},
        t.exposed * (60 + {_h('due', 41)}) / 100,
        t.exposed * (60 + {_h('due', 41)}) / 100 * LEAST(100, 65 + {_h('done', 36)} + {{bonus}} / 2) / 100,
        t.exposed * (55 + {_h('file', 46)}) / 100, {_h('prn', 100)} < 72 + {{bonus}},
@@ -159,6 +160,13 @@ ON CONFLICT (employer_id, period_id) DO NOTHING
 """
 
 
+# Posts with serious hazards (one to six where workers breathe dust), all signed where the
+# employer answered yes, a share of them otherwise.
+_POSTS_SQL = f"CASE WHEN t.exposed > 0 THEN 1 + {_h('pst', 6)} ELSE 0 END"
+_SIGNED_POSTS_SQL = f"""CASE WHEN t.exposed = 0 THEN 0 WHEN {_h('sign', 100)} < 75 + {{bonus}} THEN 1 + {_h('pst', 6)}
+                            ELSE (1 + {_h('pst', 6)}) * {_h('psg', 100)} / 100 END"""
+
+
 @transaction.atomic
 def seed_demo_periods(*, province_code: str) -> int:
     """Two half-years of facts for every employer of the demo province, one INSERT … SELECT
@@ -174,8 +182,14 @@ def seed_demo_periods(*, province_code: str) -> int:
             code=f"{year}H{half}", defaults={"year": year, "half": half, "starts_on": starts, "ends_on": ends,
                                              "deadline": deadline})
         with pgtrigger.ignore("ledger.EmployerRecord:insert_insert"), connection.cursor() as cursor:
+            # The first half-year was kept before the ledger counted posts: its warning signs stay
+            # counted by employer (NULL post counts), as old records are.
+            by_employer = index == 0 and len(DEMO_PERIODS) > 1
             cursor.execute(_RECORD_SQL.format(period=int(period.pk), starts=f"'{starts.isoformat()}'",
-                                              ends=f"'{ends.isoformat()}'", bonus=8 * index, province=int(province.pk)))
+                                              ends=f"'{ends.isoformat()}'", bonus=8 * index, province=int(province.pk),
+                                              posts="NULL" if by_employer else _POSTS_SQL,
+                                              signed_posts="NULL" if by_employer else _SIGNED_POSTS_SQL.format(
+                                                  bonus=8 * index)))
             written += cursor.rowcount
         latest = index == len(DEMO_PERIODS) - 1
         counties = Region.objects.filter(path__startswith=province.path, level=RegionLevel.COUNTY).order_by("code")

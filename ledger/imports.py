@@ -42,6 +42,7 @@ from ledger.excel import open_ledger
 from ledger.models import (
     LOCKED_STATUSES,
     RECORD_FIELDS,
+    WARNING_SIGN_POSTS,
     CountySubmission,
     DustType,
     Employer,
@@ -300,7 +301,7 @@ class _Parser:
             blank = {Kind.TEXT: "", Kind.INT: 0, Kind.BOOL: False}.get(column.kind)
             if column.key == "status":
                 blank = "operating"
-            if column.key in ("region_code", "township", "uscc", "registration_number"):
+            if column.key in ("region_code", "township", "uscc", "registration_number", *WARNING_SIGN_POSTS):
                 blank = None
             self.specs.append((column.key, index, parser, column, blank,
                                column.kind in FORMATTED_KINDS or column.key in FORMATTED_KEYS))

@@ -244,15 +244,21 @@ RECORD_COUNT_RULES = [
     ("contracts_le_total", "contract_workers", "total_workers", _("签订劳动合同人数不能大于职工总人数")),
     ("insured_le_total", "insured_workers", "total_workers", _("参加工伤保险人数不能大于职工总人数")),
     ("three_sim_le_projects", "three_simultaneities_projects", "new_projects", _("落实“三同时”项目数不能大于新改扩建项目数")),
+    ("signed_posts_le_posts", "posts_with_warning_signs", "serious_hazard_posts",
+     _("设置警示标识的岗位数不能大于产生严重职业病危害的作业岗位数")),
 ]
+# The warning-sign indicator counts posts with serious hazards (the plans' wording). Records
+# kept before these two counts existed hold NULL in both: they are counted by the employer's
+# yes/no answer (warning_signs), labelled as such. One without the other is refused.
+WARNING_SIGN_POSTS = ("serious_hazard_posts", "posts_with_warning_signs")
 
 
 # The facts of a period's record, in the official workbook's column order (ledger.columns).
 RECORD_FIELDS = [
     "total_workers", "exposed_workers", "hazard_declared", "declared_on", "last_test_date", "test_lab",
-    "points_over_limit", "warning_signs", "exam_due", "exam_done", "surveillance_files", "principal_trained",
-    "managers_due", "managers_trained", "workers_training_due", "workers_trained", "contract_workers",
-    "insured_workers", "new_projects", "three_simultaneities_projects", "pneumoconiosis_cases",
+    "points_over_limit", "warning_signs", "serious_hazard_posts", "posts_with_warning_signs", "exam_due", "exam_done",
+    "surveillance_files", "principal_trained", "managers_due", "managers_trained", "workers_training_due",
+    "workers_trained", "contract_workers", "insured_workers", "new_projects", "three_simultaneities_projects", "pneumoconiosis_cases",
     "last_inspection_date",
 ]
 
@@ -279,6 +285,12 @@ class EmployerRecord(models.Model):
     test_lab = models.CharField(_("检测机构"), max_length=200, blank=True)
     points_over_limit = models.PositiveIntegerField(_("超标点数"), default=0)
     warning_signs = models.BooleanField(_("警示标识和告知卡"), default=False)
+    serious_hazard_posts = models.PositiveIntegerField(
+        _("严重职业病危害作业岗位数"), null=True, blank=True,
+        help_text=_("警示标识设置率按岗位计；没有这类岗位填0。与已设置警示标识的岗位数同时填写；"
+                    "两项都留空的记录按单位是否设置警示标识计（旧口径）"))
+    posts_with_warning_signs = models.PositiveIntegerField(
+        _("设置警示标识的岗位数"), null=True, blank=True, help_text=_("不大于严重职业病危害作业岗位数"))
     exam_due = models.PositiveIntegerField(_("应检人数"), default=0)
     exam_done = models.PositiveIntegerField(_("实检人数"), default=0)
     surveillance_files = models.PositiveIntegerField(_("监护档案建档人数"), default=0)
@@ -318,6 +330,10 @@ class EmployerRecord(models.Model):
                 models.CheckConstraint(condition=models.Q(**{f"{small}__lte": models.F(large)}), name=f"record_{name}")
                 for name, small, large, _message in RECORD_COUNT_RULES
             ],
+            models.CheckConstraint(
+                condition=models.Q(serious_hazard_posts__isnull=True, posts_with_warning_signs__isnull=True)
+                | models.Q(serious_hazard_posts__isnull=False, posts_with_warning_signs__isnull=False),
+                name="record_warning_sign_posts_together"),
         ]
         indexes = [models.Index(fields=["period", "county"]), models.Index(fields=["period", "city"])]
         triggers = [
@@ -338,8 +354,13 @@ class EmployerRecord(models.Model):
     def consistency_errors(self) -> dict[str, str]:
         errors = {}
         for _name, small, large, message in RECORD_COUNT_RULES:
-            if getattr(self, small) > getattr(self, large):
-                errors.setdefault(small, f"{message}（{getattr(self, small)} > {getattr(self, large)}）")
+            smaller, larger = getattr(self, small), getattr(self, large)
+            if smaller is not None and larger is not None and smaller > larger:
+                errors.setdefault(small, f"{message}（{smaller} > {larger}）")
+        posts, signed = (getattr(self, f) for f in WARNING_SIGN_POSTS)
+        if (posts is None) != (signed is None):
+            errors.setdefault(WARNING_SIGN_POSTS[0] if posts is None else WARNING_SIGN_POSTS[1],
+                              _("请同时填写严重职业病危害作业岗位数和设置警示标识的岗位数"))
         if self.hazard_declared and not self.declared_on:
             errors.setdefault("declared_on", _("已申报的单位请填写申报日期"))
         if self.points_over_limit and not self.last_test_date:

@@ -67,6 +67,11 @@ def employer_list(*, actor: User, filters: EmployerFilters) -> QuerySet[Employer
         employers = employers.filter(in_governance_scope=filters.in_scope)
     if shortfall is not None:
         employers = employers.filter(falls_short(shortfall, filters.period, _counted_regions(scope, filters.region)))
+        if shortfall.old_way:  # labelled on the list, as on the dashboard
+            employers = employers.annotate(counted_old_way=RawSQL(
+                f"""EXISTS (SELECT 1 FROM ledger_employerrecord r WHERE r.employer_id = {Employer._meta.db_table}.id
+                            AND r.period_id = %s AND {shortfall.old_way})""",
+                [filters.period.pk], output_field=BooleanField()))
     return employers.select_related("county", "township", "industry").order_by(*employer_order(filters))
 
 

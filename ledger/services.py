@@ -15,6 +15,7 @@ from ledger.industries import key_group_of
 from ledger.models import (
     LOCKED_STATUSES,
     RECORD_FIELDS,
+    WARNING_SIGN_POSTS,
     CountySubmission,
     DustType,
     Employer,
@@ -404,7 +405,8 @@ def period_open_county(*, actor: User, period: ReportingPeriod, county: Region) 
 
 
 _DEFAULTS = {"test_lab": "''", "hazard_declared": "FALSE", "warning_signs": "FALSE", "principal_trained": "FALSE",
-             "declared_on": "NULL", "last_test_date": "NULL", "last_inspection_date": "NULL"}
+             "declared_on": "NULL", "last_test_date": "NULL", "last_inspection_date": "NULL",
+             "serious_hazard_posts": "NULL", "posts_with_warning_signs": "NULL"}
 
 
 def _carry(field: str) -> str:
@@ -432,6 +434,8 @@ def check_record_values(data: dict) -> dict:
             errors.run(field, check_past_date, value)
         elif field in RECORD_TEXT_FIELDS:
             cleaned[field] = errors.run(field, check_model_text, EmployerRecord, field, value)
+        elif value is None and field in WARNING_SIGN_POSTS:
+            continue  # both unknown: the record is counted by the employer's answer (the rule checks the pair)
         elif isinstance(EmployerRecord._meta.get_field(field), models.PositiveIntegerField):
             errors.run(field, check_count, value)
     errors.raise_if_any()
@@ -449,10 +453,14 @@ def record_check_editable(*, actor: User, record: EmployerRecord) -> None:
 def clean_record_data(record: EmployerRecord, data: dict) -> dict:
     """Check each value, apply them to the record in memory and check the consistency rules."""
     cleaned = check_record_values(data)
+    counted_by_posts = record.serious_hazard_posts is not None
     for field, value in cleaned.items():
         setattr(record, field, value)
     record.test_lab = record.test_lab or ""
     errors = record.consistency_errors()
+    if counted_by_posts and record.serious_hazard_posts is None:
+        # Clearing the posts would quietly turn the record back to the employer-level count.
+        errors.setdefault("serious_hazard_posts", _("本记录已按岗位填报警示标识，岗位数不能清空"))
     if errors:
         raise ValidationError({k: [v] for k, v in errors.items()})
     return cleaned

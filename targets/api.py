@@ -20,6 +20,10 @@ class IndicatorFigureSerializer(serializers.Serializer):
     numerator = serializers.IntegerField()
     denominator = serializers.IntegerField()
     rate = serializers.FloatField(allow_null=True, help_text="百分比；分母为0时为 null（无数据）")
+    unit = serializers.CharField(help_text="分子、分母的计数单位（家、人、个岗位…）")
+    counted_by_employer = serializers.IntegerField(
+        allow_null=True, help_text="仍按旧口径（按单位）计入的单位数：警示标识设置率按岗位计，"
+                                   "台帐尚未登记岗位数的旧记录按单位是否设置计（1家计1个岗位）；其他指标为 null")
 
 
 class RollupSerializer(serializers.ModelSerializer):
@@ -37,8 +41,10 @@ class RollupSerializer(serializers.ModelSerializer):
         rows = []
         for indicator in INDICATORS:
             numerator, denominator = rollup.figures.get(indicator.code, [0, 0])
+            old_way = rollup.figures.get(f"{indicator.code}_by_employer", [0, 0])[0] if indicator.old_way else None
             rows.append({"indicator": indicator.code, "name": str(indicator.name), "numerator": numerator,
-                         "denominator": denominator, "rate": rate(numerator, denominator)})
+                         "denominator": denominator, "rate": rate(numerator, denominator),
+                         "unit": str(indicator.unit), "counted_by_employer": old_way})
         return rows
 
 

@@ -55,6 +55,9 @@ class Indicator:
     denominator: str
     counts: str  # which employers count, for the page's footnote
     item: str = ""  # the measure itself, for "未落实：…" (粉尘危害申报 for 粉尘危害申报率)
+    # A record still counted the old way (SQL over r), labelled on the dashboard and the drill-down;
+    # the rollup counts them as the figure "<code>_by_employer".
+    old_way: str = ""
 
     def among_sql(self, record: str = "r") -> str:
         return self.among.format(r=record)
@@ -84,8 +87,16 @@ INDICATORS: list[Indicator] = [
               *_employers("r.hazard_declared"), SCOPE_NOTE, item=_("粉尘危害申报")),
     Indicator("testing", _("粉尘浓度定期检测率"), "Periodic dust testing rate", _("家"),
               *_employers("r.last_test_date >= p.ends_on - 365"), SCOPE_NOTE, item=_("粉尘浓度定期检测")),
-    Indicator("warning_signs", _("警示标识设置率"), "Warning signs rate", _("家"),
-              *_employers("r.warning_signs"), SCOPE_NOTE, item=_("警示标识设置")),
+    # Counted by posts with serious hazards, as the plans count it (产生严重职业病危害的作业岗位警示
+    # 标识设置率). A record kept before the ledger held the posts (both counts NULL) keeps its
+    # employer-level answer: 1 of 1 when its signs were set; WARNING_SIGNS_BY_EMPLOYER counts them.
+    Indicator("warning_signs", _("警示标识设置率"), "Warning signs rate (serious-hazard posts)", _("个岗位"),
+              IN_SCOPE,
+              "CASE WHEN r.serious_hazard_posts IS NOT NULL THEN r.posts_with_warning_signs"
+              " WHEN r.warning_signs THEN 1 ELSE 0 END",
+              "COALESCE(r.serious_hazard_posts, 1)",
+              _("纳入治理范围的重点行业用人单位中产生严重职业病危害的作业岗位（按岗位计）"), item=_("警示标识设置"),
+              old_way="r.serious_hazard_posts IS NULL"),
     Indicator("health_exam", _("在岗期间职业健康检查率"), "In-service health exam rate", _("人"),
               *_people("exam_done", "exam_due"), SCOPE_NOTE, item=_("在岗期间职业健康检查")),
     Indicator("surveillance_files", _("职业健康监护档案建档率"), "Health surveillance file rate", _("人"),
@@ -139,7 +150,15 @@ def counts_employers(indicator: Indicator) -> bool:
 
 
 SHORTFALLS = [_shortfall(i) for i in INDICATORS if not counts_employers(i)]
-ROLLUP_FIGURES = [*INDICATORS, INSURANCE_SOURCE, REPORTED_CASES, *SHORTFALLS]
+# For an indicator with `old_way`: its counted employers whose records are still counted the old
+# way (warning signs: a record without the post counts, one employer as one post), so the dashboard
+# labels a figure that includes them.
+OLD_WAY_FIGURES = [
+    Indicator(f"{i.code}_by_employer", _("按单位计（旧口径）"), "Counted the old way", _("家"),
+              i.among, f"CASE WHEN {i.old_way} THEN 1 ELSE 0 END", "1", i.counts)
+    for i in INDICATORS if i.old_way
+]
+ROLLUP_FIGURES = [*INDICATORS, INSURANCE_SOURCE, REPORTED_CASES, *SHORTFALLS, *OLD_WAY_FIGURES]
 
 
 def shortfall_of(indicator: Indicator, figures: dict) -> int | None:

@@ -88,6 +88,7 @@ class Cell:
     kind: str = Kind.RATE
     today: datetime.date | None = None
     next_target: EffectiveTarget | None = None  # the milestone after the one in force, when there is one
+    old_way: int = 0  # counted employers whose records are still counted the old way (by employer)
 
     @property
     def patient_drill(self) -> str:
@@ -145,7 +146,9 @@ def make_cell(indicator: str, figures: dict, target: EffectiveTarget | None, tod
     else:
         status = "behind"
     source = tuple(figures.get("insurance_source", [0, 0])) if indicator == "injury_insurance" else None
-    return Cell(indicator, numerator, denominator, value, target, status, source, entry.unit, entry.kind, today)
+    old_way = figures.get(f"{indicator}_by_employer", [0, 0])[0]
+    return Cell(indicator, numerator, denominator, value, target, status, source, entry.unit, entry.kind, today,
+                old_way=old_way)
 
 
 @dataclass

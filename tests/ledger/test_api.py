@@ -391,6 +391,39 @@ def test_record_rules_and_versions_come_back_in_chinese(clerk, open_submission):
     assert client.put(url, {"total_workers": 40, "version": 2}, format="json").status_code == 405
 
 
+def test_warning_sign_posts_through_the_api(clerk, open_submission):
+    employer = make_employer(county="371502")
+    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
+                                           province=employer.province, city=employer.city, county=employer.county)
+    client = client_for(clerk)
+    url = f"{API}/records/{record.pk}/"
+    kept = client.get(url).json()  # a record kept before the posts: both null, and saved back as read
+    assert (kept["serious_hazard_posts"], kept["posts_with_warning_signs"]) == (None, None)
+    assert client.patch(url, {**{k: kept[k] for k in ("serious_hazard_posts", "posts_with_warning_signs")},
+                              "version": 1}, format="json").status_code == 200
+    over = client.patch(url, {"serious_hazard_posts": 2, "posts_with_warning_signs": 3, "version": 2}, format="json")
+    assert over.status_code == 400
+    assert over.json()["posts_with_warning_signs"][0].startswith("设置警示标识的岗位数不能大于产生严重职业病危害的作业岗位数")
+    half = client.patch(url, {"serious_hazard_posts": 2, "version": 2}, format="json")
+    assert half.status_code == 400 and "请同时填写" in half.json()["posts_with_warning_signs"][0]
+    huge = client.patch(url, {"serious_hazard_posts": 2_147_483_648, "posts_with_warning_signs": 0, "version": 2},
+                        format="json")
+    assert huge.status_code == 400 and "数值过大" in huge.json()["serious_hazard_posts"][0]
+    saved = client.patch(url, {"serious_hazard_posts": 3, "posts_with_warning_signs": 2, "version": 2}, format="json")
+    assert saved.status_code == 200
+    assert (saved.json()["serious_hazard_posts"], saved.json()["posts_with_warning_signs"]) == (3, 2)
+
+
+def test_the_schema_documents_the_warning_sign_posts():
+    from drf_spectacular.generators import SchemaGenerator
+
+    record = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]["Record"]["properties"]
+    for field in ("serious_hazard_posts", "posts_with_warning_signs"):
+        assert record[field]["nullable"] is True
+        assert (record[field]["minimum"], record[field]["maximum"]) == (0, 2_147_483_647)
+        assert "旧口径" in record[field]["description"] or "不大于" in record[field]["description"]
+
+
 def test_records_filter_by_period_county_and_employer(clerk, open_submission):
     mine = make_employer(county="371502")
     other = make_employer(county="371502")

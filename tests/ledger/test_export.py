@@ -58,7 +58,7 @@ def ledger(clerk, open_submission, period_2020h1):
     record = EmployerRecord.objects.get(employer=cement)
     EmployerRecord.objects.filter(pk=record.pk).update(
         total_workers=50, exposed_workers=20, hazard_declared=True, declared_on=datetime.date(2020, 3, 15),
-        exam_due=20, exam_done=18, warning_signs=True)
+        exam_due=20, exam_done=18, warning_signs=True, serious_hazard_posts=4, posts_with_warning_signs=3)
     RecordDustExposure.objects.create(record=record, dust_type=DustType.objects.get(name="矽尘"), exposed_workers=12)
     RecordDustExposure.objects.create(record=record, dust_type=DustType.objects.get(name="水泥粉尘"), exposed_workers=8)
     return cement, foundry
@@ -81,6 +81,8 @@ def test_the_export_is_the_clerks_ledger_in_the_template_layout(client, clerk, l
     assert cement["粉尘种类及接尘人数"] == "矽尘:12；水泥粉尘:8"
     assert cement["法定代表人电话"] == "0635-8888888"
     assert foundry["经营状态"] == "停产整顿" and foundry["是否申报"] == "否" and foundry["职工总人数"] == 0
+    assert (cement["严重职业病危害作业岗位数"], cement["设置警示标识的岗位数"]) == (4, 3)
+    assert (foundry["严重职业病危害作业岗位数"], foundry["设置警示标识的岗位数"]) == (None, None)  # kept by employer
 
 
 def test_the_export_follows_the_list_filters(client, clerk, ledger):
@@ -149,6 +151,9 @@ def test_an_export_imports_back_unchanged(client, clerk, ledger, period_2020h1):
     job = imports.import_commit(actor=clerk, job=job)
     assert (job.status, job.rows_created, job.rows_updated) == (ImportStatus.DONE, 0, 0)
     assert list(EmployerRecord.objects.order_by("pk").values_list("version", flat=True)) == versions
+    # Posts and their absence (a record counted by employer) come back as they were.
+    assert sorted(EmployerRecord.objects.values_list("serious_hazard_posts", "posts_with_warning_signs"),
+                  key=str) == [(4, 3), (None, None)]
 
 
 def test_the_writer_streams_rows_in_write_only_mode():

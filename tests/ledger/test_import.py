@@ -53,7 +53,8 @@ def make_row(serial: int = 1, **overrides) -> dict:
         "health_manager_phone": "13800000000", "status": "正常", "in_governance_scope": "是",
         "total_workers": 50, "exposed_workers": 20, "exposures": "矽尘:12；水泥粉尘:8", "hazard_declared": "是",
         "declared_on": "2020-03-15", "last_test_date": datetime.datetime(2020, 4, 1), "test_lab": "聊城市疾病预防控制中心",
-        "points_over_limit": 0, "warning_signs": "是", "exam_due": 20, "exam_done": 18, "surveillance_files": 18,
+        "points_over_limit": 0, "warning_signs": "是", "serious_hazard_posts": 4, "posts_with_warning_signs": 3,
+        "exam_due": 20, "exam_done": 18, "surveillance_files": 18,
         "principal_trained": "是", "managers_due": 2, "managers_trained": 2, "workers_training_due": 20,
         "workers_trained": 20, "contract_workers": 50, "insured_workers": 45, "new_projects": 1,
         "three_simultaneities_projects": 1, "pneumoconiosis_cases": 0, "last_inspection_date": "2020-05-20",
@@ -141,6 +142,7 @@ def test_a_clean_file_is_previewed_then_committed(clerk, period_2020h1, open_sub
     assert (record.total_workers, record.exposed_workers, record.exam_done, record.insured_workers) == (50, 20, 18, 45)
     assert record.declared_on == datetime.date(2020, 3, 15) and record.last_test_date == datetime.date(2020, 4, 1)
     assert record.hazard_declared and record.warning_signs and record.principal_trained
+    assert (record.serious_hazard_posts, record.posts_with_warning_signs) == (4, 3)
     assert record.updated_by == clerk and record.township_id == employer.township_id
     assert sorted(record.exposures.values_list("dust_type__name", "exposed_workers")) == [("水泥粉尘", 8), ("矽尘", 12)]
     assert CountySubmission.objects.get(county=employer.county, period=period_2020h1).status == SubmissionStatus.DRAFT
@@ -340,6 +342,27 @@ def test_inconsistent_counts_are_refused_with_the_model_rules(clerk, period_2020
     assert found["最近检测日期"] == "填写了超标点数的单位请填写最近检测日期"
     assert "矽尘的接尘人数61不能大于接尘人数60" in found["粉尘种类及接尘人数"]
     assert_nothing_written()
+
+
+def test_warning_sign_posts_follow_the_value_rules(clerk, period_2020h1, open_submission):
+    job = validate(clerk, period_2020h1, build_workbook([
+        make_row(1, serious_hazard_posts=4, posts_with_warning_signs=5),
+        make_row(2, serious_hazard_posts=3, posts_with_warning_signs=None),
+        make_row(3, serious_hazard_posts=-1, posts_with_warning_signs=2_147_483_648),
+    ]))
+    found = {(e["row"], e["column"]): e["problem"] for e in job.errors}
+    assert found[(5, "设置警示标识的岗位数")] == "设置警示标识的岗位数不能大于产生严重职业病危害的作业岗位数（5 > 4）"
+    assert found[(6, "设置警示标识的岗位数")] == "请同时填写严重职业病危害作业岗位数和设置警示标识的岗位数"
+    assert found[(7, "严重职业病危害作业岗位数")] == "不能为负数"
+    assert found[(7, "设置警示标识的岗位数")].startswith("数值过大")
+    assert len(job.errors) == 4
+    assert_nothing_written()
+
+
+def test_a_row_without_posts_keeps_the_employer_level_answer(clerk, period_2020h1, open_submission):
+    run_import(clerk, period_2020h1, [make_row(1, serious_hazard_posts=None, posts_with_warning_signs=None)])
+    record = EmployerRecord.objects.get()
+    assert record.warning_signs and (record.serious_hazard_posts, record.posts_with_warning_signs) == (None, None)
 
 
 def test_a_bad_number_is_not_reported_twice(clerk, period_2020h1, open_submission):

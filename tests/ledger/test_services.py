@@ -89,11 +89,13 @@ def test_opening_a_period_carries_the_last_record_forward(clerk, period_2020h1, 
     record = EmployerRecord.objects.get(employer=employer, period=period_2020h1)
     silica = DustType.objects.get(name="矽尘")
     services.record_update(actor=clerk, record=record, expected_version=record.version,
-                           data={"total_workers": 50, "exposed_workers": 20, "exam_due": 20, "exam_done": 18},
+                           data={"total_workers": 50, "exposed_workers": 20, "exam_due": 20, "exam_done": 18,
+                                 "serious_hazard_posts": 3, "posts_with_warning_signs": 2},
                            exposures={silica: 20})
     services.period_open_county(actor=clerk, period=period_2020h2, county=county)
     carried = EmployerRecord.objects.get(employer=employer, period=period_2020h2)
     assert (carried.total_workers, carried.exposed_workers, carried.exam_done) == (50, 20, 18)
+    assert (carried.serious_hazard_posts, carried.posts_with_warning_signs) == (3, 2)
     assert list(carried.exposures.values_list("dust_type__name", "exposed_workers")) == [("矽尘", 20)]
     assert not EmployerRecord.objects.filter(employer=closed).exists()
 
@@ -104,6 +106,10 @@ def test_opening_a_period_carries_the_last_record_forward(clerk, period_2020h1, 
     ({"total_workers": 10, "insured_workers": 12}, "insured_workers"),
     ({"new_projects": 1, "three_simultaneities_projects": 2}, "three_simultaneities_projects"),
     ({"hazard_declared": True}, "declared_on"),
+    ({"serious_hazard_posts": 2, "posts_with_warning_signs": 3}, "posts_with_warning_signs"),
+    ({"serious_hazard_posts": 2}, "posts_with_warning_signs"),  # one of the pair without the other
+    ({"posts_with_warning_signs": 0}, "serious_hazard_posts"),
+    ({"serious_hazard_posts": -1, "posts_with_warning_signs": 0}, "serious_hazard_posts"),
 ])
 def test_inconsistent_counts_are_refused_and_nothing_is_written(clerk, open_submission, data, field):
     employer = make_employer(county="371502")
@@ -114,6 +120,24 @@ def test_inconsistent_counts_are_refused_and_nothing_is_written(clerk, open_subm
     assert field in exc.value.message_dict
     record.refresh_from_db()
     assert record.version == 1 and record.total_workers == 0
+
+
+def test_posts_once_given_cannot_be_cleared_back_to_the_employer_level_count(clerk, open_submission):
+    employer = make_employer(county="371502")
+    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
+                                           province=employer.province, city=employer.city, county=employer.county,
+                                           warning_signs=True)
+    # A record kept before the posts existed saves without them (and keeps its yes/no answer).
+    record = services.record_update(actor=clerk, record=record, data={"serious_hazard_posts": None,
+                                    "posts_with_warning_signs": None, "total_workers": 5}, expected_version=1)
+    record = services.record_update(actor=clerk, record=record, data={"serious_hazard_posts": 4,
+                                    "posts_with_warning_signs": 4}, expected_version=2)
+    with pytest.raises(ValidationError) as exc:
+        services.record_update(actor=clerk, record=record, data={"serious_hazard_posts": None,
+                               "posts_with_warning_signs": None}, expected_version=3)
+    assert exc.value.message_dict["serious_hazard_posts"] == ["本记录已按岗位填报警示标识，岗位数不能清空"]
+    record.refresh_from_db()
+    assert (record.serious_hazard_posts, record.posts_with_warning_signs) == (4, 4)
 
 
 def test_second_save_of_a_stale_version_gets_a_conflict(clerk, open_submission):

@@ -78,14 +78,42 @@ def test_the_dashboard_is_a_constant_number_of_queries(client, period, django_as
     assert response.status_code == 200
 
 
+def export_rows(client, **params) -> tuple[list, dict]:
+    response = client.get(reverse("targets:dashboard-export"), params)
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    return rows[2], {row[0]: row for row in rows[3:]}
+
+
 def test_export_of_the_table(client, ledger):
     client.force_login(make_user("37", role=Role.VIEWER))
-    response = client.get(reverse("targets:dashboard-export"), {"region": "3715", "period": "2020H1"})
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-    rows = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
-    assert rows[2][3] == "粉尘危害申报率"
-    by_name = {row[0]: row for row in rows[3:]}
-    assert by_name["东昌府区"][3] == 50.0 and by_name["东昌府区"][4] == "1/2"
+    header, by_name = export_rows(client, region="3715", period="2020H1")
+    declaration = header.index("粉尘危害申报率")
+    assert header[declaration + 1:declaration + 5] == ["分子/分母", "目标", "目标期限", "还差（家）"]
+    assert by_name["东昌府区"][declaration] == 50.0 and by_name["东昌府区"][declaration + 1] == "1/2"
+
+
+def test_the_export_has_the_pages_shortfall_deadline_and_reported_figures(client, period):
+    # Shandong follows the national plan: 95% by 2020-12-31, the next milestone of 2020H1.
+    for declared in (True, True, False, False):
+        add_record(period, "371502", declared)
+    services.rollup_recompute_full(period=period)
+    from portal.models import Region
+    from targets.models import ReportedFigure
+
+    ReportedFigure.objects.create(period=period, region=Region.objects.get(code="371502"), department="health",
+                                  indicator="enforcement_training", numerator=18, denominator=20,
+                                  status=ReportedFigure.Status.APPROVED, entered_by=make_user("371502"))
+    client.force_login(make_user("37", role=Role.VIEWER))
+    header, by_name = export_rows(client, region="3715", period="2020H1")
+    county = by_name["东昌府区"]
+    declaration = header.index("粉尘危害申报率")
+    assert county[declaration:declaration + 5] == [
+        50.0, "2/4", 95.0, datetime.datetime(2020, 12, 31), 2]  # the page's "还差 2 家"
+    training = header.index("职业健康监管执法人员培训率")
+    assert header[training + 4] == "还差（人）"
+    assert county[training:training + 2] == [90.0, "18/20"]
+    assert county[header.index("已报送县数")] == "0/1"  # the completeness badge
 
 
 def test_the_api_lists_rollups_in_scope(client, ledger):
@@ -185,3 +213,42 @@ def test_the_trend_is_placed_on_real_dates(client, ledger):
     client.force_login(make_user("37", role=Role.VIEWER))
     response = client.get(reverse("targets:dashboard"), {"period": "2020H1"})
     assert [t["date"] for t in response.context["trend_json"]] == ["2020-06-30"]
+
+
+def test_warning_signs_are_counted_by_posts_and_old_records_are_labelled(client, period):
+    by_posts = add_record(period, "210102", True, name="按岗位填报的单位")
+    EmployerRecord.objects.filter(pk=by_posts.pk).update(serious_hazard_posts=4, posts_with_warning_signs=1)
+    kept = add_record(period, "210102", True, name="旧记录单位")  # kept before the posts: no signs answered
+    services.rollup_recompute_full(period=period)
+    client.force_login(make_user("21", role=Role.VIEWER))
+
+    body = client.get(reverse("targets:dashboard"), {"region": "2101", "period": "2020H1"}).content.decode()
+    row = body[body.index('data-testid="row-210102"'):]
+    cell = row[row.index('data-indicator="warning_signs"'):]
+    cell = cell[:cell.index("</td>")]
+    assert "20.0%" in cell and "1/5" in cell  # 1 signed post of 4, and the old employer as 1 unsigned post
+    assert "含 1 家按单位计（旧口径）" in cell
+    assert "还差 3 个岗位" in cell  # Liaoning's 80% by end-2019: 4 of 5 posts, 1 signed
+
+    data = client.get(reverse("rollup-list"), {"period__code": "2020H1", "region__code": "210102"}).json()
+    signs = next(i for i in data["results"][0]["indicators"] if i["indicator"] == "warning_signs")
+    assert (signs["numerator"], signs["denominator"], signs["unit"], signs["counted_by_employer"]) == (1, 5, "个岗位", 1)
+    declaration = next(i for i in data["results"][0]["indicators"] if i["indicator"] == "declaration")
+    assert declaration["counted_by_employer"] is None
+
+    client.force_login(make_user("210102", role=Role.VIEWER))
+    listing = client.get(reverse("ledger:employers"), {"missing": "warning_signs", "period": "2020H1"})
+    rows = {e.name: e.counted_old_way for e in listing.context["page"]}
+    assert rows == {"按岗位填报的单位": False, "旧记录单位": True}  # both fall short; only the old one is labelled
+    assert listing.content.decode().count('data-testid="old-way"') == 1
+    assert kept.serious_hazard_posts is None
+
+
+def test_the_export_labels_figures_that_include_old_records(client, period):
+    add_record(period, "371502", True)
+    services.rollup_recompute_full(period=period)
+    client.force_login(make_user("37", role=Role.VIEWER))
+    header, by_name = export_rows(client, region="3715", period="2020H1")
+    signs = header.index("警示标识设置率")
+    assert header[signs + 4] == "还差（个岗位）"
+    assert by_name["东昌府区"][signs + 1] == "0/1（含 1 家按单位计，旧口径）"

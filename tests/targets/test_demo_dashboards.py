@@ -32,3 +32,11 @@ def test_every_provincial_city_and_county_dashboard_of_the_demo_shows_targets_co
         assert "还差" in body, region
         assert f'data-testid="completeness-{region.code}"' in body, region
         assert "前" in body and "data-testid=\"deadline\"" in body, region
+    # The demo's first half-year was kept before the ledger counted posts: its warning signs are
+    # counted by employer and labelled; the latest one is counted by posts throughout.
+    shandong = {r.period.code: r.figures for r in RegionRollup.objects.filter(region__code="37").select_related("period")}
+    assert shandong["2019H2"]["warning_signs_by_employer"][0] == shandong["2019H2"]["warning_signs"][1] > 0
+    assert shandong["2020H1"]["warning_signs_by_employer"][0] == 0
+    assert shandong["2020H1"]["warning_signs"][1] > shandong["2020H1"]["declaration"][1]  # posts, not employers
+    body = client.get(reverse("targets:dashboard"), {"region": "37", "period": "2019H2"}).content.decode()
+    assert "按单位计（旧口径）" in body

@@ -54,7 +54,12 @@ def _record_figures(r: EmployerRecord, period: ReportingPeriod) -> dict[str, tup
         add("declaration", int(r.hazard_declared), 1)
         tested = r.last_test_date is not None and r.last_test_date >= period.ends_on - datetime.timedelta(days=365)
         add("testing", int(tested), 1)
-        add("warning_signs", int(r.warning_signs), 1)
+        if r.serious_hazard_posts is None:  # kept before the posts were: one employer, its yes/no
+            add("warning_signs", int(r.warning_signs), 1)
+            add("warning_signs_by_employer", 1, 1)
+        else:
+            add("warning_signs", r.posts_with_warning_signs, r.serious_hazard_posts)
+            add("warning_signs_by_employer", 0, 1)
         add("health_exam", r.exam_done, r.exam_due)
         add("surveillance_files", r.surveillance_files, r.exposed_workers)
         add("training_principal", int(r.principal_trained), 1)
@@ -78,6 +83,7 @@ record_values = st.fixed_dictionaries({
     "inspected_year": st.none() | st.sampled_from([2019, 2020]),
     "fractions": st.lists(st.floats(0, 1), min_size=9, max_size=9),
     "hrss_share": st.none() | st.floats(0, 1),
+    "posts": st.none() | st.integers(0, 6),  # None: a record kept before the ledger counted posts
 })
 
 
@@ -112,6 +118,8 @@ def _build_record(period, index, v) -> EmployerRecord:
         three_simultaneities_projects=int(new_projects * f[2]), hazard_declared=v["declared"],
         declared_on=datetime.date(2020, 3, 1) if v["declared"] else None, warning_signs=v["signs"],
         principal_trained=v["principal"],
+        serious_hazard_posts=v.get("posts"),
+        posts_with_warning_signs=None if v.get("posts") is None else int(v["posts"] * f[1]),
         last_test_date=None if v["tested_days_ago"] is None
         else period.ends_on - datetime.timedelta(days=v["tested_days_ago"]),
         last_inspection_date=None if v["inspected_year"] is None else datetime.date(v["inspected_year"], 5, 1),
@@ -165,7 +173,9 @@ def test_incremental_recompute_equals_a_full_one(period, ledger, changes):
         for index in changes:
             record = records[index % len(records)]
             EmployerRecord.objects.filter(pk=record.pk).update(hazard_declared=not record.hazard_declared,
-                                                               total_workers=record.total_workers + 3)
+                                                               total_workers=record.total_workers + 3,
+                                                               serious_hazard_posts=(record.serious_hazard_posts or 0) + 1,
+                                                               posts_with_warning_signs=1)
             DirtyCounty.objects.get_or_create(county_id=record.county_id, period=period)
         services.rollup_recompute_dirty()
         incremental = stored_by_region(period)
