@@ -9,10 +9,32 @@ from tests.factories import PASSWORD, make_user
 pytestmark = pytest.mark.django_db
 
 
-def test_passwords_are_hashed_with_argon2_in_production():
+def test_passwords_are_hashed_with_argon2id_at_owasp_parameters_in_production():
+    from django.utils.module_loading import import_string
+
     from portal import settings as production
 
-    assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    hasher = import_string(production.PASSWORD_HASHERS[0])()
+    encoded = hasher.encode("pneumo2026", hasher.salt())
+    assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    assert hasher.verify("pneumo2026", encoded) and not hasher.verify("pneumo2027", encoded)
+
+
+def test_a_password_hashed_with_djangos_argon2_parameters_is_rehashed_at_login(client, settings):
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    from portal import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    user = make_user("371502", username="old_hash_clerk")
+    old = Argon2PasswordHasher()
+    User.objects.filter(pk=user.pk).update(password=old.encode(PASSWORD, old.salt()))
+    assert "$m=102400,t=2,p=8$" in User.objects.get(pk=user.pk).password
+
+    response = client.post(reverse("login"), {"username": "old_hash_clerk", "password": PASSWORD})
+
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(user.pk)
+    assert "$m=19456,t=2,p=1$" in User.objects.get(pk=user.pk).password
 
 
 def test_login_with_a_wrong_password_shows_a_chinese_error(client):
