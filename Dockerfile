@@ -15,4 +15,4 @@ RUN DJANGO_SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv
 RUN useradd --create-home --uid 1000 portal && mkdir -p /app/media /app/var && chown -R portal /app/media /app/var
 USER portal
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000"]

@@ -128,8 +128,11 @@ DATABASES = {
         # ConnectionPool.check_connection, so each connection is checked (one round trip) before
         # it is handed out and a dead one is replaced.
         "CONN_HEALTH_CHECKS": True,
+        # One connection per gunicorn thread (gunicorn.conf.py): a thread never waits for another's
+        # connection, and the web's share of PostgreSQL's max_connections is workers × threads.
         "OPTIONS": (
-            {"pool": {"min_size": 1, "max_size": int(os.environ.get("PNEUMO_DB_POOL_MAX", "4")), "timeout": 10}}
+            {"pool": {"min_size": 1, "timeout": 10,
+                      "max_size": int(os.environ.get("PNEUMO_DB_POOL_MAX", os.environ.get("PNEUMO_WEB_THREADS", "8")))}}
             if DB_POOL
             else {}
         )
@@ -147,8 +150,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Argon2id at OWASP's parameters (portal/hashers.py); Django's own Argon2 parameters are upgraded at login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "portal.hashers.PortalArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

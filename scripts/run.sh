@@ -38,7 +38,7 @@ supervise worker env PNEUMO_DB_POOL=0 PNEUMO_DB_APPLICATION_NAME=pneumo-worker \
   $PY/celery -A portal worker --loglevel=INFO --concurrency=2 -Q "${PNEUMO_CELERY_QUEUE:-pneumo}"
 supervise beat env PNEUMO_DB_POOL=0 PNEUMO_DB_APPLICATION_NAME=pneumo-beat $PY/celery -A portal beat --loglevel=INFO
 supervise web env PNEUMO_DB_APPLICATION_NAME=pneumo-web \
-  $PY/gunicorn portal.wsgi:application --bind "127.0.0.1:$PORT" --workers 3 --timeout 120
+  $PY/gunicorn --bind "127.0.0.1:$PORT"  # workers and threads: gunicorn.conf.py
 
 sleep 2
 cat <<MSG

@@ -1,0 +1,21 @@
+"""gunicorn settings, read from this file by `gunicorn` run in the project directory
+(scripts/run.sh, the compose web service, the Dockerfile). Flags on the command line and
+GUNICORN_CMD_ARGS override them.
+
+The portal's requests mostly wait on PostgreSQL and Redis, so each worker process runs threads
+(gthread): with 3 sync workers, 100 users of the deadline-day mix queued behind busy workers
+(p95 320 ms while each request took 35-44 ms of server time; bench/RESULTS.md, "Load").
+Each thread holds at most one database connection from its process's pool (portal/settings.py
+sizes the pool to PNEUMO_WEB_THREADS), so web connections = workers × threads."""
+
+import os
+
+wsgi_app = "portal.wsgi:application"
+worker_class = "gthread"
+workers = int(os.environ.get("PNEUMO_WEB_WORKERS", "2"))
+threads = int(os.environ.get("PNEUMO_WEB_THREADS", "8"))
+timeout = 120
+# The database pool must never cross a fork(): each worker opens its own after it starts.
+preload_app = False
+# Nothing here uses gunicornc, and every gunicorn on a host would share the default socket path.
+control_socket_disable = True

@@ -1,0 +1,29 @@
+"""The web server's worker model (gunicorn.conf.py) and the database pool it needs."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+
+def _run(command: list[str], **env: str) -> str:
+    result = subprocess.run(command, cwd=settings.BASE_DIR, env={**os.environ, **env}, capture_output=True,
+                            text=True, timeout=120, check=True)
+    return result.stdout
+
+
+def test_gunicorn_started_in_the_project_directory_runs_threaded_workers_sized_by_the_environment():
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    printed = _run([gunicorn, "--print-config"], PNEUMO_WEB_WORKERS="3", PNEUMO_WEB_THREADS="5")
+    config = {line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip() for line in printed.splitlines()
+              if "=" in line}
+    assert (config["worker_class"], config["workers"], config["threads"]) == ("gthread", "3", "5")
+    assert config["wsgi_app"] == "portal.wsgi:application" and config["preload_app"] == "False"
+
+
+def test_each_web_process_pools_one_database_connection_per_thread():
+    code = "from portal import settings; print(settings.DATABASES['default']['OPTIONS']['pool']['max_size'])"
+    assert _run([sys.executable, "-c", code], PNEUMO_WEB_THREADS="5").strip() == "5"
+    assert _run([sys.executable, "-c", code], PNEUMO_WEB_THREADS="5", PNEUMO_DB_POOL_MAX="7").strip() == "7"
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
