@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PNEUMO_DB_NAME ?= pneumo
 
-.PHONY: install services db messages reference run test test-fast bench clean-test-db
+.PHONY: install services db messages reference run test test-fast bench bench-load clean-test-db
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ test: install services messages
 
 bench: reference
 	$(PY) -m bench
+
+# Deadline-day load test (Locust, headless) against scripts/run.sh's stack on the bench database.
+bench-load: reference messages
+	bash bench/load/run.sh

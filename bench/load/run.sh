@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make bench-load`: the deadline-day load test (bench/load/locustfile.py) against the stack of
+# scripts/run.sh (gunicorn as gunicorn.conf.py sets it up, a Celery worker, beat) on the seeded
+# bench database, one headless Locust run per step of users. Prints each step's summary with the
+# load average before and after (other work on the machine inflates every absolute figure).
+#   PNEUMO_BENCH_DB (pneumo_bench), PNEUMO_BENCH_EMPLOYERS (200000: seeded if fewer),
+#   BENCH_LOAD_USERS ("100 250"), BENCH_LOAD_TIME (5m), BENCH_LOAD_SPAWN_RATE (10/s),
+#   BENCH_LOAD_OUT (var/bench-load), GUNICORN_CMD_ARGS (e.g. "--workers 3 --threads 1" to compare).
+set -eu
+cd "$(dirname "$0")/../.."
+PY=.venv/bin
+export PNEUMO_DB_NAME="${PNEUMO_BENCH_DB:-pneumo_bench}"
+export PNEUMO_PORT="${PNEUMO_BENCH_PORT:-8765}"
+# A queue and cache prefix of its own: another portal on this Redis must not take its tasks.
+export PNEUMO_CELERY_QUEUE="bench-load-$PNEUMO_DB_NAME" PNEUMO_CACHE_PREFIX="bench-load-$PNEUMO_DB_NAME"
+export PROMETHEUS_MULTIPROC_DIR="var/metrics-bench-load"
+USERS="${BENCH_LOAD_USERS:-100 250}"
+DURATION="${BENCH_LOAD_TIME:-5m}"
+RATE="${BENCH_LOAD_SPAWN_RATE:-10}"
+OUT="${BENCH_LOAD_OUT:-var/bench-load}"
+mkdir -p "$OUT"
+
+$PY/python -c "from bench.common import setup_django; setup_django()"  # migrate; seed if short of employers
+$PY/python manage.py collectstatic --no-input -v 0
+bash scripts/run.sh > "$OUT/stack.log" 2>&1 &
+stack=$!
+trap 'kill $stack 2>/dev/null; wait $stack' EXIT
+until curl -fsS "http://127.0.0.1:$PNEUMO_PORT/healthz" >/dev/null 2>&1; do sleep 1; done
+echo "gunicorn: ${GUNICORN_CMD_ARGS:-gunicorn.conf.py defaults} (PNEUMO_WEB_WORKERS=${PNEUMO_WEB_WORKERS:-2}," \
+     "PNEUMO_WEB_THREADS=${PNEUMO_WEB_THREADS:-8}); database $PNEUMO_DB_NAME; $(nproc) cores"
+for users in $USERS; do
+  echo "load average before $users users: $(cut -d' ' -f1-3 /proc/loadavg)"
+  $PY/locust -f bench/load/locustfile.py --host "http://127.0.0.1:$PNEUMO_PORT" --headless -u "$users" \
+    -r "$RATE" -t "$DURATION" --csv "$OUT/u$users" --only-summary --loglevel WARNING > "$OUT/u$users.log" 2>&1 || true
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  $PY/python -m bench.load.summary "$OUT/u$users"
+done
