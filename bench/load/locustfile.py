@@ -64,9 +64,11 @@ def sign_in(client, username: str) -> None:
             response.failure(f"login of {username} answered {response.status_code}")
 
 
-def form_values(html: str, form_id: str | None = None) -> dict:
+def form_values(html: str) -> dict:
+    """What the browser would send back from the page's record form (the one with a version
+    field: the page also holds the sign-out and language forms)."""
     doc = lxml.html.fromstring(html)
-    forms = [f for f in doc.forms if f.method.upper() == "POST" and (form_id is None or f.get("id") == form_id)]
+    forms = [f for f in doc.forms if f.method.upper() == "POST" and "version" in f.fields]
     return dict(forms[0].form_values()) if forms else {}
 
 

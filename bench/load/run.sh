@@ -21,7 +21,12 @@ OUT="${BENCH_LOAD_OUT:-var/bench-load}"
 mkdir -p "$OUT"
 
 $PY/python -c "from bench.common import setup_django; setup_django()"  # migrate; seed if short of employers
-$PY/python manage.py collectstatic --no-input -v 0
+# Collecting (hashing and compressing every file) takes minutes on a busy machine: only when a
+# static file changed since the last collection.
+manifest="${PNEUMO_STATIC_ROOT:-staticfiles}/staticfiles.json"
+if [ ! -f "$manifest" ] || [ -n "$(find . -path ./.venv -prune -o -path '*/static/*' -type f -newer "$manifest" -print -quit)" ]; then
+  $PY/python manage.py collectstatic --no-input -v 0
+fi
 bash scripts/run.sh > "$OUT/stack.log" 2>&1 &
 stack=$!
 trap 'kill $stack 2>/dev/null; wait $stack' EXIT
