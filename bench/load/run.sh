@@ -2,7 +2,8 @@
 # `make bench-load`: the deadline-day load test (bench/load/locustfile.py) against the stack of
 # scripts/run.sh (gunicorn as gunicorn.conf.py sets it up, a Celery worker, beat) on the seeded
 # bench database, one headless Locust run per step of users. Prints each step's summary with the
-# load average before and after (other work on the machine inflates every absolute figure).
+# load average before and after (other work on the machine inflates every absolute figure). At the
+# end of a step each user finishes its current action (--stop-timeout), so none is cut mid-request.
 #   PNEUMO_BENCH_DB (pneumo_bench), PNEUMO_BENCH_EMPLOYERS (200000: seeded if fewer),
 #   BENCH_LOAD_USERS ("100 250"), BENCH_LOAD_TIME (5m), BENCH_LOAD_SPAWN_RATE (10/s),
 #   BENCH_LOAD_OUT (var/bench-load), GUNICORN_CMD_ARGS (e.g. "--workers 3 --threads 1" to compare).
@@ -36,7 +37,7 @@ echo "gunicorn: ${GUNICORN_CMD_ARGS:-gunicorn.conf.py defaults} (PNEUMO_WEB_WORK
 for users in $USERS; do
   echo "load average before $users users: $(cut -d' ' -f1-3 /proc/loadavg)"
   $PY/locust -f bench/load/locustfile.py --host "http://127.0.0.1:$PNEUMO_PORT" --headless -u "$users" \
-    -r "$RATE" -t "$DURATION" --csv "$OUT/u$users" --only-summary --loglevel WARNING > "$OUT/u$users.log" 2>&1 || true
+    -r "$RATE" -t "$DURATION" --stop-timeout 60 --csv "$OUT/u$users" --only-summary --loglevel WARNING > "$OUT/u$users.log" 2>&1 || true
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   $PY/python -m bench.load.summary "$OUT/u$users"
 done
