@@ -3,9 +3,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from inspections import selectors
 from inspections.models import AnswerType, ChecklistKind, FindingStatus, Inspection, Severity, Team
 from portal.forms import REGISTERED_ELSEWHERE, BootstrapFormMixin, RegionChoiceField
-from portal.models import Region, RegionLevel, Role, User
+from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, ScopedRegionField
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -19,15 +20,6 @@ class UserChoiceField(forms.ModelChoiceField):
 class UsersChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, user) -> str:
         return f"{user.display_name or user.username}（{user.username}）"
-
-
-def inspector_users(plan):
-    """The inspectors a plan's team may take: those holding an inspector membership inside the
-    plan's region (never the whole country's). Any department: the campaign's teams are joint ones
-    (health, HRSS, emergency management inspectors together)."""
-    return User.objects.filter(
-        is_active=True, memberships__role=Role.INSPECTOR, memberships__region__path__startswith=plan.region.path,
-    ).distinct().order_by("username")
 
 
 class PlanForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
@@ -53,7 +45,7 @@ class TeamForm(BootstrapFormMixin, forms.Form):
     def __init__(self, *args, plan, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("leader", "members", "liaison"):
-            self.fields[name].queryset = inspector_users(plan)
+            self.fields[name].queryset = selectors.team_candidates(plan)
 
 
 class AssignmentForm(BootstrapFormMixin, forms.Form):

@@ -23,7 +23,7 @@ from inspections.models import (
     InspectionPlan,
     InspectionStatus,
 )
-from portal.scoping import Capability, scope_for
+from portal.scoping import Capability, holders_of, scope_for
 
 C = Capability
 FILL_CODENAME = "fill_assignment"
@@ -114,6 +114,15 @@ def task_list(actor) -> list[Assignment]:
 
 def may_manage_plan(actor, plan: InspectionPlan) -> bool:
     return scope_for(actor, C.INSPECTION_MANAGE).contains(plan.region)
+
+
+def team_candidates(plan: InspectionPlan) -> QuerySet:
+    """Whom a plan's team may take (leader, members, liaison): the users who may fill checklists
+    (INSPECTION_FILL) through a membership inside the plan's region, never the whole country's.
+    Every department whose inspectors hold that capability: the campaign's teams are joint ones
+    (seed 004: HRSS, emergency management, medical insurance, mine safety and the trade union lead
+    groups whose members come from the health commission)."""
+    return holders_of(Capability.INSPECTION_FILL, plan.region).order_by("username")
 
 
 def plan_list(*, actor) -> QuerySet[InspectionPlan]:

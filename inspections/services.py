@@ -228,12 +228,25 @@ def team_create(*, actor, plan: InspectionPlan, name: str, leader, members=(), l
         raise ValidationError(_("检查计划已结束，不能再组建检查组。"))
     if liaison is not None and not liaison_phone.strip():
         raise ValidationError({"liaison_phone": _("请填写联络员电话。")})
+    _check_team_people(plan, leader=leader, members=members, liaison=liaison)
     with audit(actor, "检查组组建", plan=plan.pk):
         team = Team.objects.create(plan=plan, name=name.strip(), leader=leader, liaison=liaison,
                                    liaison_phone=liaison_phone.strip())
         team.members.set(members)
         _sync_team_permissions(team)
     return team
+
+
+def _check_team_people(plan: InspectionPlan, *, leader, members, liaison) -> None:
+    """Only the plan's candidates (selectors.team_candidates) join its team, whatever way the
+    choice arrives; the message names nobody, so a guessed id reveals no one."""
+    chosen = {"leader": [leader], "members": list(members), "liaison": [liaison] if liaison is not None else []}
+    ids = {person.pk for people in chosen.values() for person in people}
+    allowed = set(selectors.team_candidates(plan).filter(pk__in=ids).values_list("pk", flat=True))
+    errors = {name: _("所选人员不是本计划区划内可参加检查的人员。")
+              for name, people in chosen.items() if any(person.pk not in allowed for person in people)}
+    if errors:
+        raise ValidationError(errors)
 
 
 def _sync_team_permissions(team: Team) -> None:

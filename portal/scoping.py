@@ -273,6 +273,20 @@ def region_choices(user, capability: Capability, max_level: int | None = None) -
     return scope_for(user, capability).region_queryset(max_level=max_level)
 
 
+def holders_of(capability: Capability, region: Region) -> models.QuerySet:
+    """Active users holding `capability` through a membership inside `region`'s subtree: whom a
+    picker may offer for a post that needs it. The (department, role) pairs come from
+    CAPABILITIES, so a department whose role loses the capability leaves every picker with it."""
+    from portal.models import User
+
+    posts = [models.Q(department=department, role=role)
+             for (department, role), capabilities in CAPABILITIES.items() if capability in capabilities]
+    if not posts:
+        return User.objects.none()
+    memberships = Membership.objects.filter(reduce(or_, posts), region__path__startswith=region.path)
+    return User.objects.filter(is_active=True, pk__in=memberships.values("user_id"))
+
+
 class ScopedRegionField:
     """Mixin for forms: `limit_region_fields(user, capability, "region", ...)` in __init__."""
 

@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from inspections import services as inspection_services
 from inspections.models import ChecklistKind, ChecklistTemplate, ChecklistVersion
@@ -106,12 +106,47 @@ def test_the_inspected_county_admin_cannot_open_the_assignment_form_of_the_city_
         assert world.team.name not in response.content.decode()
 
 
-def test_the_team_form_lists_only_inspectors_inside_the_plans_region(client):
+def outsiders():
+    """People the Jilin plan's team may not take: an inspector of another province, and people of
+    the plan's own region whose department × role may not fill checklists (a health clerk, an HRSS
+    admin, a civil-affairs viewer)."""
+    return [make_user(("37", Department.HEALTH, Role.INSPECTOR), username="sd_inspector"),
+            make_user(("220102", Department.HEALTH, Role.CLERK), username="jl_health_clerk"),
+            make_user(("22", Department.HRSS, Role.ADMIN), username="jl_hrss_admin"),
+            make_user(("2201", Department.CIVIL_AFFAIRS, Role.VIEWER), username="cc_civil_viewer")]
+
+
+def test_the_team_form_offers_and_accepts_only_the_plans_own_inspectors(client):
     world = make_world()
-    make_user(("37", Department.HEALTH, Role.INSPECTOR), username="sd_inspector")
+    others = outsiders()
+    # Inspectors of every department inside the plan's region are offered (joint teams).
+    joint = make_user(("220102", Department.EMERGENCY, Role.INSPECTOR), username="nanguan_emergency_inspector")
     client.force_login(world.admin)
-    page = client.get(f"/inspections/plans/{world.plan.pk}/teams/new/").content.decode()
-    assert "member1" in page and "sd_inspector" not in page
+    url = f"/inspections/plans/{world.plan.pk}/teams/new/"
+    page = client.get(url).content.decode()
+    assert "member1" in page and "leader1" in page and joint.username in page
+    for other in others:
+        assert other.username not in page
+        for field in ("leader", "members", "liaison"):
+            data = {"name": "第三组", "leader": world.member.pk, "liaison_phone": "13000000000", field: other.pk}
+            response = client.post(url, data)
+            assert response.status_code == 200, (other.username, field)  # the form again, with its error
+            assert response.context["form"].errors.get(field), (other.username, field)
+    assert not world.plan.teams.filter(name="第三组").exists()
+
+
+@pytest.mark.parametrize("field", ["leader", "members", "liaison"])
+def test_the_team_services_refuse_anyone_the_picker_does_not_offer(field):
+    """The form is one way in; the services refuse the same people for any other (an API, a script)."""
+    world = make_world()
+    for other in outsiders():
+        people = {"leader": world.member, "members": [], "liaison": None, "liaison_phone": "13000000000"}
+        people[field] = [other] if field == "members" else other
+        with pytest.raises(ValidationError) as refused:
+            inspection_services.team_create(actor=world.admin, plan=world.plan, name="第三组", **people)
+        assert set(refused.value.message_dict) == {field}
+        assert other.display_name not in str(refused.value)
+    assert list(world.team.members.all()) == [world.member]
 
 
 def test_an_unannounced_target_outside_the_plan_is_only_said_to_be_registered_elsewhere(client):
