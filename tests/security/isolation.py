@@ -4,7 +4,8 @@ One county (东昌府区) holds one object of every kind the portal shows: an em
 record and a worker, an import job, a ledger handover, HRSS coverage, a follow-up, an expansion
 plan, a training event, a coverage import job, an inspection plan with a team, assignments, an
 inspection and a finding, the county's own checklist version, a campaign and a target, a reported
-figure with its evidence, a patient file, a rehab station, a patient import job, a user.
+figure with its evidence, a patient file, a rehab station, a patient import job, a checklist photo,
+a finding's rectification evidence, a notification to the county's admin, a user.
 Each object's table gets its own id range first, so an id names one object across all tables:
 a route's object is found by asking which id the route answers for (see `discover`).
 
@@ -13,8 +14,10 @@ user's page, list, export or dropdown."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
+import itertools
 import re
 import uuid
 import zipfile
@@ -47,6 +50,8 @@ MARKERS = {
     "follow_up": "矩阵跟进备注",
     "checklist_item": "矩阵本县检查项",
     "patient": "矩阵患者甲",
+    "notification": "矩阵通知东昌府",
+    "evidence": "矩阵整改说明",
 }
 
 
@@ -60,6 +65,8 @@ class World:
     hrss: User | None = None
     period: object = None
     files: list[str] = field(default_factory=list)
+    # A nested object's route names its parent first (findings/<pk>/evidence/<evidence_pk>).
+    parents: dict[str, str] = field(default_factory=dict)  # child kind → parent kind
 
     def ids(self) -> list[tuple[str, int]]:
         return [(kind, obj.pk) for kind, obj in self.objects.items() if isinstance(obj.pk, int)] + [
@@ -77,6 +84,8 @@ def _spread_sequences(models) -> None:
 
 
 def build_world() -> World:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from inspections import services as inspection_services
     from inspections.models import (
         Assignment,
@@ -86,6 +95,8 @@ def build_world() -> World:
         Finding,
         Inspection,
         InspectionPlan,
+        Photo,
+        RectificationEvidence,
         Team,
     )
     from insurance import services as insurance_services
@@ -114,13 +125,15 @@ def build_world() -> World:
     from targets import services as target_services
     from targets.models import Campaign, RegionRollup, ReportedFigure, Target
     from tests.factories import make_user
-    from tests.inspections.factories import fill_all, load_checklists
+    from tests.inspections.factories import PNG, fill_all, load_checklists
     from tests.ledger.factories import make_employer
+    from worklist.models import Notification, NotificationKind
 
     _spread_sequences([Employer, EmployerRecord, Worker, ImportJob, CountySubmission, LedgerHandover,
                        InsuranceCoverage, FollowUp, ExpansionPlan, TrainingEvent, CoverageImportJob, InspectionPlan,
                        Team, Assignment, Inspection, Finding, ChecklistVersion, Campaign, Target, RegionRollup,
-                       ReportedFigure, Patient, RehabSite, PatientImportJob, User])
+                       ReportedFigure, Patient, RehabSite, PatientImportJob, Photo, RectificationEvidence, Notification,
+                       User])
     load_checklists()
     world = World()
     o = world.objects
@@ -192,16 +205,22 @@ def build_world() -> World:
     Inspection.objects.filter(pk=o["inspection"].pk).update(signature="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"
                                                             "CAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
     o["inspection"].refresh_from_db()
-    o["finding"] = Finding.objects.filter(employer=employer).first()
-    assert o["finding"] is not None
+    o["finding"] = finding = Finding.objects.filter(employer=employer).first()
+    assert finding is not None
+    # A photo taken on the county's own checklist, and the county's rectification with its photo.
+    o["photo"] = inspection_services.photo_upload(
+        actor=inspector, assignment=assignment, item_id=assignment.checklist_version.items()[0].pk,
+        client_uuid=uuid.uuid4(), upload=SimpleUploadedFile("p.png", PNG, content_type="image/png"))
+    inspection_services.finding_rectify(actor=owner, finding=finding, note=MARKERS["evidence"],
+                                        upload=SimpleUploadedFile("e.png", PNG, content_type="image/png"))
+    o["evidence"] = RectificationEvidence.objects.get(finding=finding)
+    world.parents["evidence"] = "finding"
     # Targets
     o["campaign"] = campaign = target_services.campaign_create(
         actor=owner, region=home, name=MARKERS["campaign"], authority="东昌府区卫生健康局", document_number="",
         first_year=2020, last_year=2022)
     o["target"] = target_services.target_set(actor=owner, campaign=campaign, region=home, indicator="declaration",
                                              due_on=dt.date(2021, 12, 31), value=Decimal("95"))
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     o["reported_figure"] = target_services.reported_figure_save(
         actor=owner, period=period, region=home, indicator="enforcement_training", numerator=18, denominator=20,
         evidence=SimpleUploadedFile("矩阵培训签到表.pdf", b"%PDF-1.4 matrix", content_type="application/pdf"))
@@ -225,6 +244,10 @@ def build_world() -> World:
     o["patient_import_job"] = PatientImportJob.objects.create(created_by=owner, original_name="矩阵患者名单.xlsx",
                                                               county_id=home.pk, province_id=city.parent_id,
                                                               city_id=city.pk)
+    # The admin's own notification: opening it leads to the work, anyone else's open leads to their inbox.
+    o["notification"] = Notification.objects.create(
+        user=owner, kind=NotificationKind.ASSIGNMENT_GIVEN, key="matrix", title=MARKERS["notification"],
+        url=f"/inspections/assignments/{assignment.pk}/")
     target_services.rollup_recompute_full(period=period)
     o["rollup"] = RegionRollup.objects.get(period=period, region=home)
     world.period = period
@@ -313,29 +336,24 @@ def markers_in(text: str) -> list[str]:
     return [marker for marker in MARKERS.values() if marker in text]
 
 
-def foreign_users() -> list[tuple[str, User | None]]:
-    """Every department × role of a sibling county, every distinct capability set of a county of
-    another city, and anonymous.
+def department_roles() -> list[tuple[str, str]]:
+    """Every (department, role) pair portal/scoping.py knows: the enumerations' product and the
+    capability table's keys, so a new department or role is covered the day it is added."""
+    from portal.scoping import CAPABILITIES
 
-    In the sibling county, the six departments other than health and HRSS hold the same
-    capabilities role by role (portal.scoping.CAPABILITIES), so one of them stands for the others
-    except for admins, whose department decides which accounts they manage: all their admins are
-    kept. In the other city's county one user per distinct capability set."""
-    from portal.scoping import capabilities_of
+    return sorted(set(itertools.product(Department, Role)) | set(CAPABILITIES))
+
+
+def foreign_users() -> list[tuple[str, User | None]]:
+    """Anonymous, then every department × role of a sibling county (same city) and of a county of
+    another city of the province."""
     from tests.factories import make_user
 
     users: list[tuple[str, User | None]] = [("anonymous", None)]
-    seen: set = set()
     for code, label in ((SIBLING, "sibling"), (COUSIN, "cousin")):
-        for department in Department:
-            for role in Role:
-                capabilities = capabilities_of(department, role)
-                key = (label, capabilities, department if (label == "sibling" and role == Role.ADMIN) else None)
-                if key in seen:
-                    continue
-                seen.add(key)
-                users.append((f"{label}:{department}:{role}", make_user(
-                    (code, department, role), username=f"m_{label}_{department}_{role}")))
+        for department, role in department_roles():
+            users.append((f"{label}:{department}:{role}", make_user(
+                (code, department, role), username=f"m_{label}_{department}_{role}")))
     return users
 
 
@@ -349,3 +367,79 @@ def in_savepoint(call):
 
 def new_token() -> str:
     return uuid.uuid4().hex
+
+
+# ---- Unfiltered querysets ------------------------------------------------------------------------
+
+# Reference data every user reads: an unfiltered queryset of these is no leak. Every other model of
+# the project's apps holds some county's (or some user's) data, directly or through its foreign keys.
+SHARED_MODELS = {
+    "ledger.Industry": "the national industry classification (GB/T 4754-2017)",
+    "ledger.DustType": "the national list of dust types",
+    "ledger.ReportingPeriod": "the national half-year reporting periods",
+    "inspections.ChecklistTemplate": "the issuing levels' checklists, which every level below fills",
+    "targets.RollupRun": "the recompute log (period, duration, counts), shown to no one by region",
+    "worklist.NotificationEvent": "the outbox, which no page shows",
+}
+
+
+def project_models() -> list:
+    """The models of the portal's own apps (not Django's or third parties')."""
+    from django.apps import apps
+    from django.conf import settings
+
+    root = str(settings.BASE_DIR)
+    return [model for config in apps.get_app_configs()
+            if config.path.startswith(root) and ".venv" not in config.path for model in config.get_models()]
+
+
+def scoped_model(model, _seen: tuple = ()) -> bool:
+    """A model holding some county's or user's rows: it declares its scope (SCOPE_LEVEL_FIELDS,
+    SCOPE_REGION_PATH), is a user or membership, or reaches one of those through a foreign key
+    (a team through its plan, a photo through its inspection, a notification through its user)."""
+    if model._meta.label in SHARED_MODELS:
+        return False
+    if getattr(model, "SCOPE_LEVEL_FIELDS", None) or getattr(model, "SCOPE_REGION_PATH", None) or model in (
+            User, Membership):
+        return True
+    return model not in _seen and any(
+        f.many_to_one and scoped_model(f.related_model, (*_seen, model)) for f in model._meta.concrete_fields)
+
+
+def unfiltered(value) -> str | None:
+    """The model name of an unfiltered queryset of a scoped model, in a value or in a form's
+    choice fields; None when there is none."""
+    from django.db.models import QuerySet
+    from django.forms import BaseForm, ModelChoiceField
+
+    if isinstance(value, QuerySet) and scoped_model(value.model) and not value.query.where:
+        return value.model.__name__
+    if isinstance(value, BaseForm):
+        for name, form_field in value.fields.items():
+            if isinstance(form_field, ModelChoiceField) and (found := unfiltered(form_field.queryset)):
+                return f"{type(value).__name__}.{name} ({found})"
+    return None
+
+
+class Contexts:
+    """The template contexts rendered while the block runs (Django's test instrumentation sends
+    them); `unfiltered` names each unfiltered queryset found in them."""
+
+    def __enter__(self):
+        from django.test.signals import template_rendered
+
+        self.seen = []
+        template_rendered.connect(self.record)
+        return self
+
+    def record(self, sender, template, context, **kwargs):
+        self.seen.append((template.name, copy.copy(context)))  # as the test client keeps it: popped later
+
+    def __exit__(self, *exc):
+        from django.test.signals import template_rendered
+
+        template_rendered.disconnect(self.record)
+
+    def unfiltered(self, where: str) -> list[str]:
+        return [f"{where} ({name}): {key} is {found}.all()" for name, context in self.seen
+                for key, value in context.flatten().items() if (found := unfiltered(value))]
