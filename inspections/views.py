@@ -457,6 +457,6 @@ def employer_findings(request, employer_pk):
     """htmx partial for the ledger's employer page. An employer outside the scope is 404."""
     from ledger.models import Employer
 
-    get_object_or_404(request.scope.filter(Employer.objects.all()), pk=employer_pk)
+    get_object_or_404(request.scope.filter(Employer.objects), pk=employer_pk)
     findings = selectors.finding_list(actor=request.user, open_only=True).filter(employer_id=employer_pk)
     return render(request, "inspections/_employer_findings.html", {"findings": findings})

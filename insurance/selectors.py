@@ -291,7 +291,7 @@ def training_list(*, actor: User) -> QuerySet[TrainingEvent]:
 def training_summary(*, actor: User) -> list[dict]:
     """Events, participants and employers reached per region (two grouped queries: joining the
     employers would multiply the participants)."""
-    events = scope_for(actor, VIEW).filter(TrainingEvent.objects.all())
+    events = scope_for(actor, VIEW).filter(TrainingEvent.objects)
     rows = list(events.values("region_id", "region__code", "region__name")
                 .annotate(events=Count("id"), participants=Sum("participants")).order_by("region__code"))
     reached = dict(events.values("region_id").annotate(n=Count("employers", distinct=True)).values_list(

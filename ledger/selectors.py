@@ -49,7 +49,7 @@ def employer_list(*, actor: User, filters: EmployerFilters) -> QuerySet[Employer
     and industry come with select_related. With a "未落实" filter the region is the one the
     period's record was counted in (what the dashboard's figure counts), else the employer's."""
     scope = scope_for(actor, Capability.LEDGER_VIEW)
-    employers = scope.filter(Employer.objects.all())
+    employers = scope.filter(Employer.objects)
     shortfall = _shortfall_filter(filters)
     if filters.region is not None and shortfall is None:
         employers = employers.filter(**{f"{Employer.SCOPE_LEVEL_FIELDS[filters.region.level]}": filters.region})

@@ -59,7 +59,7 @@ def template_download(request):
 
 
 def _jobs_in_scope(user):
-    return scope_for(user, Capability.LEDGER_EDIT).filter(ImportJob.objects.all())
+    return scope_for(user, Capability.LEDGER_EDIT).filter(ImportJob.objects)
 
 
 @requires(Capability.LEDGER_EDIT)

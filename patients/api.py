@@ -128,7 +128,7 @@ class ScopedPatientField(serializers.PrimaryKeyRelatedField):
         user = self.context["request"].user
         if self.relief:
             return Patient.objects.filter(relief_q(user, level_fields=LEVEL_FIELDS))
-        return scope_for(user, C.PATIENT_VIEW).filter(Patient.objects.all())
+        return scope_for(user, C.PATIENT_VIEW).filter(Patient.objects)
 
 
 class PatientFollowUpSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):

@@ -61,7 +61,7 @@ def _region_q(region: Region | None) -> Q:
 
 
 def patient_list(*, actor: User, filters: PatientFilters, today: datetime.date | None = None) -> QuerySet[Patient]:
-    qs = scope_for(actor, Capability.PATIENT_VIEW).filter(Patient.objects.all()).filter(_region_q(filters.region))
+    qs = scope_for(actor, Capability.PATIENT_VIEW).filter(Patient.objects).filter(_region_q(filters.region))
     if filters.query:
         q = filters.query
         qs = qs.filter(Q(name__startswith=q) | Q(id_number=q.upper()) | Q(village__startswith=q))
@@ -96,7 +96,7 @@ def _only() -> list[str]:
 
 def patient_get(*, actor: User, pk: int) -> Patient:
     """Raises Patient.DoesNotExist outside the user's scope."""
-    qs = scope_for(actor, Capability.PATIENT_VIEW).filter(Patient.objects.all())
+    qs = scope_for(actor, Capability.PATIENT_VIEW).filter(Patient.objects)
     return qs.select_related("county", "township", "city", "employer", "dust_type").get(pk=pk)
 
 
@@ -165,7 +165,7 @@ def rehab_overview(*, actor: User, region: Region | None = None) -> dict:
     townships = list(living.values("township_id").annotate(n=Count("id")).filter(n__gte=TOWNSHIP_STATION_THRESHOLD))
     villages = list(living.exclude(village="").values("township_id", "village").annotate(n=Count("id"))
                     .filter(n__gte=VILLAGE_POINT_THRESHOLD))
-    sites = list(scope.filter(RehabSite.objects.all()).filter(_region_q(region))
+    sites = list(scope.filter(RehabSite.objects).filter(_region_q(region))
                  .select_related("county", "township").order_by("county__code", "township__code", "kind", "name"))
     region_ids = {t["township_id"] for t in townships} | {v["township_id"] for v in villages}
     regions = Region.objects.in_bulk(region_ids)
@@ -190,7 +190,7 @@ def rehab_overview(*, actor: User, region: Region | None = None) -> dict:
 
 
 def access_log_list(*, actor: User, region: Region | None = None) -> QuerySet[PatientAccess]:
-    qs = scope_for(actor, Capability.PATIENT_ACCESS_LOG).filter(PatientAccess.objects.all()).filter(_region_q(region))
+    qs = scope_for(actor, Capability.PATIENT_ACCESS_LOG).filter(PatientAccess.objects).filter(_region_q(region))
     return qs.select_related("user", "patient", "county").only(
         "id", "kind", "at", "user__username", "user__display_name", "patient__name", "patient__id_number",
         "county__name").order_by("-at", "-id")

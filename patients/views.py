@@ -247,7 +247,7 @@ def rehab(request):
 def rehab_site_edit(request, pk: int | None = None):
     site = None
     if pk is not None:
-        site = request.scope.filter(RehabSite.objects.all()).filter(pk=pk).first()
+        site = request.scope.filter(RehabSite.objects).filter(pk=pk).first()
         if site is None:
             return forbidden(request, _("该康复站（点）不存在或不在您的管辖范围内。"))
     initial = {f: getattr(site, f) for f in services.SITE_FIELDS} if site else {

@@ -192,9 +192,10 @@ class Scope:
                     level=top, path__startswith=r.path).values("id")}))
         return reduce(or_, clauses) if clauses else models.Q(pk__in=[])
 
-    def filter(self, queryset: models.QuerySet) -> models.QuerySet:
-        """Filter any scoped model: it declares either `SCOPE_LEVEL_FIELDS` (denormalized
-        region keys by level) or `SCOPE_REGION_PATH` (a lookup reaching a region's path)."""
+    def filter(self, queryset: models.QuerySet | models.Manager) -> models.QuerySet:
+        """Filter any scoped model's queryset, or its manager for every row (`X.objects`, so
+        no unscoped `objects.all()` is written): the model declares either `SCOPE_LEVEL_FIELDS`
+        (denormalized region keys by level) or `SCOPE_REGION_PATH` (a lookup reaching a region's path)."""
         model = queryset.model
         if level_fields := getattr(model, "SCOPE_LEVEL_FIELDS", None):
             return queryset.filter(self.q_levels(level_fields))
@@ -203,7 +204,7 @@ class Scope:
         raise TypeError(f"{model.__name__} declares neither SCOPE_LEVEL_FIELDS nor SCOPE_REGION_PATH")
 
     def region_queryset(self, max_level: int | None = None) -> models.QuerySet[Region]:
-        regions = self.filter(Region.objects.all())
+        regions = self.filter(Region.objects)
         return regions.filter(level__lte=max_level) if max_level else regions
 
     def top_regions(self) -> models.QuerySet[Region]:

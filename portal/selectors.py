@@ -39,7 +39,7 @@ def user_list(*, actor: User, query: str = "", region: Region | None = None) -> 
     """Users holding at least one membership inside the admin's user-management scope and of a
     department the admin manages there (a health admin does not list HRSS accounts)."""
     scope = scope_for(actor, Capability.USERS_MANAGE)
-    memberships = scope.filter(Membership.objects.all())
+    memberships = scope.filter(Membership.objects)
     if not actor.is_superuser:
         managed = [Q(region__path__startswith=m.region.path, department=m.department)
                    for m in actor.memberships.select_related("region")

@@ -343,7 +343,7 @@ def reported_figure_list(*, actor: User, period: ReportingPeriod) -> QuerySet:
 def reported_figure_get(*, actor: User, pk: int):
     from targets.models import ReportedFigure
 
-    return scope_for(actor, Capability.DASHBOARD_VIEW).filter(ReportedFigure.objects.all()).select_related(
+    return scope_for(actor, Capability.DASHBOARD_VIEW).filter(ReportedFigure.objects).select_related(
         "region", "period").get(pk=pk)
 
 

@@ -311,7 +311,7 @@ def _handovers_unread(user, today: datetime.date) -> list[WorkItem]:
     if not scope:
         return []
     handovers = list(
-        scope.filter(LedgerHandover.objects.all())
+        scope.filter(LedgerHandover.objects)
         .exclude(pk__in=HandoverView.objects.filter(user=user).values("handover_id"))
         .annotate(total=Window(Count("id")))
         .values("pk", "county__name", "period__year", "period__half", "shared_at", "total")
