@@ -16,6 +16,7 @@ from portal.api import ServiceErrorsMixin
 from portal.api_contract import ValueRulesSerializerMixin
 from portal.forms import REGISTERED_ELSEWHERE
 from portal.models import Region
+from portal.params import region_param
 from portal.scoping import Access, Capability, scope_for
 
 router = DefaultRouter()
@@ -136,7 +137,7 @@ class WorkListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         params = self.request.query_params
-        region = Region.objects.filter(code=params.get("region", "")).first() if params.get("region") else None
+        region = region_param("region", params)
         return selectors.work_list(actor=self.request.user, period=_period(params.get("period")),
                                    filters=selectors.WorkListFilters(region=region,
                                                                      key_group=params.get("key_group", "")))

@@ -19,6 +19,7 @@ from ledger.models import Employer, ReportingPeriod
 from ledger.selectors import current_period
 from portal.forms import REGISTERED_ELSEWHERE, apply_errors
 from portal.models import Department, Region
+from portal.params import period_param, region_param
 from portal.scoping import Capability, forbidden, has_capability, requires
 from portal.workbook import xlsx_response
 from worklist.selectors import liaisons_of
@@ -29,15 +30,11 @@ PAGE_SIZE = 30
 
 
 def _period(request) -> ReportingPeriod | None:
-    code = (request.GET.get("period") or request.POST.get("period_code") or "").strip()
-    if code:
-        return ReportingPeriod.objects.filter(code=code).first()
-    return current_period()
+    return period_param(ReportingPeriod.objects, request.GET, default=current_period)
 
 
 def _region(request) -> Region | None:
-    code = request.GET.get("region", "").strip()
-    return Region.objects.filter(code=code).first() if code else None
+    return region_param("region", request.GET)
 
 
 def _page(request, queryset):

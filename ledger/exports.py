@@ -31,7 +31,8 @@ from ledger import selectors
 from ledger.columns import COLUMNS, Kind
 from ledger.excel import write_ledger
 from ledger.models import RECORD_FIELDS, ReportingPeriod
-from portal.models import Region, User
+from portal.models import User
+from portal.params import period_param, region_param
 from portal.scoping import Capability, scope_for
 
 log = logging.getLogger(__name__)
@@ -53,20 +54,14 @@ def export_filters(actor: User, params) -> selectors.EmployerFilters:
     query string): region (or county), township, q, key_group, status, in_scope, missing,
     period, sort. Raises PermissionDenied for a region outside the user's scope."""
 
-    def region(name):
-        code = (params.get(name) or "").strip()
-        return Region.objects.filter(code=code).first() if code else None
-
-    area = region("region") or region("county")
+    area = region_param("region", params) or region_param("county", params)
     if area is not None and not scope_for(actor, Capability.LEDGER_VIEW).contains(area):
         raise PermissionDenied(_("该区划不在您的管辖范围内。"))
     if (params.get("region") or params.get("county")) and area is None:
         raise PermissionDenied(_("该区划不在您的管辖范围内。"))
-    period_code = (params.get("period") or "").strip()
-    period = (ReportingPeriod.objects.filter(code=period_code.upper()).first() if period_code
-              else selectors.current_period())
+    period = period_param(ReportingPeriod.objects, params, default=selectors.current_period)
     return selectors.EmployerFilters(
-        query=(params.get("q") or "").strip(), region=area, township=region("township"),
+        query=(params.get("q") or "").strip(), region=area, township=region_param("township", params),
         key_group=params.get("key_group") or "", status=params.get("status") or "",
         in_scope={"1": True, "0": False}.get(params.get("in_scope") or ""), missing=params.get("missing") or "",
         period=period, sort=params.get("sort") or "name",

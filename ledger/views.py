@@ -26,34 +26,23 @@ from ledger.validation import mask_id_number
 from portal.forms import call_service
 from portal.models import Region, RegionLevel
 from portal.pagination import list_page
+from portal.params import period_param, region_param
 from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
 from portal.selectors import region_breadcrumbs
 
 PAGE_SIZE = 30
 
 
-def _region_param(request, name: str) -> Region | None:
-    code = request.GET.get(name, "").strip()
-    return Region.objects.filter(code=code).first() if code else None
-
-
-def _period_param(request, among: list[ReportingPeriod] | None = None) -> ReportingPeriod | None:
-    code = request.GET.get("period", "").strip()
-    if among is not None:
-        return next((p for p in among if p.code == code), None) if code else selectors.current_period(among)
-    return ReportingPeriod.objects.filter(code=code).first() if code else selectors.current_period()
-
-
 @requires(Capability.LEDGER_VIEW)
 def employer_list(request):
-    region = _region_param(request, "region")
+    region = region_param("region", request.GET)
     if region is not None and not request.scope.contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
     all_periods = list(selectors.periods())
-    period = _period_param(request, all_periods)
+    period = period_param(all_periods, request.GET, default=lambda: selectors.current_period(all_periods))
     in_scope = {"1": True, "0": False}.get(request.GET.get("in_scope", ""))
     filters = selectors.EmployerFilters(
-        query=request.GET.get("q", "").strip(), region=region, township=_region_param(request, "township"),
+        query=request.GET.get("q", "").strip(), region=region, township=region_param("township", request.GET),
         key_group=request.GET.get("key_group", ""), status=request.GET.get("status", ""), in_scope=in_scope,
         missing=request.GET.get("missing", ""), period=period, sort=request.GET.get("sort", "name"),
     )
@@ -199,7 +188,7 @@ def worker_edit(request, employer_pk: int, pk: int | None = None):
 def period_overview(request):
     """The county's own ledger status per period (clerks open and submit here), and for
     reviewers the counties under them with approve / return / accept."""
-    period = _period_param(request)
+    period = period_param(ReportingPeriod.objects, request.GET, default=selectors.current_period)
     edit_scope = scope_for(request.user, Capability.LEDGER_EDIT)
     review_scope = scope_for(request.user, Capability.LEDGER_REVIEW)
     own_counties = list(edit_scope.filter(Region.objects.filter(level=RegionLevel.COUNTY)).order_by("path")[:50])
@@ -289,8 +278,8 @@ def submission_action(request):
 
 @requires(Capability.LEDGER_VIEW)
 def completeness(request):
-    period = _period_param(request)
-    region = _region_param(request, "region")
+    period = period_param(ReportingPeriod.objects, request.GET, default=selectors.current_period)
+    region = region_param("region", request.GET)
     if region is not None and not request.scope.contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
     rows = selectors.completeness(actor=request.user, period=period, region=region) if period else []

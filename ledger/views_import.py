@@ -18,6 +18,7 @@ from ledger.forms import ImportForm
 from ledger.models import ImportJob, ImportStatus, ReportingPeriod
 from ledger.selectors import county_choices, current_period, reference_lists
 from portal.forms import apply_errors
+from portal.params import period_param
 from portal.scoping import Capability, forbidden, requires, scope_for
 from portal.workbook import XLSX_CONTENT_TYPE, xlsx_response
 
@@ -42,10 +43,7 @@ def template_download(request):
     else:
         first_two = list(counties[:2])
         county = first_two[0] if len(first_two) == 1 else None
-    period = None
-    if period_code := request.GET.get("period", "").strip():
-        period = ReportingPeriod.objects.filter(code=period_code.upper()).first()
-    period = period or current_period()
+    period = period_param(ReportingPeriod.objects, request.GET) or current_period()
     reference = reference_lists(county)
     title = cols.title_for(county.name if county else None)
     return xlsx_response(

@@ -13,18 +13,13 @@ from patients.models import AccessKind, LifeStatus, Patient, RehabSite, ReliefCa
 from portal.badinput import bad_request
 from portal.forms import call_service
 from portal.models import Department, Region
-from portal.params import parse_id
+from portal.params import parse_id, region_param
 from portal.scoping import RELIEF_DUTIES, Capability, forbidden, has_capability, relief_grants, requires, scope_for
 from portal.selectors import region_breadcrumbs
 
 PAGE_SIZE = 30
 C = Capability
 NOT_FOUND = _("该患者不存在或不在您的管辖范围内。")
-
-
-def _region_param(request) -> Region | None:
-    code = request.GET.get("region", "").strip()
-    return Region.objects.filter(code=code).first() if code else None
 
 
 def stage_param(request) -> str | None:
@@ -45,7 +40,7 @@ def _rows(request, page, county_field="county"):
 
 @requires(C.PATIENT_VIEW)
 def patient_list(request, overdue: bool = False):
-    region = _region_param(request)
+    region = region_param("region", request.GET)
     if region is not None and not request.scope.contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
     if (stage := stage_param(request)) is None:
@@ -232,7 +227,7 @@ def relief_detail(request, pk: int):
 
 @requires(C.PATIENT_VIEW)
 def rehab(request):
-    region = _region_param(request)
+    region = region_param("region", request.GET)
     if region is not None and not request.scope.contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
     overview = selectors.rehab_overview(actor=request.user, region=region)
@@ -270,7 +265,7 @@ def rehab_site_edit(request, pk: int | None = None):
 
 @requires(C.PATIENT_ACCESS_LOG)
 def access_log(request):
-    region = _region_param(request)
+    region = region_param("region", request.GET)
     if region is not None and not request.scope.contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
     page = _page(request, selectors.access_log_list(actor=request.user, region=region))

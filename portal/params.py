@@ -1,6 +1,8 @@
 """Parsing request parameters: a malformed value is a client error (400 or "not found"), never a
 500 from the database."""
 
+from portal.models import Region
+
 MAX_ID = 2**63 - 1  # bigint
 
 
@@ -14,3 +16,28 @@ def parse_id(value) -> int | None:
         return None
     number = int(text)
     return number if 0 < number <= MAX_ID else None
+
+
+def param(name: str, *sources) -> str:
+    """A parameter's value, stripped, from the first of `sources` (request.GET, request.POST, a
+    dict) that holds it; "" when none does."""
+    return next((str(source.get(name)).strip() for source in sources if source.get(name)), "")
+
+
+def region_param(name: str, *sources) -> Region | None:
+    """The region whose code the parameter holds (`region`, `county`, `township`); None when it is
+    missing or no region has that code. The caller checks the scope."""
+    code = param(name, *sources)
+    return Region.objects.filter(code=code).first() if code else None
+
+
+def period_param(among, *sources, default=None, name: str = "period"):
+    """The reporting period whose code (2020H1, any case) the parameter holds, among `among` (a
+    list of periods, or a queryset); None for an unknown code. Without the parameter: `default`
+    (called when it is a function, so no query is made when a period was asked for)."""
+    code = param(name, *sources).upper()
+    if not code:
+        return default() if callable(default) else default
+    if isinstance(among, list | tuple):
+        return next((p for p in among if p.code == code), None)
+    return among.filter(code=code).first()

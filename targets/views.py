@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ledger.selectors import periods
 from portal.forms import call_service
 from portal.models import Region, RegionLevel
+from portal.params import period_param
 from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
 from portal.selectors import region_with_ancestors
 from portal.workbook import xlsx_response
@@ -33,9 +34,7 @@ def _dashboard_or_error(request):
     region = chain[-1] if chain else None
     # Without a period asked for: the latest one with submitted data under the region.
     all_periods = selectors.dashboard_periods(region) if region is not None else list(periods())
-    code = request.GET.get("period", "").strip()
-    period = (next((p for p in all_periods if p.code == code), None) if code
-              else selectors.default_period(all_periods))
+    period = period_param(all_periods, request.GET, default=lambda: selectors.default_period(all_periods))
     request.dashboard_context = {"breadcrumbs": chain, "periods": all_periods}
     if region is None:
         return None, render(request, "targets/choose_region.html",
@@ -125,9 +124,8 @@ def zero_penalty(request):
 
 def _period_from(request):
     all_periods = list(periods())
-    code = (request.POST.get("period") or request.GET.get("period") or "").strip()
-    return all_periods, (next((p for p in all_periods if p.code == code), None) if code
-                         else selectors.default_period(all_periods))
+    return all_periods, period_param(all_periods, request.POST, request.GET,
+                                     default=lambda: selectors.default_period(all_periods))
 
 
 @requires(Capability.DASHBOARD_VIEW, write=Capability.FIGURES_REPORT)

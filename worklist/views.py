@@ -19,6 +19,7 @@ from ledger import services as ledger_services
 from ledger.models import CountySubmission, Employer, EmployerRecord
 from portal import history
 from portal.models import Department, Region, RegionLevel, User
+from portal.params import period_param, region_param
 from portal.scoping import Capability, forbidden, login_only, requires, scope_for
 from portal.workbook import new_workbook, xlsx_response
 from worklist import selectors, services
@@ -88,8 +89,8 @@ def notification_open(request, pk: int):
 def review(request):
     """Counties waiting for this reviewer (city: submitted; province: approved), several at once."""
     all_periods = list(ledger_selectors.periods())
-    code = request.GET.get("period") or request.POST.get("period") or ""
-    period = next((p for p in all_periods if p.code == code), None) or ledger_selectors.current_period(all_periods)
+    period = (period_param(all_periods, request.GET, request.POST)
+              or ledger_selectors.current_period(all_periods))
     if request.method == "POST" and period is not None:
         action = request.POST.get("action", "")
         ids = [int(i) for i in request.POST.getlist("submission") if i.isdigit()]
@@ -112,19 +113,14 @@ def review(request):
         "may_approve": any(s.stage == "review" for s in waiting), "may_accept": any(s.stage == "accept" for s in waiting)})
 
 
-def _region_param(request, name: str = "region"):
-    code = (request.GET.get(name) or request.POST.get(name) or "").strip()
-    return Region.objects.filter(code=code).first() if code else None
-
-
 @requires(Capability.LEDGER_VIEW, write=Capability.PERIODS_MANAGE)
 def handovers(request):
     """Which counties handed the period's ledger to HRSS on time, late or not yet; the province
     sets the deadline here."""
     all_periods = list(ledger_selectors.periods())
-    code = request.GET.get("period") or request.POST.get("period") or ""
-    period = next((p for p in all_periods if p.code == code), None) or ledger_selectors.current_period(all_periods)
-    region = _region_param(request)
+    period = (period_param(all_periods, request.GET, request.POST)
+              or ledger_selectors.current_period(all_periods))
+    region = region_param("region", request.GET, request.POST)
     if region is not None and not scope_for(request.user, Capability.LEDGER_VIEW).contains(region):
         return forbidden(request, _("该区划不在您的管辖范围内。"))
     if request.method == "POST" and period is not None:
@@ -156,7 +152,7 @@ def handovers(request):
 @requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
 def liaisons(request):
     """The liaison list of a region, every department; each department's admin edits its own."""
-    region = _region_param(request)
+    region = region_param("region", request.GET, request.POST)
     scope = scope_for(request.user, Capability.LEDGER_VIEW)
     if region is None:
         region = scope.top_regions().order_by("path").first()
@@ -244,7 +240,7 @@ def _audit_filters(request) -> history.AuditFilters:
     if (employer := request.GET.get("employer", "").strip()):
         found = Employer.objects.filter(Q(uscc=employer.upper()) | Q(name=employer)).values_list("pk", flat=True)
         employer_id = found[0] if found else 0
-    region = _region_param(request)
+    region = region_param("region", request.GET, request.POST)
     return history.AuditFilters(person=person, employer_id=employer_id, what=request.GET.get("what", ""),
                                 operation=request.GET.get("operation", ""), date_from=date("from"),
                                 date_to=date("to"), region=region)
