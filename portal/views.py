@@ -3,11 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models.expressions import RawSQL
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
 from portal import selectors, services, throttle
@@ -24,6 +24,7 @@ from portal.forms import (
     call_service,
 )
 from portal.models import Membership, Region, RegionLevel
+from portal.params import parse_id
 from portal.scoping import Capability, forbidden, login_only, public, remember_memberships, requires
 
 
@@ -120,61 +121,99 @@ def user_create(request):
     return render(request, "portal/user_form.html", {"form": form})
 
 
-@requires(Capability.USERS_MANAGE)
-def user_detail(request, pk: int):
+def _managed_user(request, pk: int):
+    """A user the admin manages; one outside their scope is not found (as if it did not exist)."""
     try:
-        user = selectors.user_get(actor=request.user, pk=pk)
+        return selectors.user_get(actor=request.user, pk=pk)
     except selectors.User.DoesNotExist:
-        return forbidden(request, _("该用户不在您的管辖范围内。"))
-    grant_form = MembershipGrantForm(actor=request.user)
-    update_form = UserUpdateForm(initial={"display_name": user.display_name, "phone": user.phone})
-    password_form = PasswordResetForm()
-    if request.method == "POST":
-        action = request.POST.get("action")
-        try:
-            if action == "grant":
-                grant_form = MembershipGrantForm(request.POST, actor=request.user)
-                if grant_form.is_valid():
-                    services.membership_grant(actor=request.user, user=user, **grant_form.cleaned_data)
-                    messages.success(request, _("已授予岗位。"))
-                    return redirect("user-detail", pk=pk)
-            elif action == "revoke":
-                membership = get_object_or_404(Membership, pk=request.POST.get("membership"), user=user)
-                services.membership_revoke(actor=request.user, membership=membership)
-                messages.success(request, _("已撤销岗位。"))
-                return redirect("user-detail", pk=pk)
-            elif action == "update":
-                update_form = UserUpdateForm(request.POST)
-                if update_form.is_valid():
-                    services.user_update(actor=request.user, user=user, **update_form.cleaned_data)
-                    messages.success(request, _("已保存。"))
-                    return redirect("user-detail", pk=pk)
-            elif action in ("deactivate", "activate"):
-                services.user_set_active(actor=request.user, user=user, is_active=action == "activate")
-                messages.success(request, _("已停用该账号。") if action == "deactivate" else _("已启用该账号。"))
-                return redirect("user-detail", pk=pk)
-            elif action == "password":
-                password_form = PasswordResetForm(request.POST)
-                if password_form.is_valid():
-                    services.user_reset_password(actor=request.user, user=user, **password_form.cleaned_data)
-                    messages.success(request, _("已重置密码。"))
-                    return redirect("user-detail", pk=pk)
-        except PermissionDenied as exc:
-            messages.error(request, str(exc))
-        except ValidationError as exc:
-            target = {"grant": grant_form, "update": update_form, "password": password_form}.get(action)
-            if target is not None:
-                apply_errors(target, exc)
-            else:
-                messages.error(request, " ".join(exc.messages))
+        raise Http404(_("该用户不在您的管辖范围内。")) from None
+
+
+def _user_page(request, user, *, grant_form=None, update_form=None, password_form=None):
     return render(request, "portal/user_detail.html", {
         "managed": user,
         "can_manage": services.can_manage_user(request.user, user),
         "memberships": selectors.membership_list_for(user),
-        "grant_form": grant_form,
-        "update_form": update_form,
-        "password_form": password_form,
+        "grant_form": grant_form or MembershipGrantForm(actor=request.user),
+        "update_form": update_form or UserUpdateForm(initial={"display_name": user.display_name, "phone": user.phone}),
+        "password_form": password_form or PasswordResetForm(),
     })
+
+
+def _user_action(request, user, call, success: str, *, form=None, form_name: str = ""):
+    """Run one action on the managed user and go back to its page with `success`; a refusal is
+    shown on `form` when the action has one (else as a message) and the page is shown again."""
+    if form is None or form.is_valid():
+        try:
+            call(**form.cleaned_data) if form is not None else call()
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            if form is None:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                apply_errors(form, exc)
+        else:
+            messages.success(request, success)
+            return redirect("user-detail", pk=user.pk)
+    return _user_page(request, user, **({form_name: form} if form is not None else {}))
+
+
+@requires(Capability.USERS_MANAGE)
+@require_GET
+def user_detail(request, pk: int):
+    return _user_page(request, _managed_user(request, pk))
+
+
+@requires(Capability.USERS_MANAGE)
+@require_POST
+def user_grant(request, pk: int):
+    user = _managed_user(request, pk)
+    return _user_action(request, user, lambda **data: services.membership_grant(actor=request.user, user=user, **data),
+                        _("已授予岗位。"), form=MembershipGrantForm(request.POST, actor=request.user),
+                        form_name="grant_form")
+
+
+@requires(Capability.USERS_MANAGE)
+@require_POST
+def user_revoke(request, pk: int):
+    user = _managed_user(request, pk)
+    membership = get_object_or_404(Membership, pk=parse_id(request.POST.get("membership")), user=user)
+    return _user_action(request, user, lambda: services.membership_revoke(actor=request.user, membership=membership),
+                        _("已撤销岗位。"))
+
+
+@requires(Capability.USERS_MANAGE)
+@require_POST
+def user_update(request, pk: int):
+    user = _managed_user(request, pk)
+    return _user_action(request, user, lambda **data: services.user_update(actor=request.user, user=user, **data),
+                        _("已保存。"), form=UserUpdateForm(request.POST), form_name="update_form")
+
+
+@requires(Capability.USERS_MANAGE)
+@require_POST
+def user_activate(request, pk: int):
+    user = _managed_user(request, pk)
+    return _user_action(request, user, lambda: services.user_set_active(actor=request.user, user=user, is_active=True),
+                        _("已启用该账号。"))
+
+
+@requires(Capability.USERS_MANAGE)
+@require_POST
+def user_deactivate(request, pk: int):
+    user = _managed_user(request, pk)
+    return _user_action(request, user, lambda: services.user_set_active(actor=request.user, user=user, is_active=False),
+                        _("已停用该账号。"))
+
+
+@requires(Capability.USERS_MANAGE)
+@require_POST
+def user_password(request, pk: int):
+    user = _managed_user(request, pk)
+    return _user_action(request, user,
+                        lambda **data: services.user_reset_password(actor=request.user, user=user, **data),
+                        _("已重置密码。"), form=PasswordResetForm(request.POST), form_name="password_form")
 
 
 @requires(Capability.REGIONS_MANAGE)

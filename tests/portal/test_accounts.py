@@ -201,3 +201,32 @@ def test_the_interface_is_chinese_by_default_and_english_on_request(client):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     body = client.get(reverse("home")).content.decode()
     assert 'lang="en"' in body and "我的区划与岗位" not in body
+
+
+def test_each_user_action_has_its_own_page_and_a_foreign_user_is_not_found(client):
+    """One view per action on the user page; a user outside the admin's scope answers 404, as a
+    user that does not exist."""
+    client.force_login(county_admin())
+    target = make_user("371502", username="managed_clerk")
+    post = {name: lambda name=name, **data: client.post(reverse(f"user-{name}", args=[target.pk]), data)
+            for name in ("grant", "revoke", "update", "activate", "deactivate", "password")}
+    assert post["update"](display_name="王芳", phone="13800000000").status_code == 302
+    assert post["deactivate"]().status_code == 302
+    target.refresh_from_db()
+    assert (target.display_name, target.phone, target.is_active) == ("王芳", "13800000000", False)
+    assert post["activate"]().status_code == 302
+    assert post["grant"](region=Region.objects.get(code="371502").pk, department="health", role="viewer").status_code == 302
+    granted = target.memberships.get(role=Role.VIEWER)
+    assert post["revoke"](membership=granted.pk).status_code == 302
+    assert list(target.memberships.values_list("role", flat=True)) == [Role.CLERK]
+    response = post["password"](password="12345678")
+    assert response.status_code == 200  # refused on the form, the page again
+    target.refresh_from_db()
+    assert target.is_active and not target.check_password("12345678")
+    assert client.get(reverse("user-detail", args=[target.pk])).status_code == 200
+    assert client.post(reverse("user-detail", args=[target.pk])).status_code == 405
+    foreign = make_user("3715", username="city_clerk")
+    for name in ("detail", "grant", "revoke", "update", "activate", "deactivate", "password"):
+        method = client.get if name == "detail" else client.post
+        assert method(reverse(f"user-{name}", args=[foreign.pk])).status_code == 404, name
+        assert method(reverse(f"user-{name}", args=[999999])).status_code == 404, name
