@@ -14,7 +14,12 @@ urlpatterns = [
     path("records/<int:pk>/edit/", views.record_edit, name="record-edit"),
     path("periods/", views.period_overview, name="periods"),
     path("periods/new/", views.period_create, name="period-create"),
-    path("periods/action/", views.submission_action, name="submission-action"),
+    path("periods/deadline/", views.period_deadline, name="period-deadline"),
+    path("periods/open/", views.period_open, name="period-open"),
+    path("submissions/<int:pk>/submit/", views.submission_submit, name="submission-submit"),
+    path("submissions/<int:pk>/return/", views.submission_return, name="submission-return"),
+    path("submissions/<int:pk>/approve/", views.submission_approve, name="submission-approve"),
+    path("submissions/<int:pk>/accept/", views.submission_accept, name="submission-accept"),
     path("completeness/", views.completeness, name="completeness"),
     path("excel/", include("ledger.urls_import")),
 ]

@@ -231,49 +231,84 @@ def period_create(request):
     return redirect("ledger:periods")
 
 
-@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
-@require_POST
-def submission_action(request):
-    """One endpoint for open / submit / return / approve / accept; the services check who may."""
-    action = request.POST.get("action")
-    period = get_object_or_404(ReportingPeriod, code=request.POST.get("period"))
+def _period_action(request, back_to: ReportingPeriod, message: str, service, **kwargs):
+    """Run one action of the periods page (the service checks who may), show its outcome and go
+    back to the page of the period."""
     try:
-        if action == "deadline":
-            region = get_object_or_404(Region, code=request.POST.get("region"))
-            try:
-                deadline = datetime.date.fromisoformat(request.POST.get("deadline", ""))
-            except ValueError:
-                raise ValidationError(_("请填写有效的截止日期（年-月-日）。")) from None
-            services.period_deadline_set(actor=request.user, period=period, region=region, deadline=deadline)
-            message = _("已为%(region)s下辖县设定报送截止日期 %(deadline)s。") % {"region": region.name, "deadline": deadline}
-        elif action == "open":
-            county = get_object_or_404(Region, code=request.POST.get("county"), level=RegionLevel.COUNTY)
-            services.period_open_county(actor=request.user, period=period, county=county)
-            message = _("已开始 %(county)s %(period)s 的填报，上一期数据已结转。") % {"county": county.name, "period": period}
-        else:
-            submission = get_object_or_404(CountySubmission, pk=request.POST.get("submission"), period=period)
-            if action == "submit":
-                services.submission_submit(actor=request.user, submission=submission)
-                message = _("已报送，数据已锁定。")
-            elif action == "return":
-                services.submission_return(actor=request.user, submission=submission,
-                                           reason=request.POST.get("reason", ""))
-                message = _("已退回%(county)s。") % {"county": submission.county.name}
-            elif action == "approve":
-                services.submission_approve(actor=request.user, submission=submission)
-                message = _("已审核通过%(county)s。") % {"county": submission.county.name}
-            elif action == "accept":
-                services.submission_accept(actor=request.user, submission=submission)
-                message = _("已接收%(county)s。") % {"county": submission.county.name}
-            else:
-                raise ValidationError(_("未知操作。"))
+        service(actor=request.user, **kwargs)
     except PermissionDenied as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, message)
-    return redirect(f"{reverse('ledger:periods')}?period={period.code}")
+    return redirect(f"{reverse('ledger:periods')}?period={back_to.code}")
+
+
+def _posted_period(request) -> ReportingPeriod:
+    return get_object_or_404(ReportingPeriod, code=request.POST.get("period"))
+
+
+def _submission(request, pk: int) -> CountySubmission:
+    """A county's submission the user may see (else 404); the services decide who may act on it."""
+    return get_object_or_404(request.scope.filter(CountySubmission.objects.select_related("county", "period")), pk=pk)
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+@require_POST
+def period_deadline(request):
+    period = _posted_period(request)
+    region = get_object_or_404(Region, code=request.POST.get("region"))
+    try:
+        deadline = datetime.date.fromisoformat(request.POST.get("deadline", ""))
+    except ValueError:
+        messages.error(request, _("请填写有效的截止日期（年-月-日）。"))
+        return redirect(f"{reverse('ledger:periods')}?period={period.code}")
+    return _period_action(
+        request, period, _("已为%(region)s下辖县设定报送截止日期 %(deadline)s。") % {"region": region.name, "deadline": deadline},
+        services.period_deadline_set, period=period, region=region, deadline=deadline)
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+@require_POST
+def period_open(request):
+    period = _posted_period(request)
+    county = get_object_or_404(Region, code=request.POST.get("county"), level=RegionLevel.COUNTY)
+    return _period_action(
+        request, period, _("已开始 %(county)s %(period)s 的填报，上一期数据已结转。") % {"county": county.name, "period": period},
+        services.period_open_county, period=period, county=county)
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+@require_POST
+def submission_submit(request, pk: int):
+    submission = _submission(request, pk)
+    return _period_action(request, submission.period, _("已报送，数据已锁定。"), services.submission_submit,
+                          submission=submission)
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+@require_POST
+def submission_return(request, pk: int):
+    submission = _submission(request, pk)
+    return _period_action(request, submission.period, _("已退回%(county)s。") % {"county": submission.county.name},
+                          services.submission_return, submission=submission, reason=request.POST.get("reason", ""))
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+@require_POST
+def submission_approve(request, pk: int):
+    submission = _submission(request, pk)
+    return _period_action(request, submission.period, _("已审核通过%(county)s。") % {"county": submission.county.name},
+                          services.submission_approve, submission=submission)
+
+
+@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+@require_POST
+def submission_accept(request, pk: int):
+    submission = _submission(request, pk)
+    return _period_action(request, submission.period, _("已接收%(county)s。") % {"county": submission.county.name},
+                          services.submission_accept, submission=submission)
 
 
 @requires(Capability.LEDGER_VIEW)

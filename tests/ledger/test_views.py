@@ -195,36 +195,33 @@ def test_the_employer_page_shows_the_change_history(client, clerk):
 
 
 def test_the_submission_flow_through_the_pages(client, clerk, city_reviewer, province_reviewer, period_2020h1):
-    action = reverse("ledger:submission-action")
     client.force_login(clerk)
-    client.post(action, {"action": "open", "period": "2020H1", "county": "371502"})
+    client.post(reverse("ledger:period-open"), {"period": "2020H1", "county": "371502"})
     submission = CountySubmission.objects.get(period=period_2020h1, county__code="371502")
-    client.post(action, {"action": "submit", "period": "2020H1", "submission": submission.pk})
+    client.post(reverse("ledger:submission-submit", args=[submission.pk]))
     client.force_login(city_reviewer)
-    response = client.post(action, {"action": "return", "period": "2020H1", "submission": submission.pk, "reason": ""},
-                           follow=True)
+    response = client.post(reverse("ledger:submission-return", args=[submission.pk]), {"reason": ""}, follow=True)
     assert "请填写退回原因" in response.content.decode()
-    client.post(action, {"action": "return", "period": "2020H1", "submission": submission.pk, "reason": "数据不全"})
+    client.post(reverse("ledger:submission-return", args=[submission.pk]), {"reason": "数据不全"})
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.RETURNED
     client.force_login(clerk)
     assert "数据不全" in client.get(reverse("ledger:periods"), {"period": "2020H1"}).content.decode()
-    client.post(action, {"action": "submit", "period": "2020H1", "submission": submission.pk})
+    client.post(reverse("ledger:submission-submit", args=[submission.pk]))
     client.force_login(city_reviewer)
-    client.post(action, {"action": "approve", "period": "2020H1", "submission": submission.pk})
+    client.post(reverse("ledger:submission-approve", args=[submission.pk]))
     client.force_login(province_reviewer)
-    client.post(action, {"action": "accept", "period": "2020H1", "submission": submission.pk})
+    client.post(reverse("ledger:submission-accept", args=[submission.pk]))
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.ACCEPTED
 
 
 def test_reviewers_are_offered_only_the_actions_their_level_may_take(client, clerk, city_reviewer, province_reviewer,
                                                                      period_2020h1):
-    action = reverse("ledger:submission-action")
     client.force_login(clerk)
-    client.post(action, {"action": "open", "period": "2020H1", "county": "371502"})
+    client.post(reverse("ledger:period-open"), {"period": "2020H1", "county": "371502"})
     submission = CountySubmission.objects.get(period=period_2020h1, county__code="371502")
-    client.post(action, {"action": "submit", "period": "2020H1", "submission": submission.pk})
+    client.post(reverse("ledger:submission-submit", args=[submission.pk]))
 
     def buttons(user):
         client.force_login(user)
@@ -234,7 +231,7 @@ def test_reviewers_are_offered_only_the_actions_their_level_may_take(client, cle
     assert buttons(city_reviewer) == {"approve", "return"}
     assert buttons(province_reviewer) == {"approve", "return"}  # the services let a province act for the city
     client.force_login(city_reviewer)
-    client.post(action, {"action": "approve", "period": "2020H1", "submission": submission.pk})
+    client.post(reverse("ledger:submission-approve", args=[submission.pk]))
     # Approved: only the province may accept or return it now; the city sees the row without buttons.
     assert buttons(city_reviewer) == set()
     assert buttons(province_reviewer) == {"accept", "return"}
@@ -277,9 +274,22 @@ def test_a_county_cannot_set_a_deadline(clerk, period_2020h1):
 
 def test_a_city_reviewer_sets_the_deadline_on_the_page(client, city_reviewer, period_2020h1):
     client.force_login(city_reviewer)
-    response = client.post(reverse("ledger:submission-action"), {
-        "action": "deadline", "period": "2020H1", "region": "3715", "deadline": "2020-07-08"}, follow=True)
+    response = client.post(reverse("ledger:period-deadline"), {
+        "period": "2020H1", "region": "3715", "deadline": "2020-07-08"}, follow=True)
     assert "已为聊城市下辖县设定报送截止日期 2020-07-08" in response.content.decode()
-    response = client.post(reverse("ledger:submission-action"), {
-        "action": "deadline", "period": "2020H1", "region": "3715", "deadline": "not-a-date"}, follow=True)
+    response = client.post(reverse("ledger:period-deadline"), {
+        "period": "2020H1", "region": "3715", "deadline": "not-a-date"}, follow=True)
     assert "请填写有效的截止日期" in response.content.decode()
+
+
+def test_a_submission_outside_the_users_scope_is_not_found(client, clerk, period_2020h1):
+    """One view per action; each answers a submission the user may not see as one that does not exist."""
+    client.force_login(clerk)
+    client.post(reverse("ledger:period-open"), {"period": "2020H1", "county": "371502"})
+    submission = CountySubmission.objects.get(period=period_2020h1, county__code="371502")
+    client.force_login(make_user("371521", role=Role.CLERK))  # a sibling county's clerk
+    for name in ("submit", "return", "approve", "accept"):
+        assert client.post(reverse(f"ledger:submission-{name}", args=[submission.pk])).status_code == 404, name
+        assert client.post(reverse(f"ledger:submission-{name}", args=[999999])).status_code == 404, name
+    submission.refresh_from_db()
+    assert submission.status == SubmissionStatus.DRAFT
