@@ -1,7 +1,8 @@
 import pytest
 from django.core.management import call_command
 
-from portal.models import Region
+from portal.models import Region, Role
+from tests.factories import make_period, make_user
 
 pytest_plugins = ["tests.celery_worker", "tests.faults"]
 
@@ -31,3 +32,32 @@ def reference_data(django_db_blocker):
     with django_db_blocker.unblock():
         if not Region.objects.exists():
             call_command("load_reference", verbosity=0)
+
+
+@pytest.fixture
+def media_in_tmp(settings, tmp_path):
+    """Uploads (photos, evidence, imported files) go to a temporary MEDIA_ROOT, not the project's
+    media/; an app's conftest makes it autouse for its tests."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def period_2020h1():
+    return make_period("2020H1")
+
+
+@pytest.fixture
+def period_2020h2():
+    return make_period("2020H2")
+
+
+@pytest.fixture
+def clerk():
+    return make_user("371502", role=Role.CLERK, username="dcf_clerk", display_name="李娜")
+
+
+@pytest.fixture
+def open_submission(clerk, period_2020h1):
+    from ledger import services
+
+    return services.period_open_county(actor=clerk, period=period_2020h1, county=Region.objects.get(code="371502"))

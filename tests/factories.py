@@ -1,7 +1,13 @@
-"""One-line users at any level: `make_user("371502", role="clerk")`."""
+"""One-line users at any level: `make_user("371502", role="clerk")`; clients signed in as one:
+`signed_in(user)` (`api=True` for DRF's client); reporting periods by code: `make_period("2020H1")`."""
 
+import datetime
 import itertools
 
+from django.test import Client
+from rest_framework.test import APIClient
+
+from ledger.models import ReportingPeriod
 from portal.models import Department, Membership, Region, Role, User
 
 PASSWORD = "test-pass-2026"
@@ -23,3 +29,22 @@ def make_user(*memberships: str | tuple, department: str = Department.HEALTH, ro
         code, dept, rl = (spec, department, role) if isinstance(spec, str) else spec
         Membership.objects.create(user=user, region=region(code), department=dept, role=rl)
     return user
+
+
+def signed_in(user: User | None = None, *, api: bool = False, client=None, **client_options):
+    """A test client signed in as `user` (anonymous without one): `client` when given (pytest's
+    `client` fixture), else a new Django client, or DRF's APIClient with `api`."""
+    client = client or (APIClient if api else Client)(**client_options)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def make_period(code: str, **overrides) -> ReportingPeriod:
+    """A half-year reporting period by its code (2020H1: January to June, due 15 July; H2: July
+    to December, due 15 January)."""
+    year, half = int(code[:4]), int(code[-1])
+    dates = {"starts_on": datetime.date(year, 1 if half == 1 else 7, 1),
+             "ends_on": datetime.date(year, 6, 30) if half == 1 else datetime.date(year, 12, 31),
+             "deadline": datetime.date(year, 7, 15) if half == 1 else datetime.date(year + 1, 1, 15)}
+    return ReportingPeriod.objects.create(code=code, year=year, half=half, **{**dates, **overrides})

@@ -8,27 +8,19 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
-from rest_framework.test import APIClient
 
 from inspections import services as inspection_services
 from inspections.models import Finding
 from ledger import services
 from ledger.models import EmployerRecord
 from portal.models import Department
-from tests.factories import make_user
+from tests.factories import make_user, signed_in
 from tests.inspections.factories import PNG, fill_all, make_world
 from tests.ledger.factories import make_employer
 
 pytestmark = pytest.mark.django_db
 
 COUNTY = "371502"
-
-
-def api(user=None) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -44,7 +36,7 @@ def record(clerk, open_submission):
 
 @pytest.mark.parametrize("exposure", [{"exposed_workers": 3}, {"dust_type": "矽尘"}, {}])
 def test_an_exposure_missing_a_key_is_a_400_naming_it_not_a_server_error(clerk, record, exposure):
-    response = api(clerk).patch(f"/api/ledger/records/{record.pk}/",
+    response = signed_in(clerk, api=True).patch(f"/api/ledger/records/{record.pk}/",
                                 {"version": record.version, "exposures": [exposure]}, format="json")
     assert response.status_code == 400
     missing = {"dust_type", "exposed_workers"} - set(exposure)
@@ -54,7 +46,7 @@ def test_an_exposure_missing_a_key_is_a_400_naming_it_not_a_server_error(clerk, 
 
 def test_a_locked_record_answers_with_its_lock_whatever_the_body_holds(clerk, record, open_submission):
     services.submission_submit(actor=clerk, submission=open_submission)
-    response = api(clerk).patch(f"/api/ledger/records/{record.pk}/",
+    response = signed_in(clerk, api=True).patch(f"/api/ledger/records/{record.pk}/",
                                 {"exposures": [{"exposed_workers": "many"}], "total_workers": -1}, format="json")
     assert response.status_code == 400
     assert isinstance(response.json()["detail"], str) and "数据已锁定" in response.json()["detail"]
@@ -62,7 +54,7 @@ def test_a_locked_record_answers_with_its_lock_whatever_the_body_holds(clerk, re
 
 def test_a_photo_with_a_non_integer_item_is_a_400_not_a_server_error():
     w = make_world()
-    response = api(w.member).post(f"/api/inspections/assignments/{w.unannounced.pk}/photos/", {
+    response = signed_in(w.member, api=True).post(f"/api/inspections/assignments/{w.unannounced.pk}/photos/", {
         "client_uuid": str(uuid.uuid4()), "item": "1.1",
         "file": SimpleUploadedFile("p.png", PNG, content_type="image/png")})
     assert response.status_code == 400
@@ -72,7 +64,7 @@ def test_a_photo_with_a_non_integer_item_is_a_400_not_a_server_error():
 def test_coverage_with_a_date_before_1950_is_refused_and_nothing_stored(period_2020h1):
     hrss = make_user(COUNTY, department=Department.HRSS)
     employer = make_employer(county=COUNTY)
-    response = api(hrss).post("/api/insurance/coverage/", {
+    response = signed_in(hrss, api=True).post("/api/insurance/coverage/", {
         "uscc": employer.uscc, "period": period_2020h1.code, "insured_workers": 2147483647, "as_of": "0001-01-01"},
         format="json")
     assert response.status_code == 400
@@ -91,20 +83,20 @@ def test_a_user_who_may_not_review_gets_403_even_for_a_malformed_body():
     fill_all(w.unannounced, w.member, value_for={"1.5": "no"})
     inspection_services.inspection_submit(actor=w.member, inspection=w.unannounced.inspection)
     finding = Finding.objects.get()
-    response = api(w.county_clerk).post(f"/api/inspections/findings/{finding.pk}/review/",
+    response = signed_in(w.county_clerk, api=True).post(f"/api/inspections/findings/{finding.pk}/review/",
                                         {"outcome": ["not", "a", "choice"]}, format="json")
     assert response.status_code == 403
 
 
 def test_a_team_outsider_syncing_a_malformed_body_gets_403_or_404_never_400():
     w = make_world()
-    response = api(w.county_clerk).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
+    response = signed_in(w.county_clerk, api=True).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
                                         {"answers": "not a list"}, format="json")
     assert response.status_code in (403, 404)
 
 
 def test_an_anonymous_request_answers_401_asking_for_the_session():
-    response = api().get("/api/ledger/records/")
+    response = signed_in(api=True).get("/api/ledger/records/")
     assert response.status_code == 401 and response["WWW-Authenticate"] == 'Session realm="api"'
     assert "detail" in response.json()
 

@@ -2,6 +2,5 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    """Photos and rectification evidence go to a temporary MEDIA_ROOT, not the project's media/."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media_in_tmp(media_in_tmp):
+    """Photos and evidence go to a temporary MEDIA_ROOT (tests/conftest.py)."""

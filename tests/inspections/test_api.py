@@ -3,36 +3,30 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
 
 from inspections import services
 from inspections.models import Finding, InspectionPlan, PlanStatus
+from tests.factories import signed_in
 from tests.inspections.factories import PNG, fill_all, make_world
 
 pytestmark = pytest.mark.django_db
 
 
-def api(user):
-    client = APIClient()
-    client.force_login(user)
-    return client
-
-
 def test_assignments_list_is_scoped_and_guarded():
     w = make_world()
-    ids = lambda user: {a["id"] for a in api(user).get("/api/inspections/assignments/").json()["results"]}  # noqa: E731
+    ids = lambda user: {a["id"] for a in signed_in(user, api=True).get("/api/inspections/assignments/").json()["results"]}  # noqa: E731
     assert ids(w.member) == {w.comprehensive.pk, w.unannounced.pk}
     assert ids(w.other_leader) == set()
     assert ids(w.county_clerk) == {w.comprehensive.pk}
     assert ids(w.admin) == {w.comprehensive.pk, w.unannounced.pk}
-    assert api(w.other_leader).post(f"/api/inspections/assignments/{w.unannounced.pk}/sync/", {"answers": [{
+    assert signed_in(w.other_leader, api=True).post(f"/api/inspections/assignments/{w.unannounced.pk}/sync/", {"answers": [{
         "client_uuid": str(uuid.uuid4()), "checklist_version": 1, "base_version": 0, "item": 1, "value": "yes"}]},
         format="json").status_code == 404
 
 
 def test_offline_payload_carries_checklist_answers_and_ledger_facts():
     w = make_world()
-    client = api(w.member)
+    client = signed_in(w.member, api=True)
     version = client.get(f"/api/inspections/checklist-versions/{w.unannounced.checklist_version_id}/").json()
     assert version["sections"][0]["items"][0]["number"] == "1.1"
     payload = client.get(f"/api/inspections/assignments/{w.unannounced.pk}/offline/").json()
@@ -43,10 +37,10 @@ def test_plan_create_through_the_api_needs_manage():
     w = make_world()
     body = {"region": "22", "name": "复查", "window_start": "2020-08-01", "window_end": "2020-08-10",
             "report_deadline": "2020-08-15"}
-    assert api(w.member).post("/api/inspections/plans/", body, format="json").status_code == 403
-    r = api(w.admin).post("/api/inspections/plans/", body, format="json")
+    assert signed_in(w.member, api=True).post("/api/inspections/plans/", body, format="json").status_code == 403
+    r = signed_in(w.admin, api=True).post("/api/inspections/plans/", body, format="json")
     assert r.status_code == 201 and InspectionPlan.objects.filter(name="复查").exists()
-    bad = api(w.admin).post("/api/inspections/plans/", {**body, "window_end": "2020-07-01"}, format="json")
+    bad = signed_in(w.admin, api=True).post("/api/inspections/plans/", {**body, "window_end": "2020-07-01"}, format="json")
     assert bad.status_code == 400 and "window_end" in bad.json()
 
 
@@ -55,17 +49,17 @@ def test_findings_rectify_and_review_over_the_api():
     fill_all(w.unannounced, w.member, value_for={"1.5": "no"})
     services.inspection_submit(actor=w.member, inspection=w.unannounced.inspection)
     finding = Finding.objects.get()
-    listed = api(w.county_clerk).get("/api/inspections/findings/?open=1").json()["results"]
+    listed = signed_in(w.county_clerk, api=True).get("/api/inspections/findings/?open=1").json()["results"]
     assert [f["id"] for f in listed] == [finding.pk]
-    r = api(w.county_clerk).post(f"/api/inspections/findings/{finding.pk}/rectify/",
+    r = signed_in(w.county_clerk, api=True).post(f"/api/inspections/findings/{finding.pk}/rectify/",
                                  {"note": "已整改", "file": SimpleUploadedFile("e.png", PNG, content_type="image/png")})
     assert r.status_code == 200 and r.json()["status"] == "rectified"
-    r = api(w.county_clerk).post(f"/api/inspections/findings/{finding.pk}/review/", {"outcome": "verified"},
+    r = signed_in(w.county_clerk, api=True).post(f"/api/inspections/findings/{finding.pk}/review/", {"outcome": "verified"},
                                  format="json")
     assert r.status_code == 403
-    r = api(w.member).post(f"/api/inspections/findings/{finding.pk}/review/", {"outcome": "reopened"}, format="json")
+    r = signed_in(w.member, api=True).post(f"/api/inspections/findings/{finding.pk}/review/", {"outcome": "reopened"}, format="json")
     assert r.status_code == 400 and "原因" in str(r.json())
-    r = api(w.member).post(f"/api/inspections/findings/{finding.pk}/review/", {"outcome": "verified"}, format="json")
+    r = signed_in(w.member, api=True).post(f"/api/inspections/findings/{finding.pk}/review/", {"outcome": "verified"}, format="json")
     assert r.status_code == 200 and r.json()["status"] == "verified"
 
 

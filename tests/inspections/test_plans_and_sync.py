@@ -6,21 +6,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from inspections import selectors, services
 from inspections.models import Answer, Finding, InspectionStatus, PlanStatus, SyncReceipt
 from portal.models import Department, Region, Role
-from tests.factories import make_user
+from tests.factories import make_user, signed_in
 from tests.inspections.factories import PNG, SIGNATURE, fill_all, make_world, this_half_period
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user):
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 def change(assignment, item, value, base=0, **extra):
@@ -54,7 +47,7 @@ def test_team_members_get_object_permissions_on_their_assignments_only():
     assert not selectors.assignment_list(actor=w.other_leader).filter(pk=w.comprehensive.pk).exists() or \
         selectors.may_manage_plan(w.other_leader, w.plan) is False
     # Another team's member answers 404 on the API.
-    response = api(w.other_leader).get(f"/api/inspections/assignments/{w.comprehensive.pk}/offline/")
+    response = signed_in(w.other_leader, api=True).get(f"/api/inspections/assignments/{w.comprehensive.pk}/offline/")
     assert response.status_code in (403, 404)
 
 
@@ -84,7 +77,7 @@ def test_sync_is_idempotent_on_client_uuid():
     w = make_world()
     item = first_item(w.comprehensive)
     body = {"answers": [change(w.comprehensive, item, "yes")]}
-    client = api(w.member)
+    client = signed_in(w.member, api=True)
     url = f"/api/inspections/assignments/{w.comprehensive.pk}/sync/"
     first = client.post(url, body, format="json")
     second = client.post(url, body, format="json")
@@ -98,13 +91,13 @@ def test_stale_base_version_answers_409_with_the_servers_copy():
     w = make_world()
     item = first_item(w.comprehensive)
     services.answers_sync(actor=w.member, assignment=w.comprehensive, changes=[change(w.comprehensive, item, "yes")])
-    response = api(w.leader).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
+    response = signed_in(w.leader, api=True).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
                                   {"answers": [change(w.comprehensive, item, "no", base=0)]}, format="json")
     assert response.status_code == 409
     result = response.json()["results"][0]
     assert result["status"] == "conflict" and result["answer"]["value"] == "yes" and result["answer"]["version"] == 1
     assert Answer.objects.get(item=item).value == "yes"
-    ok = api(w.leader).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
+    ok = signed_in(w.leader, api=True).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
                             {"answers": [change(w.comprehensive, item, "no", base=1)]}, format="json")
     assert ok.status_code == 200 and Answer.objects.get(item=item).version == 2
 
@@ -113,7 +106,7 @@ def test_wrong_answer_type_is_400_in_chinese_and_valid_ones_are_kept():
     w = make_world()
     rate = first_item(w.comprehensive, "rate")
     yes_no = first_item(w.comprehensive)
-    response = api(w.member).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/", {"answers": [
+    response = signed_in(w.member, api=True).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/", {"answers": [
         change(w.comprehensive, rate, "很多"), change(w.comprehensive, yes_no, "yes")]}, format="json")
     assert response.status_code == 400
     results = response.json()["results"]
@@ -137,13 +130,13 @@ def test_closed_plan_and_reassigned_assignment_refuse_writes():
     w = make_world()
     item = first_item(w.comprehensive)
     new = services.assignment_reassign(actor=w.admin, assignment=w.comprehensive, team=w.other_team)
-    response = api(w.member).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
+    response = signed_in(w.member, api=True).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
                                   {"answers": [change(w.comprehensive, item, "yes")]}, format="json")
     assert response.status_code == 400 and "改派" in response.json()["detail"]
     assert selectors.may_fill(w.other_leader, new)
     services.plan_close(actor=w.admin, plan=w.plan)
     assert w.plan.status == PlanStatus.CLOSED
-    response = api(w.other_leader).post(f"/api/inspections/assignments/{new.pk}/sync/",
+    response = signed_in(w.other_leader, api=True).post(f"/api/inspections/assignments/{new.pk}/sync/",
                                         {"answers": [change(new, item, "yes")]}, format="json")
     assert response.status_code == 400 and "已结束" in response.json()["detail"]
 
@@ -151,7 +144,7 @@ def test_closed_plan_and_reassigned_assignment_refuse_writes():
 def test_a_region_user_who_sees_the_assignment_may_not_fill_it():
     w = make_world()
     inspector = make_user(("220102", Department.HEALTH, Role.INSPECTOR))
-    response = api(inspector).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
+    response = signed_in(inspector, api=True).post(f"/api/inspections/assignments/{w.comprehensive.pk}/sync/",
                                    {"answers": [change(w.comprehensive, first_item(w.comprehensive), "yes")]},
                                    format="json")
     assert response.status_code == 403 and "检查组成员" in response.json()["detail"]
@@ -161,7 +154,7 @@ def test_photo_upload_checks_size_and_real_image():
     w = make_world()
     item = first_item(w.unannounced, "photo")
     url = f"/api/inspections/assignments/{w.unannounced.pk}/photos/"
-    client = api(w.member)
+    client = signed_in(w.member, api=True)
     fake = SimpleUploadedFile("x.jpg", b"not an image at all", content_type="image/jpeg")
     r = client.post(url, {"client_uuid": str(uuid.uuid4()), "item": item.pk, "file": fake})
     assert r.status_code == 400 and "有效的图片" in str(r.json())
@@ -184,7 +177,7 @@ def test_submission_lists_blank_required_items_then_leader_signs_and_locks():
         services.inspection_submit(actor=w.member, inspection=w.comprehensive.inspection)
     message = " ".join(exc.value.messages)
     assert "不得空项" in message and "2.3" in message and "4.5" in message and "杜绝" in message
-    response = api(w.member).post(f"/api/inspections/assignments/{w.comprehensive.pk}/submit/", {}, format="json")
+    response = signed_in(w.member, api=True).post(f"/api/inspections/assignments/{w.comprehensive.pk}/submit/", {}, format="json")
     assert response.status_code == 400 and "2.3" in response.json()["detail"]
     fill_all(w.comprehensive, w.member, value_for={"4.5": "no"},
              skip={i.number for i in w.comprehensive.checklist_version.items() if i.number not in ("2.3", "4.5")})

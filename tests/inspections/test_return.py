@@ -6,22 +6,15 @@ import uuid
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from inspections import services
 from inspections.models import Answer, Finding, FindingStatus, InspectionStatus, PlanStatus
+from tests.factories import signed_in
 from tests.inspections.factories import PNG, SIGNATURE, fill_all, make_world, this_half_period
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user, client_class=Client):
-    client = client_class()
-    client.force_login(user)
-    return client
 
 
 def finding_items(assignment, count):
@@ -156,7 +149,7 @@ def test_resubmission_drops_only_the_untouched_findings_whose_answer_changed():
 def test_the_tablet_api_carries_the_return_reason_while_the_team_corrects():
     w = make_world()
     inspection = submit(w)
-    api = client_for(w.member, APIClient)
+    api = signed_in(w.member, api=True)
     offline_url = f"/api/inspections/assignments/{w.unannounced.pk}/offline/"
     assert api.get(offline_url).json()["inspection"]["return_reason"] is None
     services.inspection_return(actor=w.leader, inspection=inspection, reason="1.5 应答“否”")
@@ -174,12 +167,12 @@ def test_report_page_return_form_refusals_and_the_notice_on_both_pages():
     report_url = reverse("inspections:report", args=[inspection.pk])
     return_url = reverse("inspections:return", args=[inspection.pk])
     fill_url = reverse("inspections:fill", args=[w.unannounced.pk])
-    assert 'data-testid="return-form"' in client_for(w.leader).get(report_url).content.decode()
-    assert 'data-testid="return-form"' not in client_for(w.member).get(report_url).content.decode()
+    assert 'data-testid="return-form"' in signed_in(w.leader).get(report_url).content.decode()
+    assert 'data-testid="return-form"' not in signed_in(w.member).get(report_url).content.decode()
 
-    assert client_for(w.member).post(return_url, {"reason": "1.5 答错"}).status_code == 403
-    assert client_for(w.leader).get(return_url).status_code == 405
-    leader = client_for(w.leader)
+    assert signed_in(w.member).post(return_url, {"reason": "1.5 答错"}).status_code == 403
+    assert signed_in(w.leader).get(return_url).status_code == 405
+    leader = signed_in(w.leader)
     page = leader.post(return_url, {"reason": "  "})
     assert page.status_code == 200
     assert '<div class="text-danger small" data-testid="return-reason-error">请填写退回原因。</div>' in \
@@ -192,15 +185,15 @@ def test_report_page_return_form_refusals_and_the_notice_on_both_pages():
     inspection.refresh_from_db()
     assert inspection.status == InspectionStatus.DRAFT
     notice = "组长已退回修改：1.5 现场风机未运行&lt;b&gt;"
-    fill_page = client_for(w.member).get(fill_url).content.decode()
+    fill_page = signed_in(w.member).get(fill_url).content.decode()
     assert notice in fill_page and 'data-can-fill="1"' in fill_page
-    assert notice in client_for(w.member).get(report_url).content.decode()
+    assert notice in signed_in(w.member).get(report_url).content.decode()
 
     page = leader.post(return_url, {"reason": "再退一次"})
     assert '<div class="alert alert-danger d-print-none" data-testid="return-errors">检查表尚未提交，无需退回。</div>' \
         in page.content.decode()
     services.inspection_submit(actor=w.member, inspection=inspection)
-    assert "组长已退回修改" not in client_for(w.member).get(fill_url).content.decode()
+    assert "组长已退回修改" not in signed_in(w.member).get(fill_url).content.decode()
 
 
 def test_a_returned_unannounced_inspection_stays_visible_to_the_county_and_counted():

@@ -5,35 +5,29 @@ from django.urls import reverse
 
 from inspections import services
 from inspections.models import Finding, FindingStatus, InspectionStatus
-from tests.factories import make_user
+from tests.factories import make_user, signed_in
 from tests.inspections.factories import SIGNATURE, fill_all, make_world
 
 pytestmark = pytest.mark.django_db
 
 
-def client_for(user):
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 def test_team_member_opens_the_tablet_page_other_team_gets_404():
     w = make_world()
     url = reverse("inspections:fill", args=[w.unannounced.pk])
-    page = client_for(w.member).get(url)
+    page = signed_in(w.member).get(url)
     assert page.status_code == 200 and "长春某水泥有限公司" in page.content.decode()
     assert 'data-can-fill="1"' in page.content.decode()
-    assert client_for(w.other_leader).get(url).status_code == 404
-    assert client_for(w.county_clerk).get(url).status_code == 404  # unannounced: hidden until submitted
-    comprehensive = client_for(w.county_clerk).get(reverse("inspections:fill", args=[w.comprehensive.pk]))
+    assert signed_in(w.other_leader).get(url).status_code == 404
+    assert signed_in(w.county_clerk).get(url).status_code == 404  # unannounced: hidden until submitted
+    comprehensive = signed_in(w.county_clerk).get(reverse("inspections:fill", args=[w.comprehensive.pk]))
     assert comprehensive.status_code == 200 and 'data-can-fill="0"' in comprehensive.content.decode()
 
 
 def test_index_lists_my_assignments_and_plans():
     w = make_world()
-    body = client_for(w.member).get(reverse("inspections:index")).content.decode()
+    body = signed_in(w.member).get(reverse("inspections:index")).content.decode()
     assert "本组检查任务" in body and "长春某水泥有限公司" in body
-    assert client_for(make_user("220102", role="viewer")).get(reverse("inspections:index")).status_code == 200
+    assert signed_in(make_user("220102", role="viewer")).get(reverse("inspections:index")).status_code == 200
 
 
 def test_service_worker_and_manifest_are_served_under_inspections():
@@ -46,7 +40,7 @@ def test_service_worker_and_manifest_are_served_under_inspections():
 
 def test_admin_creates_plan_team_and_assignment_in_the_browser_forms():
     w = make_world()
-    c = client_for(w.admin)
+    c = signed_in(w.admin)
     from portal.models import Region
 
     r = c.post(reverse("inspections:plan-create"), {
@@ -63,13 +57,13 @@ def test_admin_creates_plan_team_and_assignment_in_the_browser_forms():
     r = c.post(reverse("inspections:assignment-create", args=[w.plan.pk]), {
         "team": w.other_team.pk, "kind": "comprehensive", "region": Region.objects.get(code="2202").pk})
     assert r.status_code == 302
-    assert client_for(w.member).get(reverse("inspections:plan-create")).status_code == 403
+    assert signed_in(w.member).get(reverse("inspections:plan-create")).status_code == 403
 
 
 def test_submit_form_lists_blank_items_and_leader_signs_report():
     w = make_world()
     fill_all(w.unannounced, w.member, skip={"1.3"})
-    c = client_for(w.member)
+    c = signed_in(w.member)
     r = c.post(reverse("inspections:submit", args=[w.unannounced.pk]), follow=True)
     assert "不得空项" in r.content.decode() and "1.3 如实申报粉尘危害项目" in r.content.decode()
     fill_all(w.unannounced, w.member, value_for={"1.3": "no"},
@@ -77,18 +71,18 @@ def test_submit_form_lists_blank_items_and_leader_signs_report():
     r = c.post(reverse("inspections:submit", args=[w.unannounced.pk]))
     assert r.status_code == 302
     inspection = w.unannounced.inspection
-    report = client_for(w.leader).get(reverse("inspections:report", args=[inspection.pk])).content.decode()
+    report = signed_in(w.leader).get(reverse("inspections:report", args=[inspection.pk])).content.decode()
     assert "组长审阅签字" in report
-    r = client_for(w.leader).post(reverse("inspections:sign", args=[inspection.pk]),
+    r = signed_in(w.leader).post(reverse("inspections:sign", args=[inspection.pk]),
                                   {"signature": SIGNATURE, "highlights": "台帐规范", "problems": "未申报"})
     inspection.refresh_from_db()
     assert inspection.status == InspectionStatus.SIGNED and inspection.highlights == "台帐规范"
-    xlsx = client_for(w.leader).get(reverse("inspections:report-xlsx", args=[inspection.pk]))
+    xlsx = signed_in(w.leader).get(reverse("inspections:report-xlsx", args=[inspection.pk]))
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
-    plan_xlsx = client_for(w.admin).get(reverse("inspections:plan-report-xlsx", args=[w.plan.pk]))
+    plan_xlsx = signed_in(w.admin).get(reverse("inspections:plan-report-xlsx", args=[w.plan.pk]))
     assert plan_xlsx.status_code == 200
-    assert "已签字 1" in client_for(w.admin).get(reverse("inspections:plan-report", args=[w.plan.pk])).content.decode() \
-        or "组长已签字 1" in client_for(w.admin).get(reverse("inspections:plan-report", args=[w.plan.pk])).content.decode()
+    assert "已签字 1" in signed_in(w.admin).get(reverse("inspections:plan-report", args=[w.plan.pk])).content.decode() \
+        or "组长已签字 1" in signed_in(w.admin).get(reverse("inspections:plan-report", args=[w.plan.pk])).content.decode()
 
 
 def test_findings_county_rectifies_team_verifies_or_reopens():
@@ -97,11 +91,11 @@ def test_findings_county_rectifies_team_verifies_or_reopens():
     services.inspection_submit(actor=w.member, inspection=w.unannounced.inspection)
     findings = list(Finding.objects.order_by("item__order"))
     assert len(findings) == 2 and all(f.employer == w.employer for f in findings)
-    snippet = client_for(w.county_clerk).get(reverse("inspections:employer-findings", args=[w.employer.pk]))
+    snippet = signed_in(w.county_clerk).get(reverse("inspections:employer-findings", args=[w.employer.pk]))
     assert "防尘设施正常运行" in snippet.content.decode()
-    assert client_for(make_user("220103")).get(
+    assert signed_in(make_user("220103")).get(
         reverse("inspections:finding", args=[findings[0].pk])).status_code == 404
-    c = client_for(w.county_clerk)
+    c = signed_in(w.county_clerk)
     r = c.post(reverse("inspections:finding", args=[findings[0].pk]), {"action": "rectify", "note": ""})
     assert "This field" in r.content.decode() or "必填" in r.content.decode() or "整改" in r.content.decode()
     c.post(reverse("inspections:finding", args=[findings[0].pk]), {"action": "rectify", "note": "已维修除尘器"})
@@ -117,7 +111,7 @@ def test_findings_county_rectifies_team_verifies_or_reopens():
     findings[0].refresh_from_db()
     assert findings[0].status == FindingStatus.VERIFIED
     Finding.objects.filter(pk=findings[1].pk).update(deadline="2020-01-01")
-    page = client_for(w.city_clerk).get(reverse("inspections:findings") + "?level=3").content.decode()
+    page = signed_in(w.city_clerk).get(reverse("inspections:findings") + "?level=3").content.decode()
     assert "逾期" in page and "南关区" in page
     from inspections import selectors
 
@@ -128,7 +122,7 @@ def test_checklist_version_editing_in_the_browser():
     w = make_world()
     from inspections.models import ChecklistTemplate
 
-    c = client_for(w.admin)
+    c = signed_in(w.admin)
     template = ChecklistTemplate.objects.get(kind="unannounced")
     r = c.post(reverse("inspections:checklists"), {"template": template.pk})
     version = template.latest_version()
@@ -154,8 +148,8 @@ def test_reassigned_or_closed_assignment_page_is_read_only_and_grants_use_the_di
     w = make_world()
     assert AssignmentUserObjectPermission.objects.filter(content_object=w.comprehensive).count() == 2  # leader, member
     services.assignment_reassign(actor=w.admin, assignment=w.comprehensive, team=w.other_team)
-    body = client_for(w.member).get(reverse("inspections:fill", args=[w.comprehensive.pk])).content.decode()
+    body = signed_in(w.member).get(reverse("inspections:fill", args=[w.comprehensive.pk])).content.decode()
     assert 'data-can-fill="0"' in body and "已改派给其他检查组" in body
     services.plan_close(actor=w.admin, plan=w.plan)
-    body = client_for(w.member).get(reverse("inspections:fill", args=[w.unannounced.pk])).content.decode()
+    body = signed_in(w.member).get(reverse("inspections:fill", args=[w.unannounced.pk])).content.decode()
     assert 'data-can-fill="0"' in body

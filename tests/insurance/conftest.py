@@ -6,7 +6,6 @@ from ledger import services as ledger_services
 from ledger.models import DustType, EmployerRecord, Worker
 from portal.models import Department, Region, Role
 from tests.factories import make_user
-from tests.ledger.conftest import period_2020h1, period_2020h2  # noqa: F401
 from tests.ledger.factories import make_employer
 
 COUNTY = "371502"  # 东昌府区, 聊城市
@@ -53,7 +52,7 @@ def set_record(employer, period, **counts):
 
 
 @pytest.fixture
-def ledger(health_clerk, period_2020h1, county):  # noqa: F811
+def ledger(health_clerk, period_2020h1, county):
     """Three employers in 东昌府区 with records for 2020H1: two key-industry (cement 3011,
     coal 0610), one not (furniture 2110)."""
     cement = make_employer(county=COUNTY, name="鑫达水泥有限公司", industry="3011")

@@ -12,7 +12,7 @@ from ledger.demo import demo_uscc
 from ledger.models import CountySubmission, DustType, Employer, EmployerRecord, SubmissionStatus, Worker
 from ledger.validation import mask_id_number
 from portal.models import Department, Region, Role
-from tests.factories import make_user
+from tests.factories import make_user, signed_in
 from tests.ledger.factories import make_employer
 
 pytestmark = pytest.mark.django_db
@@ -25,12 +25,6 @@ def valid_id(first17: str) -> str:
 
 
 ID_NUMBER = valid_id("37010219850612001")
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 def employer_payload(**overrides) -> dict:
@@ -71,11 +65,11 @@ def spread():
     (("3715", Department.EMERGENCY, Role.VIEWER), {"东昌府水泥厂", "阳谷石材厂"}),
 ])
 def test_the_list_is_cut_to_the_users_regions(spread, membership, expected):
-    assert names(client_for(make_user(membership)).get(f"{API}/employers/")) == expected
+    assert names(signed_in(make_user(membership), api=True).get(f"{API}/employers/")) == expected
 
 
 def test_a_sibling_countys_employer_is_not_found(spread):
-    client = client_for(make_user("371502", role=Role.CLERK))
+    client = signed_in(make_user("371502", role=Role.CLERK), api=True)
     assert client.get(f"{API}/employers/{spread['371502'].pk}/").status_code == 200
     assert client.get(f"{API}/employers/{spread['371521'].pk}/").status_code == 404
     response = client.patch(f"{API}/employers/{spread['371521'].pk}/", {"name": "改名", "version": 1}, format="json")
@@ -83,7 +77,7 @@ def test_a_sibling_countys_employer_is_not_found(spread):
 
 
 def test_a_user_without_any_membership_is_refused(spread):
-    assert client_for(make_user()).get(f"{API}/employers/").status_code == 403
+    assert signed_in(make_user(), api=True).get(f"{API}/employers/").status_code == 403
 
 
 def test_an_anonymous_request_is_refused_with_401_asking_to_log_in(spread):
@@ -92,7 +86,7 @@ def test_an_anonymous_request_is_refused_with_401_asking_to_log_in(spread):
 
 
 def test_filters_search_and_ordering(spread):
-    client = client_for(make_user("37", role=Role.VIEWER))
+    client = signed_in(make_user("37", role=Role.VIEWER), api=True)
     make_employer(county="371502", township="371502001", name="古楼街道石料厂", industry="1011",
                   in_governance_scope=True)
     assert names(client.get(f"{API}/employers/", {"county": "371521"})) == {"阳谷石材厂"}
@@ -110,7 +104,7 @@ def test_filters_search_and_ordering(spread):
 
 
 def test_a_viewer_cannot_write(spread):
-    client = client_for(make_user("371502", role=Role.VIEWER))
+    client = signed_in(make_user("371502", role=Role.VIEWER), api=True)
     assert client.post(f"{API}/employers/", employer_payload(), format="json").status_code == 403
     response = client.patch(f"{API}/employers/{spread['371502'].pk}/", {"name": "改名", "version": 1}, format="json")
     assert response.status_code == 403
@@ -118,7 +112,7 @@ def test_a_viewer_cannot_write(spread):
 
 
 def test_hrss_reads_the_ledger_but_does_not_write_it(spread):
-    client = client_for(make_user("3715", department=Department.HRSS, role=Role.CLERK))
+    client = signed_in(make_user("3715", department=Department.HRSS, role=Role.CLERK), api=True)
     assert names(client.get(f"{API}/employers/")) == {"东昌府水泥厂", "阳谷石材厂"}
     assert client.get(f"{API}/employers/{spread['371521'].pk}/").status_code == 200
     assert client.post(f"{API}/employers/", employer_payload(), format="json").status_code == 403
@@ -131,7 +125,7 @@ def test_hrss_reads_the_ledger_but_does_not_write_it(spread):
 
 
 def test_a_clerk_creates_an_employer_with_codes():
-    response = client_for(make_user("371502", role=Role.CLERK)).post(
+    response = signed_in(make_user("371502", role=Role.CLERK), api=True).post(
         f"{API}/employers/", employer_payload(), format="json")
     assert response.status_code == 201, response.content
     body = response.json()
@@ -143,7 +137,7 @@ def test_a_clerk_creates_an_employer_with_codes():
 def test_a_bad_uscc_is_refused_with_the_chinese_checksum_message():
     good = demo_uscc("371502", 4242)
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
-    response = client_for(make_user("371502", role=Role.CLERK)).post(
+    response = signed_in(make_user("371502", role=Role.CLERK), api=True).post(
         f"{API}/employers/", employer_payload(uscc=bad), format="json")
     assert response.status_code == 400
     assert response.json()["uscc"] == ["统一社会信用代码校验位错误，请核对后重新填写"]
@@ -151,7 +145,7 @@ def test_a_bad_uscc_is_refused_with_the_chinese_checksum_message():
 
 
 def test_every_problem_comes_back_by_field_in_chinese():
-    response = client_for(make_user("371502", role=Role.CLERK)).post(f"{API}/employers/", employer_payload(
+    response = signed_in(make_user("371502", role=Role.CLERK), api=True).post(f"{API}/employers/", employer_payload(
         name=" ", legal_representative_phone="abc", township="371521001"), format="json")
     assert response.status_code == 400
     errors = response.json()
@@ -161,7 +155,7 @@ def test_every_problem_comes_back_by_field_in_chinese():
 
 
 def test_unknown_codes_are_named_in_the_message():
-    response = client_for(make_user("371502", role=Role.CLERK)).post(
+    response = signed_in(make_user("371502", role=Role.CLERK), api=True).post(
         f"{API}/employers/", employer_payload(county="3715", industry="9999"), format="json")
     assert response.status_code == 400
     errors = response.json()
@@ -170,7 +164,7 @@ def test_unknown_codes_are_named_in_the_message():
 
 
 def test_creating_outside_the_scope_is_refused_with_the_services_message():
-    response = client_for(make_user("371502", role=Role.CLERK)).post(
+    response = signed_in(make_user("371502", role=Role.CLERK), api=True).post(
         f"{API}/employers/", employer_payload(county="371521", township=None), format="json")
     assert response.status_code == 403
     assert "阳谷县" in response.json()["detail"]
@@ -178,14 +172,14 @@ def test_creating_outside_the_scope_is_refused_with_the_services_message():
 
 def test_an_update_needs_the_version():
     employer = make_employer(county="371502")
-    response = client_for(make_user("371502", role=Role.CLERK)).patch(
+    response = signed_in(make_user("371502", role=Role.CLERK), api=True).patch(
         f"{API}/employers/{employer.pk}/", {"name": "新名称"}, format="json")
     assert response.status_code == 400 and "version" in response.json()
 
 
 def test_an_update_with_the_current_version_saves_and_bumps_it():
     employer = make_employer(county="371502")
-    response = client_for(make_user("371502", role=Role.CLERK)).patch(
+    response = signed_in(make_user("371502", role=Role.CLERK), api=True).patch(
         f"{API}/employers/{employer.pk}/", {"name": "新名称", "version": 1}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["version"] == 2 and response.json()["name"] == "新名称"
@@ -196,7 +190,7 @@ def test_a_stale_version_gets_409_with_the_changes():
     other = make_user("371502", role=Role.CLERK)
     services.employer_update(actor=other, employer=employer, data={"name": "他人改的名称", "industry":
                              employer.industry.__class__.objects.get(code="3021")}, expected_version=1)
-    response = client_for(make_user("371502", role=Role.CLERK)).patch(
+    response = signed_in(make_user("371502", role=Role.CLERK), api=True).patch(
         f"{API}/employers/{employer.pk}/", {"name": "我改的名称", "industry": "3012", "version": 1}, format="json")
     assert response.status_code == 409
     body = response.json()
@@ -224,7 +218,7 @@ def worker():
     (("37", Department.HRSS, Role.CLERK), False),
 ])
 def test_worker_id_numbers_are_masked_unless_the_user_may_see_identities(worker, membership, masked):
-    client = client_for(make_user(membership))
+    client = signed_in(make_user(membership), api=True)
     expected = mask_id_number(ID_NUMBER) if masked else ID_NUMBER
     listed = client.get(f"{API}/workers/").json()["results"]
     assert [(row["id_number"], row["id_number_masked"]) for row in listed] == [(expected, masked)]
@@ -232,7 +226,7 @@ def test_worker_id_numbers_are_masked_unless_the_user_may_see_identities(worker,
 
 
 def test_a_clerk_adds_edits_and_removes_a_worker(worker):
-    client = client_for(make_user("371502", role=Role.CLERK))
+    client = signed_in(make_user("371502", role=Role.CLERK), api=True)
     second = valid_id("37010219900101002")
     response = client.post(f"{API}/workers/", {"employer": worker.employer_id, "name": "钱七", "id_number": second,
                                                "post": "投料工", "dust_type": "水泥粉尘"}, format="json")
@@ -251,7 +245,7 @@ def test_a_clerk_adds_edits_and_removes_a_worker(worker):
 
 
 def test_a_bad_id_number_and_an_employer_out_of_scope_are_refused(worker):
-    client = client_for(make_user("371502", role=Role.CLERK))
+    client = signed_in(make_user("371502", role=Role.CLERK), api=True)
     elsewhere = make_employer(county="371521")
     response = client.post(f"{API}/workers/", {"employer": elsewhere.pk, "name": "钱七",
                                                "id_number": ID_NUMBER[:-1] + ("0" if ID_NUMBER[-1] != "0" else "1"),
@@ -265,7 +259,7 @@ def test_a_bad_id_number_and_an_employer_out_of_scope_are_refused(worker):
 
 
 def test_a_full_update_may_send_the_masked_number_back_unchanged(worker):
-    client = client_for(make_user("371502", role=Role.CLERK))
+    client = signed_in(make_user("371502", role=Role.CLERK), api=True)
     payload = {"name": "赵六", "id_number": mask_id_number(ID_NUMBER), "post": "清扫工", "dust_type": "矽尘",
                "insured": True, "version": 1}
     response = client.put(f"{API}/workers/{worker.pk}/", payload, format="json")
@@ -278,7 +272,7 @@ def test_a_full_update_may_send_the_masked_number_back_unchanged(worker):
 
 
 def test_a_viewer_cannot_touch_the_roster(worker):
-    client = client_for(make_user("371502", role=Role.VIEWER))
+    client = signed_in(make_user("371502", role=Role.VIEWER), api=True)
     assert client.delete(f"{API}/workers/{worker.pk}/").status_code == 403
     assert Worker.objects.filter(pk=worker.pk).exists()
 
@@ -287,14 +281,14 @@ def test_a_viewer_cannot_touch_the_roster(worker):
 
 
 def test_periods_are_read_by_any_ledger_user_and_created_by_a_provincial_admin(period_2020h1):
-    viewer = client_for(make_user("371502", role=Role.VIEWER))
+    viewer = signed_in(make_user("371502", role=Role.VIEWER), api=True)
     assert [p["code"] for p in viewer.get(f"{API}/periods/").json()["results"]] == ["2020H1"]
     assert viewer.get(f"{API}/periods/2020H1/").json()["deadline"] == "2020-07-15"
     payload = {"year": 2021, "half": 1, "deadline": "2021-07-15"}
     assert viewer.post(f"{API}/periods/", payload, format="json").status_code == 403
-    city_admin = client_for(make_user("3715", role=Role.ADMIN)).post(f"{API}/periods/", payload, format="json")
+    city_admin = signed_in(make_user("3715", role=Role.ADMIN), api=True).post(f"{API}/periods/", payload, format="json")
     assert city_admin.status_code == 403 and "省级卫生健康管理员" in city_admin.json()["detail"]
-    admin = client_for(make_user("37", role=Role.ADMIN))
+    admin = signed_in(make_user("37", role=Role.ADMIN), api=True)
     response = admin.post(f"{API}/periods/", payload, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["code"] == "2021H1" and response.json()["ends_on"] == "2021-06-30"
@@ -307,7 +301,7 @@ def test_periods_are_read_by_any_ledger_user_and_created_by_a_provincial_admin(p
 
 def test_the_submission_flow_through_the_api(clerk, city_reviewer, province_reviewer, period_2020h1):
     employer = make_employer(county="371502")
-    as_clerk, as_city, as_province = client_for(clerk), client_for(city_reviewer), client_for(province_reviewer)
+    as_clerk, as_city, as_province = signed_in(clerk, api=True), signed_in(city_reviewer, api=True), signed_in(province_reviewer, api=True)
 
     opened = as_clerk.post(f"{API}/submissions/open/", {"period": "2020H1", "county": "371502"}, format="json")
     assert opened.status_code == 201, opened.content
@@ -334,9 +328,9 @@ def test_the_submission_flow_through_the_api(clerk, city_reviewer, province_revi
     assert "已锁定" in locked.json()["detail"] and "东昌府区" in locked.json()["detail"]
 
     assert as_clerk.post(f"{API}/submissions/{pk}/approve/").status_code == 403
-    county_reviewer = client_for(make_user("371502", role=Role.REVIEWER)).post(f"{API}/submissions/{pk}/approve/")
+    county_reviewer = signed_in(make_user("371502", role=Role.REVIEWER), api=True).post(f"{API}/submissions/{pk}/approve/")
     assert county_reviewer.status_code == 403 and "市级" in county_reviewer.json()["detail"]
-    other_city = client_for(make_user("3701", role=Role.REVIEWER)).post(f"{API}/submissions/{pk}/approve/")
+    other_city = signed_in(make_user("3701", role=Role.REVIEWER), api=True).post(f"{API}/submissions/{pk}/approve/")
     assert other_city.status_code == 404
 
     blank = as_city.post(f"{API}/submissions/{pk}/return/", {"reason": "  "}, format="json")
@@ -363,7 +357,7 @@ def test_the_submission_flow_through_the_api(clerk, city_reviewer, province_revi
 
 
 def test_a_clerk_cannot_open_another_county(clerk, period_2020h1):
-    response = client_for(clerk).post(f"{API}/submissions/open/", {"period": "2020H1", "county": "371521"},
+    response = signed_in(clerk, api=True).post(f"{API}/submissions/open/", {"period": "2020H1", "county": "371521"},
                                       format="json")
     assert response.status_code == 403 and "阳谷县" in response.json()["detail"]
 
@@ -372,7 +366,7 @@ def test_record_rules_and_versions_come_back_in_chinese(clerk, open_submission):
     employer = make_employer(county="371502")
     record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
                                            province=employer.province, city=employer.city, county=employer.county)
-    client = client_for(clerk)
+    client = signed_in(clerk, api=True)
     url = f"{API}/records/{record.pk}/"
     inconsistent = client.patch(url, {"total_workers": 10, "exposed_workers": 11, "version": 1}, format="json")
     assert inconsistent.status_code == 400
@@ -430,7 +424,7 @@ def test_records_filter_by_period_county_and_employer(clerk, open_submission):
     for employer in (mine, other):
         EmployerRecord.objects.create(employer=employer, period=open_submission.period, province=employer.province,
                                       city=employer.city, county=employer.county)
-    client = client_for(make_user("3715", role=Role.VIEWER))
+    client = signed_in(make_user("3715", role=Role.VIEWER), api=True)
     assert client.get(f"{API}/records/", {"period": "2020H1", "county": "371502"}).json()["count"] == 2
     assert client.get(f"{API}/records/", {"period": "2020H2"}).json()["count"] == 0
     rows = client.get(f"{API}/records/", {"employer": mine.pk}).json()["results"]
@@ -468,7 +462,7 @@ def _fill(n: int, period) -> None:
 
 @pytest.mark.parametrize("endpoint", ["employers", "records", "workers", "submissions", "periods"])
 def test_list_pages_take_a_constant_number_of_queries(period_2020h1, endpoint, django_assert_max_num_queries):
-    client = client_for(make_user("3715", role=Role.VIEWER))
+    client = signed_in(make_user("3715", role=Role.VIEWER), api=True)
     _fill(5, period_2020h1)
     small = _queries(client, f"{API}/{endpoint}/")
     _fill(45, period_2020h1)
@@ -507,6 +501,6 @@ def test_the_openapi_schema_has_the_ledger_paths_and_no_warnings_for_them():
 
 
 def test_the_schema_endpoint_answers_a_signed_in_user():
-    response = client_for(make_user("371502", role=Role.VIEWER)).get("/api/schema/")
+    response = signed_in(make_user("371502", role=Role.VIEWER), api=True).get("/api/schema/")
     assert response.status_code == 200 and b"/api/ledger/employers/" in response.content
 

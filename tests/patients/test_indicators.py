@@ -7,7 +7,6 @@ import re
 import pytest
 from django.urls import reverse
 
-from ledger.models import ReportingPeriod
 from patients import services
 from portal.models import Department, Region, Role
 from targets import rollups
@@ -21,9 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def period():
-    return ReportingPeriod.objects.create(code="2020H2", year=2020, half=2, starts_on=datetime.date(2020, 7, 1),
-                                          ends_on=datetime.date(2020, 12, 31), deadline=datetime.date(2021, 1, 15))
+def period(period_2020h2):
+    return period_2020h2
 
 
 def figures(period, code):

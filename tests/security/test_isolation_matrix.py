@@ -25,6 +25,7 @@ from django.db import transaction
 from django.test import Client, override_settings
 
 from portal.scoping import access_of, scope_for
+from tests.factories import signed_in
 from tests.security.isolation import (
     HOME,
     MARKERS,
@@ -47,10 +48,7 @@ OBJECT_ROUTES = [r for r in all_routes() if [k for k in r.kwargs if k != "format
 LIST_ROUTES = [r for r in all_routes() if not [k for k in r.kwargs if k != "format"]
                and "GET" in r.methods() and r.name not in ("logout", "api-schema", "api-docs")]
 def client_for(user) -> Client:
-    client = Client(raise_request_exception=True)
-    if user is not None:
-        client.force_login(user)
-    return client
+    return signed_in(user, raise_request_exception=True)
 
 
 @pytest.fixture(scope="module")

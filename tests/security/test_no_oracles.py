@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 
 from insurance.models import TrainingKind
-from ledger.models import ReportingPeriod
 from portal.models import Department, Region, Role
-from tests.factories import make_user
+from tests.factories import make_period, make_user
 from tests.ledger.factories import make_employer
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +21,7 @@ def foreign():
 
 @pytest.fixture
 def period():
-    return ReportingPeriod.objects.create(code="2020H1", year=2020, half=1, starts_on=dt.date(2020, 1, 1),
-                                          ends_on=dt.date(2020, 6, 30), deadline=dt.date(2030, 7, 15))
+    return make_period("2020H1", deadline=dt.date(2030, 7, 15))  # still open for reports
 
 
 def test_the_coverage_api_answers_alike_for_not_yours_and_missing(client, foreign, period):

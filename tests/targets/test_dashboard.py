@@ -16,9 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def period():
-    return ReportingPeriod.objects.create(code="2020H1", year=2020, half=1, starts_on=datetime.date(2020, 1, 1),
-                                          ends_on=datetime.date(2020, 6, 30), deadline=datetime.date(2020, 7, 15))
+def period(period_2020h1):
+    return period_2020h1
 
 
 def add_record(period, county, declared, **fields):

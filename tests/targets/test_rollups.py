@@ -141,9 +141,8 @@ def stored_by_region(period) -> dict[str, dict]:
 
 
 @pytest.fixture
-def period():
-    return ReportingPeriod.objects.create(code="2020H2", year=2020, half=2, starts_on=datetime.date(2020, 7, 1),
-                                          ends_on=datetime.date(2020, 12, 31), deadline=datetime.date(2021, 1, 15))
+def period(period_2020h2):
+    return period_2020h2
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -57,8 +57,11 @@ def test_a_stricter_child_target_wins(liaoning_admin, liaoning):
 
 
 def test_an_earlier_child_target_is_allowed(liaoning_admin, liaoning):
+    """The city reaches the province's 95% a quarter earlier: accepted and stored as set."""
     services.target_set(actor=liaoning_admin, campaign=liaoning, region=Region.objects.get(code="2101"),
                         indicator="declaration", due_on=datetime.date(2020, 9, 30), value=Decimal("95"))
+    stored = Target.objects.get(campaign=liaoning, region__code="2101", indicator="declaration")
+    assert (stored.due_on, stored.value) == (datetime.date(2020, 9, 30), Decimal("95"))
 
 
 def test_a_looser_child_target_is_refused_naming_the_parent(liaoning_admin, liaoning):

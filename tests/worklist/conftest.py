@@ -6,8 +6,8 @@ from ledger.models import ReportingPeriod
 
 
 @pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media_in_tmp(media_in_tmp):
+    """Photos and evidence go to a temporary MEDIA_ROOT (tests/conftest.py)."""
 
 
 @pytest.fixture
