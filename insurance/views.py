@@ -17,7 +17,7 @@ from insurance.models import CoverageImportJob, ExpansionPlan, FollowUpAction, L
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, ReportingPeriod
 from ledger.selectors import current_period
-from portal.forms import REGISTERED_ELSEWHERE, apply_errors
+from portal.forms import REGISTERED_ELSEWHERE, call_service
 from portal.models import Department, Region
 from portal.params import period_param, region_param
 from portal.scoping import Capability, forbidden, has_capability, requires
@@ -76,18 +76,16 @@ def handover_create(request):
     return redirect("insurance:index")
 
 
-def _handover_or_none(request, pk):
+def _handover_or_404(request, pk):
     try:
         return selectors.handover_get(actor=request.user, pk=pk)
     except LedgerHandover.DoesNotExist:
-        return None
+        raise Http404(_("该移交记录不存在或不在您的管辖范围内。")) from None
 
 
 @requires(C.INSURANCE_VIEW)
 def handover_detail(request, pk: int):
-    handover = _handover_or_none(request, pk)
-    if handover is None:
-        return forbidden(request, _("该移交记录不存在或不在您的管辖范围内。"))
+    handover = _handover_or_404(request, pk)
     handover_viewed(actor=request.user, handover=handover)
     return render(request, "insurance/handover_detail.html", {
         "liaison_region": handover.county,
@@ -99,13 +97,11 @@ def handover_detail(request, pk: int):
 
 @requires(C.INSURANCE_VIEW)
 def handover_roster(request, pk: int, employer_pk: int):
-    handover = _handover_or_none(request, pk)
-    if handover is None:
-        return forbidden(request, _("该移交记录不存在或不在您的管辖范围内。"))
+    handover = _handover_or_404(request, pk)
     try:
         employer, workers = selectors.handover_roster(actor=request.user, handover=handover, employer_pk=employer_pk)
     except Employer.DoesNotExist:
-        return forbidden(request, _("该单位不在此次移交的台帐中。"))
+        raise Http404(_("该单位不在此次移交的台帐中。")) from None
     return render(request, "insurance/handover_roster.html",
                   {"handover": handover, "employer": employer, "workers": workers})
 
@@ -127,14 +123,10 @@ def coverage(request):
         elif not request.scope.contains(employer.county):
             form.add_error("uscc", REGISTERED_ELSEWHERE)
         else:
-            try:
-                services.coverage_save(actor=request.user, employer=employer, period=data["period"],
-                                       insured_workers=data["insured_workers"], as_of=data["as_of"])
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc))
-            else:
+            saved, _coverage = call_service(form, services.coverage_save, actor=request.user, employer=employer,
+                                            period=data["period"], insured_workers=data["insured_workers"],
+                                            as_of=data["as_of"])
+            if saved:
                 messages.success(request, _("已保存“%(name)s”的参保人数。") % {"name": employer.name})
                 return redirect(f"{reverse('insurance:coverage')}?period={data['period'].code}")
     query = request.GET.get("q", "").strip()
@@ -264,18 +256,14 @@ def follow_ups(request, employer_pk: int):
     try:
         employer = selectors.employer_in_scope(actor=request.user, pk=employer_pk)
     except Employer.DoesNotExist:
-        return forbidden(request, _("该单位不存在或不在您的管辖范围内。"))
+        raise Http404(_("该单位不存在或不在您的管辖范围内。")) from None
     period = _period(request)
     form = FollowUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and period is not None:
-        try:
-            services.follow_up_create(actor=request.user, employer=employer, period=period,
-                                      **{**form.cleaned_data, "enrolled": form.cleaned_data.get("enrolled") or 0})
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
+        saved, _follow_up = call_service(form, services.follow_up_create, actor=request.user, employer=employer,
+                                         period=period, **{**form.cleaned_data,
+                                                           "enrolled": form.cleaned_data.get("enrolled") or 0})
+        if saved:
             messages.success(request, _("已记录跟进情况。"))
             return redirect(f"{reverse('insurance:follow-ups', args=[employer.pk])}?period={period.code}")
     return render(request, "insurance/follow_ups.html", {
@@ -292,14 +280,9 @@ def plans(request):
     form = PlanForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            plan = services.plan_save(actor=request.user, region=data["region"], title=data["title"],
-                                      start_year=data["start_year"], targets=form.targets())
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
+        saved, plan = call_service(form, services.plan_save, actor=request.user, region=data["region"],
+                                   title=data["title"], start_year=data["start_year"], targets=form.targets())
+        if saved:
             messages.success(request, _("已保存“%(title)s”。") % {"title": plan.title})
             return redirect("insurance:plan-detail", pk=plan.pk)
     return render(request, "insurance/plans.html", {
@@ -311,7 +294,7 @@ def plan_detail(request, pk: int):
     try:
         plan = selectors.plan_list(actor=request.user).get(pk=pk)
     except ExpansionPlan.DoesNotExist:
-        return forbidden(request, _("该计划不存在或不在您的管辖范围内。"))
+        raise Http404(_("该计划不存在或不在您的管辖范围内。")) from None
     return render(request, "insurance/plan_detail.html",
                   {"plan": plan, "rows": selectors.plan_progress(actor=request.user, plan=plan)})
 
@@ -337,15 +320,10 @@ def training(request):
                 parts.append(_("%(codes)s：已在其他地区登记。") % {"codes": "、".join(sorted(elsewhere))})
             form.add_error("employers", "；".join(parts))
         else:
-            try:
-                services.training_create(actor=request.user, region=data["region"], kind=data["kind"],
-                                         title=data["title"], held_on=data["held_on"],
+            saved, _event = call_service(form, services.training_create, actor=request.user, region=data["region"],
+                                         kind=data["kind"], title=data["title"], held_on=data["held_on"],
                                          participants=data["participants"], employers=employers)
-            except ValidationError as exc:
-                apply_errors(form, exc)
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc))
-            else:
+            if saved:
                 messages.success(request, _("已记录“%(title)s”。") % {"title": data["title"]})
                 return redirect("insurance:training")
     return render(request, "insurance/training.html", {

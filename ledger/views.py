@@ -4,6 +4,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -66,18 +67,16 @@ def employer_list(request):
     return render(request, template, context)
 
 
-def _employer_or_forbidden(request, pk: int):
+def _employer_or_404(request, pk: int) -> Employer:
     try:
         return selectors.employer_get(actor=request.user, pk=pk)
     except Employer.DoesNotExist:
-        return None
+        raise Http404(_("该单位不存在或不在您的管辖范围内。")) from None
 
 
 @requires(Capability.LEDGER_VIEW)
 def employer_detail(request, pk: int):
-    employer = _employer_or_forbidden(request, pk)
-    if employer is None:
-        return forbidden(request, _("该单位不存在或不在您的管辖范围内。"))
+    employer = _employer_or_404(request, pk)
     show_identity = selectors.may_see_identity(request.user, employer.county)
     workers = [
         {"worker": w, "id_number": w.id_number if show_identity else mask_id_number(w.id_number)}
@@ -110,9 +109,9 @@ def _versioned_save(form, extra: dict, service, **kwargs):
 def employer_edit(request, pk: int | None = None):
     employer = None
     if pk is not None:
-        employer = _employer_or_forbidden(request, pk)
-        if employer is None or not request.scope.contains(employer.county):
-            return forbidden(request, _("该单位不存在或不在您的管辖范围内。"))
+        employer = _employer_or_404(request, pk)
+        if not request.scope.contains(employer.county):
+            return forbidden(request, _("该单位不在您的填报范围内。"))
     form = EmployerForm(request.POST or None, instance=employer, actor=request.user)
     extra = {}
     if request.method == "POST" and form.is_valid():
@@ -136,7 +135,7 @@ def record_edit(request, pk: int):
     try:
         record = selectors.record_get(actor=request.user, pk=pk)
     except EmployerRecord.DoesNotExist:
-        return forbidden(request, _("该记录不存在或不在您的管辖范围内。"))
+        raise Http404(_("该记录不存在或不在您的管辖范围内。")) from None
     if not request.scope.contains(record.county):
         return forbidden(request, _("该记录不在您的填报范围内。"))
     form = RecordForm(request.POST or None, instance=record)
@@ -161,9 +160,9 @@ def record_edit(request, pk: int):
 
 @requires(Capability.LEDGER_EDIT)
 def worker_edit(request, employer_pk: int, pk: int | None = None):
-    employer = _employer_or_forbidden(request, employer_pk)
-    if employer is None or not request.scope.contains(employer.county):
-        return forbidden(request, _("该单位不存在或不在您的管辖范围内。"))
+    employer = _employer_or_404(request, employer_pk)
+    if not request.scope.contains(employer.county):
+        return forbidden(request, _("该单位不在您的填报范围内。"))
     worker = get_object_or_404(Worker, pk=pk, employer=employer) if pk else None
     form = WorkerForm(request.POST or None, instance=worker)
     extra = {}

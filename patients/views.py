@@ -3,9 +3,11 @@ read of a file or of a full ID number is logged (services.access_log)."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from patients import selectors, services
 from patients.forms import FollowUpForm, MoveForm, PatientForm, RehabSiteForm, ReliefForm
@@ -19,7 +21,8 @@ from portal.selectors import region_breadcrumbs
 
 PAGE_SIZE = 30
 C = Capability
-NOT_FOUND = _("该患者不存在或不在您的管辖范围内。")
+NOT_FOUND = gettext_lazy("该患者不存在或不在您的管辖范围内。")
+NOT_YOURS = gettext_lazy("该患者不在您的填报范围内。")
 
 
 def stage_param(request) -> str | None:
@@ -69,18 +72,17 @@ def overdue_list(request):
     return patient_list(request, overdue=True)
 
 
-def _patient(request, pk: int) -> Patient | None:
+def _patient(request, pk: int) -> Patient:
+    """A patient file the user may see; another's answers 404, as a missing one (rule 21)."""
     try:
         return selectors.patient_get(actor=request.user, pk=pk)
     except Patient.DoesNotExist:
-        return None
+        raise Http404(NOT_FOUND) from None
 
 
 @requires(C.PATIENT_VIEW)
 def patient_detail(request, pk: int):
     patient = _patient(request, pk)
-    if patient is None:
-        return forbidden(request, NOT_FOUND)
     may_see_id = selectors.may_see_identity(request.user, patient.county)
     show_id = may_see_id and request.GET.get("show_id") == "1"
     services.access_log(user=request.user, patients=[patient], kind=AccessKind.IDENTITY if show_id else AccessKind.FILE)
@@ -106,8 +108,8 @@ def patient_edit(request, pk: int | None = None):
     patient = None
     if pk is not None:
         patient = _patient(request, pk)
-        if patient is None or not request.scope.contains(patient.county):
-            return forbidden(request, NOT_FOUND)
+        if not request.scope.contains(patient.county):
+            return forbidden(request, NOT_YOURS)
     form = PatientForm(request.POST or None, initial=_initial(patient) if patient else None, actor=request.user)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
@@ -130,8 +132,8 @@ def patient_edit(request, pk: int | None = None):
 @requires(C.PATIENT_EDIT)
 def patient_move(request, pk: int):
     patient = _patient(request, pk)
-    if patient is None or not request.scope.contains(patient.county):
-        return forbidden(request, NOT_FOUND)
+    if not request.scope.contains(patient.county):
+        return forbidden(request, NOT_YOURS)
     form = MoveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         saved, _result = call_service(form, services.patient_move, actor=request.user, patient=patient,
@@ -148,8 +150,8 @@ def patient_move(request, pk: int):
 @requires(C.PATIENT_EDIT)
 def followup_create(request, pk: int):
     patient = _patient(request, pk)
-    if patient is None or not request.scope.contains(patient.county):
-        return forbidden(request, NOT_FOUND)
+    if not request.scope.contains(patient.county):
+        return forbidden(request, NOT_YOURS)
     form = FollowUpForm(request.POST or None, initial={"followed_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         saved, _result = call_service(form, services.followup_record, actor=request.user, patient=patient,
@@ -202,7 +204,7 @@ def relief_detail(request, pk: int):
     try:
         patient = selectors.relief_patient_get(actor=request.user, pk=pk, department=department)
     except Patient.DoesNotExist:
-        return forbidden(request, NOT_FOUND)
+        raise Http404(NOT_FOUND) from None
     services.access_log(user=request.user, patients=[patient], kind=AccessKind.FILE)
     duty = RELIEF_DUTIES[department]
     may_record = request.user.is_superuser or any(
@@ -244,7 +246,7 @@ def rehab_site_edit(request, pk: int | None = None):
     if pk is not None:
         site = request.scope.filter(RehabSite.objects).filter(pk=pk).first()
         if site is None:
-            return forbidden(request, _("该康复站（点）不存在或不在您的管辖范围内。"))
+            raise Http404(_("该康复站（点）不存在或不在您的管辖范围内。"))
     initial = {f: getattr(site, f) for f in services.SITE_FIELDS} if site else {
         "kind": request.GET.get("kind", "station"), "village": request.GET.get("village", ""),
         "township": Region.objects.filter(code=request.GET.get("township", "")).first(),

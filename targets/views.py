@@ -3,7 +3,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -140,7 +140,7 @@ def reported_figures(request):
             try:
                 figure = selectors.reported_figure_get(actor=request.user, pk=int(request.POST.get("figure", "0")))
             except (ValueError, ObjectDoesNotExist):
-                return forbidden(request, _("找不到该报送指标，或不在您的管辖范围内。"))
+                raise Http404(_("找不到该报送指标，或不在您的管辖范围内。")) from None
             try:
                 services.reported_figure_submit(actor=request.user, figure=figure)
                 messages.success(request, _("已报送，等待上级审核。"))
@@ -172,7 +172,7 @@ def reported_figure_review(request, pk: int):
     try:
         figure = selectors.reported_figure_get(actor=request.user, pk=pk)
     except ObjectDoesNotExist:
-        return forbidden(request, _("找不到该报送指标，或不在您的管辖范围内。"))
+        raise Http404(_("找不到该报送指标，或不在您的管辖范围内。")) from None
     try:
         services.reported_figure_review(actor=request.user, figure=figure, approve=request.POST.get("action") == "approve",
                                         reason=request.POST.get("reason", ""))
@@ -187,6 +187,6 @@ def reported_figure_evidence(request, pk: int):
     try:
         figure = selectors.reported_figure_get(actor=request.user, pk=pk)
     except ObjectDoesNotExist:
-        return forbidden(request, _("找不到该报送指标，或不在您的管辖范围内。"))
+        raise Http404(_("找不到该报送指标，或不在您的管辖范围内。")) from None
     return FileResponse(figure.evidence.open("rb"), as_attachment=True,
                         filename=figure.evidence.name.rsplit("/", 1)[-1])

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -165,7 +166,7 @@ def liaisons(request):
         if request.POST.get("liaison"):
             liaison = Liaison.objects.filter(pk=request.POST.get("liaison"), region=region).first()
             if liaison is None:
-                return forbidden(request, _("该联络员不存在。"))
+                raise Http404(_("该联络员不存在。"))
         try:
             if action == "delete" and liaison is not None:
                 services.liaison_delete(actor=request.user, liaison=liaison)
@@ -193,7 +194,7 @@ def county_review(request, pk: int):
     try:
         review = selectors.county_review(actor=request.user, submission_pk=pk)
     except CountySubmission.DoesNotExist:
-        return forbidden(request, _("该报送记录不存在或不在您的审核范围内。"))
+        raise Http404(_("该报送记录不存在或不在您的审核范围内。")) from None
     return render(request, "worklist/county_review.html", {"review": review})
 
 
@@ -203,7 +204,7 @@ def record_comments(request, pk: int):
     try:
         record, threads = selectors.record_comments(actor=request.user, record_pk=pk)
     except EmployerRecord.DoesNotExist:
-        return forbidden(request, _("该记录不存在或不在您的管辖范围内。"))
+        raise Http404(_("该记录不存在或不在您的管辖范围内。")) from None
     if request.method == "POST":
         try:
             if request.POST.get("reply_to"):

@@ -6,21 +6,17 @@ from openpyxl import load_workbook
 
 from insurance import services
 from insurance.models import InsuranceCoverage, LedgerHandover
+from tests.factories import signed_in
 from tests.insurance.test_services import unit, xlsx
 
 pytestmark = pytest.mark.django_db
-
-
-def login(client, user):
-    client.force_login(user)
-    return client
 
 
 def test_every_page_renders_for_hrss(client, ledger, health_clerk, hrss_clerk, period_2020h1, county):
     handover = services.ledger_handover(actor=health_clerk, period=period_2020h1, county=county)
     plan = services.plan_save(actor=hrss_clerk, region=county, title="东昌府区计划", start_year=2020,
                               targets=[(1, 50), (2, 60), (3, 70)])
-    login(client, hrss_clerk)
+    signed_in(client=client, user=hrss_clerk)
     for name, args in [("index", []), ("handover-detail", [handover.pk]),
                        ("handover-roster", [handover.pk, ledger["cement"].pk]), ("coverage", []), ("import", []),
                        ("reconciliation", []), ("work-list", []), ("follow-ups", [ledger["cement"].pk]),
@@ -32,19 +28,19 @@ def test_every_page_renders_for_hrss(client, ledger, health_clerk, hrss_clerk, p
 
 
 def test_empty_states(client, hrss_clerk, period_2020h1):
-    login(client, hrss_clerk)
+    signed_in(client=client, user=hrss_clerk)
     assert "尚未向您移交台帐" in client.get(reverse("insurance:index")).content.decode()
     assert "没有存在未参保职工" in client.get(reverse("insurance:work-list")).content.decode()
 
 
 def test_health_clerk_hands_over_through_the_page(client, ledger, health_clerk, period_2020h1, county):
-    login(client, health_clerk)
+    signed_in(client=client, user=health_clerk)
     response = client.post(reverse("insurance:handover-create"), {"county": county.pk, "period": period_2020h1.pk})
     assert response.status_code == 302 and LedgerHandover.objects.count() == 1
 
 
 def test_health_user_cannot_post_coverage(client, ledger, health_clerk, period_2020h1):
-    login(client, health_clerk)
+    signed_in(client=client, user=health_clerk)
     response = client.post(reverse("insurance:coverage"), {
         "uscc": ledger["cement"].uscc, "period": period_2020h1.pk, "insured_workers": 5, "as_of": "2020-06-30"})
     assert response.status_code == 403 and "权限" in response.content.decode()
@@ -52,7 +48,7 @@ def test_health_user_cannot_post_coverage(client, ledger, health_clerk, period_2
 
 
 def test_hrss_enters_coverage_and_imports_through_pages(client, ledger, hrss_clerk, period_2020h1, county):
-    login(client, hrss_clerk)
+    signed_in(client=client, user=hrss_clerk)
     response = client.post(reverse("insurance:coverage"), {
         "uscc": ledger["cement"].uscc, "period": period_2020h1.pk, "insured_workers": 70, "as_of": "2020-06-30"})
     assert response.status_code == 302
@@ -62,7 +58,7 @@ def test_hrss_enters_coverage_and_imports_through_pages(client, ledger, hrss_cle
 def test_import_page_shows_the_row_report(client, ledger, hrss_clerk, period_2020h1, county):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    login(client, hrss_clerk)
+    signed_in(client=client, user=hrss_clerk)
     upload = SimpleUploadedFile("社保.xlsx", xlsx([unit(ledger["cement"], 101)]))
     response = client.post(reverse("insurance:import"), {"region": county.pk, "period": period_2020h1.pk,
                                                         "file": upload})
@@ -76,7 +72,7 @@ def test_import_page_shows_the_row_report(client, ledger, hrss_clerk, period_202
 
 
 def test_work_list_export(client, ledger, hrss_clerk, period_2020h1):
-    login(client, hrss_clerk)
+    signed_in(client=client, user=hrss_clerk)
     response = client.get(reverse("insurance:work-list-export"), {"period": period_2020h1.code})
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
@@ -84,7 +80,7 @@ def test_work_list_export(client, ledger, hrss_clerk, period_2020h1):
 
 
 def test_follow_up_page_records_enrolment(client, ledger, hrss_clerk, period_2020h1):
-    login(client, hrss_clerk)
+    signed_in(client=client, user=hrss_clerk)
     url = reverse("insurance:follow-ups", args=[ledger["cement"].pk]) + f"?period={period_2020h1.code}"
     response = client.post(url, {"action": "enrolled", "acted_on": "2020-07-01", "enrolled": 10})
     assert response.status_code == 302
@@ -92,6 +88,7 @@ def test_follow_up_page_records_enrolment(client, ledger, hrss_clerk, period_202
 
 
 def test_other_county_hrss_cannot_see_the_employer(client, ledger, hrss_other_county, period_2020h1):
-    login(client, hrss_other_county)
+    signed_in(client=client, user=hrss_other_county)
     response = client.get(reverse("insurance:follow-ups", args=[ledger["cement"].pk]))
-    assert response.status_code == 403
+    assert response.status_code == 404  # as an employer that does not exist (rule 21)
+    assert client.get(reverse("insurance:follow-ups", args=[999999])).status_code == 404

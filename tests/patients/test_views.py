@@ -6,53 +6,49 @@ from django.urls import reverse
 from patients import services
 from patients.models import AccessKind, PatientAccess
 from portal.models import Department, Role
-from tests.factories import make_user
+from tests.factories import make_user, signed_in
 from tests.patients.conftest import COUNTY, SIBLING, patient_data
 
 pytestmark = pytest.mark.django_db
 
 
-def login(client, user):
-    client.force_login(user)
-    return client
-
-
 def test_the_list_masks_id_numbers_and_shows_only_the_county(client, clerk, sibling_clerk):
     mine = services.patient_create(actor=clerk, data=patient_data())
     theirs = services.patient_create(actor=sibling_clerk, data=patient_data(SIBLING, name="赵铁柱"))
-    body = login(client, clerk).get(reverse("patients:list")).content.decode()
+    body = signed_in(client=client, user=clerk).get(reverse("patients:list")).content.decode()
     assert mine.name in body and theirs.name not in body
     assert mine.id_number not in body and mine.id_number[:6] + "********" + mine.id_number[-4:] in body
 
 
 def test_reading_a_file_and_its_full_id_is_logged_and_the_admin_reads_the_log(client, clerk):
     patient = services.patient_create(actor=clerk, data=patient_data())
-    login(client, clerk)
+    signed_in(client=client, user=clerk)
     assert patient.id_number not in client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     assert patient.id_number in client.get(reverse("patients:detail", args=[patient.pk]) + "?show_id=1").content.decode()
     kinds = list(PatientAccess.objects.filter(user=clerk, patient=patient).values_list("kind", flat=True))
     assert sorted(kinds) == sorted([AccessKind.FILE, AccessKind.IDENTITY])
     admin = make_user(COUNTY, role=Role.ADMIN)
     client.logout()
-    body = login(client, admin).get(reverse("patients:access-log")).content.decode()
+    body = signed_in(client=client, user=admin).get(reverse("patients:access-log")).content.decode()
     assert clerk.username in body and patient.name in body
     sibling_admin = make_user(SIBLING, role=Role.ADMIN)
     client.logout()
-    assert patient.name not in login(client, sibling_admin).get(reverse("patients:access-log")).content.decode()
+    assert patient.name not in signed_in(client=client, user=sibling_admin).get(reverse("patients:access-log")).content.decode()
 
 
 def test_a_viewer_without_identity_rights_cannot_unmask(client, clerk):
     patient = services.patient_create(actor=clerk, data=patient_data())
     viewer = make_user(COUNTY, role=Role.VIEWER)
-    body = login(client, viewer).get(reverse("patients:detail", args=[patient.pk]) + "?show_id=1").content.decode()
+    body = signed_in(client=client, user=viewer).get(reverse("patients:detail", args=[patient.pk]) + "?show_id=1").content.decode()
     assert patient.id_number not in body
 
 
-def test_another_countys_patient_answers_403(client, clerk, sibling_clerk):
+def test_another_countys_patient_answers_404_as_a_missing_one(client, clerk, sibling_clerk):
     patient = services.patient_create(actor=clerk, data=patient_data())
-    login(client, sibling_clerk)
+    signed_in(client=client, user=sibling_clerk)
     for name in ("patients:detail", "patients:edit", "patients:followup-create", "patients:move"):
-        assert client.get(reverse(name, args=[patient.pk])).status_code == 403
+        assert client.get(reverse(name, args=[patient.pk])).status_code == 404
+        assert client.get(reverse(name, args=[999999])).status_code == 404
 
 
 def test_civil_affairs_sees_only_its_categories_in_its_county(client, clerk, sibling_clerk, civil_affairs):
@@ -60,11 +56,11 @@ def test_civil_affairs_sees_only_its_categories_in_its_county(client, clerk, sib
     insured = services.patient_create(actor=clerk, data=patient_data(injury_insured=True, name="钱小平"))
     elsewhere = services.patient_create(actor=sibling_clerk, data=patient_data(SIBLING, employer_gone=True,
                                                                                name="吴长江"))
-    login(client, civil_affairs)
+    signed_in(client=client, user=civil_affairs)
     body = client.get(reverse("patients:relief")).content.decode()
     assert gone.name in body and insured.name not in body and elsewhere.name not in body
     assert client.get(reverse("patients:list")).status_code == 403
-    assert client.get(reverse("patients:relief-detail", args=[insured.pk])).status_code == 403
+    assert client.get(reverse("patients:relief-detail", args=[insured.pk])).status_code == 404
     response = client.post(reverse("patients:relief-detail", args=[gone.pk]), {
         "department": Department.CIVIL_AFFAIRS, "kind": "basic_living", "acted_on": "2021-03-01"})
     assert response.status_code == 302
@@ -77,7 +73,7 @@ def test_the_filing_form_shows_category_c_for_a_closed_employer(client, clerk):
     form.update({"county": data["county"].pk, "township": data["township"].pk, "employer_gone": "on",
                  "diagnosed_on": "2015-03-01"})
     form.pop("injury_insured"), form.pop("injury_recognized")
-    response = login(client, clerk).post(reverse("patients:create"), form)
+    response = signed_in(client=client, user=clerk).post(reverse("patients:create"), form)
     assert response.status_code == 302, response.content.decode()[:2000]
     body = client.get(response["Location"]).content.decode()
     assert "用人单位已不存在" in body
@@ -90,7 +86,7 @@ def test_the_rehab_page_asks_for_a_station_once_a_township_reaches_100(client, c
     from patients import selectors
     selectors.TOWNSHIP_STATION_THRESHOLD, old = 3, selectors.TOWNSHIP_STATION_THRESHOLD
     try:
-        body = login(client, clerk).get(reverse("patients:rehab")).content.decode()
+        body = signed_in(client=client, user=clerk).get(reverse("patients:rehab")).content.decode()
     finally:
         selectors.TOWNSHIP_STATION_THRESHOLD = old
     assert data["township"].name in body and "尚未建站" in body
@@ -100,7 +96,7 @@ def test_the_overdue_list_lists_patients_past_their_due_date(client, clerk):
     late = services.patient_create(actor=clerk, data=patient_data(name="逾期甲"))
     fresh = services.patient_create(actor=clerk, data=patient_data(name="新诊乙",
                                                                    diagnosed_on=datetime.date.today()))
-    body = login(client, clerk).get(reverse("patients:overdue")).content.decode()
+    body = signed_in(client=client, user=clerk).get(reverse("patients:overdue")).content.decode()
     assert late.name in body and fresh.name not in body
 
 

@@ -1,14 +1,12 @@
 """Figures the ledger does not hold: reported with evidence, submitted, approved from above, and
 shown on the dashboard beside the ledger's with the same colours."""
 
-import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from ledger.models import ReportingPeriod
 from portal.models import Region, Role
 from targets import services
 from targets.indicators import CATALOGUE_BY_CODE, Source
@@ -24,9 +22,8 @@ def media(tmp_path, settings):
 
 
 @pytest.fixture
-def period():
-    return ReportingPeriod.objects.create(code="2020H1", year=2020, half=1, starts_on=datetime.date(2020, 1, 1),
-                                          ends_on=datetime.date(2020, 6, 30), deadline=datetime.date(2020, 7, 15))
+def period(period_2020h1):
+    return period_2020h1
 
 
 def evidence():
@@ -122,4 +119,4 @@ def test_the_page_enters_a_figure_with_its_evidence(client, period):
     assert "县区职业健康检查机构确定率" in body and "报送" in body
     assert client.get(reverse("targets:reported-evidence", args=[figure.pk])).status_code == 200
     client.force_login(make_user("3715", role=Role.VIEWER))
-    assert client.get(reverse("targets:reported-evidence", args=[figure.pk])).status_code == 403
+    assert client.get(reverse("targets:reported-evidence", args=[figure.pk])).status_code == 404
