@@ -112,11 +112,11 @@ class InspAssignmentSerializer(serializers.ModelSerializer):
                   "inspection_status", "inspection_return_reason"]
 
     def get_inspection_status(self, obj) -> str | None:
-        return obj.inspection.status if selectors._has_inspection(obj) else None
+        return obj.inspection.status if selectors.has_inspection(obj) else None
 
     def get_inspection_return_reason(self, obj) -> str | None:
         """The leader's reason while the team corrects a returned checklist."""
-        return selectors.return_reason(obj.inspection) if selectors._has_inspection(obj) else None
+        return selectors.return_reason(obj.inspection) if selectors.has_inspection(obj) else None
 
 
 class InspAnswerChangeSerializer(serializers.Serializer):
@@ -274,6 +274,10 @@ class AssignmentViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.assignment_list(actor=self.request.user).order_by("id")
 
+    def check_write(self, obj) -> None:
+        # Every write (sync, photos, submit) is refused before its body is read.
+        services.access_fill(self.request.user, obj)
+
     @extend_schema(summary="离线数据：检查表答案和被检查单位本期台帐", responses=InspOfflinePayloadSerializer)
     @action(detail=True, methods=["get"])
     def offline(self, request, pk=None):
@@ -284,7 +288,6 @@ class AssignmentViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         assignment = self.get_object()
-        services.access_fill(request.user, assignment)  # permission before the body is read
         body = InspAnswerSyncRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         changes = [{**c, "client_uuid": str(c["client_uuid"])} for c in body.validated_data["answers"]]
@@ -307,12 +310,10 @@ class AssignmentViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         assignment = self.get_object()
-        services.access_fill(request.user, assignment)  # permission before the body is read
         body = InspSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        inspection = services.inspection_for(assignment)
         try:
-            inspection = services.inspection_submit(actor=request.user, inspection=inspection, **body.validated_data)
+            inspection = services.assignment_submit(actor=request.user, assignment=assignment, **body.validated_data)
         except DjangoValidationError as exc:
             if exc.code != "blank_items":
                 raise

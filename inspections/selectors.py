@@ -23,6 +23,7 @@ from inspections.models import (
     InspectionPlan,
     InspectionStatus,
 )
+from portal.models import Region, User
 from portal.scoping import Capability, holders_of, scope_for
 
 C = Capability
@@ -42,7 +43,7 @@ def granted_assignment_ids(user, *, in_window: bool = True) -> QuerySet:
     return rows.values("content_object_id")
 
 
-def assignment_list(*, actor) -> QuerySet[Assignment]:
+def assignment_list(*, actor: User) -> QuerySet[Assignment]:
     """Who sees an assignment:
     - the issuing side's admins (INSPECTION_MANAGE over the plan's region): all of the plan;
     - a team (guardian grant on the assignment): its own assignments while the plan runs;
@@ -65,15 +66,15 @@ def assignment_list(*, actor) -> QuerySet[Assignment]:
             .distinct())
 
 
-def assignment_get(*, actor, pk: int) -> Assignment:
+def assignment_get(*, actor: User, pk: int) -> Assignment:
     return assignment_list(actor=actor).get(pk=pk)
 
 
-def may_fill(actor, assignment: Assignment) -> bool:
+def may_fill(actor: User, assignment: Assignment) -> bool:
     return assignment_list_granted(actor).filter(pk=assignment.pk).exists()
 
 
-def assignment_list_granted(actor, *, in_window: bool = True) -> QuerySet[Assignment]:
+def assignment_list_granted(actor: User, *, in_window: bool = True) -> QuerySet[Assignment]:
     return Assignment.objects.filter(pk__in=granted_assignment_ids(actor, in_window=in_window)).select_related(
         "plan", "team", "region", "employer", "checklist_version__template")
 
@@ -88,7 +89,7 @@ def task_state(assignment: Assignment) -> str:
     """Where an inspector's task stands, for the task list."""
     if assignment.status == AssignmentStatus.REASSIGNED:
         return "reassigned"
-    inspection = assignment.inspection if _has_inspection(assignment) else None
+    inspection = assignment.inspection if has_inspection(assignment) else None
     if inspection is None:
         return "not_started"
     if inspection.status == InspectionStatus.SIGNED:
@@ -100,7 +101,7 @@ def task_state(assignment: Assignment) -> str:
     return "filling" if getattr(assignment, "answered", 0) else "not_started"
 
 
-def task_list(actor) -> list[Assignment]:
+def task_list(actor: User) -> list[Assignment]:
     """The inspector's own tasks (all plans, in window or not) with how far each has got:
     state, answered items and the checklist's item count."""
     tasks = list(assignment_list_granted(actor, in_window=False).select_related("inspection").annotate(
@@ -112,7 +113,7 @@ def task_list(actor) -> list[Assignment]:
     return tasks
 
 
-def may_manage_plan(actor, plan: InspectionPlan) -> bool:
+def may_manage_plan(actor: User, plan: InspectionPlan) -> bool:
     return scope_for(actor, C.INSPECTION_MANAGE).contains(plan.region)
 
 
@@ -125,7 +126,7 @@ def team_candidates(plan: InspectionPlan) -> QuerySet:
     return holders_of(Capability.INSPECTION_FILL, plan.region).order_by("username")
 
 
-def plan_list(*, actor) -> QuerySet[InspectionPlan]:
+def plan_list(*, actor: User) -> QuerySet[InspectionPlan]:
     manage = scope_for(actor, C.INSPECTION_MANAGE)
     q = Q(pk__in=assignment_list(actor=actor).values("plan_id"))
     if manage:
@@ -133,11 +134,11 @@ def plan_list(*, actor) -> QuerySet[InspectionPlan]:
     return InspectionPlan.objects.filter(q).select_related("region").distinct()
 
 
-def plan_get(*, actor, pk: int) -> InspectionPlan:
+def plan_get(*, actor: User, pk: int) -> InspectionPlan:
     return plan_list(actor=actor).get(pk=pk)
 
 
-def template_list(*, actor=None) -> QuerySet[ChecklistTemplate]:
+def template_list(*, actor: User | None = None) -> QuerySet[ChecklistTemplate]:
     """Templates with the versions the actor may see: the issuing level's, and the own versions
     of regions inside the actor's scope."""
     versions = ChecklistVersion.objects.select_related("region").order_by("-number")
@@ -147,7 +148,7 @@ def template_list(*, actor=None) -> QuerySet[ChecklistTemplate]:
     return ChecklistTemplate.objects.prefetch_related(Prefetch("versions", queryset=versions))
 
 
-def version_list(*, actor) -> QuerySet[ChecklistVersion]:
+def version_list(*, actor: User) -> QuerySet[ChecklistVersion]:
     """Versions a user may read: the issuing levels', a region's own ones inside their scope, and
     those their team's assignments use."""
     scope = scope_for(actor, C.INSPECTION_VIEW)
@@ -191,7 +192,7 @@ def answer_payload(answer: Answer) -> dict:
 def assignment_payload(assignment: Assignment) -> dict:
     """Everything the tablet needs offline: checklist answers so far and, for an employer, its
     ledger facts of the current period."""
-    inspection = getattr(assignment, "inspection", None) if _has_inspection(assignment) else None
+    inspection = getattr(assignment, "inspection", None) if has_inspection(assignment) else None
     data = {
         "id": assignment.pk, "kind": assignment.kind, "target": assignment.target_name,
         "plan": {"id": assignment.plan_id, "name": assignment.plan.name, "status": assignment.plan.status},
@@ -213,7 +214,8 @@ def return_reason(inspection: Inspection) -> str | None:
     return inspection.return_reason if inspection.is_returned else None
 
 
-def _has_inspection(assignment) -> bool:
+def has_inspection(assignment: Assignment) -> bool:
+    """Whether the team has started the checklist (the one-to-one inspection exists)."""
     try:
         return assignment.inspection is not None
     except Inspection.DoesNotExist:
@@ -255,7 +257,7 @@ def inspection_figures(inspection: Inspection) -> dict:
     }
 
 
-def finding_list(*, actor, open_only: bool = False, employer=None) -> QuerySet[Finding]:
+def finding_list(*, actor: User, open_only: bool = False, employer=None) -> QuerySet[Finding]:
     view = scope_for(actor, C.INSPECTION_VIEW)
     manage = scope_for(actor, C.INSPECTION_MANAGE)
     q = Q(pk__in=[])
@@ -272,18 +274,16 @@ def finding_list(*, actor, open_only: bool = False, employer=None) -> QuerySet[F
     return qs.distinct()
 
 
-def finding_get(*, actor, pk: int) -> Finding:
+def finding_get(*, actor: User, pk: int) -> Finding:
     return finding_list(actor=actor).get(pk=pk)
 
 
-def overdue_findings(*, actor) -> QuerySet[Finding]:
+def overdue_findings(*, actor: User) -> QuerySet[Finding]:
     return finding_list(actor=actor, open_only=True).filter(deadline__lt=timezone.localdate())
 
 
-def overdue_by_region(*, actor, level: int) -> list[dict]:
+def overdue_by_region(*, actor: User, level: int) -> list[dict]:
     """Overdue findings counted per region at one level (2 city, 3 county)."""
-    from portal.models import Region
-
     counts: Counter = Counter()
     for path in overdue_findings(actor=actor).values_list("region__path", flat=True):
         parts = path.strip("/").split("/")  # from the national root (level 0): a level's code is at its index
@@ -308,11 +308,9 @@ def plan_report(plan: InspectionPlan) -> dict:
     }
 
 
-def zero_penalty_counties(*, actor=None, year: int | None = None) -> QuerySet:
+def zero_penalty_counties(*, actor: User | None = None, year: int | None = None) -> QuerySet:
     """Counties whose latest submitted comprehensive inspection of the year answered “否” to the
     item keyed `no_zero_penalty` (杜绝零执法零处罚), or reported 0 penalty cases."""
-    from portal.models import Region
-
     year = year or timezone.localdate().year
     answers = Answer.objects.filter(
         inspection__status__in=VISIBLE_AFTER, inspection__submitted_at__year=year,

@@ -43,6 +43,7 @@ from inspections.models import (
 )
 from inspections.reference import build_sections, version_as_spec
 from portal.audit import audit
+from portal.models import User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import check_text
 from worklist.models import NotificationKind
@@ -54,7 +55,7 @@ SEVERITY_DAYS = {Severity.HIGH: 15, Severity.MEDIUM: 30, Severity.LOW: 60}
 DEFAULT_PHOTO_MAX = 5 * 1024 * 1024
 
 
-def _require_manage(actor, plan_or_region) -> None:
+def _require_manage(actor: User, plan_or_region) -> None:
     region = plan_or_region.region if isinstance(plan_or_region, InspectionPlan) else plan_or_region
     require_in_scope(actor, C.INSPECTION_MANAGE, region)
 
@@ -62,18 +63,18 @@ def _require_manage(actor, plan_or_region) -> None:
 # ---- Checklists ----------------------------------------------------------------------------
 
 
-def _require_checklist_admin(actor) -> None:
+def _require_checklist_admin(actor: User) -> None:
     if not scope_for(actor, C.INSPECTION_MANAGE):
         raise PermissionDenied(_("只有卫生健康部门管理员可以维护检查表。"))
 
 
-def issues_template(actor, template: ChecklistTemplate) -> bool:
+def issues_template(actor: User, template: ChecklistTemplate) -> bool:
     """Whether the actor administers the level that issued the checklist (or one above it)."""
     scope = scope_for(actor, C.INSPECTION_MANAGE)
     return scope.contains(template.region) if template.region_id else scope.unrestricted
 
 
-def _require_version_admin(actor, version: ChecklistVersion) -> None:
+def _require_version_admin(actor: User, version: ChecklistVersion) -> None:
     """The issuing level's versions belong to its admins; a lower level's own version to the admins
     of that region. Nobody else changes either."""
     _require_checklist_admin(actor)
@@ -85,7 +86,7 @@ def _require_version_admin(actor, version: ChecklistVersion) -> None:
 
 
 @transaction.atomic
-def checklist_version_create(*, actor, template: ChecklistTemplate, region=None) -> ChecklistVersion:
+def checklist_version_create(*, actor: User, template: ChecklistTemplate, region=None) -> ChecklistVersion:
     """A new draft version, copied from the latest one. An admin of the issuing level makes the
     template's next version; an admin below it (`region`: one of their regions) makes their own
     version, which carries the issuing level's latest published items unchangeable and adds to them."""
@@ -141,7 +142,7 @@ def _editable_version(version: ChecklistVersion) -> None:
 
 
 @transaction.atomic
-def checklist_item_update(*, actor, item: ChecklistItem, text: str, answer_type: str, required: bool,
+def checklist_item_update(*, actor: User, item: ChecklistItem, text: str, answer_type: str, required: bool,
                           no_is_finding: bool, default_severity: str, guidance: str = "",
                           choices: list[str] | None = None) -> ChecklistItem:
     _require_version_admin(actor, item.section.version)
@@ -163,7 +164,7 @@ def checklist_item_update(*, actor, item: ChecklistItem, text: str, answer_type:
 
 
 @transaction.atomic
-def checklist_item_add(*, actor, version: ChecklistVersion, section_number: str, text: str,
+def checklist_item_add(*, actor: User, version: ChecklistVersion, section_number: str, text: str,
                        answer_type: str = AnswerType.YES_NO_NA) -> ChecklistItem:
     _require_version_admin(actor, version)
     _editable_version(version)
@@ -178,7 +179,7 @@ def checklist_item_add(*, actor, version: ChecklistVersion, section_number: str,
 
 
 @transaction.atomic
-def checklist_version_publish(*, actor, version: ChecklistVersion) -> ChecklistVersion:
+def checklist_version_publish(*, actor: User, version: ChecklistVersion) -> ChecklistVersion:
     _require_version_admin(actor, version)
     _editable_version(version)
     if not ChecklistItem.objects.filter(section__version=version).exists():
@@ -193,7 +194,7 @@ def checklist_version_publish(*, actor, version: ChecklistVersion) -> ChecklistV
 
 
 @transaction.atomic
-def plan_create(*, actor, region, name: str, window_start: dt.date, window_end: dt.date,
+def plan_create(*, actor: User, region, name: str, window_start: dt.date, window_end: dt.date,
                 report_deadline: dt.date, document_number: str = "") -> InspectionPlan:
     _require_manage(actor, region)
     errors = {}
@@ -212,7 +213,7 @@ def plan_create(*, actor, region, name: str, window_start: dt.date, window_end: 
 
 
 @transaction.atomic
-def plan_close(*, actor, plan: InspectionPlan) -> InspectionPlan:
+def plan_close(*, actor: User, plan: InspectionPlan) -> InspectionPlan:
     _require_manage(actor, plan)
     with audit(actor, "检查计划结束", plan=plan.pk):
         plan.status = PlanStatus.CLOSED
@@ -221,7 +222,7 @@ def plan_close(*, actor, plan: InspectionPlan) -> InspectionPlan:
 
 
 @transaction.atomic
-def team_create(*, actor, plan: InspectionPlan, name: str, leader, members=(), liaison=None,
+def team_create(*, actor: User, plan: InspectionPlan, name: str, leader, members=(), liaison=None,
                 liaison_phone: str = "") -> Team:
     _require_manage(actor, plan)
     if plan.status != PlanStatus.OPEN:
@@ -255,8 +256,6 @@ def _sync_team_permissions(team: Team) -> None:
     for assignment in team.assignments.all():
         granted = set(AssignmentUserObjectPermission.objects.filter(
             content_object=assignment, permission__codename="fill_assignment").values_list("user_id", flat=True))
-        from portal.models import User
-
         for user in User.objects.filter(pk__in=users - granted):
             assign_perm(PERM, user, assignment)
         for user in User.objects.filter(pk__in=granted - users):
@@ -264,7 +263,7 @@ def _sync_team_permissions(team: Team) -> None:
 
 
 @transaction.atomic
-def assignment_create(*, actor, team: Team, kind: str, region=None, employer=None,
+def assignment_create(*, actor: User, team: Team, kind: str, region=None, employer=None,
                       checklist_version: ChecklistVersion | None = None) -> Assignment:
     plan = team.plan
     _require_manage(actor, plan)
@@ -295,7 +294,7 @@ def assignment_create(*, actor, team: Team, kind: str, region=None, employer=Non
 
 
 @transaction.atomic
-def assignment_reassign(*, actor, assignment: Assignment, team: Team) -> Assignment:
+def assignment_reassign(*, actor: User, assignment: Assignment, team: Team) -> Assignment:
     """The old assignment stays (read-only for its team, who are told it moved); the new team gets
     a fresh one."""
     _require_manage(actor, assignment.plan)
@@ -317,7 +316,7 @@ def assignment_reassign(*, actor, assignment: Assignment, team: Team) -> Assignm
 # ---- Filling ---------------------------------------------------------------------------------
 
 
-def access_fill(actor, assignment: Assignment) -> None:
+def access_fill(actor: User, assignment: Assignment) -> None:
     """Refusals of a write to an assignment, each with its Chinese message."""
     if not selectors.may_fill(actor, assignment):
         if selectors.assignment_list_granted(actor, in_window=False).filter(pk=assignment.pk).exists():
@@ -337,7 +336,7 @@ def inspection_for(assignment: Assignment) -> Inspection:
 
 
 @transaction.atomic
-def inspection_start(*, actor, assignment: Assignment) -> Inspection:
+def inspection_start(*, actor: User, assignment: Assignment) -> Inspection:
     access_fill(actor, assignment)
     with audit(actor, "检查开始", assignment=assignment.pk):
         return inspection_for(assignment)
@@ -425,7 +424,7 @@ class SyncOutcome:
         return 400 if "error" in statuses else 409 if "conflict" in statuses else 200
 
 
-def answers_sync(*, actor, assignment: Assignment, changes: list[dict]) -> SyncOutcome:
+def answers_sync(*, actor: User, assignment: Assignment, changes: list[dict]) -> SyncOutcome:
     """Apply a batch from a tablet's outbox. Each change `{client_uuid, checklist_version,
     base_version, item, value, note}` is applied at most once; a stale base_version is a conflict
     answered with the server's copy; every valid change is kept even if another one is refused."""
@@ -467,7 +466,7 @@ def _uuid_or_none(value) -> uuid.UUID | None:
         return None
 
 
-def _apply_change(actor, inspection: Inspection, change: dict) -> SyncResult:
+def _apply_change(actor: User, inspection: Inspection, change: dict) -> SyncResult:
     try:
         client_uuid = uuid.UUID(str(change.get("client_uuid")))
     except ValueError:
@@ -596,7 +595,7 @@ def photo_metadata(*, taken_at=None, latitude=None, longitude=None, accuracy=Non
     return meta
 
 
-def photo_upload(*, actor, assignment: Assignment, item_id, client_uuid, upload, taken_at=None, latitude=None,
+def photo_upload(*, actor: User, assignment: Assignment, item_id, client_uuid, upload, taken_at=None, latitude=None,
                  longitude=None, accuracy=None) -> Photo:
     access_fill(actor, assignment)
     try:
@@ -634,8 +633,16 @@ def photo_upload(*, actor, assignment: Assignment, item_id, client_uuid, upload,
     return photo
 
 
+def assignment_submit(*, actor: User, assignment: Assignment, highlights: str = "", problems: str = "") -> Inspection:
+    """Submit the assignment's checklist (refused before anything is created when the actor may
+    not fill it)."""
+    access_fill(actor, assignment)
+    return inspection_submit(actor=actor, inspection=inspection_for(assignment), highlights=highlights,
+                             problems=problems)
+
+
 @transaction.atomic
-def inspection_submit(*, actor, inspection: Inspection, highlights: str = "", problems: str = "") -> Inspection:
+def inspection_submit(*, actor: User, inspection: Inspection, highlights: str = "", problems: str = "") -> Inspection:
     inspection = Inspection.objects.select_for_update(no_key=True, of=("self",)).get(pk=inspection.pk)
     access_fill(actor, inspection.assignment)
     if inspection.status != InspectionStatus.DRAFT:
@@ -713,7 +720,7 @@ def decode_signature(data_url: str) -> bytes:
 
 
 @transaction.atomic
-def inspection_sign(*, actor, inspection: Inspection, signature: str, highlights: str | None = None,
+def inspection_sign(*, actor: User, inspection: Inspection, signature: str, highlights: str | None = None,
                     problems: str | None = None) -> Inspection:
     inspection = Inspection.objects.select_for_update(no_key=True, of=("self",)).select_related("assignment__team").get(pk=inspection.pk)
     if inspection.assignment.team.leader_id != actor.pk:
@@ -736,7 +743,7 @@ def inspection_sign(*, actor, inspection: Inspection, signature: str, highlights
 
 
 @transaction.atomic
-def inspection_return(*, actor, inspection: Inspection, reason: str) -> Inspection:
+def inspection_return(*, actor: User, inspection: Inspection, reason: str) -> Inspection:
     """The leader sends a submitted checklist back to the team to correct answers; the team
     resubmits it as usual."""
     inspection = Inspection.objects.select_for_update(no_key=True, of=("self",)).select_related(
@@ -771,7 +778,7 @@ def inspection_return(*, actor, inspection: Inspection, reason: str) -> Inspecti
 
 
 @transaction.atomic
-def finding_rectify(*, actor, finding: Finding, note: str, upload=None) -> Finding:
+def finding_rectify(*, actor: User, finding: Finding, note: str, upload=None) -> Finding:
     finding = Finding.objects.select_for_update(no_key=True, of=("self",)).get(pk=finding.pk)
     require_in_scope(actor, C.INSPECTION_VIEW, finding.region)
     if finding.status not in (FindingStatus.OPEN, FindingStatus.REOPENED):
@@ -791,7 +798,7 @@ def finding_rectify(*, actor, finding: Finding, note: str, upload=None) -> Findi
     return finding
 
 
-def access_review(actor, finding: Finding) -> None:
+def access_review(actor: User, finding: Finding) -> None:
     """Only the team or the issuing region's admins verify a rectification."""
     assignment = finding.inspection.assignment
     team_member = selectors.assignment_list_granted(actor, in_window=False).filter(pk=assignment.pk).exists()
@@ -800,7 +807,7 @@ def access_review(actor, finding: Finding) -> None:
 
 
 @transaction.atomic
-def finding_review(*, actor, finding: Finding, outcome: str, comment: str = "") -> Finding:
+def finding_review(*, actor: User, finding: Finding, outcome: str, comment: str = "") -> Finding:
     finding = Finding.objects.select_for_update(no_key=True, of=("self",)).select_related("inspection__assignment__plan").get(pk=finding.pk)
     access_review(actor, finding)
     if outcome not in (FindingStatus.VERIFIED, FindingStatus.REOPENED):

@@ -163,7 +163,7 @@ def plan_report_xlsx(request, pk):
 @requires(C.INSPECTION_VIEW)
 def assignment_fill(request, pk):
     assignment = _assignment(request, pk)
-    inspection = assignment.inspection if selectors._has_inspection(assignment) else None
+    inspection = assignment.inspection if selectors.has_inspection(assignment) else None
     writable = (selectors.may_fill(request.user, assignment) and assignment.status == AssignmentStatus.ACTIVE
                 and assignment.plan.status == PlanStatus.OPEN)
     if writable and inspection is None:
@@ -188,8 +188,7 @@ def assignment_fill(request, pk):
 def assignment_submit(request, pk):
     assignment = _assignment(request, pk)
     try:
-        services.access_fill(request.user, assignment)
-        inspection = services.inspection_submit(actor=request.user, inspection=services.inspection_for(assignment),
+        inspection = services.assignment_submit(actor=request.user, assignment=assignment,
                                                 highlights=request.POST.get("highlights", ""),
                                                 problems=request.POST.get("problems", ""))
     except (ValidationError, PermissionDenied) as exc:
