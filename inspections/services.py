@@ -42,7 +42,7 @@ from inspections.models import (
     Team,
 )
 from inspections.reference import build_sections, version_as_spec
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.models import User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import check_text
@@ -107,7 +107,7 @@ def checklist_version_create(*, actor: User, template: ChecklistTemplate, region
         raise ValidationError(_("已有未发布的第%(n)s版草稿，请先编辑并发布它。") % {"n": latest.number})
     base = template.latest_published()
     number = (template.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
-    with audit(actor, "检查表新建版本", template=template.code, region=local.code if local else ""):
+    with audit(actor, AuditAction.CHECKLIST_VERSION_CREATE, template=template.code, region=local.code if local else ""):
         version = ChecklistVersion.objects.create(template=template, region=local, number=number, created_by=actor)
         if local is None:
             if base is not None:
@@ -155,7 +155,7 @@ def checklist_item_update(*, actor: User, item: ChecklistItem, text: str, answer
         raise ValidationError({"choices": _("单选题至少需要一个选项。")})
     if not text.strip():
         raise ValidationError({"text": _("检查内容不能为空。")})
-    with audit(actor, "检查表条目修改", item=item.number):
+    with audit(actor, AuditAction.CHECKLIST_ITEM_UPDATE, item=item.number):
         item.text, item.answer_type, item.required = text.strip(), answer_type, required
         item.no_is_finding = no_is_finding and answer_type == AnswerType.YES_NO_NA
         item.default_severity, item.guidance, item.choices = default_severity, guidance, choices or []
@@ -172,7 +172,7 @@ def checklist_item_add(*, actor: User, version: ChecklistVersion, section_number
     if section is None:
         raise ValidationError({"section": _("没有编号为“%(n)s”的部分。") % {"n": section_number}})
     count = section.items.count()
-    with audit(actor, "检查表条目新增", version=version.pk):
+    with audit(actor, AuditAction.CHECKLIST_ITEM_ADD, version=version.pk):
         return ChecklistItem.objects.create(
             section=section, number=f"{section.number}.{count + 1}", text=text, answer_type=answer_type,
             order=count + 1, no_is_finding=answer_type == AnswerType.YES_NO_NA)
@@ -184,7 +184,7 @@ def checklist_version_publish(*, actor: User, version: ChecklistVersion) -> Chec
     _editable_version(version)
     if not ChecklistItem.objects.filter(section__version=version).exists():
         raise ValidationError(_("检查表没有任何条目，不能发布。"))
-    with audit(actor, "检查表发布", version=version.pk):
+    with audit(actor, AuditAction.CHECKLIST_PUBLISH, version=version.pk):
         version.published = True
         version.save(update_fields=["published"])
     return version
@@ -206,7 +206,7 @@ def plan_create(*, actor: User, region, name: str, window_start: dt.date, window
         errors["report_deadline"] = _("报告报送截止日期不能早于检查开始日期。")
     if errors:
         raise ValidationError(errors)
-    with audit(actor, "检查计划新建"):
+    with audit(actor, AuditAction.INSPECTION_PLAN_CREATE):
         return InspectionPlan.objects.create(
             region=region, name=name.strip(), document_number=document_number.strip(), window_start=window_start,
             window_end=window_end, report_deadline=report_deadline, created_by=actor)
@@ -215,7 +215,7 @@ def plan_create(*, actor: User, region, name: str, window_start: dt.date, window
 @transaction.atomic
 def plan_close(*, actor: User, plan: InspectionPlan) -> InspectionPlan:
     _require_manage(actor, plan)
-    with audit(actor, "检查计划结束", plan=plan.pk):
+    with audit(actor, AuditAction.INSPECTION_PLAN_CLOSE, plan=plan.pk):
         plan.status = PlanStatus.CLOSED
         plan.save(update_fields=["status"])
     return plan
@@ -230,7 +230,7 @@ def team_create(*, actor: User, plan: InspectionPlan, name: str, leader, members
     if liaison is not None and not liaison_phone.strip():
         raise ValidationError({"liaison_phone": _("请填写联络员电话。")})
     _check_team_people(plan, leader=leader, members=members, liaison=liaison)
-    with audit(actor, "检查组组建", plan=plan.pk):
+    with audit(actor, AuditAction.TEAM_CREATE, plan=plan.pk):
         team = Team.objects.create(plan=plan, name=name.strip(), leader=leader, liaison=liaison,
                                    liaison_phone=liaison_phone.strip())
         team.members.set(members)
@@ -285,7 +285,7 @@ def assignment_create(*, actor: User, team: Team, kind: str, region=None, employ
         raise ValidationError({"checklist_version": _("该检查表版本是其他地区的本级版本，不能用于本计划。")})
     if checklist_version.template.kind != kind:
         raise ValidationError({"checklist_version": _("检查表类型与检查类型不一致。")})
-    with audit(actor, "检查任务分配", plan=plan.pk):
+    with audit(actor, AuditAction.ASSIGNMENT_CREATE, plan=plan.pk):
         assignment = Assignment.objects.create(plan=plan, team=team, region=region, employer=employer, kind=kind,
                                                checklist_version=checklist_version)
         _sync_team_permissions(team)
@@ -302,7 +302,7 @@ def assignment_reassign(*, actor: User, assignment: Assignment, team: Team) -> A
         raise ValidationError(_("只能改派给同一计划内的检查组。"))
     if assignment.status != AssignmentStatus.ACTIVE:
         raise ValidationError(_("该任务已改派过。"))
-    with audit(actor, "检查任务改派", assignment=assignment.pk):
+    with audit(actor, AuditAction.ASSIGNMENT_REASSIGN, assignment=assignment.pk):
         assignment.status = AssignmentStatus.REASSIGNED
         assignment.save(update_fields=["status"])
         new = Assignment.objects.create(plan=assignment.plan, team=team, region=assignment.region,
@@ -338,7 +338,7 @@ def inspection_for(assignment: Assignment) -> Inspection:
 @transaction.atomic
 def inspection_start(*, actor: User, assignment: Assignment) -> Inspection:
     access_fill(actor, assignment)
-    with audit(actor, "检查开始", assignment=assignment.pk):
+    with audit(actor, AuditAction.INSPECTION_START, assignment=assignment.pk):
         return inspection_for(assignment)
 
 
@@ -503,7 +503,7 @@ def _apply_change(actor: User, inspection: Inspection, change: dict) -> SyncResu
         return SyncResult(str(client_uuid), "conflict",
                           _("第 %(n)s 项已被他人修改（服务器版本 %(v)s），请选择保留哪一份。") % {"n": item.number, "v": current},
                           selectors.answer_payload(answer) if answer else None, code="stale")
-    with audit(actor, "检查答案同步", inspection=inspection.pk, item=item.number):
+    with audit(actor, AuditAction.ANSWER_SYNC, inspection=inspection.pk, item=item.number):
         if answer is None:
             answer = Answer.objects.create(inspection=inspection, item=item, value=value, note=note,
                                            client_uuid=client_uuid, updated_by=actor)
@@ -621,7 +621,7 @@ def photo_upload(*, actor: User, assignment: Assignment, item_id, client_uuid, u
         raise ValidationError({"file": _("请选择照片。")})
     ext = check_image(upload)
     meta = photo_metadata(taken_at=taken_at, latitude=latitude, longitude=longitude, accuracy=accuracy)
-    with audit(actor, "检查照片上传", inspection=inspection.pk, item=item.number):
+    with audit(actor, AuditAction.PHOTO_UPLOAD, inspection=inspection.pk, item=item.number):
         photo = Photo(inspection=inspection, item=item, client_uuid=client_uuid, extension=ext, uploaded_by=actor,
                       **meta)
         photo.file.save(f"{client_uuid}{ext}", upload, save=False)
@@ -654,7 +654,7 @@ def inspection_submit(*, actor: User, inspection: Inspection, highlights: str = 
                 "n": len(blanks), "items": "；".join(f"{i.number} {i.text}" for i in blanks)},
             code="blank_items", params={"numbers": [i.number for i in blanks]})
     today = timezone.localdate()
-    with audit(actor, "检查表提交", inspection=inspection.pk):
+    with audit(actor, AuditAction.INSPECTION_SUBMIT, inspection=inspection.pk):
         inspection.status = InspectionStatus.SUBMITTED
         inspection.highlights = highlights or inspection.highlights
         inspection.problems = problems or inspection.problems
@@ -730,7 +730,7 @@ def inspection_sign(*, actor: User, inspection: Inspection, signature: str, high
     if inspection.status == InspectionStatus.SIGNED:
         raise ValidationError(_("检查表已签字锁定。"))
     decode_signature(signature)
-    with audit(actor, "检查报告组长签字", inspection=inspection.pk):
+    with audit(actor, AuditAction.INSPECTION_SIGN, inspection=inspection.pk):
         if highlights is not None:
             inspection.highlights = highlights
         if problems is not None:
@@ -766,7 +766,7 @@ def inspection_return(*, actor: User, inspection: Inspection, reason: str) -> In
         raise ValidationError({"reason": _("请填写退回原因。")})
     if len(reason) > limit:
         raise ValidationError({"reason": _("退回原因过长（最多 %(m)s 字，现有 %(n)s 字）。") % {"m": limit, "n": len(reason)}})
-    with audit(actor, "检查表退回修改", inspection=inspection.pk):
+    with audit(actor, AuditAction.INSPECTION_RETURN, inspection=inspection.pk):
         inspection.status = InspectionStatus.DRAFT
         inspection.returned_at, inspection.returned_by, inspection.return_reason = timezone.now(), actor, reason
         inspection.save()
@@ -788,7 +788,7 @@ def finding_rectify(*, actor: User, finding: Finding, note: str, upload=None) ->
     ext = ""
     if upload is not None:
         ext = check_image(upload) if upload.size else ""
-    with audit(actor, "问题整改提交", finding=finding.pk):
+    with audit(actor, AuditAction.FINDING_RECTIFY, finding=finding.pk):
         evidence = RectificationEvidence(finding=finding, note=note.strip(), extension=ext, uploaded_by=actor)
         if upload is not None:
             evidence.file.save(f"e{ext}", upload, save=False)
@@ -816,7 +816,7 @@ def finding_review(*, actor: User, finding: Finding, outcome: str, comment: str 
         raise ValidationError(_("该问题尚未提交整改，不能核实。"))
     if outcome == FindingStatus.REOPENED and not comment.strip():
         raise ValidationError({"comment": _("要求重新整改时请说明原因。")})
-    with audit(actor, "问题整改核实", finding=finding.pk, outcome=outcome):
+    with audit(actor, AuditAction.FINDING_VERIFY, finding=finding.pk, outcome=outcome):
         FindingReview.objects.create(finding=finding, outcome=outcome, comment=comment.strip(), reviewed_by=actor)
         finding.status = outcome
         finding.save(update_fields=["status", "updated_at"])
@@ -829,6 +829,6 @@ def finding_review(*, actor: User, finding: Finding, outcome: str, comment: str 
 def plans_close_expired(*, today: dt.date | None = None) -> int:
     """System action (no actor): close open plans whose report deadline has passed. Idempotent."""
     today = today or timezone.localdate()
-    with audit(None, "检查计划到期自动结束"):
+    with audit(None, AuditAction.INSPECTION_PLANS_EXPIRE):
         return InspectionPlan.objects.filter(status=PlanStatus.OPEN, report_deadline__lt=today).update(
             status=PlanStatus.CLOSED)

@@ -46,7 +46,7 @@ from insurance.models import (
 from ledger.models import CountySubmission, Employer, EmployerRecord, ReportingPeriod
 from ledger.validation import clean_id_number, clean_uscc, mask_id_number
 from portal.aftercommit import enqueue_after_commit
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.bulk import staging_table
 from portal.jobs import close_interrupted, lease
 from portal.metrics import import_ended
@@ -77,7 +77,7 @@ def ledger_handover(*, actor: User, period: ReportingPeriod, county: Region) -> 
     if not CountySubmission.objects.filter(period=period, county=county).exists():
         raise ValidationError(_("%(county)s尚未开始%(period)s的台帐填报，无可移交的台帐。") % {
             "county": county.name, "period": period})
-    with audit(actor, "ledger_handover", period=period.code, county=county.code):
+    with audit(actor, AuditAction.LEDGER_HANDOVER, period=period.code, county=county.code):
         handover = LedgerHandover.objects.create(period=period, county=county, city_id=county.parent_id,
                                                  province_id=county.parent.parent_id, shared_by=actor)
         notify(NotificationKind.HANDOVER_RECEIVED, handover=handover.pk)
@@ -115,7 +115,7 @@ def coverage_save(*, actor: User, employer: Employer, period: ReportingPeriod, i
         errors.add("insured_workers", _("参保人数（%(n)s）不能大于该单位%(period)s台帐的职工总人数（%(total)s）。") % {
             "n": insured_workers, "period": period, "total": total})
     errors.raise_if_any()
-    with audit(actor, "coverage_save", employer=employer.pk, period=period.code):
+    with audit(actor, AuditAction.COVERAGE_SAVE, employer=employer.pk, period=period.code):
         coverage = _upsert_coverage(actor=actor, employer=employer, period=period, insured_workers=insured_workers,
                                     as_of=as_of, source=CoverageSource.MANUAL)
         rollup_mark_dirty(employer.county_id, period.pk)
@@ -582,7 +582,7 @@ def _coverage_import(*, actor: User, region: Region, period: ReportingPeriod,
     now = timezone.now()
     rows = [(hit[0], period.pk, hit[1], hit[2], hit[3], unit.insured, unit.as_of, CoverageSource.IMPORT.value,
              actor.pk, now) for unit, hit in matched]
-    with transaction.atomic(), audit(actor, "coverage_import", region=region.code, period=period.code,
+    with transaction.atomic(), audit(actor, AuditAction.COVERAGE_IMPORT, region=region.code, period=period.code,
                                      rows=len(parsed.units)):
         record = CoverageImport.objects.create(
             region=region, period=period, created_by=actor, original_name=original_name[:255],
@@ -803,7 +803,7 @@ def follow_up_create(*, actor: User, employer: Employer, period: ReportingPeriod
                 "n": new_count, "total": record.total_workers}
     if errors:
         raise ValidationError(errors)
-    with audit(actor, "follow_up_create", employer=employer.pk, period=period.code, follow_up=action):
+    with audit(actor, AuditAction.FOLLOW_UP_CREATE, employer=employer.pk, period=period.code, follow_up=action):
         follow_up = FollowUp.objects.create(employer=employer, period=period, action=action, acted_on=acted_on,
                                             enrolled=enrolled, note=note.strip(), created_by=actor,
                                             **_region_keys(employer))
@@ -836,7 +836,7 @@ def plan_save(*, actor: User, region: Region, title: str, start_year: int,
             errors[f"rate_{i}"] = _("参保率目标应在0到100之间。")
     if errors:
         raise ValidationError(errors)
-    with audit(actor, "plan_save", region=region.code, start_year=start_year):
+    with audit(actor, AuditAction.PLAN_SAVE, region=region.code, start_year=start_year):
         plan, _created = ExpansionPlan.objects.update_or_create(
             region=region, start_year=start_year, defaults={"title": title.strip(), "created_by": actor})
         for i, (insured, rate) in enumerate(targets):
@@ -871,7 +871,7 @@ def training_create(*, actor: User, region: Region, kind: str, title: str, held_
         errors["employers"] = _("以下单位不在%(region)s：%(names)s") % {"region": region.name, "names": "、".join(names)}
     if errors:
         raise ValidationError(errors)
-    with audit(actor, "training_create", region=region.code):
+    with audit(actor, AuditAction.TRAINING_CREATE, region=region.code):
         event = TrainingEvent.objects.create(region=region, kind=kind, title=title.strip(), held_on=held_on,
                                              participants=participants, created_by=actor)
         if employers:

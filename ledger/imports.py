@@ -55,7 +55,7 @@ from ledger.models import (
 from ledger.services import classification_refresh
 from ledger.validation import USCC_ALPHABET, clean_phone, clean_registration_number, clean_uscc
 from portal.aftercommit import enqueue_after_commit
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.bulk import history_triggers, staging_table, write_history
 from portal.jobs import close_interrupted, lease
 from portal.metrics import import_ended
@@ -976,7 +976,7 @@ def _commit(actor: User, job: ImportJob) -> ImportJob:
             job.rows_created = job.rows_updated = 0
             _finish(job, _refused_status(outcome) if outcome.refused else ImportStatus.INVALID, outcome.errors)
             return job
-        with transaction.atomic(), audit(actor, "ledger_import", file=job.original_name, import_job=job.pk,
+        with transaction.atomic(), audit(actor, AuditAction.LEDGER_IMPORT, file=job.original_name, import_job=job.pk,
                                          period=job.period.code, county=job.county.code):
             created, updated = _write(job, actor, outcome.rows)
             rollup_mark_dirty(job.county_id, job.period_id)

@@ -27,7 +27,7 @@ from ledger.models import (
     Worker,
 )
 from ledger.validation import clean_id_number, clean_phone, clean_registration_number, clean_uscc
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import Errors, VersionConflict, birth_date_of, check_count, check_model_text, check_past_date
@@ -201,7 +201,7 @@ def employer_create(*, actor: User, data: dict) -> Employer:
     cleaned = clean_employer_data(data, actor=actor)
     require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
     try:
-        with transaction.atomic(), audit(actor, "employer_create"):
+        with transaction.atomic(), audit(actor, AuditAction.EMPLOYER_CREATE):
             employer = Employer()
             _assign(employer, cleaned)
             employer.save()
@@ -228,7 +228,7 @@ def employer_update(*, actor: User, employer: Employer, data: dict, expected_ver
                                   actor=actor)
     require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
     _check_version(employer, expected_version, cleaned, EMPLOYER_FIELDS)
-    with audit(actor, "employer_update"):
+    with audit(actor, AuditAction.EMPLOYER_UPDATE):
         old_place, old_status = (employer.county_id, employer.township_id), employer.status
         _assign(employer, cleaned)
         employer.version += 1
@@ -321,7 +321,7 @@ def period_create(*, actor: User, year: int, half: int, deadline: datetime.date)
     code = f"{year}H{half}"
     if ReportingPeriod.objects.filter(code=code).exists():
         raise ValidationError(_("填报期 %(code)s 已存在。") % {"code": code})
-    with transaction.atomic(), audit(actor, "period_create", period=code):
+    with transaction.atomic(), audit(actor, AuditAction.PERIOD_CREATE, period=code):
         return ReportingPeriod.objects.create(code=code, year=year, half=half, starts_on=starts, ends_on=ends,
                                               deadline=deadline)
 
@@ -336,7 +336,7 @@ def period_deadline_set(*, actor: User, period: ReportingPeriod, region: Region,
         raise PermissionDenied(_("只有%(region)s的审核人员可以设定其下辖县的报送截止日期。") % {"region": region.name})
     if deadline < period.starts_on:
         raise ValidationError({"deadline": _("报送截止日期不能早于填报期开始日期 %(d)s。") % {"d": period.starts_on}})
-    with transaction.atomic(), audit(actor, "period_deadline_set", period=period.code, region=region.code):
+    with transaction.atomic(), audit(actor, AuditAction.PERIOD_DEADLINE_SET, period=period.code, region=region.code):
         item, _created = PeriodDeadline.objects.update_or_create(
             period=period, region=region, defaults={"deadline": deadline})
     return item
@@ -361,7 +361,7 @@ def period_open_county(*, actor: User, period: ReportingPeriod, county: Region) 
         raise ValidationError(_("只能为县（市、区）开始填报。"))
     if CountySubmission.objects.filter(period=period, county=county).exists():
         raise ValidationError(_("%(county)s的%(period)s台帐已经开始填报。") % {"county": county.name, "period": period})
-    with audit(actor, "period_open", period=period.code, county=county.code):
+    with audit(actor, AuditAction.PERIOD_OPEN, period=period.code, county=county.code):
         submission = CountySubmission.objects.create(
             period=period, county=county, city_id=county.parent_id, province_id=county.parent.parent_id
         )
@@ -487,7 +487,7 @@ def record_update(*, actor: User, record: EmployerRecord, data: dict, expected_v
     clean_record_data(record, data)
     if exposures is not None:
         check_exposures(record, exposures)
-    with audit(actor, "record_update", period=record.period.code):
+    with audit(actor, AuditAction.RECORD_UPDATE, period=record.period.code):
         record.version += 1
         record.updated_by = actor
         record.save()
@@ -548,7 +548,7 @@ def submission_submit(*, actor: User, submission: CountySubmission) -> CountySub
                              _("当前状态为“%(status)s”，不能报送。"), repeat_of=lambda s: (
                                  s.status == SubmissionStatus.SUBMITTED and s.submitted_by_id == actor.pk
                                  and _recent(s.submitted_at)))
-    with audit(actor, "submission_submit", period=submission.period.code, county=submission.county.code):
+    with audit(actor, AuditAction.SUBMISSION_SUBMIT, period=submission.period.code, county=submission.county.code):
         submission.status, submission.submitted_at, submission.submitted_by = (
             SubmissionStatus.SUBMITTED, timezone.now(), actor)
         submission.return_reason = ""
@@ -574,7 +574,7 @@ def submission_return(*, actor: User, submission: CountySubmission, reason: str)
                              _("当前状态为“%(status)s”，不能退回。"), repeat_of=lambda s: (
                                  s.status == SubmissionStatus.RETURNED and s.reviewed_by_id == actor.pk
                                  and s.return_reason == reason and _recent(s.reviewed_at)))
-    with audit(actor, "submission_return", period=submission.period.code, county=submission.county.code):
+    with audit(actor, AuditAction.SUBMISSION_RETURN, period=submission.period.code, county=submission.county.code):
         submission.status, submission.return_reason = SubmissionStatus.RETURNED, reason
         submission.reviewed_at, submission.reviewed_by = timezone.now(), actor
         submission.save()
@@ -593,7 +593,7 @@ def submission_approve(*, actor: User, submission: CountySubmission) -> CountySu
     submission = _transition(submission, {SubmissionStatus.SUBMITTED}, _("当前状态为“%(status)s”，不能审核通过。"),
                              repeat_of=lambda s: (s.status == SubmissionStatus.APPROVED and s.reviewed_by_id == actor.pk
                                                   and _recent(s.reviewed_at)))
-    with audit(actor, "submission_approve", period=submission.period.code, county=submission.county.code):
+    with audit(actor, AuditAction.SUBMISSION_APPROVE, period=submission.period.code, county=submission.county.code):
         submission.status, submission.reviewed_at, submission.reviewed_by = (
             SubmissionStatus.APPROVED, timezone.now(), actor)
         submission.save()
@@ -609,7 +609,7 @@ def submission_accept(*, actor: User, submission: CountySubmission) -> CountySub
     submission = _transition(submission, {SubmissionStatus.APPROVED}, _("当前状态为“%(status)s”，不能接收。"),
                              repeat_of=lambda s: (s.status == SubmissionStatus.ACCEPTED and s.accepted_by_id == actor.pk
                                                   and _recent(s.accepted_at)))
-    with audit(actor, "submission_accept", period=submission.period.code, county=submission.county.code):
+    with audit(actor, AuditAction.SUBMISSION_ACCEPT, period=submission.period.code, county=submission.county.code):
         submission.status, submission.accepted_at, submission.accepted_by = (
             SubmissionStatus.ACCEPTED, timezone.now(), actor)
         submission.save()
@@ -700,7 +700,7 @@ def worker_save(*, actor: User, employer: Employer, data: dict, worker: Worker |
                 expected_version: int | None = None) -> Worker:
     require_in_scope(actor, Capability.LEDGER_EDIT, employer.county)
     cleaned = clean_worker_data(data, employer=employer, instance=worker)
-    with transaction.atomic(), audit(actor, "worker_update" if worker else "worker_create"):
+    with transaction.atomic(), audit(actor, AuditAction.WORKER_UPDATE if worker else AuditAction.WORKER_CREATE):
         if worker is None:
             worker = Worker(employer=employer)
         else:
@@ -719,5 +719,5 @@ def worker_save(*, actor: User, employer: Employer, data: dict, worker: Worker |
 
 def worker_delete(*, actor: User, worker: Worker) -> None:
     require_in_scope(actor, Capability.LEDGER_EDIT, worker.employer.county)
-    with transaction.atomic(), audit(actor, "worker_delete"):
+    with transaction.atomic(), audit(actor, AuditAction.WORKER_DELETE):
         worker.delete()

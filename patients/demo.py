@@ -24,7 +24,7 @@ from patients.models import (
     derive_relief,
 )
 from patients.services import add_months, cycle_months
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.demo import chinese_name, demo_username
 from portal.models import Department, Region, RegionLevel, Role, User
 from portal.scoping import RELIEF_DUTIES
@@ -130,7 +130,7 @@ def seed_demo_patients(*, seed: int, province_codes: list[str], per_county: tupl
     counties = list(Region.objects.filter(level=RegionLevel.COUNTY, path__regex=rf"(^|/)({'|'.join(province_codes)})/")
                     .select_related("parent").order_by("code"))
     total, used = 0, set(Patient.objects.values_list("id_number", flat=True))
-    with audit(None, "seed_demo_patients"):
+    with audit(None, AuditAction.SEED_DEMO_PATIENTS):
         for county in counties:
             own = sorted(townships.get(county.pk, []))
             plan = [(rng.choice(own) if own else None, rng.choice(VILLAGES)) for _ in range(rng.randint(*per_county))]

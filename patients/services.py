@@ -33,7 +33,7 @@ from patients.models import (
     ReliefAction,
     SiteKind,
 )
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import RELIEF_DUTIES, Capability, relief_grants, require_in_scope, scope_for
 from portal.values import VersionConflict, check_text
@@ -283,7 +283,7 @@ def mark_dirty(county_id: int, since: datetime.date | None = None) -> None:
 def patient_create(*, actor: User, data: dict) -> Patient:
     cleaned = clean_patient_data(actor, data)
     require_in_scope(actor, Capability.PATIENT_EDIT, cleaned["county"])
-    with transaction.atomic(), audit(actor, "patient_create"):
+    with transaction.atomic(), audit(actor, AuditAction.PATIENT_CREATE):
         patient = Patient()
         assign(patient, cleaned)
         patient.save()
@@ -302,7 +302,7 @@ def patient_update(*, actor: User, patient: Patient, data: dict, expected_versio
     if merged["county"] != patient.county:
         raise ValidationError({"county": [_("改变所在县请使用“迁移”，以保留迁移记录")]})
     cleaned = clean_patient_data(actor, merged, instance=patient)
-    with audit(actor, "patient_update"):
+    with audit(actor, AuditAction.PATIENT_UPDATE):
         assign(patient, cleaned)
         patient.version += 1
         patient.save()
@@ -330,7 +330,7 @@ def patient_move(*, actor: User, patient: Patient, county: Region, township: Reg
         errors.add("moved_on", _("迁移日期不能晚于今天"))
     errors.raise_if_any()
     old_county_id = patient.county_id
-    with audit(actor, "patient_move", to_county=county.code):
+    with audit(actor, AuditAction.PATIENT_MOVE, to_county=county.code):
         PatientMove.objects.create(
             patient=patient, from_county_id=patient.county_id, from_township_id=patient.township_id,
             from_village=patient.village, to_county=county, moved_on=moved_on, reason=(reason or "").strip(),
@@ -401,7 +401,7 @@ def followup_record(*, actor: User, patient: Patient, data: dict) -> FollowUp:
     if patient.status == LifeStatus.MOVED_AWAY:
         raise ValidationError(_("该患者已迁出（失访），不能登记随访；如已找回，请先修改生存状态。"))
     cleaned = clean_followup_data(patient, data)
-    with audit(actor, "followup_record"):
+    with audit(actor, AuditAction.FOLLOWUP_RECORD):
         followup = FollowUp(patient=patient, recorded_by=actor, **cleaned)
         followup.set_region(patient.county, patient.township)
         followup.save()
@@ -446,7 +446,7 @@ def relief_record(*, actor: User, patient: Patient, department: str, data: dict)
     for field in ("reference", "note"):
         _text(cleaned, field, errors, ReliefAction)
     errors.raise_if_any()
-    with audit(actor, "relief_record", department=department):
+    with audit(actor, AuditAction.RELIEF_RECORD, department=department):
         action = ReliefAction(patient=patient, department=department, recorded_by=actor, **cleaned)
         action.set_region(patient.county, patient.township)
         action.save()
@@ -497,7 +497,7 @@ def rehab_site_save(*, actor: User, data: dict, site: RehabSite | None = None) -
         require_in_scope(actor, Capability.PATIENT_EDIT, site.county)
     cleaned = clean_site_data(data)
     require_in_scope(actor, Capability.PATIENT_EDIT, cleaned["county"])
-    with transaction.atomic(), audit(actor, "rehab_site_update" if site else "rehab_site_create"):
+    with transaction.atomic(), audit(actor, AuditAction.REHAB_SITE_UPDATE if site else AuditAction.REHAB_SITE_CREATE):
         site = site or RehabSite()
         old_county = site.county_id
         for field in SITE_FIELDS:

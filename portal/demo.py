@@ -6,7 +6,7 @@ import random
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.models import NATIONAL_CODE, Department, Membership, Region, Role, User
 
 DEMO_PASSWORD = "pneumo2026"
@@ -35,7 +35,7 @@ def seed_demo_users(*, seed: int) -> list[User]:
     regions = {level: Region.objects.get(code=code) for level, code in DEMO_REGIONS.items()}
     regions["county2"] = Region.objects.get(code=DEMO_SIBLING_COUNTY)
     users = []
-    with audit(None, "seed_demo_users"):
+    with audit(None, AuditAction.SEED_DEMO_USERS):
         for level, region in regions.items():
             for department in Department:
                 for role in Role:

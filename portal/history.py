@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.audit import action_label
 from portal.models import Department, Region, User
 
 EMPTY = gettext_lazy("空")
@@ -27,21 +28,6 @@ HIDDEN = {"version", "updated_at", "created_at", "id", "updated_by", "set_at", "
 MASKED = {"id_number"}
 LABELS = {"insert": gettext_lazy("新建"), "update": gettext_lazy("修改"), "delete": gettext_lazy("删除")}
 # The audit context's action codes written in English by the services, in Chinese.
-ACTIONS = {
-    "employer_create": gettext_lazy("新增用人单位"), "employer_update": gettext_lazy("修改用人单位"),
-    "record_update": gettext_lazy("修改填报记录"), "period_open": gettext_lazy("开始填报"),
-    "period_create": gettext_lazy("设立填报期"), "period_deadline_set": gettext_lazy("设定报送截止日期"),
-    "submission_submit": gettext_lazy("报送"), "submission_return": gettext_lazy("退回"),
-    "submission_approve": gettext_lazy("市级审核通过"), "submission_accept": gettext_lazy("省级接收"),
-    "worker_create": gettext_lazy("新增劳动者"), "worker_update": gettext_lazy("修改劳动者"),
-    "worker_delete": gettext_lazy("删除劳动者"), "ledger_import": gettext_lazy("台帐导入"),
-    "ledger_handover": gettext_lazy("移交台帐"), "membership_grant": gettext_lazy("授予岗位"),
-    "membership_revoke": gettext_lazy("撤销岗位"), "liaison_save": gettext_lazy("保存联络员"),
-    "liaison_delete": gettext_lazy("删除联络员"), "handover_deadline_set": gettext_lazy("设定移交截止日期"),
-    "record_comment": gettext_lazy("提出批注"), "record_comment_answer": gettext_lazy("答复批注"),
-    "roster_import": gettext_lazy("名册导入"), "coverage_save": gettext_lazy("录入参保人数"),
-    "coverage_import": gettext_lazy("导入参保数据"), "follow_up_create": gettext_lazy("记录跟进"),
-}
 
 
 @dataclass(frozen=True)
@@ -180,7 +166,7 @@ def _entries(source: Source, event_model, events: list) -> list[Entry]:
             when=e.pgh_created_at, who=users.get(user_id) or meta.get("actor_name") or _("系统"), user_id=user_id,
             ip=meta.get("ip", ""), what=str(source.what), object_label=_object_label(e, fields, names),
             operation=str(LABELS.get(e.pgh_label, e.pgh_label)),
-            action=str(ACTIONS.get(meta.get("action", ""), meta.get("action", ""))), changes=changes, label=e.pgh_label,
+            action=action_label(meta.get("action", "")), changes=changes, label=e.pgh_label,
             employer_id=getattr(e, source.employer_field, None) if source.employer_field else None,
             key=(e.pgh_created_at, e.pgh_id)))
     return entries

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.models import CODE_LENGTH, Membership, Region, RegionLevel, Role, User
 from portal.scoping import ROLE_RANK, Capability, capabilities_of, forget_cached_scope, require_in_scope
 
@@ -55,7 +55,7 @@ def region_create(*, actor: User, code: str, name: str, level: int, parent: Regi
         require_in_scope(actor, Capability.REGIONS_MANAGE, parent)
     if Region.objects.filter(code=code).exists():
         raise ValidationError({"code": _("区划代码 %(code)s 已存在。") % {"code": code}})
-    with transaction.atomic(), audit(actor, "region_create"):
+    with transaction.atomic(), audit(actor, AuditAction.REGION_CREATE):
         return Region.objects.create(
             code=code, name=name, level=level, parent=parent, is_nonstandard=is_nonstandard,
             path=f"{parent.path if parent else ''}{code}/",
@@ -88,7 +88,7 @@ def region_update(*, actor: User, region: Region, name: str | None = None, code:
     if new_code != region.code and Region.objects.filter(code=new_code).exists():
         raise ValidationError({"code": _("区划代码 %(code)s 已存在。") % {"code": new_code}})
 
-    with audit(actor, "region_update", region=region.code):
+    with audit(actor, AuditAction.REGION_UPDATE, region=region.code):
         old_path = region.path
         new_path = f"{new_parent.path if new_parent else ''}{new_code}/"
         if name is not None:
@@ -181,7 +181,7 @@ def user_create(*, actor: User, username: str, display_name: str, password: str,
         errors["password"] = exc.messages
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic(), audit(actor, "user_create", username=username):
+    with transaction.atomic(), audit(actor, AuditAction.USER_CREATE, username=username):
         user = User(username=username, display_name=display_name, phone=phone.strip())
         user.set_password(password)
         user.save()
@@ -195,7 +195,7 @@ def membership_grant(*, actor: User, user: User, region: Region, department: str
         raise PermissionDenied(_("不能修改系统管理员的岗位。"))
     if Membership.objects.filter(user=user, region=region, department=department, role=role).exists():
         raise ValidationError(_("该用户已有此岗位。"))
-    with transaction.atomic(), audit(actor, "membership_grant", username=user.username):
+    with transaction.atomic(), audit(actor, AuditAction.MEMBERSHIP_GRANT, username=user.username):
         membership = Membership.objects.create(
             user=user, region=region, department=department, role=role, created_by=actor
         )
@@ -205,14 +205,14 @@ def membership_grant(*, actor: User, user: User, region: Region, department: str
 
 def membership_revoke(*, actor: User, membership: Membership) -> None:
     _require_grant(actor, region=membership.region, department=membership.department, role=membership.role)
-    with transaction.atomic(), audit(actor, "membership_revoke", username=membership.user.username):
+    with transaction.atomic(), audit(actor, AuditAction.MEMBERSHIP_REVOKE, username=membership.user.username):
         membership.delete()
     forget_cached_scope(membership.user)
 
 
 def user_set_active(*, actor: User, user: User, is_active: bool) -> User:
     _require_manage(actor, user)
-    with transaction.atomic(), audit(actor, "user_set_active", username=user.username):
+    with transaction.atomic(), audit(actor, AuditAction.USER_SET_ACTIVE, username=user.username):
         user.is_active = is_active
         user.save(update_fields=["is_active"])
     return user
@@ -222,7 +222,7 @@ def user_update(*, actor: User, user: User, display_name: str, phone: str) -> Us
     _require_manage(actor, user)
     if not display_name.strip():
         raise ValidationError({"display_name": _("请填写姓名。")})
-    with transaction.atomic(), audit(actor, "user_update", username=user.username):
+    with transaction.atomic(), audit(actor, AuditAction.USER_UPDATE, username=user.username):
         user.display_name, user.phone = display_name.strip(), phone.strip()
         user.save(update_fields=["display_name", "phone"])
     return user
@@ -231,7 +231,7 @@ def user_update(*, actor: User, user: User, display_name: str, phone: str) -> Us
 def user_reset_password(*, actor: User, user: User, password: str) -> User:
     _require_manage(actor, user)
     validate_password(password, user=user)
-    with transaction.atomic(), audit(actor, "user_reset_password", username=user.username):
+    with transaction.atomic(), audit(actor, AuditAction.USER_RESET_PASSWORD, username=user.username):
         user.set_password(password)
         user.save(update_fields=["password"])
     return user
@@ -242,7 +242,7 @@ def regions_load_reference(*, rows: list[dict]) -> int:
     (development zones) are kept; names and parents follow the published list."""
     by_code = {r.code: r for r in Region.objects.all()}
     written = 0
-    with transaction.atomic(), audit(None, "regions_load_reference"):
+    with transaction.atomic(), audit(None, AuditAction.REGIONS_LOAD_REFERENCE):
         for row in sorted(rows, key=lambda r: (r["level"], r["code"])):
             parent = by_code[row["parent"]] if row["parent"] else None
             path = f"{parent.path if parent else ''}{row['code']}/"

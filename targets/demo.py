@@ -10,7 +10,7 @@ from django.db import transaction
 
 from ledger.demo import seed_demo_employers, seed_demo_periods
 from ledger.models import ReportingPeriod
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.models import Region, RegionLevel, User
 from targets.models import ReportedFigure
 
@@ -48,7 +48,7 @@ def seed_demo_reported_figures(*, seed: int) -> int:
                 rows.append(("enforcement_training", region, staff - int(rng.random() < 0.4), staff))
                 rows.append(("exam_institution", region, int(rng.random() < 0.8), 1))
         existing = set(ReportedFigure.objects.filter(period=period).values_list("region_id", "indicator"))
-        with audit(None, "seed_demo_reported_figures"):
+        with audit(None, AuditAction.SEED_DEMO_REPORTED_FIGURES):
             ReportedFigure.objects.bulk_create([
                 ReportedFigure(period=period, region=region, indicator=indicator, numerator=numerator,
                                denominator=denominator, evidence=EVIDENCE, department="health",

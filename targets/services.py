@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from ledger.models import ReportingPeriod
 from portal.aftercommit import after_commit, send_task
-from portal.audit import audit
+from portal.audit import AuditAction, audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
 from targets import rollups
@@ -168,7 +168,7 @@ def target_set(*, actor: User, campaign: Campaign, region: Region, indicator: st
     require_in_scope(actor, Capability.TARGETS_EDIT, region)
     require_campaign_editable(actor, campaign)
     check_target(campaign=campaign, region=region, indicator=indicator, due_on=due_on, value=value)
-    with transaction.atomic(), audit(actor, "target_set", indicator=indicator):
+    with transaction.atomic(), audit(actor, AuditAction.TARGET_SET, indicator=indicator):
         target, _created = Target.objects.update_or_create(
             campaign=campaign, region=region, indicator=indicator, due_on=due_on,
             defaults={"value": value, "wording": wording.strip()})
@@ -178,7 +178,7 @@ def target_set(*, actor: User, campaign: Campaign, region: Region, indicator: st
 def target_delete(*, actor: User, target: Target) -> None:
     require_in_scope(actor, Capability.TARGETS_EDIT, target.region)
     require_campaign_editable(actor, target.campaign)
-    with transaction.atomic(), audit(actor, "target_delete", indicator=target.indicator):
+    with transaction.atomic(), audit(actor, AuditAction.TARGET_DELETE, indicator=target.indicator):
         target.delete()
 
 
@@ -201,7 +201,7 @@ def campaign_create(*, actor: User, region: Region, name: str, authority: str, d
                     note: str = "") -> Campaign:
     require_in_scope(actor, Capability.TARGETS_EDIT, region)
     _check_campaign(name=name, authority=authority, first_year=first_year, last_year=last_year)
-    with transaction.atomic(), audit(actor, "campaign_create"):
+    with transaction.atomic(), audit(actor, AuditAction.CAMPAIGN_CREATE):
         return Campaign.objects.create(region=region, name=name.strip(), authority=authority.strip(),
                                        document_number=document_number.strip(), issued_on=issued_on,
                                        first_year=first_year, last_year=last_year, note=note.strip())
@@ -216,7 +216,7 @@ def campaign_update(*, actor: User, campaign: Campaign, name: str, authority: st
     if outside.exists():
         raise ValidationError({"last_year": [_("方案已有 %(n)s 个目标的完成时限不在新的年度范围内，请先修改这些目标。") % {
             "n": outside.count()}]})
-    with transaction.atomic(), audit(actor, "campaign_update"):
+    with transaction.atomic(), audit(actor, AuditAction.CAMPAIGN_UPDATE):
         campaign.name, campaign.authority = name.strip(), authority.strip()
         campaign.document_number, campaign.note = document_number.strip(), note.strip()
         campaign.first_year, campaign.last_year, campaign.issued_on = first_year, last_year, issued_on
@@ -230,7 +230,7 @@ def campaigns_load_reference(rows: list[dict]) -> int:
     a corrected fixture removes what an earlier one loaded (targets set by admins for regions
     below the issuing region stay)."""
     count = 0
-    with transaction.atomic(), audit(None, "campaigns_load_reference"):
+    with transaction.atomic(), audit(None, AuditAction.CAMPAIGNS_LOAD_REFERENCE):
         for row in sorted(rows, key=lambda r: len(Region.objects.get(code=r["region"]).path)):
             region = Region.objects.get(code=row["region"])
             campaign, _created = Campaign.objects.update_or_create(
@@ -305,7 +305,7 @@ def reported_figure_save(*, actor: User, period: ReportingPeriod, region: Region
     numerator, denominator = check_reported_figure(indicator=indicator, region=region, numerator=numerator,
                                                    denominator=denominator)
     entry = CATALOGUE_BY_CODE[indicator]
-    with transaction.atomic(), audit(actor, "reported_figure_save", indicator=indicator, region=region.code):
+    with transaction.atomic(), audit(actor, AuditAction.REPORTED_FIGURE_SAVE, indicator=indicator, region=region.code):
         figure = ReportedFigure.objects.select_for_update().filter(
             period=period, region=region, indicator=indicator).first()
         if figure is not None and figure.status in (ReportedFigure.Status.SUBMITTED, ReportedFigure.Status.APPROVED):
@@ -325,7 +325,7 @@ def reported_figure_save(*, actor: User, period: ReportingPeriod, region: Region
 
 def reported_figure_submit(*, actor: User, figure: ReportedFigure) -> ReportedFigure:
     require_in_scope(actor, Capability.FIGURES_REPORT, figure.region)
-    with transaction.atomic(), audit(actor, "reported_figure_submit", indicator=figure.indicator):
+    with transaction.atomic(), audit(actor, AuditAction.REPORTED_FIGURE_SUBMIT, indicator=figure.indicator):
         figure = ReportedFigure.objects.select_for_update().get(pk=figure.pk)
         if figure.status not in (ReportedFigure.Status.DRAFT, ReportedFigure.Status.RETURNED):
             raise ValidationError(_("只有填报中或已退回的指标可以报送。"))
@@ -341,7 +341,7 @@ def reported_figure_review(*, actor: User, figure: ReportedFigure, approve: bool
             "region": figure.region.name})
     if not approve and not reason.strip():
         raise ValidationError({"reason": [_("退回时请填写原因。")]})
-    with transaction.atomic(), audit(actor, "reported_figure_review", indicator=figure.indicator):
+    with transaction.atomic(), audit(actor, AuditAction.REPORTED_FIGURE_REVIEW, indicator=figure.indicator):
         figure = ReportedFigure.objects.select_for_update().get(pk=figure.pk)
         if figure.status != ReportedFigure.Status.SUBMITTED:
             raise ValidationError(_("只有已报送的指标可以审核。"))

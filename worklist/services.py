@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.audit import AuditAction, audit
 from portal.models import Membership, User
 from portal.scoping import Capability, capabilities_of, scope_for
 from worklist.models import HandoverView, Notification, NotificationEvent, NotificationKind
@@ -355,7 +356,6 @@ def handover_viewed(*, actor: User, handover) -> None:
 
 def handover_deadline_set(*, actor: User, period, region, deadline: datetime.date):
     """The province sets the date by which its counties hand each period's ledger to HRSS."""
-    from portal.audit import audit
     from portal.models import RegionLevel
     from worklist.models import HandoverDeadline
 
@@ -367,7 +367,7 @@ def handover_deadline_set(*, actor: User, period, region, deadline: datetime.dat
         raise ValidationError({"deadline": _("请填写移交截止日期。")})
     if deadline < period.starts_on:
         raise ValidationError({"deadline": _("移交截止日期不能早于填报期开始日期 %(d)s。") % {"d": period.starts_on}})
-    with transaction.atomic(), audit(actor, "handover_deadline_set", period=period.code, region=region.code):
+    with transaction.atomic(), audit(actor, AuditAction.HANDOVER_DEADLINE_SET, period=period.code, region=region.code):
         item, _created = HandoverDeadline.objects.update_or_create(
             period=period, region=region, defaults={"deadline": deadline, "set_by": actor})
     return item
@@ -390,7 +390,6 @@ LIAISON_FIELDS = ("name", "unit", "post", "phone")
 
 
 def liaison_save(*, actor: User, region, department: str, data: dict, liaison=None):
-    from portal.audit import audit
     from portal.models import Department
     from worklist.models import Liaison
 
@@ -415,7 +414,7 @@ def liaison_save(*, actor: User, region, department: str, data: dict, liaison=No
         errors["phone"] = _("联系电话只能包含数字、空格和“-”“+”“()”。")
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic(), audit(actor, "liaison_save", region=region.code, department=department):
+    with transaction.atomic(), audit(actor, AuditAction.LIAISON_SAVE, region=region.code, department=department):
         liaison = liaison or Liaison(region=region, department=department)
         for field, value in cleaned.items():
             setattr(liaison, field, value)
@@ -425,11 +424,10 @@ def liaison_save(*, actor: User, region, department: str, data: dict, liaison=No
 
 
 def liaison_delete(*, actor: User, liaison) -> None:
-    from portal.audit import audit
 
     if not may_edit_liaisons(actor, liaison.region, liaison.department):
         raise PermissionDenied(_("只有该部门的管理员可以维护其联络员名单。"))
-    with transaction.atomic(), audit(actor, "liaison_delete", region=liaison.region.code):
+    with transaction.atomic(), audit(actor, AuditAction.LIAISON_DELETE, region=liaison.region.code):
         liaison.delete()
 
 
@@ -450,14 +448,13 @@ def _clean_body(body: str) -> str:
 
 def record_comment_add(*, actor: User, record, body: str):
     """A city or provincial reviewer comments on one employer's record; the county's clerks are told."""
-    from portal.audit import audit
     from portal.models import RegionLevel
     from worklist.models import RecordComment
 
     if not scope_for(actor, C.LEDGER_REVIEW).contains_from_level(record.county, RegionLevel.CITY):
         raise PermissionDenied(_("只有市级或省级审核人员可以对填报记录提出批注。"))
     body = _clean_body(body)
-    with transaction.atomic(), audit(actor, "record_comment", record=record.pk):
+    with transaction.atomic(), audit(actor, AuditAction.RECORD_COMMENT, record=record.pk):
         comment = RecordComment.objects.create(record=record, author=actor, body=body)
         notify(K.RECORD_COMMENT, comment=comment.pk)
     return comment
@@ -465,7 +462,6 @@ def record_comment_add(*, actor: User, record, body: str):
 
 def record_comment_answer(*, actor: User, comment, body: str):
     """The county answers a reviewer's comment (its clerks, who fill the record)."""
-    from portal.audit import audit
     from portal.scoping import require_in_scope
     from worklist.models import RecordComment
 
@@ -473,7 +469,7 @@ def record_comment_answer(*, actor: User, comment, body: str):
     if comment.reply_to_id:
         raise ValidationError(_("只能答复审核人员的批注。"))
     body = _clean_body(body)
-    with transaction.atomic(), audit(actor, "record_comment_answer", record=comment.record_id):
+    with transaction.atomic(), audit(actor, AuditAction.RECORD_COMMENT_ANSWER, record=comment.record_id):
         locked = RecordComment.objects.select_for_update(no_key=True).get(pk=comment.pk)
         answer = RecordComment.objects.create(record=locked.record, author=actor, body=body, reply_to=locked)
         locked.answered_at = answer.created_at

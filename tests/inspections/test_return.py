@@ -60,7 +60,7 @@ def test_only_the_leader_returns_a_submitted_checklist_with_a_reason():
     assert inspection.return_reason == "1.5 现场风机未运行，应答“否”"
     event = inspection.events.order_by("pgh_id").last()
     assert event.status == InspectionStatus.DRAFT and event.return_reason == inspection.return_reason
-    assert event.pgh_context.metadata["action"] == "检查表退回修改"
+    assert event.pgh_context.metadata["action"] == "inspection_return"
     assert event.pgh_context.metadata["user"] == w.leader.pk
     assert event.pgh_context.metadata["inspection"] == inspection.pk
 
@@ -143,7 +143,7 @@ def test_resubmission_drops_only_the_untouched_findings_whose_answer_changed():
     assert after[still_no.pk].pk == first[still_no.pk].pk  # the same finding, not a second one
     assert after[still_no.pk].deadline == first[still_no.pk].deadline
     deleted = first[stale.pk].events.get(pgh_label="delete")
-    assert deleted.pgh_context.metadata["action"] == "检查表提交"
+    assert deleted.pgh_context.metadata["action"] == "inspection_submit"
 
 
 def test_the_tablet_api_carries_the_return_reason_while_the_team_corrects():

@@ -83,3 +83,26 @@ def test_another_departments_admin_does_not_see_health_changes(client, changed):
                           department="hrss", data={"name": "钱多", "unit": "聊城市人社局", "phone": "0635-1234567"})
     body = client.get(reverse("worklist:audit"), {"q": "1"}).content.decode()
     assert "钱多" in body
+
+
+def test_inspection_entries_stored_under_their_old_chinese_names_read_as_new_ones():
+    """The migration rewrites the names the inspections app stored before AuditAction existed, so
+    old and new entries are one action, shown with the same Chinese label."""
+    import importlib
+    import uuid
+
+    from django.db import connection
+    from pghistory.models import Context
+
+    from portal.audit import AuditAction, action_label
+
+    migration = importlib.import_module("portal.migrations.0003_audit_action_names")
+    old = Context.objects.create(id=uuid.uuid4(), metadata={"action": "检查表提交", "user": 1})
+    other = Context.objects.create(id=uuid.uuid4(), metadata={"action": "employer_create"})
+    migration.rename(migration.RENAMED)(None, type("Editor", (), {"connection": connection})())
+    old.refresh_from_db()
+    other.refresh_from_db()
+    assert old.metadata == {"action": AuditAction.INSPECTION_SUBMIT.value, "user": 1}
+    assert other.metadata == {"action": "employer_create"}
+    assert action_label(old.metadata["action"]) == "检查表提交"
+    assert set(migration.RENAMED.values()) <= set(AuditAction.values)
