@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from ledger import selectors, services
@@ -278,36 +279,34 @@ def period_open(request):
         services.period_open_county, period=period, county=county)
 
 
-@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
-@require_POST
-def submission_submit(request, pk: int):
+def _submission_action(request, pk: int, message: str, service, **kwargs):
+    """`message` may name the county as %(county)s."""
     submission = _submission(request, pk)
-    return _period_action(request, submission.period, _("已报送，数据已锁定。"), services.submission_submit,
-                          submission=submission)
+    return _period_action(request, submission.period, message % {"county": submission.county.name}, service,
+                          submission=submission, **kwargs)
+
+
+def _submission_view(message: str, service):
+    """The view of one action on a submission that takes nothing but the submission."""
+
+    @requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
+    @require_POST
+    def view(request, pk: int):
+        return _submission_action(request, pk, message, service)
+
+    return view
+
+
+submission_submit = _submission_view(gettext_lazy("已报送，数据已锁定。"), services.submission_submit)
+submission_approve = _submission_view(gettext_lazy("已审核通过%(county)s。"), services.submission_approve)
+submission_accept = _submission_view(gettext_lazy("已接收%(county)s。"), services.submission_accept)
 
 
 @requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
 @require_POST
 def submission_return(request, pk: int):
-    submission = _submission(request, pk)
-    return _period_action(request, submission.period, _("已退回%(county)s。") % {"county": submission.county.name},
-                          services.submission_return, submission=submission, reason=request.POST.get("reason", ""))
-
-
-@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
-@require_POST
-def submission_approve(request, pk: int):
-    submission = _submission(request, pk)
-    return _period_action(request, submission.period, _("已审核通过%(county)s。") % {"county": submission.county.name},
-                          services.submission_approve, submission=submission)
-
-
-@requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
-@require_POST
-def submission_accept(request, pk: int):
-    submission = _submission(request, pk)
-    return _period_action(request, submission.period, _("已接收%(county)s。") % {"county": submission.county.name},
-                          services.submission_accept, submission=submission)
+    return _submission_action(request, pk, _("已退回%(county)s。"), services.submission_return,
+                              reason=request.POST.get("reason", ""))
 
 
 @requires(Capability.LEDGER_VIEW)

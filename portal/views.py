@@ -191,20 +191,22 @@ def user_update(request, pk: int):
                         _("已保存。"), form=UserUpdateForm(request.POST), form_name="update_form")
 
 
+def _user_set_active(request, pk: int, is_active: bool, success: str):
+    user = _managed_user(request, pk)
+    return _user_action(request, user,
+                        lambda: services.user_set_active(actor=request.user, user=user, is_active=is_active), success)
+
+
 @requires(Capability.USERS_MANAGE)
 @require_POST
 def user_activate(request, pk: int):
-    user = _managed_user(request, pk)
-    return _user_action(request, user, lambda: services.user_set_active(actor=request.user, user=user, is_active=True),
-                        _("已启用该账号。"))
+    return _user_set_active(request, pk, True, _("已启用该账号。"))
 
 
 @requires(Capability.USERS_MANAGE)
 @require_POST
 def user_deactivate(request, pk: int):
-    user = _managed_user(request, pk)
-    return _user_action(request, user, lambda: services.user_set_active(actor=request.user, user=user, is_active=False),
-                        _("已停用该账号。"))
+    return _user_set_active(request, pk, False, _("已停用该账号。"))
 
 
 @requires(Capability.USERS_MANAGE)
