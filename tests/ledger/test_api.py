@@ -389,7 +389,7 @@ def test_warning_sign_posts_through_the_api(clerk, open_submission):
     employer = make_employer(county="371502")
     record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
                                            province=employer.province, city=employer.city, county=employer.county)
-    client = client_for(clerk)
+    client = signed_in(clerk, api=True)
     url = f"{API}/records/{record.pk}/"
     kept = client.get(url).json()  # a record kept before the posts: both null, and saved back as read
     assert (kept["serious_hazard_posts"], kept["posts_with_warning_signs"]) == (None, None)
