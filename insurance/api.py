@@ -13,7 +13,7 @@ from insurance.models import ExpansionPlan, FollowUp, InsuranceCoverage, PlanYea
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, EmployerRecord, ReportingPeriod
 from portal.api import ServiceErrorsMixin
-from portal.api_contract import ValueRulesSerializerMixin
+from portal.api_contract import ScopedPrimaryKeyField, ValueRulesSerializerMixin
 from portal.forms import REGISTERED_ELSEWHERE
 from portal.models import Region
 from portal.params import region_param
@@ -156,7 +156,7 @@ class WorkListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     value={"employer": 1, "period": "2020H1", "action": "contacted", "acted_on": "2020-06-30",
            "note": "已电话联系单位负责人"})])
 class FollowUpSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
-    employer = serializers.PrimaryKeyRelatedField(queryset=Employer.objects.all())
+    employer = ScopedPrimaryKeyField(capability=Capability.INSURANCE_EDIT, queryset=Employer.objects.all())
     period = serializers.SlugRelatedField(slug_field="code", queryset=ReportingPeriod.objects.all())
 
     class Meta:

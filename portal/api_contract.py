@@ -80,6 +80,21 @@ def _refusing_control_characters(field):
     return to_internal_value
 
 
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A related row's id among those the user may see for `capability` (portal.scoping): another
+    region's id reads as nonexistent, with the same 400, never as forbidden with its region named."""
+
+    def __init__(self, *, capability, **kwargs):
+        self.capability = capability
+        kwargs.setdefault("error_messages", {"does_not_exist": _("编号 {pk_value} 不存在或不在您的管辖范围内。")})
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        from portal.scoping import scope_for
+
+        return scope_for(self.context["request"].user, self.capability).filter(super().get_queryset())
+
+
 class ValueRulesSerializerMixin:
     """Put the shared value rules on the writable fields.
 

@@ -35,6 +35,19 @@ def test_the_coverage_api_answers_alike_for_not_yours_and_missing(client, foreig
     assert "已在其他地区登记" in text and "阳谷" not in text
 
 
+def test_the_follow_up_api_answers_alike_for_another_countys_employer_and_a_missing_one(client, foreign, period):
+    client.force_login(make_user(("371502", Department.HRSS, Role.CLERK)))
+    body = {"period": "2020H1", "action": "contacted", "acted_on": "2020-06-30", "note": ""}
+    theirs = client.post("/api/insurance/follow-ups/", {**body, "employer": foreign.pk},
+                         content_type="application/json")
+    missing = client.post("/api/insurance/follow-ups/", {**body, "employer": foreign.pk + 10_000_000},
+                          content_type="application/json")
+    assert theirs.status_code == missing.status_code == 400
+    assert theirs.json()["employer"] == [missing.json()["employer"][0].replace(str(foreign.pk + 10_000_000),
+                                                                               str(foreign.pk))]
+    assert "阳谷" not in theirs.content.decode()
+
+
 def test_the_coverage_form_does_not_name_another_countys_employer(client, foreign, period):
     client.force_login(make_user(("371502", Department.HRSS, Role.CLERK)))
     page = client.post("/insurance/coverage/", {"uscc": foreign.uscc, "period": period.pk, "insured_workers": 0,
