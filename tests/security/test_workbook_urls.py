@@ -28,7 +28,6 @@ from portal.models import Region
 from portal.workbook import FORMULA_TRIGGERS
 from tests.factories import make_user
 from tests.inspections.factories import fill_all, make_world
-from tests.ledger.conftest import period_2020h1  # noqa: F401
 from tests.ledger.factories import make_employer
 
 pytestmark = pytest.mark.django_db
