@@ -18,7 +18,7 @@ from tests.ledger.test_export import data_rows, ledger  # noqa: F401 — the fix
 
 @pytest.mark.django_db(transaction=True)
 def test_an_export_above_the_threshold_is_written_by_the_worker_and_downloaded_only_by_its_requester(
-        celery_worker_process, client, clerk, ledger, settings):  # noqa: F811
+        celery_worker_process, reference_data, client, clerk, ledger, settings):  # noqa: F811
     settings.PNEUMO_EXPORT_INLINE_MAX_ROWS = 1
     client.force_login(clerk)
     response = client.get(reverse("ledger:excel-export") + "?period=2020H1")
