@@ -5,18 +5,12 @@ from django.utils.translation import gettext_lazy as _
 
 from insurance.models import FollowUpAction, TrainingKind
 from insurance.services import import_max_bytes, too_large_message
-from ledger.models import ReportingPeriod
+from ledger.forms import PeriodChoiceField
 from portal.forms import BootstrapFormMixin, RegionChoiceField, ValueRulesFormMixin
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, ScopedRegionField
 
 DATE = forms.DateInput(attrs={"type": "date"})
-
-
-class PeriodChoiceField(forms.ModelChoiceField):
-    def __init__(self, **kwargs):
-        super().__init__(queryset=ReportingPeriod.objects.order_by("-year", "-half"), label=_("填报期"),
-                         empty_label=None, **kwargs)
 
 
 class HandoverForm(BootstrapFormMixin, ScopedRegionField, forms.Form):

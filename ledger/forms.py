@@ -137,9 +137,17 @@ class PeriodForm(BootstrapFormMixin, forms.Form):
     deadline = forms.DateField(label=_("县级报送截止日期"), widget=DATE_WIDGET)
 
 
+class PeriodChoiceField(forms.ModelChoiceField):
+    """The national half-year periods (shared reference data, not region-scoped), newest first."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("empty_label", None)
+        super().__init__(queryset=ReportingPeriod.objects.order_by("-year", "-half"), label=_("填报期"), **kwargs)
+
+
 class ImportForm(forms.Form):
     county = forms.ModelChoiceField(queryset=Region.objects.none(), label=_("县（市、区）"))
-    period = forms.ModelChoiceField(queryset=ReportingPeriod.objects.all(), label=_("填报期"))
+    period = PeriodChoiceField(empty_label="---------")
     file = forms.FileField(label=_("台帐文件（.xlsx）"),
                            help_text=_("请使用官方模板填写；导入前先校验全部行，有错误则不写入任何数据。"))
 
