@@ -66,23 +66,6 @@ def edit_every_employer_once() -> int:
     return edited
 
 
-def as_submitted(form) -> dict:
-    """What the browser sends back for the form as rendered (checkboxes only when ticked)."""
-    import datetime
-
-    from django import forms
-
-    data = {}
-    for bound in form:
-        value = bound.value()
-        if isinstance(bound.field.widget, forms.CheckboxInput):
-            if value:
-                data[bound.html_name] = "on"
-        elif value is not None:
-            data[bound.html_name] = value.isoformat() if isinstance(value, datetime.date) else str(value)
-    return data
-
-
 def main() -> None:
     global RUNS
     parser = argparse.ArgumentParser()
@@ -96,6 +79,7 @@ def main() -> None:
     from ledger.models import CountySubmission, Employer, EmployerRecord, SubmissionStatus
     from portal.demo import DEMO_PASSWORD
     from portal.models import User
+    from tests.factories import as_submitted
 
     edit_every_employer_once()
     settings.ALLOWED_HOSTS.append("testserver")

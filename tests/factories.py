@@ -4,6 +4,7 @@
 import datetime
 import itertools
 
+from django import forms
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -48,3 +49,17 @@ def make_period(code: str, **overrides) -> ReportingPeriod:
              "ends_on": datetime.date(year, 6, 30) if half == 1 else datetime.date(year, 12, 31),
              "deadline": datetime.date(year, 7, 15) if half == 1 else datetime.date(year + 1, 1, 15)}
     return ReportingPeriod.objects.create(code=code, year=year, half=half, **{**dates, **overrides})
+
+
+def as_submitted(form) -> dict:
+    """What the browser sends back for the form as rendered: each field's displayed value (a
+    checkbox only when ticked, a date as the date input writes it)."""
+    data = {}
+    for bound in form:
+        value = bound.value()
+        if isinstance(bound.field.widget, forms.CheckboxInput):
+            if value:
+                data[bound.html_name] = "on"
+        elif value is not None:
+            data[bound.html_name] = value.isoformat() if isinstance(value, datetime.date) else str(value)
+    return data

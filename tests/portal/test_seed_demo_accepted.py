@@ -3,11 +3,9 @@ file or follow-up, submitted back unchanged through its form, passes the form an
 checks. (The seed used to write records with points over the limit but no test date: 14.8 % of
 them could not be saved again without the clerk changing something.)"""
 
-import datetime
 import random
 
 import pytest
-from django import forms
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
@@ -18,24 +16,11 @@ from patients import services as patient_services
 from patients.forms import FollowUpForm, PatientForm
 from patients.models import FollowUp, Patient
 from portal.models import User
+from tests.factories import as_submitted
 
 pytestmark = pytest.mark.django_db
 
 SAMPLE = 300
-
-
-def as_submitted(form) -> dict:
-    """What the browser sends back for the form as rendered: each field's displayed value (a
-    checkbox only when ticked, a date as the date input writes it)."""
-    data = {}
-    for bound in form:
-        value = bound.value()
-        if isinstance(bound.field.widget, forms.CheckboxInput):
-            if value:
-                data[bound.html_name] = "on"
-        elif value is not None:
-            data[bound.html_name] = value.isoformat() if isinstance(value, datetime.date) else str(value)
-    return data
 
 
 def refusal(form_class, service, *, initial_form, **form_kwargs):
