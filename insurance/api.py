@@ -16,7 +16,7 @@ from portal.api import ServiceErrorsMixin
 from portal.api_contract import ScopedPrimaryKeyField, ValueRulesSerializerMixin
 from portal.forms import REGISTERED_ELSEWHERE
 from portal.models import Region
-from portal.params import region_param
+from portal.params import scoped_region_param
 from portal.scoping import Access, Capability, scope_for
 
 router = DefaultRouter()
@@ -137,7 +137,7 @@ class WorkListViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         params = self.request.query_params
-        region = region_param("region", params)
+        region = scoped_region_param(scope_for(self.request.user, Capability.INSURANCE_VIEW), "region", params)
         return selectors.work_list(actor=self.request.user, period=_period(params.get("period")),
                                    filters=selectors.WorkListFilters(region=region,
                                                                      key_group=params.get("key_group", "")))

@@ -19,7 +19,7 @@ from ledger.models import Employer, ReportingPeriod
 from ledger.selectors import current_period
 from portal.forms import REGISTERED_ELSEWHERE, call_service
 from portal.models import Department, Region
-from portal.params import period_param, region_param
+from portal.params import period_param, scoped_region_param
 from portal.scoping import Capability, forbidden, has_capability, requires
 from portal.workbook import xlsx_response
 from worklist.selectors import liaisons_of
@@ -34,7 +34,7 @@ def _period(request) -> ReportingPeriod | None:
 
 
 def _region(request) -> Region | None:
-    return region_param("region", request.GET)
+    return scoped_region_param(request.scope, "region", request.GET)
 
 
 def _page(request, queryset):
@@ -112,8 +112,6 @@ def handover_roster(request, pk: int, employer_pk: int):
 @requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)
 def coverage(request):
     period, region = _period(request), _region(request)
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
     form = CoverageForm(request.POST or None, initial={"period": period})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -199,8 +197,6 @@ def import_template(request):
 @requires(C.INSURANCE_VIEW)
 def reconciliation(request):
     period, region = _period(request), _region(request)
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
     tab = request.GET.get("tab", "differences")
     if period is None:
         rows = []
@@ -229,8 +225,6 @@ def _work_list(request):
 @requires(C.INSURANCE_VIEW)
 def work_list(request):
     period, region, filters, rows = _work_list(request)
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
     return render(request, "insurance/work_list.html", {
         **_common(request, period, region), "filters": filters, "page": _page(request, rows or []),
         "key_groups": KeyIndustryGroup.choices, "actions": dict(FollowUpAction.choices),

@@ -28,7 +28,7 @@ from ledger.validation import mask_id_number
 from portal.forms import call_service
 from portal.models import Region, RegionLevel
 from portal.pagination import list_page
-from portal.params import period_param, region_param
+from portal.params import period_param, scoped_region_param
 from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
 from portal.selectors import region_breadcrumbs
 
@@ -37,14 +37,12 @@ PAGE_SIZE = 30
 
 @requires(Capability.LEDGER_VIEW)
 def employer_list(request):
-    region = region_param("region", request.GET)
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    region = scoped_region_param(request.scope, "region", request.GET)
     all_periods = list(selectors.periods())
     period = period_param(all_periods, request.GET, default=lambda: selectors.current_period(all_periods))
     in_scope = {"1": True, "0": False}.get(request.GET.get("in_scope", ""))
     filters = selectors.EmployerFilters(
-        query=request.GET.get("q", "").strip(), region=region, township=region_param("township", request.GET),
+        query=request.GET.get("q", "").strip(), region=region, township=scoped_region_param(request.scope, "township", request.GET),
         key_group=request.GET.get("key_group", ""), status=request.GET.get("status", ""), in_scope=in_scope,
         missing=request.GET.get("missing", ""), period=period, sort=request.GET.get("sort", "name"),
     )
@@ -312,9 +310,7 @@ def submission_return(request, pk: int):
 @requires(Capability.LEDGER_VIEW)
 def completeness(request):
     period = period_param(ReportingPeriod.objects, request.GET, default=selectors.current_period)
-    region = region_param("region", request.GET)
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    region = scoped_region_param(request.scope, "region", request.GET)
     rows = selectors.completeness(actor=request.user, period=period, region=region) if period else []
     totals = {}
     for row in rows:

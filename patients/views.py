@@ -15,7 +15,7 @@ from patients.models import AccessKind, LifeStatus, Patient, RehabSite, ReliefCa
 from portal.badinput import bad_request
 from portal.forms import call_service
 from portal.models import Department, Region
-from portal.params import parse_id, region_param
+from portal.params import parse_id, scoped_region_param
 from portal.scoping import RELIEF_DUTIES, Capability, forbidden, has_capability, relief_grants, requires, scope_for
 from portal.selectors import region_breadcrumbs
 
@@ -43,9 +43,7 @@ def _rows(request, page, county_field="county"):
 
 @requires(C.PATIENT_VIEW)
 def patient_list(request, overdue: bool = False):
-    region = region_param("region", request.GET)
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    region = scoped_region_param(request.scope, "region", request.GET)
     if (stage := stage_param(request)) is None:
         return bad_request(request, _("期别只能是壹期、贰期或叁期"))
     filters = selectors.PatientFilters(
@@ -229,9 +227,7 @@ def relief_detail(request, pk: int):
 
 @requires(C.PATIENT_VIEW)
 def rehab(request):
-    region = region_param("region", request.GET)
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    region = scoped_region_param(request.scope, "region", request.GET)
     overview = selectors.rehab_overview(actor=request.user, region=region)
     return render(request, "patients/rehab.html", {
         **overview, "region": region, "can_edit": has_capability(request.user, C.PATIENT_EDIT),
@@ -267,9 +263,7 @@ def rehab_site_edit(request, pk: int | None = None):
 
 @requires(C.PATIENT_ACCESS_LOG)
 def access_log(request):
-    region = region_param("region", request.GET)
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    region = scoped_region_param(request.scope, "region", request.GET)
     page = _page(request, selectors.access_log_list(actor=request.user, region=region))
     rows = [{"entry": e, "id_number": selectors.masked(e.patient.id_number)} for e in page.object_list]
     return render(request, "patients/access_log.html", {"page": page, "rows": rows, "region": region})

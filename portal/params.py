@@ -31,6 +31,14 @@ def region_param(name: str, *sources) -> Region | None:
     return Region.objects.filter(code=code).first() if code else None
 
 
+def scoped_region_param(scope, name: str, *sources) -> Region | None:
+    """The region the parameter names if it lies in `scope` (a portal.scoping.Scope); None for a
+    region outside it, exactly as for a code no region has: a filter on another region answers as
+    a filter on a missing one (docs/ARCHITECTURE-NOTES.md, rule 21)."""
+    region = region_param(name, *sources)
+    return region if region is not None and scope.contains(region) else None
+
+
 def period_param(among, *sources, default=None, name: str = "period"):
     """The reporting period whose code (2020H1, any case) the parameter holds, among `among` (a
     list of periods, or a queryset); None for an unknown code. Without the parameter: `default`

@@ -23,9 +23,9 @@ from portal.forms import (
     apply_errors,
     call_service,
 )
-from portal.models import Membership, Region, RegionLevel
+from portal.models import Membership, RegionLevel
 from portal.params import parse_id
-from portal.scoping import Capability, forbidden, login_only, public, remember_memberships, requires
+from portal.scoping import Capability, login_only, public, remember_memberships, requires
 
 
 class LoginView(auth_views.LoginView):
@@ -222,9 +222,7 @@ def user_password(request, pk: int):
 def regions(request):
     parent = None
     if code := request.GET.get("parent"):
-        parent = get_object_or_404(Region, code=code)
-        if not request.scope.contains(parent):
-            return forbidden(request, _("该区划不在您的管辖范围内。"))
+        parent = get_object_or_404(request.scope.region_queryset(), code=code)
     children = selectors.region_children(actor=request.user, capability=Capability.REGIONS_MANAGE, parent=parent)
     return render(request, "portal/regions.html", {
         "parent": parent,

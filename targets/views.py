@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from ledger.selectors import periods
 from portal.forms import call_service
 from portal.models import Region, RegionLevel
-from portal.params import period_param
-from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
+from portal.params import period_param, scoped_region_param
+from portal.scoping import Capability, has_capability, requires, scope_for
 from portal.selectors import region_with_ancestors
 from portal.workbook import xlsx_response
 from targets import selectors, services
@@ -26,7 +26,9 @@ def _focus(request) -> list[Region]:
     code = request.GET.get("region", "").strip()
     if not code and len(request.scope.regions) == 1:
         code = request.scope.regions[0].path.rstrip("/").rsplit("/", 1)[-1]
-    return region_with_ancestors(code) if code else []
+    chain = region_with_ancestors(code) if code else []
+    # A region outside the scope reads as a code no region has (rule 21).
+    return chain if chain and request.scope.contains(chain[-1]) else []
 
 
 def _dashboard_or_error(request):
@@ -39,8 +41,6 @@ def _dashboard_or_error(request):
     if region is None:
         return None, render(request, "targets/choose_region.html",
                             {"regions": selectors.dashboard_regions(request.user)})
-    if not request.scope.contains(region):
-        return None, forbidden(request, _("该区划不在您的管辖范围内。"))
     if period is None:
         return None, render(request, "targets/dashboard.html", {"region": region, "no_period": True})
     return selectors.dashboard(actor=request.user, region=region, period=period), None
@@ -88,10 +88,8 @@ def target_list(request):
             return redirect("targets:targets")
     # The plans that bind the asked region (or the user's first one): readable at every level.
     view_scope = scope_for(request.user, Capability.DASHBOARD_VIEW)
-    chain = region_with_ancestors(request.GET.get("region", "").strip()) if request.GET.get("region") else []
-    if chain and not view_scope.contains(chain[-1]):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
-    focus = chain[-1] if chain else selectors.dashboard_regions(request.user).first()
+    focus = (scoped_region_param(view_scope, "region", request.GET)
+             or selectors.dashboard_regions(request.user).first())
     return render(request, "targets/targets.html", {
         "focus": focus,
         "binding": selectors.binding_plans(region=focus) if focus else [],
@@ -111,14 +109,14 @@ def zero_penalty(request):
     dashboard itself keeps its fixed number of queries."""
     from inspections.selectors import zero_penalty_counties
 
-    chain = region_with_ancestors(request.GET.get("region", "").strip())
-    if not chain or not request.scope.contains(chain[-1]):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    region = scoped_region_param(request.scope, "region", request.GET)
+    if region is None:
+        raise Http404(_("该区划不存在或不在您的管辖范围内。"))
     try:
         year = int(request.GET.get("year", ""))
     except ValueError:
         year = None
-    counties = zero_penalty_counties(year=year).filter(path__startswith=chain[-1].path).order_by("code")
+    counties = zero_penalty_counties(year=year).filter(path__startswith=region.path).order_by("code")
     return render(request, "targets/_zero_penalty.html", {"counties": counties, "year": year})
 
 

@@ -20,8 +20,8 @@ from ledger import services as ledger_services
 from ledger.models import CountySubmission, Employer, EmployerRecord
 from portal import history
 from portal.models import Department, Region, RegionLevel, User
-from portal.params import period_param, region_param
-from portal.scoping import Capability, forbidden, login_only, requires, scope_for
+from portal.params import period_param, scoped_region_param
+from portal.scoping import Capability, login_only, requires, scope_for
 from portal.workbook import new_workbook, xlsx_response
 from worklist import selectors, services
 from worklist.models import Liaison
@@ -121,9 +121,7 @@ def handovers(request):
     all_periods = list(ledger_selectors.periods())
     period = (period_param(all_periods, request.GET, request.POST)
               or ledger_selectors.current_period(all_periods))
-    region = region_param("region", request.GET, request.POST)
-    if region is not None and not scope_for(request.user, Capability.LEDGER_VIEW).contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
+    region = scoped_region_param(request.scope, "region", request.GET, request.POST)
     if request.method == "POST" and period is not None:
         try:
             try:
@@ -153,12 +151,11 @@ def handovers(request):
 @requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
 def liaisons(request):
     """The liaison list of a region, every department; each department's admin edits its own."""
-    region = region_param("region", request.GET, request.POST)
     scope = scope_for(request.user, Capability.LEDGER_VIEW)
+    region = (scoped_region_param(scope, "region", request.GET, request.POST)
+              or scope.top_regions().order_by("path").first())
     if region is None:
-        region = scope.top_regions().order_by("path").first()
-    if region is None or not scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
+        raise Http404(_("该区划不存在或不在您的管辖范围内。"))
     if request.method == "POST":
         action = request.POST.get("action")
         department = request.POST.get("department", "")
@@ -241,7 +238,7 @@ def _audit_filters(request) -> history.AuditFilters:
     if (employer := request.GET.get("employer", "").strip()):
         found = Employer.objects.filter(Q(uscc=employer.upper()) | Q(name=employer)).values_list("pk", flat=True)
         employer_id = found[0] if found else 0
-    region = region_param("region", request.GET, request.POST)
+    region = scoped_region_param(request.scope, "region", request.GET, request.POST)
     return history.AuditFilters(person=person, employer_id=employer_id, what=request.GET.get("what", ""),
                                 operation=request.GET.get("operation", ""), date_from=date("from"),
                                 date_to=date("to"), region=region)
