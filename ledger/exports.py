@@ -1,44 +1,31 @@
 """Exporting the ledger the user can see, in the official workbook's layout (`ledger.excel`):
-in the request, or by a Celery task for large ones (the page polls a token until the file is
-ready). The rows are chosen by `ledger.selectors.employer_export_values`; this module turns
-them into display values and runs the job.
+in the request, or by the Celery worker for large ones (`portal.exports`, kind "ledger"). The
+rows are chosen by `ledger.selectors.employer_export_values`; this module turns them into
+display values.
 
     result = ledger_export(actor=…, params=request.GET)    # PermissionDenied for a foreign region
-    write_export(stream, result)                          # or export_start(…) when it is large
+    write_export(stream, result)                          # portal.exports runs it as the "ledger" kind
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime
-import logging
-import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.core.files import File
-from django.core.files.storage import default_storage
-from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from ledger import columns as cols
 from ledger import selectors
 from ledger.columns import COLUMNS, Kind
 from ledger.excel import write_ledger
 from ledger.models import RECORD_FIELDS, ReportingPeriod
+from portal.exports import ExportKind, Prepared
 from portal.models import User
 from portal.params import period_param, region_param
 from portal.scoping import Capability, scope_for
-
-log = logging.getLogger(__name__)
-
-EXPORT_STATE_SECONDS = 24 * 3600
-EXPORT_DIRECTORY = "exports"
 
 
 @dataclass
@@ -108,24 +95,7 @@ def _export_rows(values, *, with_record: bool) -> Iterator[list]:
         yield out
 
 
-# ---- Writing an export (in the request, or in a Celery task for large ones) ---------------------------
-
-
-def export_inline_max_rows() -> int:
-    """Exports up to this many employers are written in the request; larger ones (a province's
-    "未落实" list of 15,975 took 5-11 s of a web worker under load, its 200,000 minutes) by a
-    Celery task, and the page shows its progress and offers the file when it is ready."""
-    return settings.PNEUMO_EXPORT_INLINE_MAX_ROWS
-
-
-@contextlib.contextmanager
-def export_snapshot():
-    """One snapshot for the count (written as the sheet's size) and the rows."""
-    with transaction.atomic():
-        if len(connection.atomic_blocks) == 1:  # a fresh transaction, not one nested in a test's
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
+# ---- The export kind (portal.exports writes it in the request or in the worker) --------------------
 
 
 def export_filename(result: Export) -> str:
@@ -139,71 +109,15 @@ def write_export(stream, result: Export) -> int:
                         expected_rows=result.count)
 
 
-def _export_key(token: str) -> str:
-    return f"ledger-export:{token}"
+def ledger_prepare(actor: User, params) -> Prepared:
+    result = ledger_export(actor=actor, params=params)
+
+    def write(stream, progress):
+        result.rows = progress(result.rows)
+        return write_export(stream, result)
+
+    return Prepared(count=result.count, filename=export_filename(result), write=write)
 
 
-def export_start(*, actor: User, params: dict, result: Export) -> str:
-    """Queue a large export; returns the token the page polls. The task recomputes the list
-    with the user's scope at the time it runs."""
-    from ledger.tasks import export_ledger  # ledger.tasks imports this module
-
-    token = uuid.uuid4().hex
-    cache.set(_export_key(token), {"user": actor.pk, "status": "pending", "rows": result.count,
-                                   "filename": export_filename(result)}, EXPORT_STATE_SECONDS)
-    export_ledger.delay_on_commit(token, actor.pk, params)
-    return token
-
-
-PROGRESS_EVERY = 1000
-
-
-def counted(rows, key: str, state: dict):
-    """The rows, recording in the export's state how many have been written every PROGRESS_EVERY
-    rows (the page's progress bar)."""
-    for written, row in enumerate(rows, 1):
-        if written % PROGRESS_EVERY == 0:
-            cache.set(key, {**state, "written": written}, EXPORT_STATE_SECONDS)
-        yield row
-
-
-def export_run(token: str, user_id: int, params: dict) -> None:
-    key = _export_key(token)
-    state = cache.get(key) or {"user": user_id}
-    try:
-        user = User.objects.get(pk=user_id)
-        with export_snapshot(), tempfile.TemporaryFile() as spool:
-            result = ledger_export(actor=user, params=params)
-            state.update(rows=result.count)
-            result.rows = counted(result.rows, key, state)
-            write_export(spool, result)
-            spool.seek(0)
-            path = default_storage.save(f"{EXPORT_DIRECTORY}/{token}.xlsx", File(spool, name=f"{token}.xlsx"))
-        state.update(status="done", path=path, written=result.count, filename=export_filename(result))
-    except Exception as exc:  # noqa: BLE001 — the page must learn that it failed
-        log.warning("ledger export %s failed (%s)", token, type(exc).__name__)
-        state.update(status="failed")
-        cache.set(key, state, EXPORT_STATE_SECONDS)
-        raise
-    cache.set(key, state, EXPORT_STATE_SECONDS)
-
-
-def exports_purge() -> int:
-    """Delete background exports older than their state in the cache (nothing links to them
-    any more). Returns the number of files deleted."""
-    if not default_storage.exists(EXPORT_DIRECTORY):
-        return 0
-    cutoff = timezone.now() - datetime.timedelta(seconds=EXPORT_STATE_SECONDS)
-    deleted = 0
-    for name in default_storage.listdir(EXPORT_DIRECTORY)[1]:
-        path = f"{EXPORT_DIRECTORY}/{name}"
-        if default_storage.get_modified_time(path) < cutoff:
-            default_storage.delete(path)
-            deleted += 1
-    return deleted
-
-
-def export_state(token: str, user: User) -> dict | None:
-    """The export's state, only for the user who asked for it."""
-    state = cache.get(_export_key(token)) if token.isalnum() else None
-    return state if state and state.get("user") == user.pk else None
+LEDGER = ExportKind(name="ledger", title=_lazy("导出台帐"), unit=_lazy("个单位"), capability=Capability.LEDGER_VIEW,
+                    prepare=ledger_prepare)

@@ -9,8 +9,9 @@ interrupted within minutes, and the clerk imports again.
 from celery import shared_task
 from django.core.exceptions import PermissionDenied
 
-from ledger import exports, imports
+from ledger import imports
 from ledger.models import ImportJob
+from portal import exports
 
 
 def _job(job_id: int) -> ImportJob:
@@ -40,13 +41,8 @@ def close_interrupted_imports() -> None:
     imports.import_jobs_close_interrupted()
 
 
-@shared_task(name="ledger.export_ledger", ignore_result=True)
-def export_ledger(token: str, user_id: int, params: dict) -> None:
-    exports.export_run(token, user_id, params)
-
-
 @shared_task(name="ledger.purge_old_files", ignore_result=True)
 def purge_old_files() -> None:
     imports.import_jobs_fail_interrupted()
     imports.import_files_purge()
-    exports.exports_purge()
+    exports.purge()

@@ -15,6 +15,4 @@ urlpatterns = [
     path("roster/import/", views_roster.upload, name="roster-import"),
     path("roster/export/", views_roster.export, name="roster-export"),
     path("export/", views_import.export, name="excel-export"),
-    path("export/<str:token>/", views_import.export_status, name="excel-export-status"),
-    path("export/<str:token>/download/", views_import.export_download, name="excel-export-download"),
 ]

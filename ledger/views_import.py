@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ledger import columns as cols
-from ledger import excel, exports, imports
+from ledger import excel, imports
 from ledger.forms import ImportForm
 from ledger.models import ImportJob, ImportStatus, ReportingPeriod
 from ledger.selectors import county_choices, current_period, reference_lists
 from portal.forms import apply_errors
 from portal.params import period_param
 from portal.scoping import Capability, forbidden, requires, scope_for
-from portal.workbook import XLSX_CONTENT_TYPE, xlsx_response
+from portal.views_exports import export_response
+from portal.workbook import xlsx_response
 
 ERRORS_PER_PAGE = 100
 IN_PROGRESS = {ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.IMPORTING}
@@ -151,34 +151,5 @@ def import_job_errors(request, pk: int):
 @require_GET
 def export(request):
     """The ledger the user can see (scope, region, period and list filters), in the template's
-    layout, written row by row; a large one is written by a Celery task while the page waits."""
-    with exports.export_snapshot():
-        try:
-            result = exports.ledger_export(actor=request.user, params=request.GET)
-        except PermissionDenied as exc:
-            return forbidden(request, str(exc))
-        if result.count > exports.export_inline_max_rows():
-            token = exports.export_start(actor=request.user, params=request.GET.dict(), result=result)
-            return render(request, "ledger/export_pending.html",
-                          {"token": token, "state": exports.export_state(token, request.user)})
-        return xlsx_response(lambda stream: exports.write_export(stream, result), exports.export_filename(result))
-
-
-@requires(Capability.LEDGER_VIEW)
-@require_GET
-def export_status(request, token: str):
-    """The htmx partial polled while a large export is written."""
-    state = exports.export_state(token, request.user)
-    if state is None:
-        raise Http404(_("找不到该导出，或已过期。"))
-    return render(request, "ledger/_export_status.html", {"token": token, "state": state})
-
-
-@requires(Capability.LEDGER_VIEW)
-@require_GET
-def export_download(request, token: str):
-    state = exports.export_state(token, request.user)
-    if state is None or state.get("status") != "done":
-        raise Http404(_("找不到该导出，或已过期。"))
-    return FileResponse(default_storage.open(state["path"], "rb"), as_attachment=True, filename=state["filename"],
-                        content_type=XLSX_CONTENT_TYPE)
+    layout, written row by row; a large one is written by the worker while the page waits."""
+    return export_response(request, "ledger")

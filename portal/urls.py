@@ -6,7 +6,7 @@ from inspections import api as inspections_api
 from insurance import api as insurance_api
 from ledger import api as ledger_api
 from patients import api as patients_api
-from portal import api, views
+from portal import api, views, views_exports
 from targets import api as targets_api
 
 router = DefaultRouter()
@@ -33,6 +33,8 @@ urlpatterns = [
     path("users/<int:pk>/activate/", views.user_activate, name="user-activate"),
     path("users/<int:pk>/deactivate/", views.user_deactivate, name="user-deactivate"),
     path("users/<int:pk>/password/", views.user_password, name="user-password"),
+    path("exports/<str:token>/", views_exports.export_status, name="export-status"),
+    path("exports/<str:token>/download/", views_exports.export_download, name="export-download"),
     path("regions/", views.regions, name="regions"),
     path("regions/zones/", views.region_zone_create, name="region-zone-create"),
     path("regions/<str:code>/edit/", views.region_edit, name="region-edit"),

@@ -186,25 +186,25 @@ def test_the_sheet_declares_its_size():
 
 
 def test_a_large_export_is_written_in_the_background(client, clerk, ledger, settings, monkeypatch):
-    from ledger import tasks
+    from portal import tasks
 
     settings.PNEUMO_EXPORT_INLINE_MAX_ROWS = 1
     queued = []
-    monkeypatch.setattr(tasks.export_ledger, "delay_on_commit", lambda *args: queued.append(args))
+    monkeypatch.setattr(tasks.export_write, "apply_async", lambda args, kwargs, **options: queued.append(args))
     client.force_login(clerk)
     response = client.get(reverse("ledger:excel-export") + "?period=2020H1")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     body = response.content.decode()
     assert 'data-testid="export-status"' in body and 'hx-trigger="every 2s"' in body
-    [(token, user_id, params)] = queued
-    assert user_id == clerk.pk and params == {"period": "2020H1"}
-    status = reverse("ledger:excel-export-status", args=[token])
+    [(token, kind, user_id, params)] = queued
+    assert (kind, user_id, params) == ("ledger", clerk.pk, {"period": "2020H1"})
+    status = reverse("export-status", args=[token])
     assert 'data-status="pending"' in client.get(status).content.decode()
 
-    tasks.export_ledger.run(token, user_id, params)  # what the worker does
+    tasks.export_write.run(token, kind, user_id, params)  # what the worker does
 
     assert 'data-testid="export-download"' in client.get(status).content.decode()
-    download = client.get(reverse("ledger:excel-export-download", args=[token]))
+    download = client.get(reverse("export-download", args=[token]))
     assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
     wb = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
     assert [r["单位名称"] for r in data_rows(wb)] == ["东昌府区鑫达水泥有限公司", "东昌府区铸造厂"]
@@ -212,4 +212,4 @@ def test_a_large_export_is_written_in_the_background(client, clerk, ledger, sett
     other = make_user("371502", role=Role.VIEWER)
     client.force_login(other)  # the token is not enough: only the user who asked sees the file
     assert client.get(status).status_code == 404
-    assert client.get(reverse("ledger:excel-export-download", args=[token])).status_code == 404
+    assert client.get(reverse("export-download", args=[token])).status_code == 404

@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from ledger import exports, imports, tasks
+from ledger import imports, tasks
 from ledger.models import ImportJob, ImportStatus
+from portal import exports
 from portal.models import Region
 from tests.ledger.test_import import build_workbook, make_row, validate
 
@@ -106,9 +107,9 @@ def test_the_job_page_of_a_purged_upload_still_shows_its_report(client, clerk, p
 
 
 def test_background_exports_are_deleted_after_a_day():
-    old = default_storage.save(f"{exports.EXPORT_DIRECTORY}/old.xlsx", SimpleUploadedFile("old.xlsx", b"x"))
-    new = default_storage.save(f"{exports.EXPORT_DIRECTORY}/new.xlsx", SimpleUploadedFile("new.xlsx", b"x"))
-    a_day_ago = (timezone.now() - datetime.timedelta(seconds=exports.EXPORT_STATE_SECONDS + 60)).timestamp()
+    old = default_storage.save(f"{exports.DIRECTORY}/old.xlsx", SimpleUploadedFile("old.xlsx", b"x"))
+    new = default_storage.save(f"{exports.DIRECTORY}/new.xlsx", SimpleUploadedFile("new.xlsx", b"x"))
+    a_day_ago = (timezone.now() - datetime.timedelta(seconds=exports.STATE_SECONDS + 60)).timestamp()
     os.utime(default_storage.path(old), (a_day_ago, a_day_ago))
 
     tasks.purge_old_files.run()
@@ -117,4 +118,4 @@ def test_background_exports_are_deleted_after_a_day():
 
 
 def test_nothing_to_purge_on_a_fresh_installation():
-    assert exports.exports_purge() == 0 and imports.import_files_purge() == 0
+    assert exports.purge() == 0 and imports.import_files_purge() == 0

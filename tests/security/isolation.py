@@ -255,16 +255,16 @@ def build_world() -> World:
     from django.core.cache import cache
 
     token = new_token()
-    cache.set(f"ledger-export:{token}", {"user": owner.pk, "status": "pending", "rows": 1,
-                                         "filename": "matrix.xlsx"}, 3600)
+    cache.set(f"export:{token}", {"user": owner.pk, "kind": "ledger", "status": "pending", "rows": 1,
+                                  "filename": "matrix.xlsx"}, 3600)
     world.owner_tokens.append(token)
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
     done = new_token()
     path = default_storage.save(f"exports/matrix-{done}.xlsx", ContentFile(b"PK matrix " + MARKERS["employer"].encode()))
-    cache.set(f"ledger-export:{done}", {"user": owner.pk, "status": "done", "rows": 1, "path": path,
-                                        "filename": "matrix.xlsx"}, 3600)
+    cache.set(f"export:{done}", {"user": owner.pk, "kind": "ledger", "status": "done", "rows": 1, "path": path,
+                                 "filename": "matrix.xlsx"}, 3600)
     world.owner_tokens.append(done)
     world.files.append(path)
     return world
