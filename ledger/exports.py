@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from ledger import columns as cols
-from ledger import selectors
+from ledger import roster, selectors
 from ledger.columns import COLUMNS, Kind
 from ledger.excel import write_ledger
 from ledger.models import RECORD_FIELDS, ReportingPeriod
@@ -121,3 +121,14 @@ def ledger_prepare(actor: User, params) -> Prepared:
 
 LEDGER = ExportKind(name="ledger", title=_lazy("导出台帐"), unit=_lazy("个单位"), capability=Capability.LEDGER_VIEW,
                     prepare=ledger_prepare)
+
+
+def roster_prepare(actor: User, params) -> Prepared:
+    workers = roster.export_workers(actor, params)
+    return Prepared(count=workers.count(), filename="roster.xlsx",
+                    write=lambda stream, progress: roster.export(stream, actor=actor, workers=workers,
+                                                                 progress=progress))
+
+
+ROSTER = ExportKind(name="roster", title=_lazy("导出接尘劳动者名册"), unit=_lazy("人"),
+                    capability=Capability.LEDGER_VIEW, prepare=roster_prepare)

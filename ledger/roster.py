@@ -17,9 +17,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -36,7 +36,6 @@ from portal.workbook import new_workbook
 from portal.xlsx import CellError, ImportResult, cell_text, normalise, read_template_rows, text_column_message
 
 SHEET = "接尘劳动者名册"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YES, NO = "是", "否"
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -104,14 +103,44 @@ def export_rows(workers: Iterable[Worker], *, unmasked_counties: set[int]) -> It
                str(results.get(w.last_exam_result, ""))]
 
 
-def export(stream, *, actor: User, workers) -> int:
-    """The workers (already scoped by the caller), ID numbers masked unless the role needs them."""
+def export(stream, *, actor: User, workers, progress=lambda rows: rows) -> int:
+    """The workers (already scoped by the caller), ID numbers masked unless the role needs them;
+    the rows pass through `progress` as they are written (portal.exports)."""
     workers = list(workers.select_related("employer__county", "dust_type").order_by("employer__name", "name", "pk"))
     identity = scope_for(actor, Capability.WORKER_IDENTITY)
     counties = {w.employer.county_id: w.employer.county for w in workers}
     unmasked = {pk for pk, county in counties.items() if identity.contains(county)}
-    write_roster(stream, title=_("接尘劳动者名册（导出）"), rows=export_rows(workers, unmasked_counties=unmasked))
+    write_roster(stream, title=_("接尘劳动者名册（导出）"),
+                 rows=progress(export_rows(workers, unmasked_counties=unmasked)))
     return len(workers)
+
+
+def roster_employer(actor: User, capability: Capability, pk: str) -> Employer | None:
+    """The employer whose workers are asked for (?employer=), if the actor holds it."""
+    if not pk.isdigit():
+        return None
+    return scope_for(actor, capability).filter(Employer.objects.all()).filter(pk=int(pk)).first()
+
+
+def roster_county(actor: User, capability: Capability, code: str) -> Region | None:
+    """The county whose workers are asked for (?county=), if the actor holds it."""
+    county = Region.objects.filter(code=code, level=RegionLevel.COUNTY).first() if code else None
+    return county if county is not None and scope_for(actor, capability).contains(county) else None
+
+
+def export_workers(actor: User, params) -> QuerySet:
+    """One employer's workers (?employer=) or one county's (?county=), in the actor's scope;
+    PermissionDenied for anything else."""
+    workers = scope_for(actor, Capability.LEDGER_VIEW).filter(Worker.objects.all())
+    if params.get("employer"):
+        employer = roster_employer(actor, Capability.LEDGER_VIEW, params.get("employer", ""))
+        if employer is None:
+            raise PermissionDenied(_("该单位不存在或不在您的管辖范围内。"))
+        return workers.filter(employer=employer)
+    county = roster_county(actor, Capability.LEDGER_VIEW, (params.get("county") or "").strip())
+    if county is None:
+        raise PermissionDenied(_("请选择您管辖范围内的县（市、区）。"))
+    return workers.filter(employer__county=county)
 
 
 # ---- Reading and importing -----------------------------------------------------------------------------

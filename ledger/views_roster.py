@@ -1,64 +1,42 @@
 """The worker roster workbook in the browser: template, import (all or nothing, with the per-cell
 report) and export of an employer's or a county's workers. Thin: parse, call, render."""
 
-import tempfile
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from ledger import roster
 from ledger.excel import write_error_report
-from ledger.models import Employer, Worker
+from ledger.models import Employer
 from portal.models import Region, RegionLevel
-from portal.scoping import Capability, forbidden, requires, scope_for
+from portal.scoping import Capability, requires, scope_for
+from portal.views_exports import export_response
+from portal.workbook import xlsx_response
 from portal.xlsx import WorkbookFileError
 
 
-def _xlsx(build, filename: str) -> FileResponse:
-    spool = tempfile.TemporaryFile()
-    build(spool)
-    spool.seek(0)
-    return FileResponse(spool, as_attachment=True, filename=filename, content_type=roster.XLSX_CONTENT_TYPE)
-
-
 def _employer(request, capability) -> Employer | None:
-    pk = request.GET.get("employer", "")
-    if not pk.isdigit():
-        return None
-    return scope_for(request.user, capability).filter(Employer.objects.all()).filter(pk=int(pk)).first()
+    return roster.roster_employer(request.user, capability, request.GET.get("employer", ""))
 
 
 def _county(request, capability) -> Region | None:
     code = (request.GET.get("county") or request.POST.get("county") or "").strip()
-    county = Region.objects.filter(code=code, level=RegionLevel.COUNTY).first() if code else None
-    return county if county is not None and scope_for(request.user, capability).contains(county) else None
+    return roster.roster_county(request.user, capability, code)
 
 
 @requires(Capability.LEDGER_EDIT)
 def template(request):
     employer = _employer(request, Capability.LEDGER_EDIT)
-    return _xlsx(lambda s: roster.write_roster(s, title=_("接尘劳动者名册"), rows=roster.template_rows(employer)),
-                 "roster-template.xlsx")
+    return xlsx_response(lambda s: roster.write_roster(s, title=_("接尘劳动者名册"),
+                                                       rows=roster.template_rows(employer)), "roster-template.xlsx")
 
 
 @requires(Capability.LEDGER_VIEW)
 def export(request):
-    """One employer's workers (?employer=) or one county's (?county=); masked unless the role needs IDs."""
-    workers = scope_for(request.user, Capability.LEDGER_VIEW).filter(Worker.objects.all())
-    if request.GET.get("employer"):
-        employer = _employer(request, Capability.LEDGER_VIEW)
-        if employer is None:
-            return forbidden(request, _("该单位不存在或不在您的管辖范围内。"))
-        workers = workers.filter(employer=employer)
-    else:
-        county = _county(request, Capability.LEDGER_VIEW)
-        if county is None:
-            return forbidden(request, _("请选择您管辖范围内的县（市、区）。"))
-        workers = workers.filter(employer__county=county)
-    return _xlsx(lambda s: roster.export(s, actor=request.user, workers=workers), "roster.xlsx")
+    """One employer's workers (?employer=) or one county's (?county=); masked unless the role needs IDs.
+    A large roster is written by the worker while the page waits."""
+    return export_response(request, "roster")
 
 
 @requires(Capability.LEDGER_EDIT, write=Capability.LEDGER_EDIT)
@@ -84,5 +62,5 @@ def upload(request):
             messages.success(request, _("名册导入完成：新增 %(c)s 人，更新 %(u)s 人。") % {
                 "c": result.created, "u": result.updated})
         if result is not None and result.errors and request.POST.get("report") == "xlsx":
-            return _xlsx(lambda s: write_error_report(s, result.errors), "roster-errors.xlsx")
+            return xlsx_response(lambda s: write_error_report(s, result.errors), "roster-errors.xlsx")
     return render(request, "ledger/roster_import.html", {"counties": counties, "result": result, "error": error})

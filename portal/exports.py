@@ -78,6 +78,7 @@ class ExportKind:
 
 KINDS = {
     "ledger": "ledger.exports.LEDGER",
+    "roster": "ledger.exports.ROSTER",
 }
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from ledger import roster
 from ledger.models import Worker
 from portal.models import Region, Role
+from tests.exports import assert_only_the_requester_may_fetch, export_in_background, inline_workbook, sheet_values
 from tests.factories import make_user
 from tests.ledger.factories import make_employer
 
@@ -103,3 +104,25 @@ def _upload(buffer):
 
     return SimpleUploadedFile("roster.xlsx", buffer.getvalue(),
                               content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_roster_is_written_by_the_worker_masked_as_inline_and_only_for_its_requester(
+        celery_worker_process, reference_data, client, employers, settings):
+    own, _other = employers
+    roster.import_roster(actor=make_user("371502"), county=Region.objects.get(code="371502"),
+                         fileobj=workbook([row(own, valid(ID_A)), row(own, valid(ID_B), name="李强")]))
+    url = reverse("ledger:roster-export") + "?county=371502"
+    clerk, city_viewer = make_user("371502"), make_user("3715", role=Role.VIEWER)
+    for user, masked in ((clerk, False), (city_viewer, True)):
+        client.force_login(user)
+        settings.PNEUMO_EXPORT_INLINE_MAX_ROWS = 2000
+        inline = inline_workbook(client, url)
+        settings.PNEUMO_EXPORT_INLINE_MAX_ROWS = 1
+        background, token = export_in_background(client, url)
+        assert sheet_values(background) == sheet_values(inline)
+        ids = [r[3] for r in background[roster.SHEET].iter_rows(min_row=3, values_only=True)]
+        assert len(ids) == 2 and all(("*" in i) is masked for i in ids)
+    assert_only_the_requester_may_fetch(client, token, [make_user("3715", role=Role.CLERK),
+                                                        make_user("371502", role=Role.VIEWER),
+                                                        make_user("371521")])
