@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from insurance import excel, selectors, services
+from insurance.exports import work_list_query
 from insurance.forms import CoverageForm, FollowUpForm, HandoverForm, ImportForm, PlanForm, TrainingForm
 from insurance.models import CoverageImportJob, ExpansionPlan, FollowUpAction, LedgerHandover
 from ledger.industries import KeyIndustryGroup
@@ -20,7 +21,8 @@ from ledger.selectors import current_period
 from portal.forms import REGISTERED_ELSEWHERE, call_service
 from portal.models import Department, Region
 from portal.params import period_param, scoped_region_param
-from portal.scoping import Capability, forbidden, has_capability, requires
+from portal.scoping import Capability, has_capability, requires
+from portal.views_exports import export_response
 from portal.workbook import xlsx_response
 from worklist.selectors import liaisons_of
 from worklist.services import handover_viewed
@@ -215,16 +217,9 @@ def reconciliation(request):
 # ---- 4. Work list and follow-ups ---------------------------------------------------------------------------
 
 
-def _work_list(request):
-    period, region = _period(request), _region(request)
-    filters = selectors.WorkListFilters(region=region, key_group=request.GET.get("key_group", ""))
-    rows = selectors.work_list(actor=request.user, period=period, filters=filters) if period else None
-    return period, region, filters, rows
-
-
 @requires(C.INSURANCE_VIEW)
 def work_list(request):
-    period, region, filters, rows = _work_list(request)
+    period, region, filters, rows = work_list_query(request.user, request.GET)
     return render(request, "insurance/work_list.html", {
         **_common(request, period, region), "filters": filters, "page": _page(request, rows or []),
         "key_groups": KeyIndustryGroup.choices, "actions": dict(FollowUpAction.choices),
@@ -233,16 +228,8 @@ def work_list(request):
 
 @requires(C.INSURANCE_VIEW)
 def work_list_export(request):
-    period, region, _filters, rows = _work_list(request)
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
-    actions, groups = dict(FollowUpAction.choices), dict(KeyIndustryGroup.choices)
-    return xlsx_response(lambda stream: excel.write_work_list(stream, (
-        {"name": r.employer.name, "uscc": r.employer.uscc or r.employer.registration_number, "county": r.county.name,
-         "key_group": str(groups.get(r.employer.key_group, "")), "total": r.total_workers, "insured": r.insured,
-         "source": _("人社部门") if r.hrss is not None else _("单位填报"), "uninsured": r.uninsured,
-         "last_action": str(actions.get(r.last_action, "")), "last_action_on": r.last_action_on}
-        for r in (rows.iterator(chunk_size=2000) if rows is not None else []))), "未参保工作清单.xlsx")
+    """The work list as a workbook; a large one is written by the worker while the page waits."""
+    return export_response(request, "work-list")
 
 
 @requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)

@@ -79,6 +79,7 @@ class ExportKind:
 KINDS = {
     "ledger": "ledger.exports.LEDGER",
     "roster": "ledger.exports.ROSTER",
+    "work-list": "insurance.exports.WORK_LIST",
 }
 
 

@@ -6,6 +6,7 @@ from openpyxl import load_workbook
 
 from insurance import services
 from insurance.models import InsuranceCoverage, LedgerHandover
+from tests.exports import assert_only_the_requester_may_fetch, export_in_background, inline_workbook, sheet_values
 from tests.factories import signed_in
 from tests.insurance.test_services import unit, xlsx
 
@@ -92,3 +93,17 @@ def test_other_county_hrss_cannot_see_the_employer(client, ledger, hrss_other_co
     response = client.get(reverse("insurance:follow-ups", args=[ledger["cement"].pk]))
     assert response.status_code == 404  # as an employer that does not exist (rule 21)
     assert client.get(reverse("insurance:follow-ups", args=[999999])).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_work_list_export_is_written_by_the_worker_and_only_for_its_requester(
+        celery_worker_process, reference_data, client, ledger, hrss_clerk, hrss_viewer, hrss_other_county,
+        period_2020h1, settings):
+    url = reverse("insurance:work-list-export") + f"?period={period_2020h1.code}"
+    signed_in(client=client, user=hrss_clerk)
+    inline = inline_workbook(client, url)
+    settings.PNEUMO_EXPORT_INLINE_MAX_ROWS = 0
+    background, token = export_in_background(client, url)
+    assert sheet_values(background) == sheet_values(inline)
+    assert sheet_values(background)[0][1][0] == "鑫达水泥有限公司"
+    assert_only_the_requester_may_fetch(client, token, [hrss_viewer, hrss_other_county])
