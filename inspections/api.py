@@ -32,6 +32,7 @@ from inspections.models import (
 )
 from portal.api import ServiceErrorsMixin
 from portal.api_contract import ValueRulesSerializerMixin
+from portal.errors import ErrorCode
 from portal.models import Region
 from portal.scoping import Access, Capability, require_in_scope
 
@@ -315,7 +316,7 @@ class AssignmentViewSet(SelectorScoped, viewsets.ReadOnlyModelViewSet):
         try:
             inspection = services.assignment_submit(actor=request.user, assignment=assignment, **body.validated_data)
         except DjangoValidationError as exc:
-            if exc.code != "blank_items":
+            if exc.code != ErrorCode.BLANK_ITEMS:
                 raise
             # The tablet marks each blank item in its card: the numbers come with the message.
             return Response({"detail": " ".join(exc.messages), "blank_items": exc.params["numbers"]},

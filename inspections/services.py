@@ -43,6 +43,7 @@ from inspections.models import (
 )
 from inspections.reference import build_sections, version_as_spec
 from portal.audit import AuditAction, audit
+from portal.errors import ErrorCode
 from portal.models import User
 from portal.scoping import Capability, require_in_scope, scope_for
 from portal.values import check_text
@@ -455,7 +456,7 @@ def answers_sync(*, actor: User, assignment: Assignment, changes: list[dict]) ->
             answer = Answer.objects.filter(inspection=inspection, item_id=change.get("item")).first()
             outcome.results.append(SyncResult(
                 str(change.get("client_uuid", "")), "conflict", _("该项刚被他人同时保存，请选择保留哪一份。"),
-                selectors.answer_payload(answer) if answer else None, code="stale"))
+                selectors.answer_payload(answer) if answer else None, code=ErrorCode.STALE))
     return outcome
 
 
@@ -470,20 +471,20 @@ def _apply_change(actor: User, inspection: Inspection, change: dict) -> SyncResu
     try:
         client_uuid = uuid.UUID(str(change.get("client_uuid")))
     except ValueError:
-        raise ValidationError(_("缺少或无效的 client_uuid。"), code="client_uuid") from None
+        raise ValidationError(_("缺少或无效的 client_uuid。"), code=ErrorCode.CLIENT_UUID) from None
     receipt = SyncReceipt.objects.filter(client_uuid=client_uuid).select_related("answer").first()
     if receipt is not None:
         if receipt.answer.inspection_id != inspection.pk:
-            raise ValidationError(_("该 client_uuid 已用于其他检查。"), code="client_uuid")
+            raise ValidationError(_("该 client_uuid 已用于其他检查。"), code=ErrorCode.CLIENT_UUID)
         return SyncResult(str(client_uuid), "duplicate", _("该答案此前已同步，未重复保存。"),
                           selectors.answer_payload(receipt.answer))
     if change.get("checklist_version") != inspection.version_id:
         raise ValidationError(
             _("检查表版本已变化：本检查使用第%(n)s版（编号 %(id)s），请刷新页面后重新填写该项。")
-            % {"n": inspection.version.number, "id": inspection.version_id}, code="checklist_version")
+            % {"n": inspection.version.number, "id": inspection.version_id}, code=ErrorCode.CHECKLIST_VERSION)
     item = ChecklistItem.objects.filter(pk=change.get("item"), section__version=inspection.version).first()
     if item is None:
-        raise ValidationError(_("检查项不属于本检查表。"), code="item")
+        raise ValidationError(_("检查项不属于本检查表。"), code=ErrorCode.ITEM)
     value = validate_value(item, change.get("value"))
     note = check_answer_note(item, change.get("note"))
     if item.answer_type == AnswerType.PHOTO and value:
@@ -491,7 +492,7 @@ def _apply_change(actor: User, inspection: Inspection, change: dict) -> SyncResu
                                                                                                   flat=True)))
         if missing := [v for v in value if v not in known]:
             raise ValidationError(_("第 %(n)s 项的照片尚未上传（%(c)s 张），请先同步照片。") % {
-                "n": item.number, "c": len(missing)}, code="photo_missing")
+                "n": item.number, "c": len(missing)}, code=ErrorCode.PHOTO_MISSING)
     base_version = change.get("base_version") or 0
     answer = Answer.objects.select_for_update(no_key=True, of=("self",)).filter(inspection=inspection, item=item).first()
     if answer is not None and answer.client_uuid == client_uuid:
@@ -502,7 +503,7 @@ def _apply_change(actor: User, inspection: Inspection, change: dict) -> SyncResu
     if base_version != current:
         return SyncResult(str(client_uuid), "conflict",
                           _("第 %(n)s 项已被他人修改（服务器版本 %(v)s），请选择保留哪一份。") % {"n": item.number, "v": current},
-                          selectors.answer_payload(answer) if answer else None, code="stale")
+                          selectors.answer_payload(answer) if answer else None, code=ErrorCode.STALE)
     with audit(actor, AuditAction.ANSWER_SYNC, inspection=inspection.pk, item=item.number):
         if answer is None:
             answer = Answer.objects.create(inspection=inspection, item=item, value=value, note=note,
@@ -652,7 +653,7 @@ def inspection_submit(*, actor: User, inspection: Inspection, highlights: str = 
         raise ValidationError(
             _("对表核查不得空项，以下 %(n)s 项尚未填写：%(items)s") % {
                 "n": len(blanks), "items": "；".join(f"{i.number} {i.text}" for i in blanks)},
-            code="blank_items", params={"numbers": [i.number for i in blanks]})
+            code=ErrorCode.BLANK_ITEMS, params={"numbers": [i.number for i in blanks]})
     today = timezone.localdate()
     with audit(actor, AuditAction.INSPECTION_SUBMIT, inspection=inspection.pk):
         inspection.status = InspectionStatus.SUBMITTED

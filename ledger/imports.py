@@ -57,6 +57,7 @@ from ledger.validation import USCC_ALPHABET, clean_phone, clean_registration_num
 from portal.aftercommit import enqueue_after_commit
 from portal.audit import AuditAction, audit
 from portal.bulk import history_triggers, staging_table, write_history
+from portal.errors import ErrorCode
 from portal.jobs import close_interrupted, lease
 from portal.metrics import import_ended
 from portal.models import Region, RegionLevel, User
@@ -750,7 +751,7 @@ def _parse_file(job: ImportJob, lookups: Lookups, *, use_cache: bool) -> Parsed:
     file-level problem raises WorkbookFileError."""
     if not job.file or not job.file.storage.exists(job.file.name):
         raise WorkbookFileError(_("上传的文件已不存在（可能已超过保存期限被清理，或系统从备份恢复时未包含上传的文件），"
-                                  "本次导入未写入任何数据。请重新上传该文件。"), UPLOAD_MISSING)
+                                  "本次导入未写入任何数据。请重新上传该文件。"), ErrorCode.UPLOAD_MISSING)
     limit = max_import_bytes()
     size = job.file.size
     if size > limit:
@@ -848,7 +849,7 @@ def _validate(job: ImportJob, *, use_cache: bool) -> tuple[Outcome, Lookups]:
     try:
         parsed = _parse_file(job, lookups, use_cache=use_cache)
     except WorkbookFileError as exc:
-        expected = _("请重新上传") if exc.code == UPLOAD_MISSING else _("官方模板格式的 Excel 工作簿（.xlsx）")
+        expected = _("请重新上传") if exc.code == ErrorCode.UPLOAD_MISSING else _("官方模板格式的 Excel 工作簿（.xlsx）")
         return Outcome([], [error(None, "", job.original_name, str(exc), expected)], {},
                        refused=exc.code or "unreadable"), lookups
     errors = parsed.errors + _region_errors(parsed, lookups)
@@ -885,12 +886,11 @@ def _store_errors(errors: list[dict]) -> list[dict]:
         "另有 %(n)s 处问题未列出：请先改正以上问题后重新上传") % {"n": extra})]
 
 
-UPLOAD_MISSING = "missing"
 
 
 def _refused_status(outcome: Outcome) -> str:
     """A file that could not be read ends "refused"; one whose stored upload is gone, "failed"."""
-    return ImportStatus.FAILED if outcome.refused == UPLOAD_MISSING else ImportStatus.REFUSED
+    return ImportStatus.FAILED if outcome.refused == ErrorCode.UPLOAD_MISSING else ImportStatus.REFUSED
 
 
 def _try_claim(job: ImportJob, from_statuses, to_status, *, unstarted_only: bool = False) -> bool:

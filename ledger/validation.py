@@ -7,30 +7,32 @@ from django.utils.translation import gettext as _
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric, uscc
 
+from portal.errors import ErrorCode
+
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 
 def clean_uscc(value: str) -> str:
     number = uscc.compact(value or "")
     if len(number) != 18:
-        raise ValidationError(_("统一社会信用代码应为18位，实际为%(n)s位") % {"n": len(number)}, code="uscc_length")
+        raise ValidationError(_("统一社会信用代码应为18位，实际为%(n)s位") % {"n": len(number)}, code=ErrorCode.USCC_LENGTH)
     if not number[:8].isdigit() or any(c not in USCC_ALPHABET for c in number[8:]):
         raise ValidationError(
-            _("统一社会信用代码含有不允许的字符（只能使用数字和除 I、O、Z、S、V 以外的大写字母）"), code="uscc_format"
+            _("统一社会信用代码含有不允许的字符（只能使用数字和除 I、O、Z、S、V 以外的大写字母）"), code=ErrorCode.USCC_FORMAT
         )
     try:
         uscc.validate(number)
     except stdnum_errors.InvalidChecksum:
-        raise ValidationError(_("统一社会信用代码校验位错误，请核对后重新填写"), code="uscc_checksum") from None
+        raise ValidationError(_("统一社会信用代码校验位错误，请核对后重新填写"), code=ErrorCode.USCC_CHECKSUM) from None
     except stdnum_errors.ValidationError:
-        raise ValidationError(_("统一社会信用代码格式不正确"), code="uscc_format") from None
+        raise ValidationError(_("统一社会信用代码格式不正确"), code=ErrorCode.USCC_FORMAT) from None
     return number
 
 
 def clean_registration_number(value: str) -> str:
     number = re.sub(r"\s", "", value or "")
     if not re.fullmatch(r"\d{15}", number):
-        raise ValidationError(_("旧工商注册号应为15位数字"), code="registration_number")
+        raise ValidationError(_("旧工商注册号应为15位数字"), code=ErrorCode.REGISTRATION_NUMBER)
     return number
 
 
@@ -46,17 +48,17 @@ def clean_id_number(value: str) -> str:
     created in 1997) is right for someone born in 1960, which a birth-year check would refuse."""
     number = ric.compact(value or "").upper()
     if len(number) != 18:
-        raise ValidationError(_("居民身份证号应为18位，实际为%(n)s位") % {"n": len(number)}, code="ric_length")
+        raise ValidationError(_("居民身份证号应为18位，实际为%(n)s位") % {"n": len(number)}, code=ErrorCode.RIC_LENGTH)
     if not number[:17].isdigit() or number[2:6] == "0000":
-        raise ValidationError(_("居民身份证号格式不正确（前17位应为数字，末位为数字或X）"), code="ric_format")
+        raise ValidationError(_("居民身份证号格式不正确（前17位应为数字，末位为数字或X）"), code=ErrorCode.RIC_FORMAT)
     if number[-1] != ric.calc_check_digit(number):
-        raise ValidationError(_("居民身份证号校验位错误，请核对后重新填写"), code="ric_checksum")
+        raise ValidationError(_("居民身份证号校验位错误，请核对后重新填写"), code=ErrorCode.RIC_CHECKSUM)
     try:
         ric.get_birth_date(number)
     except stdnum_errors.ValidationError:
-        raise ValidationError(_("居民身份证号中的出生日期无效"), code="ric_birth_date") from None
+        raise ValidationError(_("居民身份证号中的出生日期无效"), code=ErrorCode.RIC_BIRTH_DATE) from None
     if number[:2] not in PROVINCE_PREFIXES:
-        raise ValidationError(_("居民身份证号的地址码不正确"), code="ric_region")
+        raise ValidationError(_("居民身份证号的地址码不正确"), code=ErrorCode.RIC_REGION)
     return number
 
 
@@ -73,5 +75,5 @@ PHONE = re.compile(r"^[0-9+\-() ]{7,20}$")
 def clean_phone(value: str) -> str:
     value = (value or "").strip()
     if value and not PHONE.fullmatch(value):
-        raise ValidationError(_("电话号码格式不正确（7～20位数字，可含 - 和括号）"), code="phone")
+        raise ValidationError(_("电话号码格式不正确（7～20位数字，可含 - 和括号）"), code=ErrorCode.PHONE)
     return value

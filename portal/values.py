@@ -25,6 +25,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.errors import ErrorCode
+
 EARLIEST_DATE = datetime.date(1950, 1, 1)
 COUNT_MAX = 2_147_483_647  # PostgreSQL integer, the column of every PositiveIntegerField
 
@@ -47,11 +49,11 @@ def check_text(value, *, max_length: int | None = None, multiline: bool = False)
     if bad is not None:
         raise ValidationError(
             _("不能含有控制字符（U+%(code)s）等不可见字符，请删除后重新填写") % {"code": f"{ord(bad):04X}"},
-            code="control_character")
+            code=ErrorCode.CONTROL_CHARACTER)
     text = text.strip()
     if max_length is not None and len(text) > max_length:
         raise ValidationError(_("超过%(max)s字（实际%(n)s字）") % {"max": max_length, "n": len(text)},
-                              code="max_length")
+                              code=ErrorCode.MAX_LENGTH)
     return text
 
 
@@ -61,21 +63,21 @@ def check_past_date(day: datetime.date | None) -> datetime.date | None:
         return None
     today = timezone.localdate()
     if day > today:
-        raise ValidationError(_("日期不能晚于今天（%(today)s）") % {"today": today.isoformat()}, code="future_date")
+        raise ValidationError(_("日期不能晚于今天（%(today)s）") % {"today": today.isoformat()}, code=ErrorCode.FUTURE_DATE)
     if day < EARLIEST_DATE:
         raise ValidationError(_("日期不能早于%(earliest)s") % {"earliest": EARLIEST_DATE.isoformat()},
-                              code="early_date")
+                              code=ErrorCode.EARLY_DATE)
     return day
 
 
 def check_count(number) -> int:
     """A number of people or things: a whole number from 0 to COUNT_MAX."""
     if isinstance(number, bool) or not isinstance(number, int):
-        raise ValidationError(_("应为整数"), code="invalid_count")
+        raise ValidationError(_("应为整数"), code=ErrorCode.INVALID_COUNT)
     if number < 0:
-        raise ValidationError(_("不能为负数"), code="negative")
+        raise ValidationError(_("不能为负数"), code=ErrorCode.NEGATIVE)
     if number > COUNT_MAX:
-        raise ValidationError(_("数值过大（最大%(max)s）") % {"max": COUNT_MAX}, code="too_large")
+        raise ValidationError(_("数值过大（最大%(max)s）") % {"max": COUNT_MAX}, code=ErrorCode.TOO_LARGE)
     return number
 
 
