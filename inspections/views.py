@@ -37,8 +37,9 @@ from inspections.models import (
     Photo,
     PlanStatus,
 )
+from portal.errors import ErrorCode
 from portal.files import bytes_response, stored_file_response
-from portal.forms import apply_errors, call_service
+from portal.forms import apply_errors, call_service, error_text
 from portal.params import parse_id
 from portal.scoping import Capability, has_capability, public, requires
 from portal.workbook import xlsx_response
@@ -133,11 +134,9 @@ def assignment_create(request, pk):
 @require_POST
 def plan_close(request, pk):
     plan = _plan(request, pk)
-    try:
-        services.plan_close(actor=request.user, plan=plan)
+    closed, _result = call_service(request, services.plan_close, actor=request.user, plan=plan)
+    if closed:
         messages.success(request, _("检查计划已结束。"))
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
     return redirect("inspections:plan", plan.pk)
 
 
@@ -191,10 +190,9 @@ def assignment_submit(request, pk):
         inspection = services.assignment_submit(actor=request.user, assignment=assignment,
                                                 highlights=request.POST.get("highlights", ""),
                                                 problems=request.POST.get("problems", ""))
-    except (ValidationError, PermissionDenied) as exc:
-        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        messages.error(request, text, extra_tags="submit-error")
-        blank = isinstance(exc, ValidationError) and getattr(exc, "code", None) == "blank_items"
+    except (ValidationError, PermissionDenied) as exc:  # not call_service: the page marks the blank items
+        messages.error(request, error_text(exc), extra_tags="submit-error")
+        blank = isinstance(exc, ValidationError) and getattr(exc, "code", None) == ErrorCode.BLANK_ITEMS
         return redirect(reverse("inspections:fill", args=[assignment.pk]) + ("?blank=1" if blank else ""))
     messages.success(request, _("检查表已提交，请组长审阅签字。"))
     return redirect("inspections:report", inspection.pk)
@@ -238,14 +236,12 @@ def inspection_sign(request, pk):
     inspection = _inspection(request, pk)
     form = SignForm(request.POST)
     form.is_valid()
-    try:
-        services.inspection_sign(actor=request.user, inspection=inspection,
-                                 signature=form.cleaned_data.get("signature", ""),
-                                 highlights=form.cleaned_data.get("highlights", ""),
-                                 problems=form.cleaned_data.get("problems", ""))
+    signed, _result = call_service(request, services.inspection_sign, actor=request.user, inspection=inspection,
+                                        signature=form.cleaned_data.get("signature", ""),
+                                        highlights=form.cleaned_data.get("highlights", ""),
+                                        problems=form.cleaned_data.get("problems", ""))
+    if signed:
         messages.success(request, _("组长已签字，检查报告已锁定。"))
-    except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
     return redirect("inspections:report", inspection.pk)
 
 
@@ -353,11 +349,10 @@ def checklists(request):
         region = None
         if request.POST.get("region"):
             region = get_object_or_404(request.scope.region_queryset(), code=request.POST["region"])
-        try:
-            version = services.checklist_version_create(actor=request.user, template=template, region=region)
+        created, version = call_service(request, services.checklist_version_create, actor=request.user,
+                                        template=template, region=region)
+        if created:
             return redirect("inspections:checklist-version", version.pk)
-        except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
     templates = list(selectors.template_list(actor=request.user))
     for template in templates:
         template.issued_here = services.issues_template(request.user, template)
@@ -368,19 +363,18 @@ def checklists(request):
 def checklist_version(request, pk):
     version = _visible_version(request, ChecklistVersion.objects.select_related("template", "region"), pk)
     new_item_form = NewItemForm(request.POST if request.POST.get("action") == "add" else None)
-    if request.method == "POST":
-        try:
-            if request.POST.get("action") == "publish":
-                services.checklist_version_publish(actor=request.user, version=version)
-                messages.success(request, _("检查表版本已发布。"))
-                return redirect("inspections:checklists")
-            if request.POST.get("action") == "add" and new_item_form.is_valid():
-                d = new_item_form.cleaned_data
-                services.checklist_item_add(actor=request.user, version=version, section_number=d["section"],
-                                            text=d["text"], answer_type=d["answer_type"])
-                return redirect("inspections:checklist-version", version.pk)
-        except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    if request.method == "POST" and request.POST.get("action") == "publish":
+        published, _version = call_service(request, services.checklist_version_publish, actor=request.user,
+                                           version=version)
+        if published:
+            messages.success(request, _("检查表版本已发布。"))
+            return redirect("inspections:checklists")
+    elif request.method == "POST" and request.POST.get("action") == "add" and new_item_form.is_valid():
+        d = new_item_form.cleaned_data
+        added, _item = call_service(request, services.checklist_item_add, actor=request.user, version=version,
+                                    section_number=d["section"], text=d["text"], answer_type=d["answer_type"])
+        if added:
+            return redirect("inspections:checklist-version", version.pk)
     return render(request, "inspections/checklist_version.html", {
         "version": version, "sections": version.sections.prefetch_related("items").order_by("order"),
         "new_item_form": new_item_form,

@@ -168,15 +168,29 @@ def apply_errors(form, exc) -> None:
         form.add_error(None, exc)
 
 
-def call_service(form, service, /, **kwargs):
-    """Run a service for a bound form. Returns (True, result), or (False, None) with the
-    service's ValidationError or PermissionDenied shown on the form; other errors propagate."""
+def error_text(exc) -> str:
+    """A service's ValidationError or PermissionDenied as one line for a message."""
+    from django.core.exceptions import ValidationError
+
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+def call_service(target, service, /, **kwargs):
+    """Run a service for a bound form or, on a page that posts without a form, for the request.
+    Returns (True, result), or (False, None) with the service's ValidationError or
+    PermissionDenied shown on the form, or as one error message (`error_text`) on the next page
+    the request shows; other errors propagate."""
+    from django.contrib import messages
     from django.core.exceptions import PermissionDenied, ValidationError
+    from django.http import HttpRequest
 
     try:
         return True, service(**kwargs)
-    except ValidationError as exc:
-        apply_errors(form, exc)
-    except PermissionDenied as exc:
-        form.add_error(None, str(exc))
+    except (ValidationError, PermissionDenied) as exc:
+        if isinstance(target, HttpRequest):
+            messages.error(target, error_text(exc))
+        elif isinstance(exc, ValidationError):
+            apply_errors(target, exc)
+        else:
+            target.add_error(None, str(exc))
     return False, None

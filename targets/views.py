@@ -2,7 +2,7 @@
 
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -139,11 +139,10 @@ def reported_figures(request):
                 figure = selectors.reported_figure_get(actor=request.user, pk=int(request.POST.get("figure", "0")))
             except (ValueError, ObjectDoesNotExist):
                 raise Http404(_("找不到该报送指标，或不在您的管辖范围内。")) from None
-            try:
-                services.reported_figure_submit(actor=request.user, figure=figure)
+            submitted, _figure = call_service(request, services.reported_figure_submit, actor=request.user,
+                                              figure=figure)
+            if submitted:
                 messages.success(request, _("已报送，等待上级审核。"))
-            except (ValidationError, PermissionDenied) as exc:
-                messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
             return redirect(f"{reverse('targets:reported')}?period={period.code}")
         if form.is_valid():
             saved, _figure = call_service(form, services.reported_figure_save, actor=request.user, period=period,
@@ -171,12 +170,11 @@ def reported_figure_review(request, pk: int):
         figure = selectors.reported_figure_get(actor=request.user, pk=pk)
     except ObjectDoesNotExist:
         raise Http404(_("找不到该报送指标，或不在您的管辖范围内。")) from None
-    try:
-        services.reported_figure_review(actor=request.user, figure=figure, approve=request.POST.get("action") == "approve",
-                                        reason=request.POST.get("reason", ""))
+    reviewed, _figure = call_service(request, services.reported_figure_review, actor=request.user, figure=figure,
+                                     approve=request.POST.get("action") == "approve",
+                                     reason=request.POST.get("reason", ""))
+    if reviewed:
         messages.success(request, _("已审核。"))
-    except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect(f"{reverse('targets:reported')}?period={figure.period.code}")
 
 

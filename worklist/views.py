@@ -5,7 +5,6 @@ import logging
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
@@ -19,6 +18,7 @@ from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
 from ledger.models import CountySubmission, Employer, EmployerRecord
 from portal import history
+from portal.forms import call_service
 from portal.models import Department, Region, RegionLevel, User
 from portal.params import period_param, scoped_region_param
 from portal.scoping import Capability, login_only, requires, scope_for
@@ -95,13 +95,10 @@ def review(request):
     if request.method == "POST" and period is not None:
         action = request.POST.get("action", "")
         ids = [int(i) for i in request.POST.getlist("submission") if i.isdigit()]
-        try:
-            done = ledger_services.submissions_bulk_review(
-                actor=request.user, period=period, submission_ids=ids, action=action,
-                reason=request.POST.get("reason", ""))
-        except (PermissionDenied, ValidationError) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-        else:
+        reviewed, done = call_service(request, ledger_services.submissions_bulk_review, actor=request.user,
+                                      period=period, submission_ids=ids, action=action,
+                                      reason=request.POST.get("reason", ""))
+        if reviewed:
             messages.success(request, {
                 "approve": _("已审核通过 %(n)s 个县（市、区）：%(names)s。"),
                 "accept": _("已接收 %(n)s 个县（市、区）：%(names)s。"),
@@ -123,17 +120,13 @@ def handovers(request):
               or ledger_selectors.current_period(all_periods))
     region = scoped_region_param(request.scope, "region", request.GET, request.POST)
     if request.method == "POST" and period is not None:
-        try:
-            try:
-                deadline = datetime.date.fromisoformat(request.POST.get("deadline", ""))
-            except ValueError:
-                raise ValidationError(_("请填写有效的截止日期（年-月-日）。")) from None
-            if region is None:
-                raise ValidationError(_("请选择省份。"))
-            services.handover_deadline_set(actor=request.user, period=period, region=region, deadline=deadline)
-        except (PermissionDenied, ValidationError) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-        else:
+        deadline = _date(request.POST.get("deadline", ""))
+        if deadline is None:
+            messages.error(request, _("请填写有效的截止日期（年-月-日）。"))
+        elif region is None:
+            messages.error(request, _("请选择省份。"))
+        elif call_service(request, services.handover_deadline_set, actor=request.user, period=period, region=region,
+                          deadline=deadline)[0]:
             messages.success(request, _("已设定%(region)s%(period)s台帐移交截止日期 %(d)s。") % {
                 "region": region.name, "period": period, "d": deadline})
         return redirect(f"{reverse('worklist:handovers')}?period={period.code}")
@@ -164,16 +157,12 @@ def liaisons(request):
             liaison = Liaison.objects.filter(pk=request.POST.get("liaison"), region=region).first()
             if liaison is None:
                 raise Http404(_("该联络员不存在。"))
-        try:
-            if action == "delete" and liaison is not None:
-                services.liaison_delete(actor=request.user, liaison=liaison)
+        if action == "delete" and liaison is not None:
+            if call_service(request, services.liaison_delete, actor=request.user, liaison=liaison)[0]:
                 messages.success(request, _("已删除联络员。"))
-            else:
-                services.liaison_save(actor=request.user, region=region, department=department,
-                                      data=request.POST, liaison=liaison)
-                messages.success(request, _("已保存联络员。"))
-        except (PermissionDenied, ValidationError) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        elif call_service(request, services.liaison_save, actor=request.user, region=region, department=department,
+                          data=request.POST, liaison=liaison)[0]:
+            messages.success(request, _("已保存联络员。"))
         return redirect(f"{reverse('worklist:liaisons')}?region={region.code}")
     rows = selectors.liaison_list(actor=request.user, region=region)
     editable = [d for d in Department if services.may_edit_liaisons(request.user, region, d.value)]
@@ -203,18 +192,16 @@ def record_comments(request, pk: int):
     except EmployerRecord.DoesNotExist:
         raise Http404(_("该记录不存在或不在您的管辖范围内。")) from None
     if request.method == "POST":
-        try:
-            if request.POST.get("reply_to"):
-                comment = next((c for c, _answers in threads if str(c.pk) == request.POST["reply_to"]), None)
-                if comment is None:
-                    raise ValidationError(_("该批注不存在。"))
-                services.record_comment_answer(actor=request.user, comment=comment, body=request.POST.get("body", ""))
+        body = request.POST.get("body", "")
+        if request.POST.get("reply_to"):
+            comment = next((c for c, _answers in threads if str(c.pk) == request.POST["reply_to"]), None)
+            if comment is None:
+                messages.error(request, _("该批注不存在。"))
+            elif call_service(request, services.record_comment_answer, actor=request.user, comment=comment,
+                              body=body)[0]:
                 messages.success(request, _("已答复。"))
-            else:
-                services.record_comment_add(actor=request.user, record=record, body=request.POST.get("body", ""))
-                messages.success(request, _("已提出批注，县级填报人员将收到通知。"))
-        except (PermissionDenied, ValidationError) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        elif call_service(request, services.record_comment_add, actor=request.user, record=record, body=body)[0]:
+            messages.success(request, _("已提出批注，县级填报人员将收到通知。"))
         return redirect("worklist:record-comments", pk=record.pk)
     return render(request, "worklist/record_comments.html", {
         "record": record, "threads": threads,
@@ -224,12 +211,16 @@ def record_comments(request, pk: int):
     })
 
 
+def _date(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _audit_filters(request) -> history.AuditFilters:
     def date(name):
-        try:
-            return datetime.date.fromisoformat(request.GET.get(name, ""))
-        except ValueError:
-            return None
+        return _date(request.GET.get(name, ""))
 
     person = None
     if (who := request.GET.get("person", "").strip()):
