@@ -41,7 +41,7 @@ from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
 from portal.models import User
@@ -80,6 +80,7 @@ KINDS = {
     "ledger": "ledger.exports.LEDGER",
     "roster": "ledger.exports.ROSTER",
     "work-list": "insurance.exports.WORK_LIST",
+    "audit": "worklist.exports.AUDIT",
 }
 
 
@@ -145,7 +146,8 @@ def start(*, kind: ExportKind, actor: User, params: dict, prepared: Prepared) ->
     token = uuid.uuid4().hex
     _save(token, {"user": actor.pk, "kind": kind.name, "status": "pending", "rows": prepared.count,
                   "filename": prepared.filename})
-    send_task(export_write, token, kind.name, actor.pk, params)  # one attempt: the request must not hang
+    # One attempt (the request must not hang); written in the language of the page that asked.
+    send_task(export_write, token, kind.name, actor.pk, params, translation.get_language())
     return token
 
 
@@ -158,14 +160,14 @@ def counted(rows: Iterable, token: str, state: dict):
         yield row
 
 
-def run(token: str, kind_name: str, user_id: int, params: dict) -> None:
+def run(token: str, kind_name: str, user_id: int, params: dict, language: str | None = None) -> None:
     """What the worker does: write the export to storage and record where, or that it failed."""
     state = cache.get(state_key(token)) or {"user": user_id, "kind": kind_name, "status": "pending"}
     try:
         kind = kind_get(kind_name)
         user = User.objects.get(pk=user_id)
         _save(token, state)  # started
-        with snapshot(kind), tempfile.TemporaryFile() as spool:
+        with translation.override(language), snapshot(kind), tempfile.TemporaryFile() as spool:
             prepared = kind.prepare(user, params)
             state.update(rows=prepared.count, filename=prepared.filename)
             prepared.write(spool, lambda rows: counted(rows, token, state))

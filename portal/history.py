@@ -277,11 +277,10 @@ def _scope_q(source: Source, regions: list[Region]) -> Q:
     return q
 
 
-def audit_search(*, actor, filters: AuditFilters, limit: int = 300) -> list[Entry]:
-    """Who changed what, when and from where, over the actor's subtrees and departments (as an
-    admin). A region outside them gives nothing, not an error."""
+def _audit_events(actor, filters: AuditFilters):
+    """(source, event model, events) for each kind of history the actor may audit with these
+    filters, the events as a queryset."""
     grants = audit_grants(actor)
-    entries: list[Entry] = []
     for source in SOURCES:
         if filters.what and source.event_model != filters.what:
             continue
@@ -317,6 +316,19 @@ def audit_search(*, actor, filters: AuditFilters, limit: int = 300) -> list[Entr
             events = events.filter(pgh_created_at__date__gte=filters.date_from)
         if filters.date_to:
             events = events.filter(pgh_created_at__date__lte=filters.date_to)
+        yield source, event_model, events
+
+
+def audit_search(*, actor, filters: AuditFilters, limit: int = 300) -> list[Entry]:
+    """Who changed what, when and from where, over the actor's subtrees and departments (as an
+    admin). A region outside them gives nothing, not an error."""
+    entries: list[Entry] = []
+    for source, event_model, events in _audit_events(actor, filters):
         entries += _entries(source, event_model, list(events.order_by("-pgh_created_at", "-pgh_id")[:limit]))
     entries.sort(key=lambda e: e.when, reverse=True)
     return entries[:limit]
+
+
+def audit_count(*, actor, filters: AuditFilters, limit: int) -> int:
+    """How many entries `audit_search` with this limit gives (counted, not read)."""
+    return min(limit, sum(events[:limit].count() for _source, _model, events in _audit_events(actor, filters)))

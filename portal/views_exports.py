@@ -61,7 +61,7 @@ def export_status(request, token: str):
 @require_GET
 def export_download(request, token: str):
     state = _state_or_404(request, token)
-    if state.get("status") != "done":
+    if state.get("status") != "done" or not default_storage.exists(state["path"]):
         raise Http404(_("找不到该导出，或已过期。"))
     return FileResponse(default_storage.open(state["path"], "rb"), as_attachment=True, filename=state["filename"],
                         content_type=XLSX_CONTENT_TYPE)

@@ -46,3 +46,12 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture
+def worker_media(celery_worker_process, settings):
+    """This test's files where the worker reads and writes them: the configured MEDIA_ROOT, not
+    the temporary one an app's conftest gives its tests (a background export's file)."""
+    from portal import settings as configured
+
+    settings.MEDIA_ROOT = configured.MEDIA_ROOT

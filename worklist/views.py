@@ -1,29 +1,27 @@
 """The inbox, the menu's counts and the reviewer's bulk page; thin: parse, call, render."""
 
-import datetime
 import logging
 
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
-from ledger.models import CountySubmission, Employer, EmployerRecord
+from ledger.models import CountySubmission, EmployerRecord
 from portal import history
 from portal.forms import call_service
-from portal.models import Department, Region, RegionLevel, User
+from portal.models import Department, Region, RegionLevel
 from portal.params import period_param, scoped_region_param
 from portal.scoping import Capability, login_only, requires, scope_for
-from portal.workbook import new_workbook, xlsx_response
+from portal.views_exports import export_response
 from worklist import selectors, services
+from worklist.exports import audit_filters, iso_date
 from worklist.models import Liaison
 
 logger = logging.getLogger(__name__)
@@ -120,7 +118,7 @@ def handovers(request):
               or ledger_selectors.current_period(all_periods))
     region = scoped_region_param(request.scope, "region", request.GET, request.POST)
     if request.method == "POST" and period is not None:
-        deadline = _date(request.POST.get("deadline", ""))
+        deadline = iso_date(request.POST.get("deadline", ""))
         if deadline is None:
             messages.error(request, _("请填写有效的截止日期（年-月-日）。"))
         elif region is None:
@@ -211,51 +209,13 @@ def record_comments(request, pk: int):
     })
 
 
-def _date(text: str) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def _audit_filters(request) -> history.AuditFilters:
-    def date(name):
-        return _date(request.GET.get(name, ""))
-
-    person = None
-    if (who := request.GET.get("person", "").strip()):
-        person = User.objects.filter(Q(username=who) | Q(display_name=who)).first() or User(pk=0)
-    employer_id = None
-    if (employer := request.GET.get("employer", "").strip()):
-        found = Employer.objects.filter(Q(uscc=employer.upper()) | Q(name=employer)).values_list("pk", flat=True)
-        employer_id = found[0] if found else 0
-    region = scoped_region_param(request.scope, "region", request.GET, request.POST)
-    return history.AuditFilters(person=person, employer_id=employer_id, what=request.GET.get("what", ""),
-                                operation=request.GET.get("operation", ""), date_from=date("from"),
-                                date_to=date("to"), region=region)
-
-
 @requires(Capability.USERS_MANAGE)
 def audit(request):
     """Who changed what, when and from where, over the admin's regions and departments."""
-    filters = _audit_filters(request)
+    if request.GET.get("format") == "xlsx":  # a large one is written by the worker while the page waits
+        return export_response(request, "audit")
+    filters = audit_filters(request.user, request.GET)
     entries = history.audit_search(actor=request.user, filters=filters) if request.GET else []
-    if request.GET.get("format") == "xlsx":
-        return _audit_workbook(history.audit_search(actor=request.user, filters=filters, limit=AUDIT_EXPORT_MAX))
     return render(request, "worklist/audit.html", {
         "entries": entries, "sources": history.SOURCES, "operations": history.LABELS, "searched": bool(request.GET),
         "query": request.GET.urlencode(), "limit": 300})
-
-
-AUDIT_EXPORT_MAX = 10_000
-AUDIT_HEADERS = [_("时间"), _("操作人"), _("来源地址"), _("对象类型"), _("对象"), _("操作"), _("事由"), _("修改内容")]
-
-
-def _audit_workbook(entries):
-    workbook = new_workbook()
-    sheet = workbook.sheet(_("审计记录"))
-    sheet.append([str(h) for h in AUDIT_HEADERS])
-    for e in entries:
-        sheet.append([timezone.localtime(e.when).strftime("%Y-%m-%d %H:%M:%S"), e.who, e.ip, e.what, e.object_label,
-                      e.operation, e.action, "\n".join(e.changes)])
-    return xlsx_response(workbook.to_bytes(), "审计记录.xlsx")

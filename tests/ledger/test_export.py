@@ -196,12 +196,12 @@ def test_a_large_export_is_written_in_the_background(client, clerk, ledger, sett
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     body = response.content.decode()
     assert 'data-testid="export-status"' in body and 'hx-trigger="every 2s"' in body
-    [(token, kind, user_id, params)] = queued
-    assert (kind, user_id, params) == ("ledger", clerk.pk, {"period": "2020H1"})
+    [(token, kind, user_id, params, language)] = queued
+    assert (kind, user_id, params, language) == ("ledger", clerk.pk, {"period": "2020H1"}, "zh-hans")
     status = reverse("export-status", args=[token])
     assert 'data-status="pending"' in client.get(status).content.decode()
 
-    tasks.export_write.run(token, kind, user_id, params)  # what the worker does
+    tasks.export_write.run(token, kind, user_id, params, language)  # what the worker does
 
     assert 'data-testid="export-download"' in client.get(status).content.decode()
     download = client.get(reverse("export-download", args=[token]))

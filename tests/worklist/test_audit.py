@@ -1,15 +1,14 @@
 """The audit search and change history in Chinese."""
 
 import datetime
-import io
 
-import openpyxl
 import pytest
 from django.urls import reverse
 
 from ledger import services as ledger_services
 from ledger.models import EmployerRecord, Industry
 from portal.models import Department, Region, Role
+from tests.exports import assert_only_the_requester_may_fetch, export_in_background, inline_workbook, sheet_values
 from tests.factories import make_user
 from worklist import services
 
@@ -49,8 +48,7 @@ def test_an_admin_finds_who_changed_what_and_from_where(client, changed):
     body = response.content.decode()
     assert response.status_code == 200
     assert "申报日期: 空 → 2020-03-01" in body and "李娜" in body
-    export = client.get(reverse("worklist:audit"), {"person": "李娜", "format": "xlsx"})
-    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
+    sheet = inline_workbook(client, reverse("worklist:audit") + "?person=李娜&format=xlsx").active
     rows = list(sheet.values)
     assert rows[0][:3] == ("时间", "操作人", "来源地址")
     assert any("是否申报: 否 → 是" in (row[7] or "") for row in rows[1:])
@@ -106,3 +104,17 @@ def test_inspection_entries_stored_under_their_old_chinese_names_read_as_new_one
     assert other.metadata == {"action": "employer_create"}
     assert action_label(old.metadata["action"]) == "检查表提交"
     assert set(migration.RENAMED.values()) <= set(AuditAction.values)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_audit_export_is_written_by_the_worker_and_only_for_its_requester(
+        worker_media, reference_data, client, changed, settings):
+    admin = make_user(("3715", Department.HEALTH, Role.ADMIN))
+    client.force_login(admin)
+    url = reverse("worklist:audit") + "?person=李娜&format=xlsx"
+    inline = inline_workbook(client, url)
+    settings.PNEUMO_EXPORT_INLINE_MAX_ROWS = 1
+    background, token = export_in_background(client, url)
+    assert sheet_values(background) == sheet_values(inline) and len(sheet_values(inline)[0]) > 2
+    assert_only_the_requester_may_fetch(client, token, [make_user(("3715", Department.HEALTH, Role.VIEWER)),
+                                                        make_user(("371521", Department.HEALTH, Role.ADMIN))])
