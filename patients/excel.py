@@ -39,7 +39,6 @@ from portal.workbook import new_workbook
 from portal.xlsx import CellError, ImportResult, cell_text, normalise, read_template_rows, text_column_message
 
 SHEET = "尘肺病患者名单"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YES, NO = "是", "否"
 
 
@@ -131,15 +130,16 @@ def export_rows(patients: Iterable[Patient], *, unmasked: bool) -> Iterator[list
         yield [values[c.key] if c.key in values else getattr(p, c.key) for c in COLUMNS]
 
 
-def export(stream, *, actor: User, queryset) -> int:
+def export(stream, *, actor: User, queryset, progress=lambda rows: rows) -> int:
     """The patients of a list (already scoped by the caller), masked unless the role needs the
-    numbers; an unmasked export is logged per patient."""
+    numbers; an unmasked export is logged per patient. The rows pass through `progress` as they
+    are written (portal.exports)."""
     patients = list(queryset.defer(None).select_related("township", "dust_type", "county"))
     identity = scope_for(actor, Capability.PATIENT_IDENTITY)
     unmasked = bool(patients) and all(identity.contains(p.county) for p in patients)
     if unmasked:
         services.access_log(user=actor, patients=patients, kind=AccessKind.EXPORT)
-    write_patients(stream, title=_("尘肺病患者名单（导出）"), rows=export_rows(patients, unmasked=unmasked))
+    write_patients(stream, title=_("尘肺病患者名单（导出）"), rows=progress(export_rows(patients, unmasked=unmasked)))
     return len(patients)
 
 

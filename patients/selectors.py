@@ -22,8 +22,10 @@ from patients.models import (
     RehabSite,
     ReliefAction,
     SiteKind,
+    Stage,
 )
 from portal.models import Region, User
+from portal.params import parse_id
 from portal.scoping import Capability, relief_q, scope_for
 
 TOWNSHIP_STATION_THRESHOLD = 100  # 常住尘肺病患者达到100人的乡镇 (seed 001 三、2)
@@ -43,6 +45,13 @@ class PatientFilters:
     stage: str = ""
     overdue: bool = False
     missing: str = ""  # a dashboard indicator's shortfall (MISSING)
+
+
+def stage_filter(text: str) -> str | None:
+    """The stage filter: "" (every stage) or a stage's number; None when the parameter is not a
+    stage (text, an impossible number), which the list answers with 400 rather than a database error."""
+    stage = text.strip()
+    return stage if not stage or parse_id(stage) in Stage.values else None
 
 
 def may_see_identity(actor: User, county: Region) -> bool:

@@ -15,7 +15,7 @@ from patients.models import AccessKind, LifeStatus, Patient, RehabSite, ReliefCa
 from portal.badinput import bad_request
 from portal.forms import call_service
 from portal.models import Department, Region
-from portal.params import parse_id, scoped_region_param
+from portal.params import scoped_region_param
 from portal.scoping import RELIEF_DUTIES, Capability, forbidden, has_capability, relief_grants, requires, scope_for
 from portal.selectors import region_breadcrumbs
 
@@ -26,10 +26,7 @@ NOT_YOURS = gettext_lazy("该患者不在您的填报范围内。")
 
 
 def stage_param(request) -> str | None:
-    """The stage filter: "" (every stage) or a stage's number; None when the parameter is not a
-    stage (text, an impossible number), which the list answers with 400 rather than a database error."""
-    stage = request.GET.get("stage", "").strip()
-    return stage if not stage or parse_id(stage) in Stage.values else None
+    return selectors.stage_filter(request.GET.get("stage", ""))
 
 
 def _page(request, queryset):

@@ -1,53 +1,32 @@
 """The patient list workbook in the browser: template, import (job page with progress and the
 per-cell report) and export. Thin: parse, call a service, render."""
 
-import tempfile
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from patients import excel, imports, selectors
+from patients import excel, imports
 from patients.forms import ImportForm
 from patients.models import ImportStatus, PatientImportJob
-from patients.views import stage_param
-from portal.badinput import bad_request
 from portal.forms import apply_errors
-from portal.models import Region
 from portal.scoping import Capability, forbidden, requires
+from portal.views_exports import export_response
+from portal.workbook import xlsx_response
 
 C = Capability
 
 
-def _xlsx(build, filename: str) -> FileResponse:
-    spool = tempfile.TemporaryFile()
-    build(spool)
-    spool.seek(0)
-    return FileResponse(spool, as_attachment=True, filename=filename, content_type=excel.XLSX_CONTENT_TYPE)
-
-
 @requires(C.PATIENT_EDIT)
 def template(request):
-    return _xlsx(lambda s: excel.write_patients(s, title=_("尘肺病患者名单（一人一档）")), "patients-template.xlsx")
+    return xlsx_response(lambda s: excel.write_patients(s, title=_("尘肺病患者名单（一人一档）")), "patients-template.xlsx")
 
 
 @requires(C.PATIENT_VIEW)
 def export(request):
-    code = request.GET.get("region", "").strip()
-    region = Region.objects.filter(code=code).first() if code else None
-    if region is not None and not request.scope.contains(region):
-        return forbidden(request, _("该区划不在您的管辖范围内。"))
-    if (stage := stage_param(request)) is None:
-        return bad_request(request, _("期别只能是壹期、贰期或叁期"))
-    filters = selectors.PatientFilters(
-        query=request.GET.get("q", "").strip(), region=region, status=request.GET.get("status", ""),
-        category=request.GET.get("category", ""), stage=stage,
-        missing=request.GET.get("missing", ""))
-    queryset = selectors.patient_list(actor=request.user, filters=filters)
-    return _xlsx(lambda s: excel.export(s, actor=request.user, queryset=queryset), "patients.xlsx")
+    """The list's patients as a workbook; a large one is written by the worker while the page waits."""
+    return export_response(request, "patients")
 
 
 @requires(C.PATIENT_EDIT)
@@ -88,4 +67,4 @@ def import_errors(request, pk: int):
     job = _job(request, pk)
     if job is None:
         return forbidden(request, _("该导入任务不存在或不在您的管辖范围内。"))
-    return _xlsx(lambda s: excel.error_report(s, job.errors), f"patients-import-{job.pk}-errors.xlsx")
+    return xlsx_response(lambda s: excel.error_report(s, job.errors), f"patients-import-{job.pk}-errors.xlsx")

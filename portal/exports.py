@@ -81,6 +81,7 @@ KINDS = {
     "roster": "ledger.exports.ROSTER",
     "work-list": "insurance.exports.WORK_LIST",
     "audit": "worklist.exports.AUDIT",
+    "patients": "patients.exports.PATIENTS",
 }
 
 

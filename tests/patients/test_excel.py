@@ -10,6 +10,7 @@ from patients import excel, imports
 from patients.models import AccessKind, ImportStatus, Patient, PatientAccess, PatientImportJob
 from patients.tasks import run_import
 from portal.models import Region, Role
+from tests.exports import assert_only_the_requester_may_fetch, export_in_background, inline_workbook, sheet_values
 from tests.factories import make_user
 from tests.patients.conftest import COUNTY, SIBLING, new_id, patient_data
 
@@ -127,3 +128,29 @@ def test_each_patient_import_counts_once_in_the_outcome_metric(client, clerk):
     imports.job_create(actor=clerk, county=county(), upload=SimpleUploadedFile("x.xlsx", b"not a workbook"))
     assert delta(before, import_outcomes(client)) == {
         ("patients", "done"): 1, ("patients", "invalid"): 1, ("patients", "failed"): 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_patient_export_is_written_by_the_worker_masked_as_inline_and_only_for_its_requester(
+        worker_media, reference_data, client, clerk, sibling_clerk, settings):
+    from patients import services
+
+    patients = [services.patient_create(actor=clerk, data=patient_data()) for _ in range(2)]
+    url = reverse("patients:excel-export")
+    viewer = make_user("3715", role=Role.VIEWER)
+    for user, masked in ((viewer, True), (clerk, False)):
+        client.force_login(user)
+        settings.PNEUMO_EXPORT_INLINE_MAX_ROWS = 2000
+        inline = inline_workbook(client, url)
+        PatientAccess.objects.filter(kind=AccessKind.EXPORT).delete()
+        settings.PNEUMO_EXPORT_INLINE_MAX_ROWS = 1
+        background, token = export_in_background(client, url)
+        assert sheet_values(background) == sheet_values(inline)
+        values = {c.value for r in background[excel.SHEET].iter_rows() for c in r}
+        for patient in patients:
+            assert (patient.id_number in values) is not masked
+            assert (services.mask_id(patient.id_number) in values) is masked
+        # The worker logs an unmasked export per patient, as the request does.
+        logged = set(PatientAccess.objects.filter(user=user, kind=AccessKind.EXPORT).values_list("patient", flat=True))
+        assert logged == (set() if masked else {p.pk for p in patients})
+    assert_only_the_requester_may_fetch(client, token, [make_user(COUNTY, role=Role.VIEWER), sibling_clerk])

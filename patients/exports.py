@@ -1,0 +1,34 @@
+"""The patient list as a workbook: an export kind of `portal.exports` (written in the request
+when small, by the worker when large), with the list page's filters."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from patients import excel, selectors
+from portal.exports import ExportKind, Prepared
+from portal.models import Region, User
+from portal.scoping import Capability, scope_for
+
+
+def patients_prepare(actor: User, params) -> Prepared:
+    """PermissionDenied for a region outside the actor's scope, ValidationError for a stage that
+    is none."""
+    code = params.get("region", "").strip()
+    region = Region.objects.filter(code=code).first() if code else None
+    if region is not None and not scope_for(actor, Capability.PATIENT_VIEW).contains(region):
+        raise PermissionDenied(_("该区划不在您的管辖范围内。"))
+    if (stage := selectors.stage_filter(params.get("stage", ""))) is None:
+        raise ValidationError(_("期别只能是壹期、贰期或叁期"))
+    filters = selectors.PatientFilters(
+        query=params.get("q", "").strip(), region=region, status=params.get("status", ""),
+        category=params.get("category", ""), stage=stage, missing=params.get("missing", ""))
+    queryset = selectors.patient_list(actor=actor, filters=filters)
+    return Prepared(count=queryset.count(), filename="patients.xlsx",
+                    write=lambda stream, progress: excel.export(stream, actor=actor, queryset=queryset,
+                                                                progress=progress))
+
+
+# An unmasked export writes the access log (patients.services.access_log) as it runs.
+PATIENTS = ExportKind(name="patients", title=_lazy("导出尘肺病患者名单"), unit=_lazy("人"),
+                      capability=Capability.PATIENT_VIEW, prepare=patients_prepare, writes=True)
