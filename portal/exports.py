@@ -82,6 +82,7 @@ KINDS = {
     "work-list": "insurance.exports.WORK_LIST",
     "audit": "worklist.exports.AUDIT",
     "patients": "patients.exports.PATIENTS",
+    "dashboard": "targets.exports.DASHBOARD",
 }
 
 

@@ -27,7 +27,8 @@ def _parts(cell) -> str:
     return text
 
 
-def dashboard_workbook(board) -> Book:
+def dashboard_workbook(board, progress=lambda rows: rows) -> Book:
+    """The dashboard's table; its rows pass through `progress` as they are written (portal.exports)."""
     workbook = new_workbook(write_only=False)
     sheet = workbook.sheet(_("指标汇总"))
     sheet.append([_("%(region)s %(period)s 尘肺病防治攻坚行动指标汇总") % {
@@ -45,7 +46,7 @@ def dashboard_workbook(board) -> Book:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     rows = ([board.total] if board.total else []) + board.rows
-    for row in rows:
+    for row in progress(rows):
         done = f"{row.completeness[0]}/{row.completeness[1]}" if row.completeness else ""
         values = [row.region.name, row.region.code, row.employers, done]
         cells = row.cells + row.reported_cells

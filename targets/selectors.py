@@ -12,9 +12,11 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ledger.models import LOCKED_STATUSES, CountySubmission, ReportingPeriod
-from ledger.selectors import current_period
+from ledger.selectors import current_period, periods
 from portal.models import Region, RegionLevel, User
+from portal.params import period_param
 from portal.scoping import Capability, scope_for
+from portal.selectors import region_with_ancestors
 from targets.indicators import (
     CATALOGUE,
     CATALOGUE_BY_CODE,
@@ -282,6 +284,31 @@ def reported_figures(region: Region, period: ReportingPeriod, *, children: list[
             for region_id, (numerator, denominator) in SUPPLIERS[code](period, regions).items():
                 result.setdefault(codes[region_id], {})[code] = [numerator, denominator]
     return result
+
+
+@dataclass
+class DashboardTarget:
+    chain: list[Region]  # the region with its ancestors (the breadcrumbs); empty without one
+    periods: list[ReportingPeriod]
+    region: Region | None
+    period: ReportingPeriod | None
+
+
+def dashboard_target(actor: User, params) -> DashboardTarget:
+    """The region and period a dashboard query string asks for: the asked region (or, without
+    one, the user's only region) with its ancestors, and the asked period (or the latest one with
+    submitted data under the region). A region outside the scope reads as a code no region has
+    (rule 21)."""
+    scope = scope_for(actor, Capability.DASHBOARD_VIEW)
+    code = params.get("region", "").strip()
+    if not code and len(scope.regions) == 1:
+        code = scope.regions[0].path.rstrip("/").rsplit("/", 1)[-1]
+    chain = region_with_ancestors(code) if code else []
+    chain = chain if chain and scope.contains(chain[-1]) else []
+    region = chain[-1] if chain else None
+    all_periods = dashboard_periods(region) if region is not None else list(periods())
+    period = period_param(all_periods, params, default=lambda: default_period(all_periods))
+    return DashboardTarget(chain=chain, periods=all_periods, region=region, period=period)
 
 
 def dashboard_periods(region: Region) -> list[ReportingPeriod]:

@@ -10,40 +10,28 @@ from django.utils.translation import gettext as _
 
 from ledger.selectors import periods
 from portal.forms import call_service
-from portal.models import Region, RegionLevel
+from portal.models import RegionLevel
 from portal.params import period_param, scoped_region_param
 from portal.scoping import Capability, has_capability, requires, scope_for
-from portal.selectors import region_with_ancestors
-from portal.workbook import xlsx_response
+from portal.views_exports import export_response
 from targets import selectors, services
-from targets.excel import dashboard_workbook
 from targets.forms import CampaignForm, ReportedFigureForm, TargetForm
 from targets.indicators import CATALOGUE, CATALOGUE_BY_CODE, DASHBOARD_INDICATORS, SOURCE_LABELS, Source
 
 
-def _focus(request) -> list[Region]:
-    """The asked region with its ancestors (one query); without one, the user's only region."""
-    code = request.GET.get("region", "").strip()
-    if not code and len(request.scope.regions) == 1:
-        code = request.scope.regions[0].path.rstrip("/").rsplit("/", 1)[-1]
-    chain = region_with_ancestors(code) if code else []
-    # A region outside the scope reads as a code no region has (rule 21).
-    return chain if chain and request.scope.contains(chain[-1]) else []
-
-
-def _dashboard_or_error(request):
-    chain = _focus(request)
-    region = chain[-1] if chain else None
-    # Without a period asked for: the latest one with submitted data under the region.
-    all_periods = selectors.dashboard_periods(region) if region is not None else list(periods())
-    period = period_param(all_periods, request.GET, default=lambda: selectors.default_period(all_periods))
-    request.dashboard_context = {"breadcrumbs": chain, "periods": all_periods}
-    if region is None:
+def _dashboard_or_error(request, *, board: bool = True):
+    """(the dashboard, None), or (None, the page that says what is missing: a region, a period).
+    Without `board`, (the target, None): what the export needs to know before it is written."""
+    target = selectors.dashboard_target(request.user, request.GET)
+    request.dashboard_context = {"breadcrumbs": target.chain, "periods": target.periods}
+    if target.region is None:
         return None, render(request, "targets/choose_region.html",
                             {"regions": selectors.dashboard_regions(request.user)})
-    if period is None:
-        return None, render(request, "targets/dashboard.html", {"region": region, "no_period": True})
-    return selectors.dashboard(actor=request.user, region=region, period=period), None
+    if target.period is None:
+        return None, render(request, "targets/dashboard.html", {"region": target.region, "no_period": True})
+    if not board:
+        return target, None
+    return selectors.dashboard(actor=request.user, region=target.region, period=target.period), None
 
 
 @requires(Capability.DASHBOARD_VIEW)
@@ -63,10 +51,10 @@ def dashboard(request):
 
 @requires(Capability.DASHBOARD_VIEW)
 def dashboard_export(request):
-    board, error = _dashboard_or_error(request)
-    if error is not None:
-        return error
-    return xlsx_response(dashboard_workbook(board).to_bytes(), f"indicators-{board.region.code}-{board.period.code}.xlsx")
+    """The dashboard's table as a workbook (a large one is written by the worker while the page
+    waits); without a region or a period, the page that asks for one."""
+    _target, error = _dashboard_or_error(request, board=False)
+    return error if error is not None else export_response(request, "dashboard")
 
 
 @requires(Capability.DASHBOARD_VIEW, write=Capability.TARGETS_EDIT)

@@ -1,14 +1,14 @@
 import datetime
-import io
 from decimal import Decimal
+from urllib.parse import urlencode
 
-import openpyxl
 import pytest
 from django.urls import reverse
 
 from ledger.models import EmployerRecord, ReportingPeriod
 from portal.models import Role
 from targets import services
+from tests.exports import assert_only_the_requester_may_fetch, export_in_background, inline_workbook, sheet_values
 from tests.factories import make_user
 from tests.ledger.factories import make_employer
 
@@ -80,8 +80,7 @@ def test_the_dashboard_is_a_constant_number_of_queries(client, period, django_as
 
 
 def export_rows(client, **params) -> tuple[list, dict]:
-    response = client.get(reverse("targets:dashboard-export"), params)
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    sheet = inline_workbook(client, reverse("targets:dashboard-export") + "?" + urlencode(params)).active
     rows = [list(row) for row in sheet.iter_rows(values_only=True)]
     return rows[2], {row[0]: row for row in rows[3:]}
 
@@ -115,6 +114,19 @@ def test_the_export_has_the_pages_shortfall_deadline_and_reported_figures(client
     assert header[training + 4] == "还差（人）"
     assert county[training:training + 2] == [90.0, "18/20"]
     assert county[header.index("已报送县数")] == "0/1"  # the completeness badge
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_dashboard_export_is_written_by_the_worker_and_only_for_its_requester(
+        worker_media, reference_data, client, ledger, settings):
+    client.force_login(make_user("37", role=Role.VIEWER))
+    url = reverse("targets:dashboard-export") + "?region=3715&period=2020H1"
+    inline = inline_workbook(client, url)
+    settings.PNEUMO_EXPORT_INLINE_MAX_ROWS = 1
+    background, token = export_in_background(client, url)
+    assert sheet_values(background) == sheet_values(inline) and len(sheet_values(inline)[0]) > 4
+    assert_only_the_requester_may_fetch(client, token, [make_user("37", role=Role.CLERK),
+                                                        make_user("370102", role=Role.VIEWER)])
 
 
 def test_the_api_lists_rollups_in_scope(client, ledger):
