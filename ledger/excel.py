@@ -16,21 +16,19 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from django.utils.translation import gettext as _
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ledger import columns as cols
 from ledger.columns import COLUMNS
-from portal.workbook import new_workbook
+from portal.workbook import BORDER, HEADER_FILL, new_workbook
 from portal.xlsx import WorkbookFileError, read_upload
 
 # Data validations (dropdowns) cover at least this many rows, so a template has room to fill.
 TEMPLATE_ROWS = 2000
 
-_THIN = Side(style="thin", color="808080")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_BORDER, _HEADER_FILL = BORDER, HEADER_FILL
 _GROUP_FILL = PatternFill("solid", fgColor="BDD7EE")
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 # Codes typed into these columns must stay text: leading zeros (0610), 15- and 18-digit numbers.
@@ -169,21 +167,6 @@ def _add_validations(ws, last_row: int, township_range: str | None) -> None:
         )
         validation.add(f"{letter}{cols.DATA_START_ROW}:{letter}{last_row}")
         ws.data_validations.append(validation)
-
-
-def write_error_report(stream: IO[bytes] | str, errors: Iterable[dict]) -> None:
-    """行号, 列名, 填写内容, 问题, 应填写: one line per problem, user values neutralised."""
-    wb = new_workbook()
-    ws = wb.sheet("错误报告")
-    for letter, width in zip("ABCDE", (8, 22, 30, 60, 60), strict=True):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
-    ws.append([ws.styled(h, font=Font(bold=True), fill=_HEADER_FILL, border=_BORDER)
-               for h in ("行号", "列名", "填写内容", "问题", "应填写")])
-    for error in errors:
-        ws.append([error.get("row"), error.get("column") or "", error.get("value") or "", error.get("problem") or "",
-                   error.get("expected") or ""])
-    wb.save(stream)
 
 
 # ---- Reading ---------------------------------------------------------------------------------

@@ -23,17 +23,16 @@ import json
 import logging
 import marshal
 import re
-import uuid
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pgtrigger
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from stdnum.cn import uscc as uscc_number
 
 from ledger import columns as cols
@@ -48,49 +47,37 @@ from ledger.models import (
     Employer,
     EmployerRecord,
     ImportJob,
-    ImportStatus,
     Industry,
     ReportingPeriod,
 )
 from ledger.services import classification_refresh
 from ledger.validation import USCC_ALPHABET, clean_phone, clean_registration_number, clean_uscc
-from portal.aftercommit import enqueue_after_commit
 from portal.audit import AuditAction, audit
 from portal.bulk import history_triggers, staging_table, write_history
-from portal.errors import ErrorCode
-from portal.jobs import close_interrupted, lease
-from portal.metrics import import_ended
+from portal.importing import (  # noqa: F401 - the ledger's names for the shared settings and report line
+    Importer,
+    Outcome,
+    Refused,
+    error,
+    inline_max_bytes,
+    inline_max_rows,
+    max_import_bytes,
+    megabytes,
+    shown,
+    too_large_message,
+)
 from portal.models import Region, RegionLevel, User
-from portal.scoping import Capability, require_in_scope, scope_for
+from portal.scoping import Capability, scope_for
 from portal.values import check_count, check_past_date, check_text
-from portal.xlsx import CellError, WorkbookFileError, normalise, text_column_message, text_stored_as_number
+from portal.xlsx import CellError, normalise, text_column_message, text_stored_as_number
 from targets.services import rollup_mark_dirty
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 500
 PREVIEW_ROWS = 20
-MAX_STORED_ERRORS = 5000
 CACHE_SECONDS = 24 * 3600
 
-
-
-def max_import_bytes() -> int:
-    return settings.PNEUMO_IMPORT_MAX_BYTES
-
-
-def inline_max_bytes() -> int:
-    """Uploads up to this size are checked in the request; larger ones go to a Celery task."""
-    return settings.PNEUMO_IMPORT_INLINE_MAX_BYTES
-
-
-def inline_max_rows() -> int:
-    """Commits of up to this many rows run in the request; larger ones go to a Celery task."""
-    return settings.PNEUMO_IMPORT_INLINE_MAX_ROWS
-
-
-def megabytes(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
 
 
 # ---- Columns written to the staging tables --------------------------------------------------
@@ -113,31 +100,8 @@ ROW, USCC, REGNO, EMP, REC, EXPO = range(6)
 # ---- Errors -----------------------------------------------------------------------------------
 
 
-def _shown(value) -> str:
-    """A cell's content as the error report shows it."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.datetime):
-        value = value.date() if not (value.hour or value.minute or value.second) else value
-    if isinstance(value, datetime.date | datetime.datetime):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value)
-    return text if len(text) <= 200 else text[:200] + "…"
-
-
-def error(row, column: str, value, problem, expected="") -> dict:
-    return {"row": row, "column": column, "value": _shown(value), "problem": str(problem),
-            "expected": str(expected)}
-
-
 class _Problem(Exception):
     """A cell's value is wrong; the message says how."""
-
-
-class _Refused(Exception):
-    """The whole import is refused (locked period, data changed since the check…)."""
 
 
 # ---- Lookups (a constant number of queries) -----------------------------------------------------
@@ -191,7 +155,7 @@ def _text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime.datetime | datetime.date):
-        return _shown(value)
+        return shown(value)
     return str(value).strip()
 
 
@@ -569,14 +533,6 @@ BY_KEY_PARSER = {
 # ---- Checks against the database (bulk) ------------------------------------------------------------
 
 
-@dataclass
-class Outcome:
-    rows: list[list]
-    errors: list[dict]
-    matched: dict[int, int]  # row number → existing employer id (rows that update)
-    refused: str = ""  # the file could not be read: WorkbookFileError's code
-
-
 def _region_errors(parsed: Parsed, lookups: Lookups) -> list[dict]:
     """Rows naming another county's code or township: say whose it is (two queries at most)."""
     if not parsed.region_problems:
@@ -703,37 +659,6 @@ def _submission_problem(submission: CountySubmission | None, job: ImportJob) -> 
 # ---- The job ------------------------------------------------------------------------------------
 
 
-def import_job_create(*, actor: User, county: Region, period: ReportingPeriod, upload) -> ImportJob:
-    """Store an upload as a pending job (nothing of the ledger is touched)."""
-    require_in_scope(actor, Capability.LEDGER_EDIT, county)
-    if county.level != RegionLevel.COUNTY:
-        raise ValidationError({"county": _("请选择县（市、区）。")})
-    limit = max_import_bytes()
-    if upload.size > limit:
-        raise ValidationError({"file": too_large_message(upload.size, limit)})
-    original = (getattr(upload, "name", "") or "ledger.xlsx").replace("\\", "/").rsplit("/", 1)[-1][:255]
-    upload.name = f"ledger-{uuid.uuid4().hex}.xlsx"  # stored under a neutral name; the original is kept
-    city = county.parent
-    job = ImportJob.objects.create(created_by=actor, province_id=city.parent_id, city=city, county=county,
-                                   period=period, file=upload, original_name=original)
-    log.info("ledger import %s created by user %s for county %s", job.pk, actor.pk, county.code)
-    return job
-
-
-def too_large_message(size: int, limit: int) -> str:
-    return _("文件大小为 %(size)s MB，超过 %(limit)s MB 的上限。请删除无关的工作表、图片，或拆分后分批导入。") % {
-        "size": megabytes(size), "limit": megabytes(limit)}
-
-
-def _progress(job: ImportJob):
-    def report(done: int, estimate: int) -> None:
-        # A plain UPDATE in autocommit (tasks and views hold no transaction while checking), so
-        # the page polling the job sees it at once.
-        job.rows_done, job.rows_total = done, max(estimate, done)
-        ImportJob.objects.filter(pk=job.pk).update(rows_done=job.rows_done, rows_total=job.rows_total)
-    return report
-
-
 def _file_digest(job: ImportJob) -> str:
     digest = hashlib.sha256()
     with job.file.open("rb") as fh:
@@ -749,25 +674,19 @@ def _cache_key(job: ImportJob, digest: str, lookups: Lookups) -> str:
 def _parse_file(job: ImportJob, lookups: Lookups, *, use_cache: bool) -> Parsed:
     """Read and check every row (row-level and cross-row checks that need no database); a
     file-level problem raises WorkbookFileError."""
-    if not job.file or not job.file.storage.exists(job.file.name):
-        raise WorkbookFileError(_("上传的文件已不存在（可能已超过保存期限被清理，或系统从备份恢复时未包含上传的文件），"
-                                  "本次导入未写入任何数据。请重新上传该文件。"), ErrorCode.UPLOAD_MISSING)
-    limit = max_import_bytes()
-    size = job.file.size
-    if size > limit:
-        raise WorkbookFileError(too_large_message(size, limit))
     digest = _file_digest(job)
     key = _cache_key(job, digest, lookups)
+    progress = LEDGER.progress(job)
     if use_cache:
         cached = _cache_get(key)
         if cached is not None:
-            _progress(job)(len(cached.rows), len(cached.rows))
+            progress(len(cached.rows), len(cached.rows))
             return cached
-    with open_ledger(job.file, max_bytes=limit) as sheet:
+    with open_ledger(job.file, max_bytes=max_import_bytes()) as sheet:
         if header_errors := check_header(sheet.header, sheet.header_row_number):
             parsed = Parsed(errors=header_errors)
         else:
-            parsed = _Parser(lookups, _progress(job)).parse(sheet)
+            parsed = _Parser(lookups, progress).parse(sheet)
     if not parsed.errors and not parsed.region_problems:
         _cache_set(key, parsed)
     return parsed
@@ -844,21 +763,6 @@ def _column_letter(index: int) -> str:
     return get_column_letter(index + 1)
 
 
-def _validate(job: ImportJob, *, use_cache: bool) -> tuple[Outcome, Lookups]:
-    lookups = load_lookups(job.county)
-    try:
-        parsed = _parse_file(job, lookups, use_cache=use_cache)
-    except WorkbookFileError as exc:
-        expected = _("请重新上传") if exc.code == ErrorCode.UPLOAD_MISSING else _("官方模板格式的 Excel 工作簿（.xlsx）")
-        return Outcome([], [error(None, "", job.original_name, str(exc), expected)], {},
-                       refused=exc.code or "unreadable"), lookups
-    errors = parsed.errors + _region_errors(parsed, lookups)
-    outcome = _check_database(job, parsed.rows, lookups)
-    outcome.errors = outcome.errors + errors
-    outcome.errors.sort(key=lambda e: (e["row"] or 0))
-    return outcome, lookups
-
-
 def _preview(outcome: Outcome, lookups: Lookups) -> list[dict]:
     township_names = {pk: name for pk, name in lookups.townships.values()}
     industry_codes = {pk: code for code, (pk, _level, _group) in lookups.industries.items()}
@@ -878,125 +782,54 @@ def _preview(outcome: Outcome, lookups: Lookups) -> list[dict]:
     return preview
 
 
-def _store_errors(errors: list[dict]) -> list[dict]:
-    if len(errors) <= MAX_STORED_ERRORS:
-        return errors
-    extra = len(errors) - MAX_STORED_ERRORS
-    return errors[:MAX_STORED_ERRORS] + [error(None, "", "", _(
-        "另有 %(n)s 处问题未列出：请先改正以上问题后重新上传") % {"n": extra})]
+class LedgerImporter(Importer):
+    kind = "ledger"
+    model = ImportJob
+    capability = Capability.LEDGER_EDIT
+    stored_name = "ledger"
+    related = ("county__parent", "period", "created_by")
+    title = gettext_lazy("台帐导入")
+    preview_template = "ledger/_import_preview.html"
 
+    def done_message(self, job: ImportJob) -> str:
+        return _("导入完成：新增 %(c)s 个单位，更新 %(u)s 个单位。") % {"c": job.rows_created, "u": job.rows_updated}
 
+    def job_fields(self, *, county: Region, period: ReportingPeriod) -> dict:
+        return super().job_fields(county=county, period=period)
 
+    def check(self, job: ImportJob, *, use_cache: bool) -> Outcome:
+        lookups = load_lookups(job.county)
+        parsed = _parse_file(job, lookups, use_cache=use_cache)
+        errors = parsed.errors + _region_errors(parsed, lookups)
+        outcome = _check_database(job, parsed.rows, lookups)
+        outcome.errors = outcome.errors + errors
+        outcome.preview = _preview(outcome, lookups)
+        return outcome
 
-def _refused_status(outcome: Outcome) -> str:
-    """A file that could not be read ends "refused"; one whose stored upload is gone, "failed"."""
-    return ImportStatus.FAILED if outcome.refused == ErrorCode.UPLOAD_MISSING else ImportStatus.REFUSED
-
-
-def _try_claim(job: ImportJob, from_statuses, to_status, *, unstarted_only: bool = False) -> bool:
-    """Move the job to `to_status` and mark it started, if it is in one of `from_statuses`
-    (and, with `unstarted_only`, no worker began it): one conditional UPDATE, so of two
-    concurrent runs exactly one proceeds."""
-    jobs = ImportJob.objects.filter(pk=job.pk, status__in=list(from_statuses))
-    if unstarted_only:
-        jobs = jobs.filter(started_at__isnull=True)
-    claimed = jobs.update(status=to_status, started_at=timezone.now())
-    job.refresh_from_db()
-    return bool(claimed)
-
-
-def _claim(job: ImportJob, from_statuses, to_status) -> None:
-    if not _try_claim(job, from_statuses, to_status):
-        raise ValidationError(_("该导入当前状态为“%(status)s”，不能执行此操作。") % {"status": job.get_status_display()})
-
-
-def import_validate(*, actor: User, job: ImportJob) -> ImportJob:
-    """The dry run: check every row, store the errors (all of them) or the preview. Writes
-    nothing but the job's own status. Runs under the job's lease (portal.jobs): if this
-    process dies, the beat check closes the job as interrupted."""
-    require_in_scope(actor, Capability.LEDGER_EDIT, job.county)
-    with lease(job):
-        _claim(job, {ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.VALIDATED, ImportStatus.INVALID,
-                     ImportStatus.FAILED, ImportStatus.REFUSED}, ImportStatus.VALIDATING)
-        try:
-            outcome, lookups = _validate(job, use_cache=False)
-        except Exception:
-            log.exception("ledger import %s: validation failed", job.pk)
-            _finish(job, ImportStatus.FAILED, [error(None, "", "", _("校验时发生系统错误，未写入任何数据。请稍后重试或联系管理员。"))])
-            return job
-        rows = len(outcome.rows)
-        job.rows_total = job.rows_done = rows
-        job.rows_updated = len(outcome.matched) if not outcome.errors else 0
-        job.rows_created = rows - job.rows_updated if not outcome.errors else 0
-        job.preview = [] if outcome.errors else _preview(outcome, lookups)
-        if outcome.refused:
-            _finish(job, _refused_status(outcome), outcome.errors)
-        else:
-            _finish(job, ImportStatus.INVALID if outcome.errors else ImportStatus.VALIDATED, outcome.errors,
-                    finished=False)
-    log.info("ledger import %s validated: %s rows, %s problems", job.pk, rows, len(outcome.errors))
-    return job
-
-
-def _finish(job: ImportJob, status: str, errors: list[dict], *, finished: bool = True) -> None:
-    job.status = status
-    job.errors = _store_errors(errors)
-    if finished:
-        job.finished_at = timezone.now()
-        import_ended("ledger", status)
-    job.save(update_fields=["status", "errors", "preview", "rows_total", "rows_done", "rows_created", "rows_updated",
-                            "finished_at"])
-
-
-def import_commit(*, actor: User, job: ImportJob, queued: bool = False) -> ImportJob:
-    """Re-check (the database may have changed since the dry run), then write everything in
-    one transaction, or nothing. Runs once: a second request (确认导入 pressed twice) or a
-    redelivered task finds the job claimed and gets it back as the first run leaves it. Runs
-    under the job's lease (portal.jobs)."""
-    require_in_scope(actor, Capability.LEDGER_EDIT, job.county)
-    with lease(job):
-        if queued:
-            # Handed to this task by import_commit_start; a redelivered task finds it started.
-            claimed = _try_claim(job, {ImportStatus.IMPORTING}, ImportStatus.IMPORTING, unstarted_only=True)
-        else:
-            claimed = _try_claim(job, {ImportStatus.VALIDATED}, ImportStatus.IMPORTING)
-        if not claimed:
-            if job.status != ImportStatus.IMPORTING and job.finished_at is None:
-                raise ValidationError(_("该导入当前状态为“%(status)s”，不能执行此操作。") % {
-                    "status": job.get_status_display()})
-            log.info("ledger import %s is %s: not committed again", job.pk, job.status)
-            return job
-        return _commit(actor, job)
-
-
-def _commit(actor: User, job: ImportJob) -> ImportJob:
-    try:
-        outcome, _lookups = _validate(job, use_cache=True)
-        if outcome.errors:
-            job.rows_created = job.rows_updated = 0
-            _finish(job, _refused_status(outcome) if outcome.refused else ImportStatus.INVALID, outcome.errors)
-            return job
-        with transaction.atomic(), audit(actor, AuditAction.LEDGER_IMPORT, file=job.original_name, import_job=job.pk,
-                                         period=job.period.code, county=job.county.code):
+    def write(self, actor: User, job: ImportJob, outcome: Outcome) -> tuple[int, int]:
+        with audit(actor, AuditAction.LEDGER_IMPORT, file=job.original_name, import_job=job.pk,
+                   period=job.period.code, county=job.county.code):
             created, updated = _write(job, actor, outcome.rows)
             rollup_mark_dirty(job.county_id, job.period_id)
-            # The job's result commits with the data: whatever happens after the commit (the
-            # rollup enqueue is best-effort) cannot turn it into "nothing was written".
-            job.rows_created, job.rows_updated = created, updated
-            job.rows_done = job.rows_total = len(outcome.rows)
-            _finish(job, ImportStatus.DONE, [])
-    except _Refused as exc:
-        job.rows_created = job.rows_updated = 0
-        _finish(job, ImportStatus.INVALID, [error(None, "", "", str(exc), _("重新校验后再导入"))])
-        return job
-    except Exception:
-        log.exception("ledger import %s: commit failed, nothing written", job.pk)
-        job.rows_created = job.rows_updated = 0
-        _finish(job, ImportStatus.FAILED, [error(None, "", "", _(
-            "导入时发生系统错误，已全部撤销，未写入任何数据。请稍后重试或联系管理员。"))])
-        return job
-    log.info("ledger import %s committed: %s created, %s updated", job.pk, created, updated)
-    return job
+        return created, updated
+
+
+LEDGER = LedgerImporter()
+import_job_create = LEDGER.create
+import_validate_start = LEDGER.validate_start
+import_validate = LEDGER.validate
+import_commit_start = LEDGER.commit_start
+import_commit = LEDGER.commit
+import_refused = LEDGER.refused
+actor_for = LEDGER.actor_for
+import_files_purge = LEDGER.purge_files
+import_jobs_close_interrupted = LEDGER.close_interrupted
+# The nightly purge also closes them (beat may have been down).
+import_jobs_fail_interrupted = LEDGER.close_interrupted
+
+
+def commit_inline(job: ImportJob) -> bool:
+    return job.rows_total <= inline_max_rows()
 
 
 # ---- Writing (one transaction) ----------------------------------------------------------------------
@@ -1009,7 +842,7 @@ def _write(job: ImportJob, actor: User, rows: list[list]) -> tuple[int, int]:
     plan ever joins freshly written rows whose statistics say the table is empty."""
     submission = CountySubmission.objects.select_for_update(no_key=True, of=("self",)).filter(period=job.period, county=job.county).first()
     if problem := _submission_problem(submission, job):
-        raise _Refused(problem)
+        raise Refused(problem)
     county = job.county
     params = {"period": job.period_id, "province": job.province_id, "city": job.city_id, "county": county.pk,
               "actor": actor.pk}
@@ -1073,7 +906,7 @@ def _employers_of_rows(cursor, rows: list[list], county: Region, returned: list[
             continue
         employer_of[r[ROW]] = (found[0], found[2])
     if moved:
-        raise _Refused(_("校验之后，有%(n)s个单位已被其他县（市、区）登记或发生变化，本次导入已全部撤销。请重新上传校验。") % {
+        raise Refused(_("校验之后，有%(n)s个单位已被其他县（市、区）登记或发生变化，本次导入已全部撤销。请重新上传校验。") % {
             "n": moved})
     return employer_of
 
@@ -1202,111 +1035,3 @@ def _replace_exposures(cursor, params: dict, rows: list[list], employer_of: dict
         WHERE id = ANY(%s) RETURNING employer_id
     """, [params["actor"], only_exposures])
     return {employer_id for (employer_id,) in cursor.fetchall()}
-
-
-# ---- Where the work runs ---------------------------------------------------------------------------
-
-
-def validate_inline(job: ImportJob) -> bool:
-    return job.file.size <= inline_max_bytes()
-
-
-def commit_inline(job: ImportJob) -> bool:
-    return job.rows_total <= inline_max_rows()
-
-
-def import_validate_start(*, actor: User, job: ImportJob) -> ImportJob:
-    """Check a small file now, a large one in a Celery task (the page polls the job)."""
-    require_in_scope(actor, Capability.LEDGER_EDIT, job.county)
-    if validate_inline(job):
-        return import_validate(actor=actor, job=job)
-    from ledger.tasks import validate_import
-
-    enqueue_after_commit(validate_import, job.pk, actor.pk)
-    return job
-
-
-def import_commit_start(*, actor: User, job: ImportJob) -> ImportJob:
-    """Commit a small job now, hand a large one to a Celery task. A job whose commit already
-    began (确认导入 pressed twice, or the page resubmitted) is returned as it is: the first
-    request's run answers, never a second run."""
-    require_in_scope(actor, Capability.LEDGER_EDIT, job.county)
-    if job.status != ImportStatus.VALIDATED:
-        if job.status == ImportStatus.IMPORTING or job.finished_at is not None:
-            return job
-        raise ValidationError(_("只有校验通过的导入才能确认导入（当前状态：%(status)s）。") % {
-            "status": job.get_status_display()})
-    if commit_inline(job):
-        return import_commit(actor=actor, job=job)
-    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.VALIDATED).update(
-        status=ImportStatus.IMPORTING, rows_done=0, queued_at=timezone.now(), started_at=None)
-    job.refresh_from_db()
-    if not claimed:
-        return job
-    from ledger.tasks import commit_import
-
-    enqueue_after_commit(commit_import, job.pk, actor.pk)
-    return job
-
-
-def import_file_retention_days() -> int:
-    return settings.PNEUMO_IMPORT_FILE_RETENTION_DAYS
-
-
-def import_files_purge() -> int:
-    """Delete the uploaded workbooks of jobs older than the retention period (uploads hold
-    workers' and employers' details and would otherwise pile up for ever). The job, its error
-    list and the audit entry stay; a job that was never committed can no longer be, and says
-    so. Jobs being checked or written are left alone. Returns the number of files deleted."""
-    cutoff = timezone.now() - datetime.timedelta(days=import_file_retention_days())
-    stale = (ImportJob.objects.filter(created_at__lt=cutoff).exclude(file="")
-             .exclude(status__in=[ImportStatus.VALIDATING, ImportStatus.IMPORTING]))
-    deleted = 0
-    for job in stale.iterator():
-        job.file.delete(save=False)
-        changes = {"file": ""}
-        if job.status in (ImportStatus.PENDING, ImportStatus.VALIDATED):
-            changes.update(status=ImportStatus.FAILED, finished_at=timezone.now(), errors=[error(
-                None, "", job.original_name, _("上传的文件已超过%(days)s天的保存期限并被清理，本次导入未写入任何数据。") % {
-                    "days": import_file_retention_days()}, _("如需导入，请重新上传"))])
-        ImportJob.objects.filter(pk=job.pk).update(**changes)
-        deleted += 1
-    if deleted:
-        log.info("ledger import: %s uploaded files past retention deleted", deleted)
-    return deleted
-
-
-def import_jobs_close_interrupted() -> int:
-    """Close the jobs whose worker died while checking or writing them (their lease is free),
-    or whose task was lost, deleting their uploads; returns how many. Run by beat every two
-    minutes. The commit is one transaction, so nothing of an interrupted one was written."""
-    return close_interrupted(ImportJob, running=[ImportStatus.VALIDATING, ImportStatus.IMPORTING],
-                             queued=[ImportStatus.PENDING, ImportStatus.IMPORTING], close=_close_interrupted,
-                             import_kind="ledger")
-
-
-# The nightly purge also closes them (beat may have been down).
-import_jobs_fail_interrupted = import_jobs_close_interrupted
-
-
-def _close_interrupted(job: ImportJob) -> bool:
-    closed = ImportJob.objects.filter(pk=job.pk, status=job.status, started_at=job.started_at).update(
-        file="", status=ImportStatus.INTERRUPTED, finished_at=timezone.now(), rows_created=0, rows_updated=0,
-        preview=[], errors=[error(None, "", job.original_name, _(
-            "后台处理中断（处理它的进程意外退出），本次导入未写入任何数据。请重新上传该文件导入。"), _("重新上传"))])
-    if closed and job.file:
-        try:
-            job.file.delete(save=False)
-        except OSError as exc:
-            log.error("ledger import %s: upload not deleted (%s)", job.pk, type(exc).__name__)
-    return bool(closed)
-
-
-def import_refused(job: ImportJob, message: str) -> None:
-    """A queued job that may no longer run (its user lost the right to edit the county)."""
-    job.rows_created = job.rows_updated = 0
-    _finish(job, ImportStatus.FAILED, [error(None, "", "", message)])
-
-
-def actor_for(job: ImportJob, actor_id: int | None) -> User:
-    return User.objects.get(pk=actor_id) if actor_id else job.created_by

@@ -4,11 +4,11 @@ import pghistory
 import pgtrigger
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ledger.industries import KeyIndustryGroup, LookbackGroup
+from portal.jobs import ImportJobBase, ImportStatus  # noqa: F401 - ImportStatus is imported from here too
 from portal.models import Region, RegionLevel
 
 
@@ -421,51 +421,16 @@ class Worker(models.Model):
         return self.name
 
 
-class ImportStatus(models.TextChoices):
-    PENDING = "pending", _("排队中")
-    VALIDATING = "validating", _("校验中")
-    INVALID = "invalid", _("校验未通过")
-    VALIDATED = "validated", _("校验通过，待确认导入")
-    IMPORTING = "importing", _("导入中")
-    DONE = "done", _("导入完成")
-    FAILED = "failed", _("导入失败")
-    REFUSED = "refused", _("文件无法读取")
-    INTERRUPTED = "interrupted", _("已中断")
-
-
-class ImportJob(models.Model):
+class ImportJob(ImportJobBase):
     """One uploaded ledger workbook: dry-run validation, then an all-or-nothing commit."""
 
     SCOPE_LEVEL_FIELDS = {RegionLevel.PROVINCE: "province", RegionLevel.CITY: "city", RegionLevel.COUNTY: "county"}
 
-    created_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
     province = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     city = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     county = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("县（市、区）"))
     period = models.ForeignKey(ReportingPeriod, on_delete=models.PROTECT, related_name="+", verbose_name=_("填报期"))
-    file = models.FileField(upload_to="imports/%Y/%m/")
-    original_name = models.CharField(max_length=255)
-    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING)
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_done = models.PositiveIntegerField(default=0)
-    rows_created = models.PositiveIntegerField(default=0)
-    rows_updated = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)  # [{"row", "column", "value", "problem", "expected"}]
-    preview = models.JSONField(default=list, blank=True)
-    # When the job was handed to a worker, and when one began it (under its lease, portal.jobs).
-    queued_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(ImportJobBase.Meta):
         verbose_name = _("台帐导入")
         verbose_name_plural = _("台帐导入")
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return self.original_name
-
-    @property
-    def progress_percent(self) -> int:
-        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0

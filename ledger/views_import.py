@@ -3,10 +3,7 @@ progress, error report, commit) and export. Thin: parse, call a service, render.
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -14,17 +11,14 @@ from django.views.decorators.http import require_GET, require_POST
 from ledger import columns as cols
 from ledger import excel, imports
 from ledger.forms import ImportForm
-from ledger.models import ImportJob, ImportStatus, ReportingPeriod
+from ledger.models import ReportingPeriod
 from ledger.selectors import county_choices, current_period, reference_lists
+from portal import import_views
 from portal.forms import apply_errors
 from portal.params import period_param
-from portal.scoping import Capability, forbidden, requires, scope_for
+from portal.scoping import Capability, forbidden, requires
 from portal.views_exports import export_response
 from portal.workbook import xlsx_response
-
-ERRORS_PER_PAGE = 100
-IN_PROGRESS = {ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.IMPORTING}
-
 
 # ---- Template ------------------------------------------------------------------------------------
 
@@ -56,10 +50,6 @@ def template_download(request):
 # ---- Import --------------------------------------------------------------------------------------
 
 
-def _jobs_in_scope(user):
-    return scope_for(user, Capability.LEDGER_EDIT).filter(ImportJob.objects)
-
-
 @requires(Capability.LEDGER_EDIT)
 def import_upload(request):
     form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
@@ -74,74 +64,33 @@ def import_upload(request):
             form.add_error(None, str(exc))
         else:
             return redirect("ledger:import-job", pk=job.pk)
-    recent = _jobs_in_scope(request.user).select_related("county", "period", "created_by")[:10]
+    recent = imports.LEDGER.jobs_in_scope(request.user).select_related("county", "period", "created_by")[:10]
     return render(request, "ledger/import_upload.html", {"form": form, "recent": recent,
                                                          "max_mb": imports.megabytes(imports.max_import_bytes())})
-
-
-def _job_or_404(request, pk: int) -> ImportJob:
-    job = _jobs_in_scope(request.user).select_related("county__parent", "period", "created_by").filter(pk=pk).first()
-    if job is None:
-        raise Http404(_("找不到该导入记录，或它不在您的管辖范围内。"))
-    return job
-
-
-def _job_context(request, job: ImportJob) -> dict:
-    errors = job.errors or []
-    page = Paginator(errors, ERRORS_PER_PAGE).get_page(request.GET.get("page"))
-    return {
-        "job": job,
-        "in_progress": job.status in IN_PROGRESS,
-        "errors_page": page,
-        "error_count": len(errors),
-        "unchanged": max(job.rows_total - job.rows_created - job.rows_updated, 0),
-    }
 
 
 @requires(Capability.LEDGER_EDIT)
 @require_GET
 def import_job(request, pk: int):
-    job = _job_or_404(request, pk)
-    return render(request, "ledger/import_job.html", _job_context(request, job))
+    return import_views.job_page(request, imports.LEDGER, "ledger", pk)
 
 
 @requires(Capability.LEDGER_EDIT)
 @require_GET
 def import_job_status(request, pk: int):
-    """The htmx partial polled every second while the job runs."""
-    job = _job_or_404(request, pk)
-    return render(request, "ledger/_import_job_status.html", _job_context(request, job))
+    return import_views.job_status(request, imports.LEDGER, "ledger", pk)
 
 
 @requires(Capability.LEDGER_EDIT)
 @require_POST
 def import_job_commit(request, pk: int):
-    job = _job_or_404(request, pk)
-    try:
-        job = imports.import_commit_start(actor=request.user, job=job)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except PermissionDenied as exc:
-        return forbidden(request, str(exc))
-    else:
-        if job.status == ImportStatus.DONE:
-            messages.success(request, _("导入完成：新增 %(c)s 个单位，更新 %(u)s 个单位。") % {
-                "c": job.rows_created, "u": job.rows_updated})
-        elif job.status == ImportStatus.INVALID:
-            messages.error(request, _("重新校验时发现问题，未写入任何数据，请查看错误列表。"))
-        elif job.status in (ImportStatus.FAILED, ImportStatus.REFUSED, ImportStatus.INTERRUPTED):
-            messages.error(request, _("导入失败，未写入任何数据。"))
-    return redirect("ledger:import-job", pk=job.pk)
+    return import_views.job_commit(request, imports.LEDGER, "ledger", pk)
 
 
 @requires(Capability.LEDGER_EDIT)
 @require_GET
 def import_job_errors(request, pk: int):
-    """The error report as a workbook: 行号, 列名, 填写内容, 问题, 应填写."""
-    job = _job_or_404(request, pk)
-    stem = job.original_name.rsplit(".", 1)[0] or "台帐"
-    return xlsx_response(lambda stream: excel.write_error_report(stream, job.errors or []),
-                          f"{stem}-错误报告.xlsx")
+    return import_views.job_errors(request, imports.LEDGER, pk)
 
 
 # ---- Export --------------------------------------------------------------------------------------

@@ -7,12 +7,11 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from ledger import roster
-from ledger.excel import write_error_report
 from ledger.models import Employer
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, requires, scope_for
 from portal.views_exports import export_response
-from portal.workbook import xlsx_response
+from portal.workbook import write_error_report, xlsx_response
 from portal.xlsx import WorkbookFileError
 
 

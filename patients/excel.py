@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from typing import IO
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ledger.excel import _BORDER, _HEADER_FILL, write_error_report
 from ledger.models import DustType
 from patients import services
 from patients.models import (
@@ -32,11 +30,11 @@ from patients.models import (
     Sex,
     Stage,
 )
-from portal.audit import audit
+from portal.importing import Refused
 from portal.models import Region, RegionLevel, User
-from portal.scoping import Capability, require_in_scope, scope_for
-from portal.workbook import new_workbook
-from portal.xlsx import CellError, ImportResult, cell_text, normalise, read_template_rows, text_column_message
+from portal.scoping import Capability, scope_for
+from portal.workbook import BORDER, HEADER_FILL, new_workbook
+from portal.xlsx import CellError, cell_text, normalise, read_template_rows, text_column_message
 
 SHEET = "尘肺病患者名单"
 YES, NO = "是", "否"
@@ -104,8 +102,8 @@ def write_patients(stream: IO[bytes] | str, *, title: str, rows: Iterable[list] 
         ws.column_dimensions[get_column_letter(index)].width = column.width
     ws.freeze_panes = "A3"
     ws.append([ws.styled(title, font=Font(bold=True, size=13))])
-    ws.append([ws.styled(c.header + ("*" if c.required else ""), font=Font(bold=True), fill=_HEADER_FILL,
-                         border=_BORDER) for c in COLUMNS])
+    ws.append([ws.styled(c.header + ("*" if c.required else ""), font=Font(bold=True), fill=HEADER_FILL,
+                         border=BORDER) for c in COLUMNS])
     for row in rows:
         ws.append(row)
     notes = wb.sheet("填表说明")
@@ -203,11 +201,18 @@ def read_rows(fileobj: IO[bytes], *, max_bytes: int) -> Iterator[tuple[int, list
                               headers=[c.header for c in COLUMNS])
 
 
-def import_patients(*, actor: User, county: Region, fileobj: IO[bytes], max_bytes: int,
-                    progress=None) -> ImportResult:
-    """Check every row; if any problem, write nothing and report them all; otherwise create the
-    new files and update this county's existing ones (matched by ID number) in one transaction."""
-    require_in_scope(actor, Capability.PATIENT_EDIT, county)
+@dataclass
+class Checked:
+    """A file checked row by row: the problems (every one), and for a clean file each row's
+    number, the county's patient it updates (None: a new file) and its cleaned values."""
+
+    errors: list[dict]
+    rows: list[tuple[int, Patient | None, dict]]
+
+
+def check_patients(*, actor: User, county: Region, fileobj: IO[bytes], max_bytes: int, progress=None) -> Checked:
+    """Check every row with the form's rules (services.clean_patient_data) and against the files
+    already kept: nothing is written. A patient filed in another county is refused."""
     if county.level != RegionLevel.COUNTY:
         raise ValidationError(_("只能导入到县（市、区）。"))
     townships = {}
@@ -217,6 +222,7 @@ def import_patients(*, actor: User, county: Region, fileobj: IO[bytes], max_byte
     errors: list[dict] = []
     parsed: list[tuple[int, dict]] = []
     seen: dict[str, int] = {}
+    count = 0
     for number, values in read_rows(fileobj, max_bytes=max_bytes):
         data, row_errors = {"county": county, "employer": None}, []
         for column, value in zip(COLUMNS, values, strict=False):
@@ -233,39 +239,49 @@ def import_patients(*, actor: User, county: Region, fileobj: IO[bytes], max_byte
         errors.extend(row_errors)
         if not row_errors:
             parsed.append((number, data))
-        if progress and number % 500 == 0:
-            progress(number)
+        count += 1
+        if progress and count % 500 == 0:
+            progress(count, count)
     existing = {p.id_number: p for p in Patient.objects.select_related("county", "employer").filter(
         id_number__in=[d["id_number"].upper() for _n, d in parsed if d.get("id_number")])}
-    cleaned_rows = []
+    rows = []
     for number, data in parsed:
         instance = existing.get((data["id_number"] or "").upper())
         if instance is not None and instance.county_id != county.pk:
             instance = None  # clean_patient_data reports the duplicate (naming the county only if visible)
         try:
-            cleaned_rows.append((instance, services.clean_patient_data(actor, data, instance=instance)))
+            rows.append((number, instance, services.clean_patient_data(actor, data, instance=instance)))
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 column = BY_KEY.get(field)
                 errors.append({"row": number, "column": column.header if column else field,
                                "value": cell_text(data.get(field)) if column else "",
                                "problem": "；".join(messages), "expected": column.expected if column else ""})
-    result = ImportResult(errors=sorted(errors, key=lambda e: (e["row"], e["column"])), rows=len(parsed))
-    if errors:
-        return result
-    with transaction.atomic(), audit(actor, "patient_import", county=county.code):
-        for instance, cleaned in cleaned_rows:
-            patient = instance or Patient()
-            services.assign(patient, cleaned)
-            if instance is not None:
-                patient.version += 1
-                result.updated += 1
-            else:
-                result.created += 1
-            patient.save()
-        services.mark_dirty(county.pk)
-    return result
+    if progress:
+        progress(count, count)
+    return Checked(errors=sorted(errors, key=lambda e: (e["row"], e["column"])), rows=rows)
 
 
-def error_report(stream, errors: list[dict]) -> None:
-    write_error_report(stream, errors)
+def write_checked(*, actor: User, county: Region, rows: list[tuple[int, Patient | None, dict]]) -> tuple[int, int]:
+    """Write checked rows (inside the caller's transaction): (created, updated). Refuses
+    (Refused) if, since the check, one of the numbers was filed elsewhere or a file
+    of the county changed hands."""
+    numbers = [cleaned["id_number"] for _n, _i, cleaned in rows]
+    current = dict(Patient.objects.select_for_update().filter(id_number__in=numbers).values_list("id_number", "county_id"))
+    moved = sum(1 for _n, instance, cleaned in rows
+                if current.get(cleaned["id_number"]) != (None if instance is None else county.pk))
+    if moved:
+        raise Refused(_("校验之后，有%(n)s份档案已被其他县（市、区）建档或发生变化，本次导入已全部撤销。请重新上传校验。") % {
+            "n": moved})
+    created = updated = 0
+    for _number, instance, cleaned in rows:
+        patient = instance or Patient()
+        services.assign(patient, cleaned)
+        if instance is not None:
+            patient.version += 1
+            updated += 1
+        else:
+            created += 1
+        patient.save()
+    services.mark_dirty(county.pk)
+    return created, updated

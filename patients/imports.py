@@ -1,83 +1,65 @@
-"""The patient list import as a job: small files in the request, larger ones in a Celery task
-(the ledger's threshold, PNEUMO_IMPORT_INLINE_MAX_BYTES), with the uploader's rights checked at
-run time. The job is claimed by a conditional UPDATE so it never runs twice; whatever happens,
-it ends done, invalid (the per-cell report) or failed, with nothing written unless done."""
+"""The patient list import, run by the shared import runner (portal.importing), as the ledger's:
+upload → dry run with the per-cell report (in the request, or a Celery task for a large file)
+→ 确认导入 → every row written in one transaction or none. The upload holds ID numbers, so it is
+deleted as soon as the job ends; the report keeps the values as typed and shows ID numbers
+masked to whoever may not see them unmasked (PATIENT_IDENTITY)."""
 
 from __future__ import annotations
 
-import logging
-
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from patients import excel
-from patients.models import ImportStatus, PatientImportJob
-from portal.metrics import import_ended
-from portal.models import Region, User
-from portal.scoping import Capability, require_in_scope
-from portal.xlsx import WorkbookFileError
+from patients import excel, services
+from patients.models import PatientImportJob, Stage
+from portal.audit import AuditAction, audit
+from portal.importing import Importer, Outcome, max_import_bytes
+from portal.models import User
+from portal.scoping import Capability, scope_for
 
-log = logging.getLogger(__name__)
-MAX_STORED_ERRORS = 5000
-
-
-def job_create(*, actor: User, county: Region, upload) -> PatientImportJob:
-    require_in_scope(actor, Capability.PATIENT_EDIT, county)
-    if upload.size > settings.PNEUMO_IMPORT_MAX_BYTES:
-        raise ValidationError(_("文件超过 %(mb)s MB，请拆分后分批导入。") % {
-            "mb": settings.PNEUMO_IMPORT_MAX_BYTES // (1024 * 1024)})
-    job = PatientImportJob(created_by=actor, original_name=upload.name[:255])
-    job.set_region(county, None)
-    job.file.save(f"{timezone.now():%Y%m%d%H%M%S}.xlsx", upload, save=False)
-    job.save()
-    if upload.size <= settings.PNEUMO_IMPORT_INLINE_MAX_BYTES:
-        job_run(job.pk)
-        job.refresh_from_db()
-    else:
-        from django.db import transaction
-
-        from patients.tasks import run_import
-
-        transaction.on_commit(lambda: run_import.delay(job.pk))
-    return job
+PREVIEW_ROWS = 20
+ID_COLUMN = excel.BY_KEY["id_number"].header
 
 
-def _finish(job: PatientImportJob, status: str, **fields) -> None:
-    fields.update(status=status, finished_at=timezone.now())
-    PatientImportJob.objects.filter(pk=job.pk).update(**fields)
-    import_ended("patients", status)
-    if job.file:
-        job.file.delete(save=False)
-        PatientImportJob.objects.filter(pk=job.pk).update(file="")
+class PatientImporter(Importer):
+    kind = "patients"
+    model = PatientImportJob
+    capability = Capability.PATIENT_EDIT
+    stored_name = "patients"
+    delete_upload_when_ended = True
+    title = gettext_lazy("患者名单导入")
+    preview_template = "patients/_import_preview.html"
 
+    def done_message(self, job: PatientImportJob) -> str:
+        return _("导入完成：新建 %(c)s 份，更新 %(u)s 份档案。") % {"c": job.rows_created, "u": job.rows_updated}
 
-def job_run(job_id: int) -> None:
-    claimed = PatientImportJob.objects.filter(pk=job_id, status=ImportStatus.PENDING).update(
-        status=ImportStatus.RUNNING)
-    if not claimed:
-        return
-    job = PatientImportJob.objects.select_related("county__parent", "created_by").get(pk=job_id)
-
-    def progress(rows: int) -> None:
-        PatientImportJob.objects.filter(pk=job.pk).update(rows_done=rows)
-
-    try:
+    def check(self, job: PatientImportJob, *, use_cache: bool) -> Outcome:
         with job.file.open("rb") as fileobj:
-            result = excel.import_patients(actor=job.created_by, county=job.county, fileobj=fileobj,
-                                           max_bytes=settings.PNEUMO_IMPORT_MAX_BYTES, progress=progress)
-    except (WorkbookFileError, PermissionDenied, ValidationError) as exc:
-        message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        _finish(job, ImportStatus.FAILED, message=message)
-        return
-    except Exception:
-        log.exception("patient import %s failed", job.pk)
-        _finish(job, ImportStatus.FAILED, message=_("导入时发生内部错误，未写入任何数据。请稍后重试或联系管理员。"))
-        return
-    if result.errors:
-        _finish(job, ImportStatus.INVALID, errors=result.errors[:MAX_STORED_ERRORS], rows_done=result.rows,
-                message=_("共发现 %(n)s 处问题，未写入任何数据。") % {"n": len(result.errors)})
-    else:
-        _finish(job, ImportStatus.DONE, rows_done=result.rows, rows_created=result.created,
-                rows_updated=result.updated)
+            checked = excel.check_patients(actor=job.created_by, county=job.county, fileobj=fileobj,
+                                           max_bytes=max_import_bytes(), progress=self.progress(job))
+        matched = {number: instance.pk for number, instance, _cleaned in checked.rows if instance is not None}
+        preview = [{"row": number, "name": cleaned["name"], "id_number": services.mask_id(cleaned["id_number"]),
+                    "township": cleaned["township"].name if cleaned.get("township") else "",
+                    "stage": str(Stage(cleaned["stage"]).label) if cleaned.get("stage") else "", "action": "update" if instance is not None else "create"}
+                   for number, instance, cleaned in checked.rows[:PREVIEW_ROWS]]
+        return Outcome(rows=checked.rows, errors=checked.errors, matched=matched, preview=preview)
+
+    def write(self, actor: User, job: PatientImportJob, outcome: Outcome) -> tuple[int, int]:
+        with audit(actor, AuditAction.PATIENT_IMPORT, file=job.original_name, import_job=job.pk,
+                   county=job.county.code):
+            return excel.write_checked(actor=actor, county=job.county, rows=outcome.rows)
+
+    def report_errors(self, job: PatientImportJob, user: User) -> list[dict]:
+        """Values as typed, but an ID number masked unless the user may see it unmasked."""
+        errors = job.errors or []
+        if scope_for(user, Capability.PATIENT_IDENTITY).contains(job.county):
+            return errors
+        return [{**e, "value": services.mask_id(e["value"])} if e.get("column") == ID_COLUMN and e.get("value") else e
+                for e in errors]
+
+
+PATIENTS = PatientImporter()
+job_create = PATIENTS.create
+job_validate_start = PATIENTS.validate_start
+job_validate = PATIENTS.validate
+job_commit_start = PATIENTS.commit_start
+job_commit = PATIENTS.commit

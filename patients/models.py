@@ -9,6 +9,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portal.jobs import ImportJobBase, ImportStatus  # noqa: F401 - ImportStatus is imported from here too
 from portal.models import Region, RegionLevel
 
 LEVEL_FIELDS = {
@@ -377,34 +378,17 @@ class PatientAccess(RegionKeys):
         return f"{self.user_id} {self.kind} {self.patient_id} {self.at}"
 
 
-class ImportStatus(models.TextChoices):
-    PENDING = "pending", _("排队中")
-    RUNNING = "running", _("校验导入中")
-    INVALID = "invalid", _("校验未通过，未写入任何数据")
-    DONE = "done", _("导入完成")
-    FAILED = "failed", _("导入失败，未写入任何数据")
+class PatientImportJob(RegionKeys, ImportJobBase):
+    """One uploaded patient list, run by the shared import runner (portal.importing): dry run
+    with the per-cell report, then, once confirmed, written all or nothing. The upload holds ID
+    numbers: it is deleted as soon as the job ends; the per-cell report stays (values as typed,
+    ID numbers masked to whoever may not see them)."""
 
-
-class PatientImportJob(RegionKeys):
-    """One uploaded patient list: checked whole, written all or nothing. The upload holds ID
-    numbers: it is deleted when the job ends; the per-cell report stays (values as typed)."""
-
-    created_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
     file = models.FileField(upload_to="patient-imports/%Y/%m/", blank=True)
-    original_name = models.CharField(max_length=255)
-    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING)
-    rows_done = models.PositiveIntegerField(default=0)
-    rows_created = models.PositiveIntegerField(default=0)
-    rows_updated = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    message = models.CharField(max_length=500, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
+    class Meta(ImportJobBase.Meta):
         verbose_name = _("患者名单导入")
         verbose_name_plural = _("患者名单导入")
-        ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.original_name

@@ -22,5 +22,7 @@ urlpatterns = [
     path("excel/export/", views_excel.export, name="excel-export"),
     path("excel/import/", views_excel.upload, name="import"),
     path("excel/import/<int:pk>/", views_excel.import_job, name="import-job"),
+    path("excel/import/<int:pk>/status/", views_excel.import_status, name="import-status"),
+    path("excel/import/<int:pk>/commit/", views_excel.import_commit, name="import-commit"),
     path("excel/import/<int:pk>/errors/", views_excel.import_errors, name="import-errors"),
 ]

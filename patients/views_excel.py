@@ -1,17 +1,17 @@
-"""The patient list workbook in the browser: template, import (job page with progress and the
-per-cell report) and export. Thin: parse, call a service, render."""
+"""The patient list workbook in the browser: template, import (the shared import pages:
+portal.import_views) and export. Thin: parse, call a service, render."""
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from patients import excel, imports
 from patients.forms import ImportForm
-from patients.models import ImportStatus, PatientImportJob
+from portal import import_views
 from portal.forms import apply_errors
-from portal.scoping import Capability, forbidden, requires
+from portal.importing import max_import_bytes, megabytes
+from portal.scoping import Capability, requires
 from portal.views_exports import export_response
 from portal.workbook import xlsx_response
 
@@ -36,35 +36,37 @@ def upload(request):
         try:
             job = imports.job_create(actor=request.user, county=form.cleaned_data["county"],
                                      upload=form.cleaned_data["file"])
-        except (ValidationError, PermissionDenied) as exc:
-            apply_errors(form, exc) if isinstance(exc, ValidationError) else form.add_error(None, str(exc))
+            imports.job_validate_start(actor=request.user, job=job)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
         else:
             return redirect("patients:import-job", pk=job.pk)
-    jobs = request.scope.filter(PatientImportJob.objects.all()).select_related("county", "created_by")[:10]
-    return render(request, "patients/import.html", {"form": form, "jobs": jobs})
-
-
-def _job(request, pk: int):
-    return request.scope.filter(PatientImportJob.objects.all()).select_related("county").filter(pk=pk).first()
+    jobs = imports.PATIENTS.jobs_in_scope(request.user).select_related("county", "created_by")[:10]
+    return render(request, "patients/import.html", {"form": form, "jobs": jobs,
+                                                    "max_mb": megabytes(max_import_bytes())})
 
 
 @requires(C.PATIENT_EDIT)
+@require_GET
 def import_job(request, pk: int):
-    job = _job(request, pk)
-    if job is None:
-        return forbidden(request, _("该导入任务不存在或不在您的管辖范围内。"))
-    if job.status == ImportStatus.DONE and request.GET.get("notice") != "0":
-        messages.success(request, _("导入完成：新建 %(c)s 份，更新 %(u)s 份档案。") % {
-            "c": job.rows_created, "u": job.rows_updated})
-    page = Paginator(job.errors, 100).get_page(request.GET.get("page"))
-    template_name = "patients/_import_status.html" if request.htmx else "patients/import_job.html"
-    return render(request, template_name, {"job": job, "page": page,
-                                           "running": job.status in (ImportStatus.PENDING, ImportStatus.RUNNING)})
+    return import_views.job_page(request, imports.PATIENTS, "patients", pk)
 
 
 @requires(C.PATIENT_EDIT)
+@require_GET
+def import_status(request, pk: int):
+    return import_views.job_status(request, imports.PATIENTS, "patients", pk)
+
+
+@requires(C.PATIENT_EDIT)
+@require_POST
+def import_commit(request, pk: int):
+    return import_views.job_commit(request, imports.PATIENTS, "patients", pk)
+
+
+@requires(C.PATIENT_EDIT)
+@require_GET
 def import_errors(request, pk: int):
-    job = _job(request, pk)
-    if job is None:
-        return forbidden(request, _("该导入任务不存在或不在您的管辖范围内。"))
-    return xlsx_response(lambda s: excel.error_report(s, job.errors), f"patients-import-{job.pk}-errors.xlsx")
+    return import_views.job_errors(request, imports.PATIENTS, pk)

@@ -22,10 +22,56 @@ import logging
 import zlib
 from collections.abc import Callable, Iterator
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 log = logging.getLogger(__name__)
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("排队中")
+    VALIDATING = "validating", _("校验中")
+    INVALID = "invalid", _("校验未通过")
+    VALIDATED = "validated", _("校验通过，待确认导入")
+    IMPORTING = "importing", _("导入中")
+    DONE = "done", _("导入完成")
+    FAILED = "failed", _("导入失败")
+    REFUSED = "refused", _("文件无法读取")
+    INTERRUPTED = "interrupted", _("已中断")
+
+
+class ImportJobBase(models.Model):
+    """One uploaded workbook: a dry run that reports every problem by cell, then, once the user
+    confirms, an all-or-nothing commit (portal.importing runs both, for every kind of import).
+    Each import's model adds its region keys and its own context (the ledger's period)."""
+
+    created_by = models.ForeignKey("portal.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{"row", "column", "value", "problem", "expected"}]
+    preview = models.JSONField(default=list, blank=True)
+    # When the job was handed to a worker, and when one began it (under its lease).
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
 
 # A job handed to Celery that no worker has started after this long lost its task.
 QUEUE_LOST_AFTER = datetime.timedelta(minutes=30)

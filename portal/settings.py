@@ -283,6 +283,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.close_interrupted_imports",
         "schedule": crontab(minute="*/2"),
     },
+    "close-interrupted-patient-imports": {
+        "task": "patients.close_interrupted_imports",
+        "schedule": crontab(minute="*/2"),
+    },
+    "purge-old-patient-import-files": {
+        "task": "patients.purge_old_files",
+        "schedule": crontab(hour=3, minute=50),
+    },
     "notification-events-sweep": {
         # Events whose delivery task was lost (broker down at commit) are delivered within minutes.
         "task": "worklist.tasks.sweep_events",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import IO
 
 from django.http import FileResponse, HttpResponse
@@ -32,9 +32,13 @@ from django.utils.http import content_disposition_header
 from openpyxl import Workbook as _OpenpyxlWorkbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Border, Font, PatternFill, Side
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_THIN = Side(style="thin", color="808080")
+BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 
 class Sheet:
@@ -131,3 +135,19 @@ def xlsx_response(content: bytes | Callable[[IO[bytes]], object], filename: str)
     content(spool)
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
+
+
+def write_error_report(stream: IO[bytes] | str, errors: Iterable[dict]) -> None:
+    """An import's per-cell report (行号, 列名, 填写内容, 问题, 应填写): one line per problem, user
+    values neutralised."""
+    wb = new_workbook()
+    ws = wb.sheet("错误报告")
+    for letter, width in zip("ABCDE", (8, 22, 30, 60, 60), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.freeze_panes = "A2"
+    ws.append([ws.styled(h, font=Font(bold=True), fill=HEADER_FILL, border=BORDER)
+               for h in ("行号", "列名", "填写内容", "问题", "应填写")])
+    for error in errors:
+        ws.append([error.get("row"), error.get("column") or "", error.get("value") or "", error.get("problem") or "",
+                   error.get("expected") or ""])
+    wb.save(stream)

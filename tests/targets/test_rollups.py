@@ -248,7 +248,8 @@ def test_beat_runs_the_nightly_recompute_and_a_sweep_of_lost_marks():
     assert tasks_by_name == {"targets.tasks.recompute_all", "targets.tasks.recompute_dirty",
                              "inspections.tasks.close_expired_plans", "ledger.purge_old_files",
                              "insurance.close_interrupted_imports", "ledger.close_interrupted_imports",
-                             "worklist.tasks.sweep_events", "worklist.tasks.send_reminders"}
+                             "worklist.tasks.sweep_events", "worklist.tasks.send_reminders",
+                             "patients.close_interrupted_imports", "patients.purge_old_files"}
     assert inspection_tasks.close_expired_plans.name in app.tasks and ledger_tasks.purge_old_files.name in app.tasks
     from worklist import tasks as worklist_tasks
 
