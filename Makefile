@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PNEUMO_DB_NAME ?= pneumo
 
-.PHONY: install services db messages reference run test test-fast bench bench-load clean-test-db
+.PHONY: install services db messages reference run test bench bench-load
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,14 @@ run: reference messages
 	@$(PY) manage.py collectstatic --no-input -v 0
 	@bash scripts/run.sh
 
-test: install services messages
+# One pytest process per core (pytest-xdist); TEST_PROCESSES=0 runs the suite in this process.
+TEST_PROCESSES ?= 2
+
+test: install services messages db
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(VENV)/bin/ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_PROCESSES)
 
 bench: reference
 	$(PY) -m bench

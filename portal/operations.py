@@ -37,7 +37,7 @@ def _redis() -> bool:
 def _worker() -> bool:
     from portal.celery import app
 
-    return bool(app.control.ping(timeout=1.0))
+    return bool(app.control.ping(timeout=settings.PNEUMO_READY_WORKER_TIMEOUT))
 
 
 def _beat() -> bool:

@@ -419,6 +419,9 @@ LOGGING = {
     },
 }
 
+# How long /readyz waits for a Celery worker to answer its ping (seconds).
+PNEUMO_READY_WORKER_TIMEOUT = float(os.environ.get("PNEUMO_READY_WORKER_TIMEOUT", "1.0"))
+
 # Who may read /metrics (Prometheus): addresses, comma-separated.
 PNEUMO_METRICS_ALLOW = [a.strip() for a in os.environ.get("PNEUMO_METRICS_ALLOW", "127.0.0.1,::1").split(",")
                         if a.strip()]
