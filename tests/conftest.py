@@ -1,3 +1,5 @@
+from collections import Counter
+
 import pytest
 from django.core.management import call_command
 
@@ -5,6 +7,9 @@ from portal.models import Region, Role
 from tests.factories import make_period, make_user
 
 pytest_plugins = ["tests.celery_worker", "tests.faults"]
+
+# The isolation matrix's tests record what they checked under this name (tests/security/test_isolation_matrix.py).
+MATRIX_TALLY = "isolation_matrix"
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +66,24 @@ def open_submission(clerk, period_2020h1):
     from ledger import services
 
     return services.period_open_county(actor=clerk, period=period_2020h1, county=Region.objects.get(code="371502"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The isolation matrix's size and time, added up over the processes' reports (under xdist the
+    tests ran in several processes; their reports reach this one)."""
+    tallies = [(report, dict(report.user_properties)[MATRIX_TALLY])
+               for reports in terminalreporter.stats.values() for report in reports
+               if getattr(report, "when", None) == "teardown" and MATRIX_TALLY in dict(getattr(report, "user_properties", ()))]
+    if not tallies:
+        return
+    total = Counter()
+    for _report, tally in tallies:
+        total.update({key: value for key, value in tally.items() if key not in ("users", "world_s")})
+    seconds = sum(report.duration for reports in terminalreporter.stats.values() for report in reports
+                  if getattr(report, "nodeid", "").startswith("tests/security/test_isolation_matrix.py"))
+    users = max(tally["users"] for _report, tally in tallies)
+    terminalreporter.write_line(
+        f"isolation matrix: {total['object_routes']} object routes × {users} users (anonymous and {users - 1} "
+        f"department × role) = {total['object_checks']} route × user × method checks ({total['object_requests']} "
+        f"requests); {total['list_routes']} list routes × {users} users = {total['list_checks']} checks "
+        f"({total['list_requests']} requests); {seconds:.0f} s in all processes")

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.test import Client, override_settings
 
 from portal.scoping import access_of, scope_for
+from tests.conftest import MATRIX_TALLY
 from tests.factories import signed_in
 from tests.security.isolation import (
     HOME,
@@ -52,7 +53,7 @@ def client_for(user) -> Client:
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker, tmp_path_factory, pytestconfig):
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
     """Built once, inside a transaction rolled back after the module's last test (each test runs
     in its own savepoint on top, through `db`). Uploads go to a temporary MEDIA_ROOT. Sessions live
     in signed cookies: the matrix sends some 20,000 requests, and the session row read was a
@@ -67,16 +68,19 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory, pytestconfig):
         world.clients = {label: client_for(user) for label, user in world.users}
         world.owner_clients = [(u, client_for(u)) for u in (world.owner, world.inspector, world.hrss,
                                                              world.superuser)]
-        world.found, world.owner_pages, world.owner_lists, world.stats = {}, {}, {}, Counter()
-        world.stats["build_s"] = time.perf_counter() - started
+        world.found, world.owner_pages, world.owner_lists = {}, {}, {}
+        world.build_seconds = time.perf_counter() - started
         yield world
         transaction.set_rollback(True)
-    s = world.stats
-    pytestconfig.pluginmanager.get_plugin("terminalreporter").write_line(
-        f"isolation matrix: {s['object_routes']} object routes × {len(world.users)} users (anonymous and "
-        f"{len(world.users) - 1} department × role) = {s['object_checks']} route × user × method checks "
-        f"({s['object_requests']} requests); {s['list_routes']} list routes × {len(world.users)} users = "
-        f"{s['list_requests']} requests; world {s['build_s']:.0f} s, total {time.perf_counter() - started:.0f} s")
+
+
+@pytest.fixture
+def tally(world, record_property):
+    """What one route's test checked and sent, for the run's summary (tests/security/conftest.py),
+    which adds up every process's reports."""
+    counts = Counter(users=len(world.users), world_s=world.build_seconds)
+    yield counts
+    record_property(MATRIX_TALLY, dict(counts))
 
 
 def request(client, method: str, url: str, route):
@@ -187,7 +191,7 @@ def report(problems: list[str]) -> str:
 
 
 @pytest.mark.parametrize("route", OBJECT_ROUTES, ids=lambda r: r.pattern)
-def test_an_object_route_refuses_every_foreign_user_as_if_the_object_did_not_exist(world, route, db):
+def test_an_object_route_refuses_every_foreign_user_as_if_the_object_did_not_exist(world, route, db, tally):
     hit = found_object(world, route)
     assert hit is not None, "the matrix cannot find this route's object: extend tests/security/isolation.py"
     kind, values = hit
@@ -202,7 +206,7 @@ def test_an_object_route_refuses_every_foreign_user_as_if_the_object_did_not_exi
     for label, user in users:
         client = world.clients[label]
         for method in route.methods():
-            world.stats["object_checks"] += 1
+            tally["object_checks"] += 1
             capability = access.capability_for(method) if access else None
             without_capability = user is not None and capability is not None and not scope_for(user, capability)
             if without_capability and method in refused_before_view:
@@ -210,7 +214,7 @@ def test_an_object_route_refuses_every_foreign_user_as_if_the_object_did_not_exi
                 # without the capability stands for all of them (their answer was checked below).
                 continue
             got = request(client, method, url, route)
-            world.stats["object_requests"] += 1
+            tally["object_requests"] += 1
             if without_capability:
                 refused_before_view[method] = got
                 if got.status_code not in (403, 404):
@@ -222,7 +226,7 @@ def test_an_object_route_refuses_every_foreign_user_as_if_the_object_did_not_exi
                 expected = got
             else:
                 expected = request(client, method, missing_url, route)
-                world.stats["object_requests"] += 1
+                tally["object_requests"] += 1
             where = f"{method} {url} ({kind}) as {label}"
             login_redirect = got.status_code == 302 and "/accounts/login/" in got.get("Location", "")
             if user is None and got.status_code not in REFUSED and not login_redirect:
@@ -233,7 +237,7 @@ def test_an_object_route_refuses_every_foreign_user_as_if_the_object_did_not_exi
                 problems.append(f"{where}: a write answered {got.status_code}")
             if leaked := markers_in(body_text(got)):
                 problems.append(f"{where}: shows {leaked}")
-    world.stats["object_routes"] += 1
+    tally["object_routes"] += 1
     assert not problems, report(problems)
 
 
@@ -267,7 +271,7 @@ def owner_view(world, route):
 
 
 @pytest.mark.parametrize("route", LIST_ROUTES, ids=lambda r: r.pattern or "/")
-def test_a_list_filter_or_export_shows_no_foreign_row_and_no_unfiltered_queryset(world, route, db):
+def test_a_list_filter_or_export_shows_no_foreign_row_and_no_unfiltered_queryset(world, route, db, tally):
     _seen, problems, exports = owner_view(world, route)
     problems = list(problems)
     url, params = route.url({}), list_filters(world)
@@ -275,6 +279,7 @@ def test_a_list_filter_or_export_shows_no_foreign_row_and_no_unfiltered_queryset
     capability = access.capability_for("GET") if access else None
     one_without_capability = False
     for label, user in world.users:
+        tally["list_checks"] += 1
         without_capability = user is not None and capability is not None and not scope_for(user, capability)
         if without_capability:
             if one_without_capability:
@@ -283,7 +288,7 @@ def test_a_list_filter_or_export_shows_no_foreign_row_and_no_unfiltered_queryset
         for extra in ({}, {"format": "xlsx"}) if exports else ({},):
             with Contexts() as contexts:
                 response = world.clients[label].get(url, dict(params, **extra))  # unknown filters are ignored
-            world.stats["list_requests"] += 1
+            tally["list_requests"] += 1
             where = f"GET {url}{' (workbook)' if extra else ''} as {label}"
             if without_capability and response.status_code != 403:
                 problems.append(f"{where}: no capability for {capability}, but answered {response.status_code}")
@@ -292,7 +297,7 @@ def test_a_list_filter_or_export_shows_no_foreign_row_and_no_unfiltered_queryset
             if leaked := markers_in(body_text(response)):
                 problems.append(f"{where}: shows {leaked}")
             problems += contexts.unfiltered(where)
-    world.stats["list_routes"] += 1
+    tally["list_routes"] += 1
     assert not problems, report(sorted(set(problems)))
 
 
