@@ -32,6 +32,9 @@ def forwards(apps, schema_editor):
         job.rows_created = job.rows_updated = 0
         job.errors = [line(INTERRUPTED, job.original_name, "重新上传")]
         job.save(update_fields=["file", "status", "finished_at", "rows_created", "rows_updated", "errors"])
+    # The rows' deferred foreign-key checks run now: PostgreSQL refuses the ALTER TABLE below
+    # (removing `message`) while trigger events of the table are pending in the transaction.
+    schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def backwards(apps, schema_editor):
@@ -41,6 +44,7 @@ def backwards(apps, schema_editor):
         job.save(update_fields=["message"])
     Job.objects.filter(status__in=["validating", "validated", "importing", "refused", "interrupted"]).update(
         status="failed", finished_at=django.utils.timezone.now())
+    schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
