@@ -31,9 +31,8 @@ from inspections.models import (
     InspectionPlan,
 )
 from portal.api import ServiceErrorsMixin
-from portal.api_contract import ValueRulesSerializerMixin
+from portal.api_contract import ScopedRegionCodeField, ValueRulesSerializerMixin
 from portal.errors import ErrorCode
-from portal.models import Region
 from portal.scoping import Access, Capability, require_in_scope
 
 router = DefaultRouter()
@@ -89,7 +88,8 @@ class InspChecklistVersionDetailSerializer(serializers.Serializer):
 
 
 class InspPlanSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
-    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
+    # The issuing office: plans are written by inspection admins for regions of their subtree.
+    region = ScopedRegionCodeField(capability=C.INSPECTION_MANAGE)
 
     class Meta:
         model = InspectionPlan
@@ -111,6 +111,7 @@ class InspAssignmentSerializer(serializers.ModelSerializer):
         model = Assignment
         fields = ["id", "plan", "team", "region", "employer", "target", "kind", "checklist_version", "status",
                   "inspection_status", "inspection_return_reason"]
+        read_only_fields = fields  # the tablet writes answers through the actions, never the assignment
 
     def get_inspection_status(self, obj) -> str | None:
         return obj.inspection.status if selectors.has_inspection(obj) else None

@@ -13,9 +13,8 @@ from insurance.models import ExpansionPlan, FollowUp, InsuranceCoverage, PlanYea
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, EmployerRecord, ReportingPeriod
 from portal.api import ServiceErrorsMixin
-from portal.api_contract import ScopedPrimaryKeyField, ValueRulesSerializerMixin
+from portal.api_contract import ScopedPrimaryKeyField, ScopedRegionCodeField, ValueRulesSerializerMixin
 from portal.forms import REGISTERED_ELSEWHERE
-from portal.models import Region
 from portal.params import scoped_region_param
 from portal.scoping import Access, Capability, scope_for
 
@@ -78,7 +77,7 @@ class PlanYearSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer)
 
 
 class PlanSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
-    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
+    region = ScopedRegionCodeField(capability=Capability.INSURANCE_EDIT)
     years = PlanYearSerializer(many=True)
 
     class Meta:

@@ -27,8 +27,8 @@ from ledger.models import (
 )
 from ledger.services import RECORD_DATE_FIELDS
 from ledger.validation import mask_id_number
-from portal.api_contract import ValueRulesSerializerMixin
-from portal.models import Region, RegionLevel
+from portal.api_contract import ScopedPrimaryKeyField, ScopedRegionCodeField, ValueRulesSerializerMixin
+from portal.models import RegionLevel
 from portal.scoping import Capability, Scope, scope_for
 
 VERSION_HELP = _("读取时的版本号：修改时必须原样带回；若他人已先保存，返回 409 及双方的差异，本次修改不生效。")
@@ -37,20 +37,6 @@ VERSION_HELP = _("读取时的版本号：修改时必须原样带回；若他�
 def _version_required(serializer: serializers.Serializer, attrs: dict) -> None:
     if serializer.instance is not None and attrs.get("version") is None:
         raise serializers.ValidationError({"version": [_("请带上读取时的版本号 version，以免覆盖他人已保存的修改。")]})
-
-
-class RegionCodeField(serializers.SlugRelatedField):
-    """A region given and returned as its code ("371502"), limited to one level."""
-
-    def __init__(self, level: int, **kwargs):
-        kwargs.setdefault("queryset", Region.objects.filter(level=level))
-        kwargs.setdefault("slug_field", "code")
-        label = RegionLevel(level).label
-        kwargs.setdefault("error_messages", {
-            "does_not_exist": _("区划代码“{value}”不存在，或不是%(level)s级区划。") % {"level": label},
-            "invalid": _("区划代码格式不正确。"),
-        })
-        super().__init__(**kwargs)
 
 
 def _industry_field(**kwargs) -> serializers.SlugRelatedField:
@@ -89,8 +75,10 @@ class EmployerSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer)
                                                 allow_null=True)
     province = serializers.SlugRelatedField(slug_field="code", read_only=True)
     city = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    county = RegionCodeField(RegionLevel.COUNTY, label=_("县（市、区）"), help_text=_("县级区划代码，如 371502"))
-    township = RegionCodeField(RegionLevel.TOWNSHIP, label=_("乡镇（街道）"), required=False, allow_null=True,
+    county = ScopedRegionCodeField(capability=Capability.LEDGER_EDIT, level=RegionLevel.COUNTY, label=_("县（市、区）"),
+                                   help_text=_("县级区划代码，如 371502"))
+    township = ScopedRegionCodeField(capability=Capability.LEDGER_EDIT, level=RegionLevel.TOWNSHIP,
+                                     label=_("乡镇（街道）"), required=False, allow_null=True,
                                help_text=_("乡镇级区划代码，如 371502001"))
     province_name = serializers.CharField(source="province.name", read_only=True)
     city_name = serializers.CharField(source="city.name", read_only=True)
@@ -204,7 +192,9 @@ class WorkerSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
     """A worker of an employer's roster. `id_number` is masked (370102********123X) unless the
     user may see identities (Capability.WORKER_IDENTITY) in the employer's county."""
 
-    employer = serializers.PrimaryKeyRelatedField(queryset=Employer.objects.none(), label=_("用人单位"))
+    # The employers the user sees: one they see but may not edit gets the service's 403.
+    employer = ScopedPrimaryKeyField(capability=Capability.LEDGER_VIEW, queryset=Employer.objects.select_related("county"),
+                                     label=_("用人单位"))
     employer_name = serializers.CharField(source="employer.name", read_only=True)
     id_number = serializers.CharField(label=_("居民身份证号"),
                                       help_text=_("无权查看身份信息的用户读到的是脱敏号码（出生日期被隐去）"))
@@ -225,14 +215,8 @@ class WorkerSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        employer_field = self.fields["employer"]
         if isinstance(self.instance, Worker):
-            employer_field.read_only = True  # a worker does not move between employers
-        elif request is not None:
-            # Only employers the user sees: an id outside the scope reads as "does not exist".
-            employer_field.queryset = scope_for(request.user, Capability.LEDGER_VIEW).filter(
-                Employer.objects.select_related("county"))
+            self.fields["employer"].read_only = True  # a worker does not move between employers
 
     @property
     def identity_scope(self) -> Scope:
@@ -292,7 +276,8 @@ class SubmissionOpenSerializer(ValueRulesSerializerMixin, serializers.Serializer
         help_text=_("填报期代码，如 2020H1"),
         error_messages={"does_not_exist": _("填报期“{value}”不存在。")},
     )
-    county = RegionCodeField(RegionLevel.COUNTY, label=_("县（市、区）"), help_text=_("县级区划代码，如 371502"))
+    county = ScopedRegionCodeField(capability=Capability.LEDGER_EDIT, level=RegionLevel.COUNTY, label=_("县（市、区）"),
+                                   help_text=_("县级区划代码，如 371502"))
 
 
 class SubmissionReturnSerializer(ValueRulesSerializerMixin, serializers.Serializer):

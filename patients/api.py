@@ -17,9 +17,9 @@ from ledger.models import DustType
 from patients import selectors, services
 from patients.models import LEVEL_FIELDS, AccessKind, FollowUp, Patient, RehabSite, ReliefAction
 from portal.api import ServiceErrorsMixin
-from portal.api_contract import ValueRulesSerializerMixin
+from portal.api_contract import ScopedPrimaryKeyField, ScopedRegionCodeField, ValueRulesSerializerMixin
 from portal.models import Department, Region, RegionLevel
-from portal.scoping import Access, Capability, relief_grants, relief_q, scope_for
+from portal.scoping import Access, Capability, relief_grants, relief_q
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -27,6 +27,13 @@ C = Capability
 
 
 def _region_field(level: int, **kwargs):
+    """Where a file or a site is kept: a region of the user's editing scope."""
+    return ScopedRegionCodeField(capability=C.PATIENT_EDIT, level=level, **kwargs)
+
+
+def _destination_field(level: int, **kwargs):
+    """Where a patient moves to: any county of the country (and a township of it), not only the
+    user's; the move's service checks the user holds the file."""
     return serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.filter(level=level), **kwargs)
 
 
@@ -60,8 +67,8 @@ class PatientSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):
 class PatientMoveSerializer(ValueRulesSerializerMixin, serializers.Serializer):
     """The HTML move form's fields (patients.forms.MoveForm), for patients.services.patient_move."""
 
-    county = _region_field(RegionLevel.COUNTY, help_text="迁入县级区划代码，如 371521；可为其他省市的县")
-    township = _region_field(RegionLevel.TOWNSHIP, required=False, allow_null=True, default=None,
+    county = _destination_field(RegionLevel.COUNTY, help_text="迁入县级区划代码，如 371521；可为其他省市的县")
+    township = _destination_field(RegionLevel.TOWNSHIP, required=False, allow_null=True, default=None,
                              help_text="迁入乡镇级区划代码（须属于迁入县）")
     village = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -115,20 +122,21 @@ class PatientViewSet(ServiceErrorsMixin, mixins.ListModelMixin, mixins.RetrieveM
         return Response(PatientSerializer(patient, context=self.get_serializer_context()).data)
 
 
-class ScopedPatientField(serializers.PrimaryKeyRelatedField):
+def _relief_patients(*, actor, capability):
+    return Patient.objects.filter(relief_q(actor, level_fields=LEVEL_FIELDS))
+
+
+class ScopedPatientField(ScopedPrimaryKeyField):
     """A patient id among the files the user may see (health scope, or the relief departments'
     categories): another county's id reads as nonexistent, never as forbidden."""
 
-    def __init__(self, *, relief: bool = False, **kwargs):
-        self.relief = relief
-        kwargs.setdefault("error_messages", {"does_not_exist": "患者 {pk_value} 不存在或不在您的管辖范围内。"})
-        super().__init__(**kwargs)
+    default_error_messages = {**ScopedPrimaryKeyField.default_error_messages,
+                              "does_not_exist": "患者 {pk_value} 不存在或不在您的管辖范围内。"}
 
-    def get_queryset(self):
-        user = self.context["request"].user
-        if self.relief:
-            return Patient.objects.filter(relief_q(user, level_fields=LEVEL_FIELDS))
-        return scope_for(user, C.PATIENT_VIEW).filter(Patient.objects)
+    def __init__(self, *, relief: bool = False, **kwargs):
+        kwargs.setdefault("queryset", Patient.objects)
+        super().__init__(capability=C.PATIENT_RELIEF if relief else C.PATIENT_VIEW,
+                         within=_relief_patients if relief else None, **kwargs)
 
 
 class PatientFollowUpSerializer(ValueRulesSerializerMixin, serializers.ModelSerializer):

@@ -100,6 +100,7 @@ class RegionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Region
         fields = ["id", "code", "name", "level", "parent", "path", "is_nonstandard"]
+        read_only_fields = fields  # the tree is changed through the regions pages, not the API
 
 
 class MembershipSerializer(serializers.ModelSerializer):

@@ -80,19 +80,61 @@ def _refusing_control_characters(field):
     return to_internal_value
 
 
-class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
-    """A related row's id among those the user may see for `capability` (portal.scoping): another
-    region's id reads as nonexistent, with the same 400, never as forbidden with its region named."""
+class ScopedRelatedField:
+    """A writable related field cut to the user's scope (mixin for DRF's related fields).
 
-    def __init__(self, *, capability, **kwargs):
-        self.capability = capability
-        kwargs.setdefault("error_messages", {"does_not_exist": _("编号 {pk_value} 不存在或不在您的管辖范围内。")})
+    Its rows are those `portal.scoping.scope_for(user, capability)` covers, or, where the rule is
+    not a subtree, those a selector gives (`within(actor=, capability=)`: a campaign binds the
+    regions above and below the one that issued it). Another region's row reads as nonexistent,
+    with the same 400 and message as a missing one, never as forbidden with its region named.
+    Every writable related field of the API on a model holding a county's data is one of these
+    (tests/security/test_api_related_fields.py)."""
+
+    def __init__(self, *, capability, within=None, **kwargs):
+        self.capability, self.within = capability, within
         super().__init__(**kwargs)
 
     def get_queryset(self):
+        from django.contrib.auth.models import AnonymousUser
+
         from portal.scoping import scope_for
 
-        return scope_for(self.context["request"].user, self.capability).filter(super().get_queryset())
+        request = self.context.get("request")  # none: nothing is in scope
+        queryset, user = super().get_queryset(), getattr(request, "user", None) or AnonymousUser()
+        if self.within is not None:
+            return queryset & self.within(actor=user, capability=self.capability)
+        return scope_for(user, self.capability).filter(queryset)
+
+
+class ScopedPrimaryKeyField(ScopedRelatedField, serializers.PrimaryKeyRelatedField):
+    """A related row by its id, among those the user may see for `capability`."""
+
+    default_error_messages = {**serializers.PrimaryKeyRelatedField.default_error_messages,
+                              "does_not_exist": _("编号 {pk_value} 不存在或不在您的管辖范围内。")}
+
+
+class ScopedSlugRelatedField(ScopedRelatedField, serializers.SlugRelatedField):
+    """A related row by a code (`slug_field`), among those the user may see for `capability`."""
+
+    default_error_messages = {**serializers.SlugRelatedField.default_error_messages,
+                              "does_not_exist": _("“{value}”不存在或不在您的管辖范围内。")}
+
+
+class ScopedRegionCodeField(ScopedSlugRelatedField):
+    """A region given and returned as its code ("371502"), in the user's scope for `capability`,
+    optionally of one level only."""
+
+    def __init__(self, *, capability, level: int | None = None, within=None, **kwargs):
+        from portal.models import Region, RegionLevel
+
+        kwargs.setdefault("queryset", Region.objects.filter(level=level) if level is not None else Region.objects)
+        kwargs.setdefault("slug_field", "code")
+        missing = (_("区划代码“{value}”不存在、不是%(level)s级区划，或不在您的管辖范围内。")
+                   % {"level": RegionLevel(level).label} if level is not None
+                   else _("区划代码“{value}”不存在或不在您的管辖范围内。"))
+        kwargs["error_messages"] = {"does_not_exist": missing, "invalid": _("区划代码格式不正确。"),
+                                    **kwargs.get("error_messages", {})}
+        super().__init__(capability=capability, within=within, **kwargs)
 
 
 class ValueRulesSerializerMixin:

@@ -7,8 +7,8 @@ from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from portal.models import Region
-from portal.scoping import Access, Capability, region_choices
+from portal.api_contract import ScopedPrimaryKeyField, ScopedRegionCodeField
+from portal.scoping import Access, Capability
 from targets import selectors, services
 from targets.indicators import INDICATORS, rate
 from targets.models import Campaign, RegionRollup, Target
@@ -60,22 +60,15 @@ class RollupViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class TargetSerializer(serializers.ModelSerializer):
-    region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
-    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all())
+    # A region admin sets targets for the regions of their subtree, in the plans that bind them
+    # (targets.selectors.campaign_list, as the HTML form); anything else reads as nonexistent.
+    region = ScopedRegionCodeField(capability=Capability.TARGETS_EDIT)
+    campaign = ScopedPrimaryKeyField(capability=Capability.TARGETS_EDIT, queryset=Campaign.objects,
+                                     within=selectors.campaign_list)
 
     class Meta:
         model = Target
         fields = ["id", "campaign", "region", "indicator", "due_on", "value", "wording"]
-
-    def get_fields(self):
-        # Choices outside the user's scope answer as if they did not exist.
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None:
-            fields["campaign"].queryset = selectors.campaign_list(actor=request.user,
-                                                                  capability=Capability.TARGETS_EDIT)
-            fields["region"].queryset = region_choices(request.user, Capability.TARGETS_EDIT)
-        return fields
 
 
 class TargetViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.ReadOnlyModelViewSet):

@@ -1,8 +1,10 @@
 """One-line users at any level: `make_user("371502", role="clerk")`; clients signed in as one:
-`signed_in(user)` (`api=True` for DRF's client); reporting periods by code: `make_period("2020H1")`."""
+`signed_in(user)` (`api=True` for DRF's client); reporting periods by code: `make_period("2020H1")`;
+`assert_foreign_reads_as_missing` for a related id or code in an API body."""
 
 import datetime
 import itertools
+import json
 
 from django import forms
 from django.test import Client
@@ -63,3 +65,21 @@ def as_submitted(form) -> dict:
         elif value is not None:
             data[bound.html_name] = value.isoformat() if isinstance(value, datetime.date) else str(value)
     return data
+
+
+def assert_foreign_reads_as_missing(client, url: str, body: dict, *, field: str, foreign, missing, rows,
+                                    hidden: tuple[str, ...] = ()) -> None:
+    """POST `body` with `field` set to another region's row (`foreign`, an id or a code) and to
+    one that does not exist (`missing`): both answers are the same 400 with the same message (the
+    value aside), nothing is written (`rows`, a queryset, keeps its count), and no text of `hidden`
+    (the foreign row's region names) appears in either."""
+    before = rows.count()
+    theirs, absent = (client.post(url, json.dumps({**body, field: value}), content_type="application/json")
+                    for value in (foreign, missing))
+    assert theirs.status_code == absent.status_code == 400, (theirs.status_code, theirs.content.decode(),
+                                                           absent.status_code, absent.content.decode())
+    expected = json.loads(json.dumps(absent.json(), ensure_ascii=False).replace(str(missing), str(foreign)))
+    assert theirs.json() == expected and field in expected, (theirs.json(), absent.json())
+    for text in hidden:
+        assert text not in theirs.content.decode() and text not in absent.content.decode()
+    assert rows.count() == before

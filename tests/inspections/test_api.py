@@ -6,7 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspections import services
 from inspections.models import Finding, InspectionPlan, PlanStatus
-from tests.factories import signed_in
+from portal.models import Region
+from tests.factories import assert_foreign_reads_as_missing, signed_in
 from tests.inspections.factories import PNG, fill_all, make_world
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +71,14 @@ def test_expired_plans_close_idempotently():
     assert services.plans_close_expired(today=later) == 0
     w.plan.refresh_from_db()
     assert w.plan.status == PlanStatus.CLOSED
+
+
+@pytest.mark.parametrize("foreign", ["37", "21"])
+def test_a_plan_for_a_region_outside_the_admins_subtree_reads_as_a_missing_region(foreign):
+    """The province's inspection admin issues plans for its subtree only: another province's code
+    answers the 400 of a code that does not exist (it answered the service's 403 naming it)."""
+    w = make_world()
+    body = {"name": "复查", "window_start": "2020-08-01", "window_end": "2020-08-10", "report_deadline": "2020-08-15"}
+    assert_foreign_reads_as_missing(signed_in(w.admin, api=True), "/api/inspections/plans/", body, field="region",
+                                    foreign=foreign, missing="990000", rows=InspectionPlan.objects,
+                                    hidden=(Region.objects.get(code=foreign).name,))

@@ -1,6 +1,9 @@
 import pytest
 
-from insurance.models import InsuranceCoverage
+from insurance.models import ExpansionPlan, InsuranceCoverage
+from portal.models import Region
+from tests.factories import assert_foreign_reads_as_missing
+from tests.insurance.conftest import OTHER_COUNTY
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +48,14 @@ def test_work_list_follow_up_and_plan_api(client, ledger, hrss_clerk, hrss_other
     assert client.get("/api/insurance/plans/").json()["count"] == 0
     assert client.get("/api/insurance/follow-ups/").json()["count"] == 0
     assert client.get("/api/insurance/work-list/", {"period": "2020H1"}).json()["count"] == 0
+
+
+@pytest.mark.parametrize("foreign", [OTHER_COUNTY, "3715", "21"])
+def test_an_expansion_plan_outside_the_clerks_county_reads_as_a_missing_region(client, hrss_clerk, foreign):
+    """A sibling county, the city above and another province answer the 400 of a code that does
+    not exist (they answered the service's 403 naming the region), and no plan is written."""
+    client.force_login(hrss_clerk)
+    body = {"title": "三年计划", "start_year": 2020, "years": [{"insured_workers": 100, "coverage_rate": "70"}] * 3}
+    assert_foreign_reads_as_missing(client, "/api/insurance/plans/", body, field="region", foreign=foreign,
+                                    missing="999999", rows=ExpansionPlan.objects,
+                                    hidden=(Region.objects.get(code=foreign).name,))

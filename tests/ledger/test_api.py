@@ -12,7 +12,7 @@ from ledger.demo import demo_uscc
 from ledger.models import CountySubmission, DustType, Employer, EmployerRecord, SubmissionStatus, Worker
 from ledger.validation import mask_id_number
 from portal.models import Department, Region, Role
-from tests.factories import make_user, signed_in
+from tests.factories import assert_foreign_reads_as_missing, make_user, signed_in
 from tests.ledger.factories import make_employer
 
 pytestmark = pytest.mark.django_db
@@ -145,7 +145,8 @@ def test_a_bad_uscc_is_refused_with_the_chinese_checksum_message():
 
 
 def test_every_problem_comes_back_by_field_in_chinese():
-    response = signed_in(make_user("371502", role=Role.CLERK), api=True).post(f"{API}/employers/", employer_payload(
+    # A city clerk: both counties are theirs, so the township's problem is that it is not the county's.
+    response = signed_in(make_user("3715", role=Role.CLERK), api=True).post(f"{API}/employers/", employer_payload(
         name=" ", legal_representative_phone="abc", township="371521001"), format="json")
     assert response.status_code == 400
     errors = response.json()
@@ -163,11 +164,18 @@ def test_unknown_codes_are_named_in_the_message():
     assert "9999" in errors["industry"][0]
 
 
-def test_creating_outside_the_scope_is_refused_with_the_services_message():
-    response = signed_in(make_user("371502", role=Role.CLERK), api=True).post(
-        f"{API}/employers/", employer_payload(county="371521", township=None), format="json")
-    assert response.status_code == 403
-    assert "阳谷县" in response.json()["detail"]
+@pytest.mark.parametrize(("field", "foreign", "missing", "others"), [
+    ("county", "371521", "999999", {"township": None}),
+    ("county", "210102", "999999", {"township": None}),
+    ("township", "371521001", "999999999", {}),
+])
+def test_a_county_outside_the_scope_reads_as_a_missing_code(field, foreign, missing, others):
+    """Another county's code answers the 400 of a code that does not exist (it answered the
+    service's 403 naming the county), and no employer is written."""
+    client = signed_in(make_user("371502", role=Role.CLERK), api=True)
+    assert_foreign_reads_as_missing(client, f"{API}/employers/", employer_payload(**others), field=field,
+                                    foreign=foreign, missing=missing, rows=Employer.objects,
+                                    hidden=("阳谷", "和平区"))
 
 
 def test_an_update_needs_the_version():
@@ -357,9 +365,10 @@ def test_the_submission_flow_through_the_api(clerk, city_reviewer, province_revi
 
 
 def test_a_clerk_cannot_open_another_county(clerk, period_2020h1):
-    response = signed_in(clerk, api=True).post(f"{API}/submissions/open/", {"period": "2020H1", "county": "371521"},
-                                      format="json")
-    assert response.status_code == 403 and "阳谷县" in response.json()["detail"]
+    """Another county answers the 400 of a county that does not exist, without its name."""
+    assert_foreign_reads_as_missing(signed_in(clerk, api=True), f"{API}/submissions/open/", {"period": "2020H1"},
+                                    field="county", foreign="371521", missing="999999",
+                                    rows=CountySubmission.objects, hidden=("阳谷",))
 
 
 def test_record_rules_and_versions_come_back_in_chinese(clerk, open_submission):

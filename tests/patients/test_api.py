@@ -5,7 +5,7 @@ import pytest
 from patients import services
 from patients.models import AccessKind, PatientAccess
 from portal.models import Department, Region, Role
-from tests.factories import make_user
+from tests.factories import assert_foreign_reads_as_missing, make_user
 from tests.patients.conftest import COUNTY, SIBLING, new_id, patient_data
 
 pytestmark = pytest.mark.django_db
@@ -147,12 +147,12 @@ def test_rehab_sites_are_created_and_edited_through_the_api_with_the_forms_rules
                         content_type="application/json")
     assert point.status_code == 400 and "康复点请填写所在村（社区）" in point.json()["village"][0]
     elsewhere = Region.objects.filter(parent__code=SIBLING).order_by("code").first()
+    client.force_login(make_user("3715"))  # both counties are the city clerk's: the township is not the county's
     wrong = client.post("/api/patients/rehab-sites/", site_payload(township=elsewhere.code),
                         content_type="application/json")
     assert wrong.status_code == 400 and "不属于" in wrong.json()["township"][0]
-    foreign = client.post("/api/patients/rehab-sites/", site_payload(county=SIBLING, township=elsewhere.code),
-                          content_type="application/json")
-    assert foreign.status_code == 403 and RehabSite.objects.count() == 1
+    assert RehabSite.objects.count() == 1
+    client.force_login(clerk)
     edited = client.patch(f"/api/patients/rehab-sites/{site.pk}/", {
         "rooms": ["oxygen", "treatment", "education", "rescue"], "equipment": ["ecg", "oxygen_supply", "ventilator"],
         "patients_served": 55}, content_type="application/json")
@@ -166,3 +166,19 @@ def test_rehab_sites_are_created_and_edited_through_the_api_with_the_forms_rules
     assert client.get(f"/api/patients/rehab-sites/{site.pk}/").status_code == 200
     assert client.patch(f"/api/patients/rehab-sites/{site.pk}/", {"patients_served": 1},
                         content_type="application/json").status_code == 403
+
+
+@pytest.mark.parametrize("url", ["/api/patients/files/", "/api/patients/rehab-sites/"])
+@pytest.mark.parametrize(("field", "foreign", "missing"), [
+    ("county", SIBLING, "999999"), ("county", "210102", "999999"), ("township", "371521001", "999999999")])
+def test_a_region_outside_the_clerks_county_reads_as_a_missing_code(client, clerk, url, field, foreign, missing):
+    """A file or a site is kept in a region of the user's editing scope: another county's code (or
+    one of its townships) answers the 400 of a code that does not exist (it answered the service's
+    403 naming the county), and nothing is written."""
+    from patients.models import Patient, RehabSite
+
+    client.force_login(clerk)
+    body = payload() if url.endswith("files/") else site_payload()
+    assert_foreign_reads_as_missing(client, url, body, field=field, foreign=foreign, missing=missing,
+                                    rows=(Patient if url.endswith("files/") else RehabSite).objects,
+                                    hidden=("阳谷", "博济桥", "和平区"))
