@@ -50,14 +50,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import difflib
 import hashlib
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
+
+import fixture_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_FILE = REPO_ROOT / "fixtures" / "sources" / "gbt4754_2017_zmshe-capital_category.tsv"
@@ -323,25 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.check:
-        if not args.output.is_file():
-            print(f"{args.output}: missing; run {GENERATED_BY}", file=sys.stderr)
-            return 1
-        old = args.output.read_text(encoding="utf-8")
-        if old != text:
-            diff = difflib.unified_diff(old.splitlines(), text.splitlines(),
-                                        str(args.output), "regenerated", lineterm="", n=0)
-            sys.stderr.write("\n".join(list(diff)[:40]) + "\n")
-            print(f"{args.output} is out of date; run {GENERATED_BY}", file=sys.stderr)
-            return 1
-        print(f"{args.output}: up to date ({summarise(entries)})")
-        return 0
-
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=args.output.name, dir=args.output.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, args.output)
+        return fixture_file.check(args.output, text, GENERATED_BY, summarise(entries))
+    fixture_file.write(args.output, text)
     print(f"wrote {args.output} from {SOURCE_REPOSITORY}:{SOURCE_PATH}@{SOURCE_COMMIT[:12]}")
     print(summarise(entries))
     return 0

