@@ -80,15 +80,21 @@ def index(request):
     })
 
 
+def _form_page(request, form, title: str, service, *, done: str, back, arguments=dict, **fixed):
+    """A page of one form (inspections/form.html): a valid post calls `service` with the actor,
+    `fixed` and `arguments(cleaned_data)`; on success it says `done` and goes to `back(result)`."""
+    if request.method == "POST" and form.is_valid():
+        ok, result = call_service(form, service, actor=request.user, **fixed, **arguments(form.cleaned_data))
+        if ok:
+            messages.success(request, done)
+            return redirect(*back(result))
+    return render(request, "inspections/form.html", {"form": form, "title": title})
+
+
 @requires(C.INSPECTION_MANAGE)
 def plan_create(request):
-    form = PlanForm(request.POST or None, actor=request.user)
-    if request.method == "POST" and form.is_valid():
-        ok, plan = call_service(form, services.plan_create, actor=request.user, **form.cleaned_data)
-        if ok:
-            messages.success(request, _("检查计划已创建。"))
-            return redirect("inspections:plan", plan.pk)
-    return render(request, "inspections/form.html", {"form": form, "title": _("新建检查计划")})
+    return _form_page(request, PlanForm(request.POST or None, actor=request.user), _("新建检查计划"),
+                      services.plan_create, done=_("检查计划已创建。"), back=lambda plan: ("inspections:plan", plan.pk))
 
 
 @requires(C.INSPECTION_VIEW)
@@ -107,27 +113,18 @@ def plan_detail(request, pk):
 @requires(C.INSPECTION_MANAGE)
 def team_create(request, pk):
     plan = _managed_plan(request, pk)
-    form = TeamForm(request.POST or None, plan=plan)
-    if request.method == "POST" and form.is_valid():
-        ok, _team = call_service(form, services.team_create, actor=request.user, plan=plan, **form.cleaned_data)
-        if ok:
-            messages.success(request, _("检查组已组建。"))
-            return redirect("inspections:plan", plan.pk)
-    return render(request, "inspections/form.html", {"form": form, "title": _("组建检查组")})
+    return _form_page(request, TeamForm(request.POST or None, plan=plan), _("组建检查组"), services.team_create,
+                      done=_("检查组已组建。"), back=lambda _team: ("inspections:plan", plan.pk), plan=plan)
 
 
 @requires(C.INSPECTION_MANAGE)
 def assignment_create(request, pk):
     plan = _managed_plan(request, pk)
-    form = AssignmentForm(request.POST or None, plan=plan)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        ok, _a = call_service(form, services.assignment_create, actor=request.user, team=data["team"],
-                              kind=data["kind"], region=data.get("region"), employer=data.get("employer"))
-        if ok:
-            messages.success(request, _("检查任务已分配。"))
-            return redirect("inspections:plan", plan.pk)
-    return render(request, "inspections/form.html", {"form": form, "title": _("分配检查任务")})
+    return _form_page(request, AssignmentForm(request.POST or None, plan=plan), _("分配检查任务"),
+                      services.assignment_create, done=_("检查任务已分配。"),
+                      back=lambda _assignment: ("inspections:plan", plan.pk),
+                      arguments=lambda d: {"team": d["team"], "kind": d["kind"], "region": d.get("region"),
+                                           "employer": d.get("employer")})
 
 
 @requires(C.INSPECTION_MANAGE)
@@ -388,13 +385,9 @@ def checklist_item_edit(request, pk):
     initial = {"text": item.text, "answer_type": item.answer_type, "choices": "、".join(item.choices),
                "required": item.required, "no_is_finding": item.no_is_finding,
                "default_severity": item.default_severity, "guidance": item.guidance}
-    form = ItemForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        ok, _i = call_service(form, services.checklist_item_update, actor=request.user, item=item, **form.cleaned_data)
-        if ok:
-            messages.success(request, _("检查项已保存。"))
-            return redirect("inspections:checklist-version", item.section.version_id)
-    return render(request, "inspections/form.html", {"form": form, "title": _("修改检查项 %(n)s") % {"n": item.number}})
+    return _form_page(request, ItemForm(request.POST or None, initial=initial), _("修改检查项 %(n)s") % {"n": item.number},
+                      services.checklist_item_update, done=_("检查项已保存。"),
+                      back=lambda _item: ("inspections:checklist-version", item.section.version_id), item=item)
 
 
 # ---- Findings --------------------------------------------------------------------------------
