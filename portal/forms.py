@@ -90,21 +90,6 @@ class RegionChoiceField(forms.ModelChoiceField):
         return f"{indent}{region.name}（{region.code}）"
 
 
-class UserCreateForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
-    username = forms.CharField(label=_("登录名"), max_length=150, help_text=_("字母、数字或 @ . + - _"))
-    display_name = forms.CharField(label=_("姓名"), max_length=64)
-    phone = forms.CharField(label=_("联系电话"), max_length=32, required=False)
-    password = forms.CharField(label=_("初始密码"), widget=forms.PasswordInput, help_text=_("至少 8 位，不能全为数字"))
-    region = RegionChoiceField(label=_("所属区划"), queryset=Region.objects.none())
-    department = forms.ChoiceField(label=_("部门"), choices=Department.choices)
-    role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
-
-    def __init__(self, *args, actor, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.limit_region_fields(actor, Capability.USERS_MANAGE, "region", max_level=RegionLevel.COUNTY)
-        limit_departments(self, actor)
-
-
 def limit_departments(form, actor) -> None:
     """An admin opens accounts and grants posts only in the departments they administer."""
     if actor.is_superuser:
@@ -114,6 +99,8 @@ def limit_departments(form, actor) -> None:
 
 
 class MembershipGrantForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
+    """A post (region, department, role) among those the admin may grant."""
+
     region = RegionChoiceField(label=_("区划"), queryset=Region.objects.none())
     department = forms.ChoiceField(label=_("部门"), choices=Department.choices)
     role = forms.ChoiceField(label=_("角色"), choices=Role.choices)
@@ -122,6 +109,20 @@ class MembershipGrantForm(BootstrapFormMixin, ScopedRegionField, forms.Form):
         super().__init__(*args, **kwargs)
         self.limit_region_fields(actor, Capability.USERS_MANAGE, "region", max_level=RegionLevel.COUNTY)
         limit_departments(self, actor)
+
+
+class UserCreateForm(MembershipGrantForm):
+    """A new account with its first post."""
+
+    username = forms.CharField(label=_("登录名"), max_length=150, help_text=_("字母、数字或 @ . + - _"))
+    display_name = forms.CharField(label=_("姓名"), max_length=64)
+    phone = forms.CharField(label=_("联系电话"), max_length=32, required=False)
+    password = forms.CharField(label=_("初始密码"), widget=forms.PasswordInput, help_text=_("至少 8 位，不能全为数字"))
+    field_order = ["username", "display_name", "phone", "password", "region", "department", "role"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].label = _("所属区划")
 
 
 class UserUpdateForm(BootstrapFormMixin, forms.Form):
