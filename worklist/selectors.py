@@ -107,6 +107,20 @@ def _at_or_above(scope: Scope, level: int) -> Scope:
     return Scope(tuple(r for r in scope.regions if r.level <= level))
 
 
+def _to_review(scope: Scope) -> Q | None:
+    """The submissions a review scope acts on: submitted ones under its city-level (or higher)
+    regions, approved ones under its province-level ones; None when it holds neither."""
+    city, province = _at_or_above(scope, RegionLevel.CITY), _at_or_above(scope, RegionLevel.PROVINCE)
+    if not (city or province):
+        return None
+    q = Q(pk__in=[])
+    if city:
+        q |= Q(status=SubmissionStatus.SUBMITTED) & city.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
+    if province:
+        q |= Q(status=SubmissionStatus.APPROVED) & province.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
+    return q
+
+
 # ---- Ledger: periods to fill and submit, returned submissions ---------------------------------------------
 
 
@@ -276,15 +290,8 @@ def _comments_to_answer(user, today: datetime.date) -> list[WorkItem]:
 
 def _ledger_to_review(user, today: datetime.date) -> list[WorkItem]:
     scope = scope_for(user, C.LEDGER_REVIEW)
-    if not scope:
-        return []
-    city, province = _at_or_above(scope, RegionLevel.CITY), _at_or_above(scope, RegionLevel.PROVINCE)
-    q = Q(pk__in=[])
-    if city:
-        q |= Q(status=SubmissionStatus.SUBMITTED) & city.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
-    if province:
-        q |= Q(status=SubmissionStatus.APPROVED) & province.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
-    if not (city or province):
+    q = _to_review(scope) if scope else None
+    if q is None:
         return []
     rows = (CountySubmission.objects.filter(q).values("period__code", "period__year", "period__half", "status")
             .annotate(n=Count("id"), first=Min("submitted_at")).order_by("first"))
@@ -647,14 +654,8 @@ def unread_count(user) -> int:
 def review_queue(user, period: ReportingPeriod) -> list[CountySubmission]:
     """The period's submissions this reviewer acts on: submitted ones under a city-level (or
     higher) review scope, approved ones under a province-level scope; `stage` says which."""
-    scope = scope_for(user, C.LEDGER_REVIEW)
-    city, province = _at_or_above(scope, RegionLevel.CITY), _at_or_above(scope, RegionLevel.PROVINCE)
-    q = Q(pk__in=[])
-    if city:
-        q |= Q(status=SubmissionStatus.SUBMITTED) & city.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
-    if province:
-        q |= Q(status=SubmissionStatus.APPROVED) & province.q_levels(CountySubmission.SCOPE_LEVEL_FIELDS)
-    submissions = list(CountySubmission.objects.filter(q, period=period)
+    q = _to_review(scope_for(user, C.LEDGER_REVIEW))
+    submissions = list(CountySubmission.objects.filter(q if q is not None else Q(pk__in=[]), period=period)
                        .select_related("county", "city", "submitted_by", "reviewed_by").order_by("county__path"))
     for submission in submissions:
         submission.stage = "review" if submission.status == SubmissionStatus.SUBMITTED else "accept"
