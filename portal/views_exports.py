@@ -5,13 +5,14 @@ anyone else."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from portal import exports
 from portal.badinput import bad_request
+from portal.files import stored_file_response
 from portal.scoping import forbidden, login_only
 from portal.workbook import XLSX_CONTENT_TYPE, xlsx_response
 
@@ -63,5 +64,5 @@ def export_download(request, token: str):
     state = _state_or_404(request, token)
     if state.get("status") != "done" or not default_storage.exists(state["path"]):
         raise Http404(_("找不到该导出，或已过期。"))
-    return FileResponse(default_storage.open(state["path"], "rb"), as_attachment=True, filename=state["filename"],
-                        content_type=XLSX_CONTENT_TYPE)
+    return stored_file_response(state["path"], filename=state["filename"], content_type=XLSX_CONTENT_TYPE,
+                                as_attachment=True)
