@@ -71,16 +71,16 @@ def open_submission(clerk, period_2020h1):
 def pytest_terminal_summary(terminalreporter):
     """The isolation matrix's size and time, added up over the processes' reports (under xdist the
     tests ran in several processes; their reports reach this one)."""
-    tallies = [(report, dict(report.user_properties)[MATRIX_TALLY])
-               for reports in terminalreporter.stats.values() for report in reports
-               if getattr(report, "when", None) == "teardown" and MATRIX_TALLY in dict(getattr(report, "user_properties", ()))]
+    reports = [report for reports in terminalreporter.stats.values() for report in reports
+               if isinstance(report, pytest.TestReport)]  # the stats also hold deselected items and warnings
+    tallies = [(report, dict(report.user_properties)[MATRIX_TALLY]) for report in reports
+               if report.when == "teardown" and MATRIX_TALLY in dict(report.user_properties)]
     if not tallies:
         return
     total = Counter()
     for _report, tally in tallies:
         total.update({key: value for key, value in tally.items() if key not in ("users", "world_s")})
-    seconds = sum(report.duration for reports in terminalreporter.stats.values() for report in reports
-                  if getattr(report, "nodeid", "").startswith("tests/security/test_isolation_matrix.py"))
+    seconds = sum(report.duration for report in reports if report.nodeid.startswith("tests/security/test_isolation_matrix.py"))
     users = max(tally["users"] for _report, tally in tallies)
     terminalreporter.write_line(
         f"isolation matrix: {total['object_routes']} object routes × {users} users (anonymous and {users - 1} "
