@@ -80,6 +80,9 @@ def logout(page) -> None:
     """Sign out through the user menu and wait for the login page: sign-out first clears the
     offline caches, so its request leaves a moment after the click, and a navigation started
     before it lands would be aborted by it."""
+    # The menu is in the page before the scripts at the end of its body have run: a click that
+    # early finds no Bootstrap dropdown behind it (seen on a loaded machine right after a form post).
+    page.wait_for_load_state("domcontentloaded")
     menu = page.get_by_test_id("user-menu")
     if not menu.is_visible():
         # Folded at tablet width. Bootstrap ignores a toggle while the menu is still sliding.
