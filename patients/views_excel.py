@@ -44,7 +44,7 @@ def upload(request):
         else:
             return redirect("patients:import-job", pk=job.pk)
     jobs = imports.PATIENTS.jobs_in_scope(request.user).select_related("county", "created_by")[:10]
-    return render(request, "patients/import.html", {"form": form, "jobs": jobs,
+    return render(request, "patients/import.html", {"form": form, "recent": jobs,
                                                     "max_mb": megabytes(max_import_bytes())})
 
 

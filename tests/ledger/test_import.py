@@ -680,6 +680,9 @@ def test_upload_page_validates_a_small_file_in_the_request(client, clerk, period
     assert job.status == ImportStatus.VALIDATED and job.created_by == clerk and job.city.code == "3715"
     body = client.get(response["Location"]).content.decode()
     assert "确认导入" in body and 'data-testid="import-preview"' in body and "hx-trigger" not in body
+    upload_page = client.get(reverse("ledger:import")).content.decode()  # the job among the recent ones
+    assert f'href="{reverse("ledger:import-job", args=[job.pk])}">' in upload_page
+    assert f"<td>{period_2020h1}</td>" in upload_page and "还没有导入记录。" not in upload_page
 
     response = client.post(reverse("ledger:import-commit", args=[job.pk]))
     assert response.status_code == 302

@@ -277,6 +277,16 @@ def test_the_pages_take_a_clean_file_from_upload_to_confirm(client, clerk):
     assert Patient.objects.count() == 2
 
 
+def test_the_upload_page_lists_the_recent_imports_with_a_link_to_each(client, clerk):
+    client.force_login(clerk)
+    assert "还没有导入记录。" in client.get(reverse("patients:import")).content.decode()
+    job = validate(clerk, workbook([row()]))
+    body = client.get(reverse("patients:import")).content.decode()
+    assert "<title>" in body and "患者名单导入" in body
+    assert f'href="{reverse("patients:import-job", args=[job.pk])}">名单.xlsx</a>' in body
+    assert "还没有导入记录。" not in body and "填报期" not in body  # a patient list has no reporting period
+
+
 def test_each_patient_import_counts_once_in_the_outcome_metric(client, clerk):
     from tests.metrics import delta, import_outcomes
 
