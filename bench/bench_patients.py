@@ -51,14 +51,18 @@ def seed_patients() -> None:
     from django.db import connection, transaction
 
     from patients.models import FollowUp, Patient, ReliefAction
+    from portal.models import RegionLevel
 
     have = Patient.objects.count()
     if have >= PATIENTS:
         return
     started = time.perf_counter()
     provinces = "|".join(SEED_PROVINCES)
+    # Under the national root a county's path reads 100000/37/3715/371502/: match the province's code.
+    in_seed_provinces = f"/({provinces})/"
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM portal_region WHERE level = 3 AND path ~ %s", [f"^({provinces})/"])
+        cursor.execute("SELECT count(*) FROM portal_region WHERE level = %s AND path ~ %s",
+                       [RegionLevel.COUNTY, in_seed_provinces])
         (counties,) = cursor.fetchone()
         per = (PATIENTS - have) // counties + 1
         print(f"cloning {have} demo patients into {counties} counties x {per}…", file=sys.stderr)
@@ -74,7 +78,7 @@ def seed_patients() -> None:
                        row_number() OVER (ORDER BY r.code) - 1 AS k,
                        (SELECT array_agg(t.id ORDER BY t.code) FROM portal_region t WHERE t.parent_id = r.id) AS towns
                 FROM portal_region r JOIN portal_region c ON c.id = r.parent_id
-                WHERE r.level = 3 AND r.path ~ '^({provinces})/';
+                WHERE r.level = {RegionLevel.COUNTY:d} AND r.path ~ '{in_seed_provinces}';
             CREATE TEMP TABLE clone ON COMMIT DROP AS
                 SELECT nextval(pg_get_serial_sequence('patients_patient', 'id')) AS new_id, t.id AS template_id,
                        cty.id AS county_id, cty.city_id, cty.province_id, cty.code,
