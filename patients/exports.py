@@ -12,11 +12,12 @@ from portal.scoping import Capability, scope_for
 
 
 def patients_prepare(actor: User, params) -> Prepared:
-    """PermissionDenied for a region outside the actor's scope, ValidationError for a stage that
-    is none."""
+    """PermissionDenied for a region outside the actor's scope or one that does not exist (the
+    same answer: which codes exist elsewhere is not told, as the ledger's export does),
+    ValidationError for a stage that is none."""
     code = params.get("region", "").strip()
     region = Region.objects.filter(code=code).first() if code else None
-    if region is not None and not scope_for(actor, Capability.PATIENT_VIEW).contains(region):
+    if code and (region is None or not scope_for(actor, Capability.PATIENT_VIEW).contains(region)):
         raise PermissionDenied(_("该区划不在您的管辖范围内。"))
     if (stage := selectors.stage_filter(params.get("stage", ""))) is None:
         raise ValidationError(_("期别只能是壹期、贰期或叁期"))

@@ -241,6 +241,14 @@ def test_a_job_of_another_county_is_not_found(client, clerk, sibling_clerk):
     assert not Patient.objects.exists()
 
 
+def test_the_export_answers_a_foreign_region_as_a_missing_one(client, clerk):
+    client.force_login(clerk)
+    foreign = client.get(reverse("patients:excel-export"), {"region": SIBLING})
+    missing = client.get(reverse("patients:excel-export"), {"region": "999999"})
+    assert foreign.status_code == missing.status_code == 403
+    assert "该区划不在您的管辖范围内" in foreign.content.decode() and "该区划不在您的管辖范围内" in missing.content.decode()
+
+
 def test_exports_mask_ids_unless_the_role_needs_them_and_log_unmasked_ones(client, clerk):
     from patients import services
 
