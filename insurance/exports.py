@@ -2,7 +2,7 @@
 request when small, by the worker when large)."""
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from insurance import excel, selectors
 from insurance.models import FollowUpAction
@@ -41,5 +41,5 @@ def work_list_prepare(actor: User, params) -> Prepared:
                     write=lambda stream, progress: excel.write_work_list(stream, progress(_rows(rows))))
 
 
-WORK_LIST = ExportKind(name="work-list", title=_lazy("导出未参保工作清单"), unit=_lazy("个单位"),
+WORK_LIST = ExportKind(name="work-list", title=gettext_lazy("导出未参保工作清单"), unit=gettext_lazy("个单位"),
                        capability=Capability.INSURANCE_VIEW, prepare=work_list_prepare)

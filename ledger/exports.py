@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from ledger import columns as cols
 from ledger import roster, selectors
@@ -119,7 +119,7 @@ def ledger_prepare(actor: User, params) -> Prepared:
     return Prepared(count=result.count, filename=export_filename(result), write=write)
 
 
-LEDGER = ExportKind(name="ledger", title=_lazy("导出台帐"), unit=_lazy("个单位"), capability=Capability.LEDGER_VIEW,
+LEDGER = ExportKind(name="ledger", title=gettext_lazy("导出台帐"), unit=gettext_lazy("个单位"), capability=Capability.LEDGER_VIEW,
                     prepare=ledger_prepare)
 
 
@@ -130,5 +130,5 @@ def roster_prepare(actor: User, params) -> Prepared:
                                                                  progress=progress))
 
 
-ROSTER = ExportKind(name="roster", title=_lazy("导出接尘劳动者名册"), unit=_lazy("人"),
+ROSTER = ExportKind(name="roster", title=gettext_lazy("导出接尘劳动者名册"), unit=gettext_lazy("人"),
                     capability=Capability.LEDGER_VIEW, prepare=roster_prepare)

@@ -3,7 +3,7 @@ when small, by the worker when large), with the list page's filters."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from patients import excel, selectors
 from portal.exports import ExportKind, Prepared
@@ -31,5 +31,5 @@ def patients_prepare(actor: User, params) -> Prepared:
 
 
 # An unmasked export writes the access log (patients.services.access_log) as it runs.
-PATIENTS = ExportKind(name="patients", title=_lazy("导出尘肺病患者名单"), unit=_lazy("人"),
+PATIENTS = ExportKind(name="patients", title=gettext_lazy("导出尘肺病患者名单"), unit=gettext_lazy("人"),
                       capability=Capability.PATIENT_VIEW, prepare=patients_prepare, writes=True)

@@ -3,7 +3,7 @@ the request when small, by the worker when large)."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from portal.exports import ExportKind, Prepared
 from portal.models import User
@@ -23,5 +23,5 @@ def dashboard_prepare(actor: User, params) -> Prepared:
                     write=lambda stream, progress: dashboard_workbook(board, progress).save(stream))
 
 
-DASHBOARD = ExportKind(name="dashboard", title=_lazy("导出指标汇总"), unit=_lazy("个区划"),
+DASHBOARD = ExportKind(name="dashboard", title=gettext_lazy("导出指标汇总"), unit=gettext_lazy("个区划"),
                        capability=Capability.DASHBOARD_VIEW, prepare=dashboard_prepare)
