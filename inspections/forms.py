@@ -77,6 +77,16 @@ class AssignmentForm(BootstrapFormMixin, forms.Form):
         return data
 
 
+class ReassignForm(BootstrapFormMixin, forms.Form):
+    """Another team of the same plan for an active assignment."""
+
+    team = forms.ModelChoiceField(label=_("改派给检查组"), queryset=Team.objects.none())
+
+    def __init__(self, *args, assignment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = assignment.plan.teams.exclude(pk=assignment.team_id).order_by("name")
+
+
 class ItemForm(BootstrapFormMixin, forms.Form):
     text = forms.CharField(label=_("检查内容"), max_length=300)
     answer_type = forms.ChoiceField(label=_("答案类型"), choices=AnswerType.choices)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("plans/<int:pk>/report.xlsx", views.plan_report_xlsx, name="plan-report-xlsx"),
     path("assignments/<int:pk>/", views.assignment_fill, name="fill"),
     path("assignments/<int:pk>/submit/", views.assignment_submit, name="submit"),
+    path("assignments/<int:pk>/reassign/", views.assignment_reassign, name="assignment-reassign"),
     path("reports/<int:pk>/", views.inspection_report, name="report"),
     path("reports/<int:pk>/sign/", views.inspection_sign, name="sign"),
     path("reports/<int:pk>/return/", views.inspection_return, name="return"),

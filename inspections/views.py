@@ -17,6 +17,7 @@ from inspections.forms import (
     ItemForm,
     NewItemForm,
     PlanForm,
+    ReassignForm,
     RectifyForm,
     ReturnForm,
     ReviewForm,
@@ -125,6 +126,17 @@ def assignment_create(request, pk):
                       back=lambda _assignment: ("inspections:plan", plan.pk),
                       arguments=lambda d: {"team": d["team"], "kind": d["kind"], "region": d.get("region"),
                                            "employer": d.get("employer")})
+
+
+@requires(C.INSPECTION_MANAGE)
+def assignment_reassign(request, pk):
+    """The issuing side moves an active assignment to another team of its plan: the old one stays,
+    read-only for its team (who are told it moved)."""
+    assignment = get_object_or_404(selectors.assignment_list(actor=request.user).select_related("plan"), pk=pk)
+    plan = _managed_plan(request, assignment.plan_id)
+    return _form_page(request, ReassignForm(request.POST or None, assignment=assignment),
+                      _("改派检查任务：%(target)s") % {"target": assignment.target_name}, services.assignment_reassign,
+                      done=_("检查任务已改派。"), back=lambda _new: ("inspections:plan", plan.pk), assignment=assignment)
 
 
 @requires(C.INSPECTION_MANAGE)

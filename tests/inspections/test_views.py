@@ -153,3 +153,38 @@ def test_reassigned_or_closed_assignment_page_is_read_only_and_grants_use_the_di
     services.plan_close(actor=w.admin, plan=w.plan)
     body = signed_in(w.member).get(reverse("inspections:fill", args=[w.unannounced.pk])).content.decode()
     assert 'data-can-fill="0"' in body
+
+
+def test_the_plan_admin_reassigns_an_assignment_on_its_page_and_the_old_team_is_told():
+    from inspections.models import Assignment, AssignmentStatus
+
+    w = make_world()
+    admin = signed_in(w.admin)
+    plan_page = admin.get(reverse("inspections:plan", args=[w.plan.pk])).content.decode()
+    url = reverse("inspections:assignment-reassign", args=[w.comprehensive.pk])
+    assert f'href="{url}"' in plan_page
+    form = admin.get(url).content.decode()
+    assert w.other_team.name in form and f'value="{w.team.pk}"' not in form  # not to the team it has
+
+    response = admin.post(url, {"team": w.other_team.pk}, follow=True)
+    assert "检查任务已改派。" in response.content.decode()
+    w.comprehensive.refresh_from_db()
+    assert w.comprehensive.status == AssignmentStatus.REASSIGNED
+    moved = Assignment.objects.get(plan=w.plan, team=w.other_team, region=w.comprehensive.region)
+    assert moved.status == AssignmentStatus.ACTIVE and moved.kind == w.comprehensive.kind
+    assert f'href="{url}"' not in admin.get(reverse("inspections:plan", args=[w.plan.pk])).content.decode()
+    body = signed_in(w.member).get(reverse("inspections:fill", args=[w.comprehensive.pk])).content.decode()
+    assert "已改派给其他检查组" in body
+
+    again = admin.post(url, {"team": w.other_team.pk})  # the same form sent twice
+    assert again.status_code == 200 and "该任务已改派过。" in again.content.decode()
+    assert Assignment.objects.filter(plan=w.plan).count() == 3
+
+
+def test_only_the_issuing_admin_may_reassign():
+    w = make_world()
+    url = reverse("inspections:assignment-reassign", args=[w.comprehensive.pk])
+    assert signed_in(w.leader).post(url, {"team": w.other_team.pk}).status_code in (403, 404)
+    assert signed_in(w.county_clerk).get(url).status_code in (403, 404)
+    w.comprehensive.refresh_from_db()
+    assert w.comprehensive.status == "active"
