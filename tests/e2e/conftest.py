@@ -79,18 +79,28 @@ def login(page, username: str, password: str) -> None:
 def logout(page) -> None:
     """Sign out through the user menu and wait for the login page: sign-out first clears the
     offline caches, so its request leaves a moment after the click, and a navigation started
-    before it lands would be aborted by it."""
-    # The menu is in the page before the scripts at the end of its body have run: a click that
-    # early finds no Bootstrap dropdown behind it (seen on a loaded machine right after a form post).
-    page.wait_for_load_state("domcontentloaded")
-    menu = page.get_by_test_id("user-menu")
-    if not menu.is_visible():
-        # Folded at tablet width. Bootstrap ignores a toggle while the menu is still sliding.
-        page.locator(".navbar-collapse.collapsing").wait_for(state="detached")
-        page.locator(".navbar-toggler").click()
-        menu.wait_for(state="visible")
-    menu.click()
-    page.get_by_test_id("logout").click()
+    before it lands would be aborted by it. A page that moves on by itself (the tablet page goes
+    to the report once a submission is saved) can be replaced between opening the menu and the
+    click in it: the menu is then opened again on the new page."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for attempt in range(3):
+        # The menu is in the page before the scripts at the end of its body have run: a click
+        # that early finds no Bootstrap dropdown behind it.
+        page.wait_for_load_state("domcontentloaded")
+        menu = page.get_by_test_id("user-menu")
+        if not menu.is_visible():
+            # Folded at tablet width. Bootstrap ignores a toggle while the menu is still sliding.
+            page.locator(".navbar-collapse.collapsing").wait_for(state="detached")
+            page.locator(".navbar-toggler").click()
+            menu.wait_for(state="visible")
+        menu.click()
+        try:
+            page.get_by_test_id("logout").click(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     page.wait_for_url("**/accounts/login/**")
 
 
