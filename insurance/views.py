@@ -65,16 +65,13 @@ def index(request):
 @require_POST
 def handover_create(request):
     form = HandoverForm(request.POST, actor=request.user)
-    if form.is_valid():
-        try:
-            services.ledger_handover(actor=request.user, **form.cleaned_data)
-        except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-        else:
-            messages.success(request, _("已将%(county)s %(period)s 台帐移交同级人力资源社会保障部门。") % {
-                "county": form.cleaned_data["county"].name, "period": form.cleaned_data["period"]})
-    else:
+    if not form.is_valid():
         messages.error(request, _("请选择县（市、区）和填报期。"))
+        return redirect("insurance:index")
+    handed_over, _handover = call_service(request, services.ledger_handover, actor=request.user, **form.cleaned_data)
+    if handed_over:
+        messages.success(request, _("已将%(county)s %(period)s 台帐移交同级人力资源社会保障部门。") % {
+            "county": form.cleaned_data["county"].name, "period": form.cleaned_data["period"]})
     return redirect("insurance:index")
 
 

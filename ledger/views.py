@@ -3,7 +3,6 @@
 import datetime
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -216,29 +215,21 @@ def period_overview(request):
 @require_POST
 def period_create(request):
     form = PeriodForm(request.POST)
-    if form.is_valid():
-        try:
-            period = services.period_create(actor=request.user, **form.cleaned_data)
-        except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-        else:
-            messages.success(request, _("已设立填报期 %(period)s。") % {"period": period})
-            return redirect(f"{reverse('ledger:periods')}?period={period.code}")
-    else:
+    if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    return redirect("ledger:periods")
+        return redirect("ledger:periods")
+    created, period = call_service(request, services.period_create, actor=request.user, **form.cleaned_data)
+    if not created:
+        return redirect("ledger:periods")
+    messages.success(request, _("已设立填报期 %(period)s。") % {"period": period})
+    return redirect(f"{reverse('ledger:periods')}?period={period.code}")
 
 
 def _period_action(request, back_to: ReportingPeriod, message: str, service, **kwargs):
     """Run one action of the periods page (the service checks who may), show its outcome and go
     back to the page of the period."""
-    try:
-        service(actor=request.user, **kwargs)
-    except PermissionDenied as exc:
-        messages.error(request, str(exc))
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
+    done, _result = call_service(request, service, actor=request.user, **kwargs)
+    if done:
         messages.success(request, message)
     return redirect(f"{reverse('ledger:periods')}?period={back_to.code}")
 

@@ -237,18 +237,15 @@ def regions(request):
 @require_POST
 def region_zone_create(request):
     form = DevelopmentZoneForm(request.POST, actor=request.user)
-    if form.is_valid():
-        try:
-            region = services.region_create(actor=request.user, level=RegionLevel.COUNTY, is_nonstandard=True,
-                                            **form.cleaned_data)
-        except (ValidationError, PermissionDenied) as exc:
-            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-        else:
-            messages.success(request, _("已新增“%(name)s”。") % {"name": region.name})
-            return redirect(f"{reverse('regions')}?parent={region.parent.code}")
-    else:
+    if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    return redirect("regions")
+        return redirect("regions")
+    created, region = call_service(request, services.region_create, actor=request.user, level=RegionLevel.COUNTY,
+                                   is_nonstandard=True, **form.cleaned_data)
+    if not created:
+        return redirect("regions")
+    messages.success(request, _("已新增“%(name)s”。") % {"name": region.name})
+    return redirect(f"{reverse('regions')}?parent={region.parent.code}")
 
 
 @requires(Capability.REGIONS_MANAGE)
