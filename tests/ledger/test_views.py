@@ -4,7 +4,16 @@ import pytest
 from django.urls import reverse
 
 from ledger import services
-from ledger.models import CountySubmission, DustType, Employer, EmployerRecord, Industry, SubmissionStatus, Worker
+from ledger.models import (
+    CountySubmission,
+    DustType,
+    Employer,
+    EmployerRecord,
+    Industry,
+    ReportingPeriod,
+    SubmissionStatus,
+    Worker,
+)
 from portal.models import Department, Region, Role
 from tests.factories import make_user
 from tests.ledger.factories import make_employer
@@ -292,3 +301,19 @@ def test_a_submission_outside_the_users_scope_is_not_found(client, clerk, period
         assert client.post(reverse(f"ledger:submission-{name}", args=[999999])).status_code == 404, name
     submission.refresh_from_db()
     assert submission.status == SubmissionStatus.DRAFT
+
+
+def test_a_provincial_admin_sets_up_a_period_on_the_page_and_a_refusal_is_said(client):
+    client.force_login(make_user("37", role=Role.ADMIN))
+    response = client.post(reverse("ledger:period-create"), {"year": "2031", "half": "1", "deadline": "2031-07-15"},
+                           follow=True)
+    assert "已设立填报期 2031年上半年。" in response.content.decode()
+    assert response.redirect_chain[-1][0].endswith("?period=2031H1")
+    again = client.post(reverse("ledger:period-create"), {"year": "2031", "half": "1", "deadline": "2031-07-15"},
+                        follow=True)
+    assert "填报期 2031H1 已存在。" in again.content.decode() and again.redirect_chain[-1][0] == reverse("ledger:periods")
+    client.force_login(make_user("371502", role=Role.ADMIN))
+    refused = client.post(reverse("ledger:period-create"), {"year": "2032", "half": "1", "deadline": "2032-07-15"},
+                          follow=True)
+    assert "只有省级卫生健康管理员可以设立填报期。" in refused.content.decode()
+    assert not ReportingPeriod.objects.filter(code="2032H1").exists()

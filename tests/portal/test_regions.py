@@ -135,3 +135,18 @@ def test_a_second_root_is_refused():
     with pytest.raises(ValidationError):
         services.region_create(actor=make_user(is_superuser=True), code="100000", name="全国",
                                level=RegionLevel.NATIONAL, parent=Region.objects.get(code="37"))
+
+
+def test_a_development_zone_is_added_on_the_regions_page_and_a_taken_code_is_said(client):
+    from django.urls import reverse
+
+    client.force_login(make_user("37", role=Role.ADMIN))
+    data = {"parent": Region.objects.get(code="3715").pk, "code": "371571", "name": "聊城经济技术开发区"}
+    response = client.post(reverse("region-zone-create"), data, follow=True)
+    assert "已新增“聊城经济技术开发区”。" in response.content.decode()
+    assert response.redirect_chain[-1][0].endswith("?parent=3715")
+    zone = Region.objects.get(code="371571")
+    assert zone.is_nonstandard and zone.level == RegionLevel.COUNTY
+    again = client.post(reverse("region-zone-create"), dict(data, name="另一个开发区"), follow=True)
+    assert "区划代码 371571 已存在。" in again.content.decode()
+    assert not Region.objects.filter(name="另一个开发区").exists()
