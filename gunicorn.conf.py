@@ -15,6 +15,11 @@ worker_class = "gthread"
 workers = int(os.environ.get("PNEUMO_WEB_WORKERS", "2"))
 threads = int(os.environ.get("PNEUMO_WEB_THREADS", "8"))
 timeout = 120
+# An idle keep-alive connection waits in the worker's poller (it holds no thread). gunicorn's 2 s
+# default closed connections that nginx (upstream keepalive, deploy/nginx/portal.conf) and browsers
+# reuse after a pause: the request sent as the server closed came back "connection reset" (30 of
+# 7,131 requests at 100 users in `make bench-load`). It must outlast the front server's idle timeout.
+keepalive = int(os.environ.get("PNEUMO_WEB_KEEPALIVE", "75"))
 # The database pool must never cross a fork(): each worker opens its own after it starts.
 preload_app = False
 # Nothing here uses gunicornc, and every gunicorn on a host would share the default socket path.

@@ -27,3 +27,25 @@ def test_each_web_process_pools_one_database_connection_per_thread():
     assert _run([sys.executable, "-c", code], PNEUMO_WEB_THREADS="5").strip() == "5"
     assert _run([sys.executable, "-c", code], PNEUMO_WEB_THREADS="5", PNEUMO_DB_POOL_MAX="7").strip() == "7"
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_a_kept_alive_connection_survives_a_pause_longer_than_gunicorns_default(tmp_path):
+    """A client (nginx upstream, a browser, Locust) reuses its connection after a pause; gunicorn's
+    default keep-alive of 2 s closed it under them and the next request was reset."""
+    import http.client
+    import time
+    from urllib.parse import urlsplit
+
+    from tests.faults import serve_web
+
+    with serve_web(tmp_path / "web.log") as base:
+        connection = http.client.HTTPConnection(urlsplit(base).netloc, timeout=10)
+        connection.request("GET", "/healthz")
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 200 and (first.getheader("Connection") or "").lower() != "close"
+        time.sleep(3)
+        connection.request("GET", "/healthz")  # on the same socket: a closed one raises here or below
+        second = connection.getresponse()
+        assert second.status == 200 and second.read()
+        connection.close()
