@@ -70,10 +70,14 @@ def tablet_page(browser, live_server, reference_data):
 
 
 def login(page, username: str, password: str) -> None:
+    """Sign in and wait for the page the form posts to (the next page, or the form again with its
+    error): a test's next `goto` issued while the post is under way aborts it, and the user is
+    then not signed in (seen once on a loaded run)."""
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
 
 
 def logout(page) -> None:
