@@ -820,12 +820,8 @@ import_validate_start = LEDGER.validate_start
 import_validate = LEDGER.validate
 import_commit_start = LEDGER.commit_start
 import_commit = LEDGER.commit
-import_refused = LEDGER.refused
-actor_for = LEDGER.actor_for
 import_files_purge = LEDGER.purge_files
 import_jobs_close_interrupted = LEDGER.close_interrupted
-# The nightly purge also closes them (beat may have been down).
-import_jobs_fail_interrupted = LEDGER.close_interrupted
 
 
 def commit_inline(job: ImportJob) -> bool:
