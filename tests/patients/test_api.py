@@ -1,4 +1,5 @@
 import datetime
+import json
 
 import pytest
 
@@ -182,3 +183,17 @@ def test_a_region_outside_the_clerks_county_reads_as_a_missing_code(client, cler
     assert_foreign_reads_as_missing(client, url, body, field=field, foreign=foreign, missing=missing,
                                     rows=(Patient if url.endswith("files/") else RehabSite).objects,
                                     hidden=("阳谷", "博济桥", "和平区"))
+
+
+def test_the_missing_region_message_is_in_the_language_of_the_request(client, clerk):
+    """The level-bound region field's message is formatted with the level's name: it follows each
+    request's language (DRF builds the field again for each serializer)."""
+    client.force_login(clerk)
+    body = json.dumps({**payload(), "county": "999999"})
+    english = client.post("/api/patients/files/", body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    chinese = client.post("/api/patients/files/", body, content_type="application/json",
+                          HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert english.status_code == chinese.status_code == 400
+    assert english.json()["county"] == ['Region code "999999" does not exist, is not a region at the '
+                                        "County (city, district) level, or is outside your jurisdiction."]
+    assert chinese.json()["county"] == ["区划代码“999999”不存在、不是县（市、区）级区划，或不在您的管辖范围内。"]
