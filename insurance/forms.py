@@ -4,9 +4,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from insurance.models import FollowUpAction, TrainingKind
-from insurance.services import import_max_bytes, too_large_message
+from insurance.services import import_max_bytes
 from ledger.forms import PeriodChoiceField
 from portal.forms import BootstrapFormMixin, RegionChoiceField, ValueRulesFormMixin
+from portal.importing import too_large_message
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, ScopedRegionField
 

@@ -48,6 +48,7 @@ from ledger.validation import clean_id_number, clean_uscc, mask_id_number
 from portal.aftercommit import enqueue_after_commit
 from portal.audit import AuditAction, audit
 from portal.bulk import staging_table
+from portal.importing import too_large_message
 from portal.jobs import close_interrupted, lease
 from portal.metrics import import_ended
 from portal.models import Region, RegionLevel, User
@@ -157,15 +158,6 @@ def import_max_bytes() -> int:
 def import_inline_max_bytes() -> int:
     """Uploads up to this size are imported in the request; larger ones by a Celery task."""
     return settings.PNEUMO_COVERAGE_INLINE_MAX_BYTES
-
-
-def megabytes(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
-
-
-def too_large_message(size: int, limit: int) -> str:
-    return _("文件大小为 %(size)s MB，超过 %(limit)s MB 的上限。请删除无关的工作表、图片，或拆分后分批导入。") % {
-        "size": megabytes(size), "limit": megabytes(limit)}
 
 
 def report_errors(errors: list[RowError]) -> list[dict]:

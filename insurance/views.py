@@ -19,6 +19,7 @@ from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, ReportingPeriod
 from ledger.selectors import current_period
 from portal.forms import REGISTERED_ELSEWHERE, call_service
+from portal.importing import megabytes
 from portal.models import Department, Region
 from portal.params import period_param, scoped_region_param
 from portal.scoping import Capability, has_capability, requires
@@ -160,7 +161,7 @@ def coverage_import(request):
     can_import = has_capability(request.user, C.INSURANCE_EDIT)
     return render(request, "insurance/import.html", {
         "form": form, "errors": errors, "result": result,
-        "max_mb": services.megabytes(services.import_max_bytes()),
+        "max_mb": megabytes(services.import_max_bytes()),
         "imports": selectors.import_list(actor=request.user)[:20],
         "jobs": selectors.import_job_list(actor=request.user)[:5] if can_import else []})
 
