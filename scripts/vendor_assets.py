@@ -28,9 +28,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
-import json
 import re
 import shutil
 import subprocess
@@ -39,6 +37,8 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import npm_tarball
 
 
 @dataclass(frozen=True)
@@ -116,43 +116,18 @@ class VendorError(Exception):
 # --------------------------------------------------------------------------
 
 
-def sri_sha512(data: bytes) -> str:
-    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
-
-
 def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def npm() -> str:
-    path = shutil.which("npm")
-    if path is None:
-        raise VendorError("npm not found on PATH")
-    return path
-
-
 def npm_view_integrity(pkg: Package) -> str:
     proc = subprocess.run(
-        [npm(), "view", f"{pkg.name}@{pkg.version}", "dist.integrity"],
+        [npm_tarball.npm(), "view", f"{pkg.name}@{pkg.version}", "dist.integrity"],
         capture_output=True, text=True,
     )
     if proc.returncode != 0 or not proc.stdout.strip():
         raise VendorError(f"npm view {pkg.name}@{pkg.version} failed:\n{proc.stderr.strip()}")
     return proc.stdout.strip()
-
-
-def npm_pack(pkg: Package, dest: Path) -> Path:
-    proc = subprocess.run(
-        [npm(), "pack", f"{pkg.name}@{pkg.version}", "--json", "--pack-destination", str(dest)],
-        cwd=dest, capture_output=True, text=True,
-    )
-    if proc.returncode != 0:
-        raise VendorError(f"npm pack {pkg.name}@{pkg.version} failed:\n{proc.stderr.strip()}")
-    filename = json.loads(proc.stdout)[0]["filename"]
-    path = dest / filename.lstrip("@").replace("/", "-")
-    if not path.is_file():
-        raise VendorError(f"npm pack reported {filename!r} but {path} does not exist")
-    return path
 
 
 def strip_sourcemaps(rel: str, data: bytes) -> bytes:
@@ -193,22 +168,13 @@ def vendor_package(pkg: Package, workdir: Path) -> list[tuple[str, str]]:
     if viewed != pkg.integrity:
         raise VendorError(f"{pkg.name}@{pkg.version}: npm view integrity {viewed} "
                           f"!= pinned {pkg.integrity}")
-    tarball = npm_pack(pkg, workdir)
-    actual = sri_sha512(tarball.read_bytes())
-    if actual != pkg.integrity:
-        raise VendorError(f"{tarball.name}: sha512 {actual} != pinned {pkg.integrity}")
+    tarball = npm_tarball.pack_verified(pkg.name, pkg.version, pkg.integrity, workdir)
 
     contents: dict[str, bytes] = {}
     with tarfile.open(tarball, "r:gz") as tar:
         for member, rel in pkg.files:
-            try:
-                fh = tar.extractfile(member)
-            except KeyError:
-                fh = None
-            if fh is None:
-                raise VendorError(f"{member} not found in {tarball.name}")
-            with fh:
-                contents[f"{pkg.dest}/{rel}"] = strip_sourcemaps(rel, fh.read())
+            data = npm_tarball.read_member(tar, member, tarball.name)
+            contents[f"{pkg.dest}/{rel}"] = strip_sourcemaps(rel, data)
 
     # Stage the whole package folder, then swap it in.
     staging = workdir / "staging" / pkg.dest
@@ -324,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         return check() if args.check else vendor_all()
-    except VendorError as exc:
+    except (VendorError, npm_tarball.NpmError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
