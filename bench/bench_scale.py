@@ -61,16 +61,23 @@ def edit_everything() -> None:
     print(f"…{time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
-def deep_cursor(*, position: int, filters) -> str:
-    """The `after` cursor of the row at `position` of a list (found once, by OFFSET)."""
+def deep_page(*, position: int, filters) -> dict:
+    """The query parameters of the keyset page that starts after the row at `position` of a list
+    (its cursor found once, by OFFSET), or after its last row when the list is shorter; the
+    first page of an empty list."""
     from ledger import selectors
+    from ledger.views import PAGE_SIZE
     from portal.models import User
     from portal.pagination import _encode, _value
 
     viewer = User.objects.get(username="province_health_viewer")
     order = selectors.employer_order(filters)
-    row = selectors.employer_list(actor=viewer, filters=filters)[position]
-    return _encode([_value(row, order[0].lstrip("-")), row.pk])
+    employers = selectors.employer_list(actor=viewer, filters=filters)
+    position = min(position, employers.count() - 1)
+    if position < 0:
+        return {}
+    row = employers[position]
+    return {"page": str(position // PAGE_SIZE + 2), "after": _encode([_value(row, order[0].lstrip("-")), row.pk])}
 
 
 def pages() -> list[tuple[str, str, float, float, int]]:
@@ -90,8 +97,7 @@ def pages() -> list[tuple[str, str, float, float, int]]:
     employer = Employer.objects.filter(records__period=period).order_by("pk").first()
     rows = [
         ("list, page 1", "/ledger/", {}),
-        (f"list, keyset page at row {middle:,}", "/ledger/",
-         {"page": str(middle // 30 + 2), "after": deep_cursor(position=middle, filters=EmployerFilters())}),
+        (f"list, keyset page at row {middle:,}", "/ledger/", deep_page(position=middle, filters=EmployerFilters())),
         ("list, name search 水泥", "/ledger/", {"q": "水泥"}),
         ("list, name search 不存在的名称 (no match)", "/ledger/", {"q": "不存在的名称"}),
     ]
@@ -99,9 +105,9 @@ def pages() -> list[tuple[str, str, float, float, int]]:
         rows.append((f"list, 未落实：{indicator.item} ({indicator.code})", "/ledger/",
                      {"missing": indicator.code, "period": PERIOD}))
     rows += [
-        ("list, 未落实：工伤保险, keyset page 100", "/ledger/", {
-            "missing": "injury_insurance", "period": PERIOD, "page": "101", "after": deep_cursor(
-                position=3000, filters=EmployerFilters(missing="injury_insurance", period=period))}),
+        ("list, 未落实：工伤保险, keyset page 100 (or the last)", "/ledger/", {
+            "missing": "injury_insurance", "period": PERIOD,
+            **deep_page(position=3000, filters=EmployerFilters(missing="injury_insurance", period=period))}),
         ("dashboard, province (cities)", "/dashboard/", {"period": PERIOD}),
         ("employer page with history", f"/ledger/employers/{employer.pk}/", {}),
     ]
@@ -140,7 +146,7 @@ def lists_compared() -> None:
         rows = employers.count()
         middle = rows // 2
         offset, _ = timed(lambda: list(employers[middle:middle + 31]), repeat=5)  # noqa: B023
-        request = factory.get("/ledger/", {"page": "2", "after": deep_cursor(position=middle, filters=filters)})
+        request = factory.get("/ledger/", deep_page(position=middle, filters=filters))
         # total given: the page's read alone
         keyset, _ = timed(lambda: list_page(request, employers, order=selectors.employer_order(filters),  # noqa: B023
                                             per_page=30, total=rows).rows, repeat=5)  # noqa: B023

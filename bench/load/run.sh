@@ -36,8 +36,10 @@ echo "gunicorn: ${GUNICORN_CMD_ARGS:-gunicorn.conf.py defaults} (PNEUMO_WEB_WORK
      "PNEUMO_WEB_THREADS=${PNEUMO_WEB_THREADS:-8}); database $PNEUMO_DB_NAME; $(nproc) cores"
 for users in $USERS; do
   echo "load average before $users users: $(cut -d' ' -f1-3 /proc/loadavg)"
+  logged=$(wc -l < "$OUT/stack.log")
   $PY/locust -f bench/load/locustfile.py --host "http://127.0.0.1:$PNEUMO_PORT" --headless -u "$users" \
     -r "$RATE" -t "$DURATION" --stop-timeout 60 --csv "$OUT/u$users" --only-summary --loglevel WARNING > "$OUT/u$users.log" 2>&1 || true
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  tail -n +"$((logged + 1))" "$OUT/stack.log" > "$OUT/u${users}_stack.log"  # this step's request log
   $PY/python -m bench.load.summary "$OUT/u$users"
 done
