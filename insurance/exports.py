@@ -11,15 +11,16 @@ from ledger.models import ReportingPeriod
 from ledger.selectors import current_period
 from portal.exports import ExportKind, Prepared
 from portal.models import User
-from portal.params import period_param, scoped_region_param
+from portal.params import export_region_param, period_param, scoped_region_param
 from portal.scoping import Capability, scope_for
 
 
-def work_list_query(actor: User, params):
+def work_list_query(actor: User, params, *, read_region=scoped_region_param):
     """(period, region, filters, rows) of the work list the query string asks for; rows is None
-    without a period. A region outside the actor's scope is no region (rule 21)."""
+    without a period. A region outside the actor's scope is no region for the page, a refusal
+    for the export (`read_region`; rule 21)."""
     period = period_param(ReportingPeriod.objects, params, default=current_period)
-    region = scoped_region_param(scope_for(actor, Capability.INSURANCE_VIEW), "region", params)
+    region = read_region(scope_for(actor, Capability.INSURANCE_VIEW), "region", params)
     filters = selectors.WorkListFilters(region=region, key_group=params.get("key_group", ""))
     rows = selectors.work_list(actor=actor, period=period, filters=filters) if period else None
     return period, region, filters, rows
@@ -36,7 +37,7 @@ def _rows(rows):
 
 
 def work_list_prepare(actor: User, params) -> Prepared:
-    _period, _region, _filters, rows = work_list_query(actor, params)
+    _period, _region, _filters, rows = work_list_query(actor, params, read_region=export_region_param)
     return Prepared(count=rows.count() if rows is not None else 0, filename="未参保工作清单.xlsx",
                     write=lambda stream, progress: excel.write_work_list(stream, progress(_rows(rows))))
 

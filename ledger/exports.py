@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ledger import columns as cols
@@ -24,7 +22,7 @@ from ledger.excel import write_ledger
 from ledger.models import RECORD_FIELDS, ReportingPeriod
 from portal.exports import ExportKind, Prepared
 from portal.models import User
-from portal.params import period_param, region_param
+from portal.params import export_region_param, period_param
 from portal.scoping import Capability, scope_for
 
 
@@ -39,16 +37,14 @@ class Export:
 def export_filters(actor: User, params) -> selectors.EmployerFilters:
     """The employer list's filters from a query string (the list page links here with its own
     query string): region (or county), township, q, key_group, status, in_scope, missing,
-    period, sort. Raises PermissionDenied for a region outside the user's scope."""
+    period, sort. Raises PermissionDenied for a region outside the user's scope or
+    one that does not exist."""
 
-    area = region_param("region", params) or region_param("county", params)
-    if area is not None and not scope_for(actor, Capability.LEDGER_VIEW).contains(area):
-        raise PermissionDenied(_("该区划不在您的管辖范围内。"))
-    if (params.get("region") or params.get("county")) and area is None:
-        raise PermissionDenied(_("该区划不在您的管辖范围内。"))
+    scope = scope_for(actor, Capability.LEDGER_VIEW)
+    area = export_region_param(scope, "region", params) or export_region_param(scope, "county", params)
     period = period_param(ReportingPeriod.objects, params, default=selectors.current_period)
     return selectors.EmployerFilters(
-        query=(params.get("q") or "").strip(), region=area, township=region_param("township", params),
+        query=(params.get("q") or "").strip(), region=area, township=export_region_param(scope, "township", params),
         key_group=params.get("key_group") or "", status=params.get("status") or "",
         in_scope={"1": True, "0": False}.get(params.get("in_scope") or ""), missing=params.get("missing") or "",
         period=period, sort=params.get("sort") or "name",

@@ -1,13 +1,14 @@
 """The patient list as a workbook: an export kind of `portal.exports` (written in the request
 when small, by the worker when large), with the list page's filters."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from patients import excel, selectors
 from portal.exports import ExportKind, Prepared
-from portal.models import Region, User
+from portal.models import User
+from portal.params import export_region_param
 from portal.scoping import Capability, scope_for
 
 
@@ -15,10 +16,7 @@ def patients_prepare(actor: User, params) -> Prepared:
     """PermissionDenied for a region outside the actor's scope or one that does not exist (the
     same answer: which codes exist elsewhere is not told, as the ledger's export does),
     ValidationError for a stage that is none."""
-    code = params.get("region", "").strip()
-    region = Region.objects.filter(code=code).first() if code else None
-    if code and (region is None or not scope_for(actor, Capability.PATIENT_VIEW).contains(region)):
-        raise PermissionDenied(_("该区划不在您的管辖范围内。"))
+    region = export_region_param(scope_for(actor, Capability.PATIENT_VIEW), "region", params)
     if (stage := selectors.stage_filter(params.get("stage", ""))) is None:
         raise ValidationError(_("期别只能是壹期、贰期或叁期"))
     filters = selectors.PatientFilters(

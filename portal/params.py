@@ -1,6 +1,9 @@
 """Parsing request parameters: a malformed value is a client error (400 or "not found"), never a
 500 from the database."""
 
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
 from portal.models import Region
 
 MAX_ID = 2**63 - 1  # bigint
@@ -37,6 +40,19 @@ def scoped_region_param(scope, name: str, *sources) -> Region | None:
     a filter on a missing one (docs/ARCHITECTURE-NOTES.md, rule 21)."""
     region = region_param(name, *sources)
     return region if region is not None and scope.contains(region) else None
+
+
+def export_region_param(scope, name: str, *sources) -> Region | None:
+    """For an export: the region the parameter names, None without the parameter; PermissionDenied,
+    with one message, for a code outside `scope` or one no region has. A list drops a filter it
+    cannot use and shows it; a file of the whole scope in place of one region's would be taken for
+    that region's (docs/ARCHITECTURE-NOTES.md, rule 21)."""
+    if not param(name, *sources):
+        return None
+    region = scoped_region_param(scope, name, *sources)
+    if region is None:
+        raise PermissionDenied(_("该区划不在您的管辖范围内。"))
+    return region
 
 
 def period_param(among, *sources, default=None, name: str = "period"):

@@ -65,3 +65,26 @@ def test_a_region_outside_the_scope_answers_as_a_missing_one(world, route, name)
     assert theirs.status_code == missing.status_code != 403
     assert _normalised(theirs.content.decode(), foreign_code) == _normalised(missing.content.decode(), MISSING)
     assert "阳谷" not in theirs.content.decode()
+
+
+# Every export that takes a region code. An export refuses a region it cannot use rather than
+# writing the whole scope in its place (rule 21); a foreign code and a missing one get one answer.
+EXPORTS = [
+    ("ledger:excel-export", "region"),
+    ("ledger:excel-export", "county"),
+    ("ledger:roster-export", "county"),
+    ("patients:excel-export", "region"),
+    ("insurance:work-list-export", "region"),
+    ("targets:dashboard-export", "region"),
+]
+
+
+@pytest.mark.parametrize(("route", "name"), EXPORTS, ids=[f"{r}?{n}" for r, n in EXPORTS])
+def test_an_export_answers_a_region_outside_the_scope_as_a_missing_one(world, route, name):
+    client = signed_in(world)
+    theirs = client.get(reverse(route), {name: FOREIGN})
+    missing = client.get(reverse(route), {name: MISSING})
+    assert theirs.status_code == missing.status_code
+    assert theirs["Content-Type"].startswith("text/html"), "an export wrote a file for a region it cannot use"
+    assert _normalised(theirs.content.decode(), FOREIGN) == _normalised(missing.content.decode(), MISSING)
+    assert "阳谷" not in theirs.content.decode()
