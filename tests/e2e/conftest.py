@@ -1,5 +1,7 @@
 import os
+import threading
 import time
+from collections import Counter
 
 import pytest
 
@@ -9,6 +11,85 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-quic", "--disable-sync"]
+
+
+# How long a test's teardown waits for the live server to finish what it is serving.
+LIVE_SERVER_DRAIN_SECONDS = 30
+
+
+class RequestsInFlight:
+    """The live server's application, counting the requests it is serving: from the call until the
+    server closes the response, which is when Django closes the request's database connection.
+    Closing a browser context does not stop a request a server thread is running (a service
+    worker's fetch, a queued submission sent on reconnect); the flush after a test, which truncates
+    every table, then waits on that request's locks while the request waits on the flush's: a
+    deadlock (seen once after test_offline_task_list_checklist_and_queued_submit)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.serving: Counter[str] = Counter()
+        self.changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        name = f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}"
+        with self.changed:
+            self.serving[name] += 1
+        try:
+            response = self.app(environ, start_response)
+        except BaseException:
+            self._finished(name)
+            raise
+        return _ClosingResponse(response, lambda: self._finished(name))
+
+    def _finished(self, name: str) -> None:
+        with self.changed:
+            self.serving[name] -= 1
+            if not self.serving[name]:
+                del self.serving[name]
+            self.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> None:
+        with self.changed:
+            if not self.changed.wait_for(lambda: not self.serving, timeout):
+                raise AssertionError(f"the live server was still serving {sorted(self.serving.elements())} "
+                                     f"{timeout:g} s after the test ended")
+
+
+class _ClosingResponse:
+    """A response whose close (the WSGI server calls it once the body is sent, or the client went
+    away) tells RequestsInFlight the request is over."""
+
+    def __init__(self, response, on_close):
+        self.response, self.on_close = response, on_close
+
+    def __iter__(self):
+        return iter(self.response)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.response, "close"):
+                self.response.close()
+        finally:
+            self.on_close()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    """pytest-django's live server, its application wrapped in RequestsInFlight. Nothing knows its
+    address before this returns, so no request is missed."""
+    httpd = live_server.thread.httpd
+    live_server.requests_in_flight = RequestsInFlight(httpd.get_app())
+    httpd.set_app(live_server.requests_in_flight)
+    return live_server
+
+
+@pytest.fixture(autouse=True)
+def live_server_idle_before_flush(transactional_db, live_server):
+    """Every browser test ends by waiting until the live server serves no request: this fixture
+    is torn down after the test's browser contexts are closed (they are set up after it) and
+    before the flush of transactional_db (which it depends on)."""
+    yield
+    live_server.requests_in_flight.wait_until_idle(timeout=LIVE_SERVER_DRAIN_SECONDS)
 
 
 @pytest.fixture(scope="session")
