@@ -125,7 +125,9 @@ def watch_csp(context) -> list[str]:
     return violations
 
 
-def _context(browser, live_server, **options):
+def browser_context(browser, live_server, **options):
+    """A context on the live server, in Chinese, whose pages' Content-Security-Policy violations
+    collect in `context.csp_violations`; and its first page."""
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", **options)
     context.csp_violations = watch_csp(context)
     page = context.new_page()
@@ -133,21 +135,24 @@ def _context(browser, live_server, **options):
     return context, page
 
 
+def close_context(context) -> None:
+    context.close()
+    assert context.csp_violations == [], f"a page broke its Content-Security-Policy: {context.csp_violations}"
+
+
 @pytest.fixture
 def page(browser, live_server, reference_data):
-    context, page = _context(browser, live_server, viewport={"width": 1440, "height": 900})
+    context, page = browser_context(browser, live_server, viewport={"width": 1440, "height": 900})
     yield page
-    context.close()
-    assert context.csp_violations == [], "the page broke its Content-Security-Policy"
+    close_context(context)
 
 
 @pytest.fixture
 def tablet_page(browser, live_server, reference_data):
-    context, page = _context(browser, live_server, viewport={"width": 800, "height": 1280},
-                             has_touch=True, is_mobile=True)
+    context, page = browser_context(browser, live_server, viewport={"width": 800, "height": 1280},
+                                    has_touch=True, is_mobile=True)
     yield page
-    context.close()
-    assert context.csp_violations == [], "the page broke its Content-Security-Policy"
+    close_context(context)
 
 
 def login(page, username: str, password: str) -> None:

@@ -1,12 +1,12 @@
 """The Content-Security-Policy holds in the browser: the pages, the dashboard's charts, htmx, the
-language switch and Swagger UI run under it, and the violation watch of the browser tests (every
-`page` fixture fails on a violation) does notice one."""
+language switch, Swagger UI and the page of a refused stale form run under it, and the violation
+watch of the browser tests (every context of browser_context fails on a violation) does notice one."""
 
 import pytest
 from playwright.sync_api import expect
 
 from portal.models import Department, Role
-from tests.e2e.conftest import login
+from tests.e2e.conftest import browser_context, login
 from tests.e2e.test_dashboard import ledger  # noqa: F401  (fixture)
 from tests.factories import PASSWORD, make_user
 
@@ -14,9 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_violation_watch_notices_an_inline_script(browser, live_server, reference_data):
-    from tests.e2e.conftest import _context
-
-    context, page = _context(browser, live_server)
+    context, page = browser_context(browser, live_server)
     try:
         page.goto("/accounts/login/")
         page.evaluate("""() => { const s = document.createElement("script");
@@ -43,3 +41,17 @@ def test_swagger_ui_runs_under_the_policy(page):
     login(page, "county_viewer", PASSWORD)
     page.goto("/api/docs/")
     expect(page.locator(".swagger-ui .info")).to_contain_text("API")
+
+
+def test_a_login_page_left_open_while_signing_in_in_another_tab_answers_in_chinese_under_the_policy(page):
+    make_user("371502", username="county_clerk")
+    page.goto("/accounts/login/")
+    other_tab = page.context.new_page()
+    login(other_tab, "county_clerk", PASSWORD)  # signing in gives the browser a new form token
+    other_tab.close()
+    page.fill("#id_username", "county_clerk")
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    expect(page.get_by_test_id("csrf-failure")).to_contain_text("页面已过期")
+    assert page.context.csp_violations == []

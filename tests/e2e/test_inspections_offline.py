@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inspections.models import Answer, Inspection, InspectionStatus, Photo
-from tests.e2e.conftest import login, wait_until
+from tests.e2e.conftest import browser_context, close_context, login, wait_until
 from tests.factories import PASSWORD
 from tests.inspections.factories import PNG, make_world
 
@@ -23,13 +23,11 @@ def media_in_tmp(settings, tmp_path):
 @pytest.fixture
 def field_tablet(browser, live_server, reference_data):
     """A tablet in 东昌府区 whose inspector allowed the browser to read the position."""
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 800, "height": 1280},
-                                  has_touch=True, is_mobile=True, permissions=["geolocation"],
-                                  geolocation={"latitude": 36.43441, "longitude": 115.98552, "accuracy": 14})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = browser_context(browser, live_server, viewport={"width": 800, "height": 1280},
+                                    has_touch=True, is_mobile=True, permissions=["geolocation"],
+                                    geolocation={"latitude": 36.43441, "longitude": 115.98552, "accuracy": 14})
     yield page
-    context.close()
+    close_context(context)
 
 
 def go_offline(page):

@@ -13,7 +13,7 @@ from ledger import services as ledger_services
 from ledger.models import ReportingPeriod
 from portal.models import Region, Role, User
 from targets import services
-from tests.e2e.conftest import login
+from tests.e2e.conftest import browser_context, login
 from tests.factories import PASSWORD, make_user
 from tests.ledger.factories import make_employer
 
@@ -122,9 +122,7 @@ CHECK_LAYOUT = """(() => {
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_every_menu_page_fits_the_screen(browser, live_server, reference_data, width, language):
     User.objects.create_superuser(username="root", password=PASSWORD, display_name="系统管理员")
-    context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = browser_context(browser, live_server, viewport={"width": width, "height": 800})
     try:
         login(page, "root", PASSWORD)
         page.wait_for_url(re.compile(r"/$"))
@@ -142,6 +140,7 @@ def test_every_menu_page_fits_the_screen(browser, live_server, reference_data, w
                 page.wait_for_timeout(400)  # the collapse animation
                 problems += page.evaluate(CHECK_LAYOUT)
             assert not problems, f"{path} at {width}px ({language}): {problems}"
+            assert not context.csp_violations, f"{path} broke its Content-Security-Policy: {context.csp_violations}"
             expect(page.locator("html")).to_have_attribute("lang", "en" if language == "en" else "zh-hans")
     finally:
         context.close()
