@@ -3,10 +3,8 @@ progress, error report, commit) and export. Thin: parse, call a service, render.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from ledger import columns as cols
 from ledger import excel, imports
@@ -14,7 +12,6 @@ from ledger.forms import ImportForm
 from ledger.models import ReportingPeriod
 from ledger.selectors import county_choices, current_period, reference_lists
 from portal import import_views
-from portal.forms import apply_errors
 from portal.params import period_param
 from portal.scoping import Capability, forbidden, requires
 from portal.views_exports import export_response
@@ -53,44 +50,10 @@ def template_download(request):
 @requires(Capability.LEDGER_EDIT)
 def import_upload(request):
     form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = imports.import_job_create(actor=request.user, county=form.cleaned_data["county"],
-                                            period=form.cleaned_data["period"], upload=form.cleaned_data["file"])
-            imports.import_validate_start(actor=request.user, job=job)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
-            return redirect("ledger:import-job", pk=job.pk)
-    recent = imports.LEDGER.jobs_in_scope(request.user).select_related("county", "period", "created_by")[:10]
-    return render(request, "ledger/import_upload.html", {"form": form, "recent": recent,
-                                                         "max_mb": imports.megabytes(imports.max_import_bytes())})
+    return import_views.upload_page(request, imports.LEDGER, "ledger", form, "ledger/import_upload.html")
 
 
-@requires(Capability.LEDGER_EDIT)
-@require_GET
-def import_job(request, pk: int):
-    return import_views.job_page(request, imports.LEDGER, "ledger", pk)
-
-
-@requires(Capability.LEDGER_EDIT)
-@require_GET
-def import_job_status(request, pk: int):
-    return import_views.job_status(request, imports.LEDGER, "ledger", pk)
-
-
-@requires(Capability.LEDGER_EDIT)
-@require_POST
-def import_job_commit(request, pk: int):
-    return import_views.job_commit(request, imports.LEDGER, "ledger", pk)
-
-
-@requires(Capability.LEDGER_EDIT)
-@require_GET
-def import_job_errors(request, pk: int):
-    return import_views.job_errors(request, imports.LEDGER, pk)
+job_views = import_views.job_views(imports.LEDGER, "ledger", Capability.LEDGER_EDIT)
 
 
 # ---- Export --------------------------------------------------------------------------------------

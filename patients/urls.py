@@ -21,8 +21,8 @@ urlpatterns = [
     path("excel/template/", views_excel.template, name="excel-template"),
     path("excel/export/", views_excel.export, name="excel-export"),
     path("excel/import/", views_excel.upload, name="import"),
-    path("excel/import/<int:pk>/", views_excel.import_job, name="import-job"),
-    path("excel/import/<int:pk>/status/", views_excel.import_status, name="import-status"),
-    path("excel/import/<int:pk>/commit/", views_excel.import_commit, name="import-commit"),
-    path("excel/import/<int:pk>/errors/", views_excel.import_errors, name="import-errors"),
+    path("excel/import/<int:pk>/", views_excel.job_views.page, name="import-job"),
+    path("excel/import/<int:pk>/status/", views_excel.job_views.status, name="import-status"),
+    path("excel/import/<int:pk>/commit/", views_excel.job_views.commit, name="import-commit"),
+    path("excel/import/<int:pk>/errors/", views_excel.job_views.errors, name="import-errors"),
 ]

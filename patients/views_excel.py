@@ -1,16 +1,11 @@
 """The patient list workbook in the browser: template, import (the shared import pages:
 portal.import_views) and export. Thin: parse, call a service, render."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
 
 from patients import excel, imports
 from patients.forms import ImportForm
 from portal import import_views
-from portal.forms import apply_errors
-from portal.importing import max_import_bytes, megabytes
 from portal.scoping import Capability, requires
 from portal.views_exports import export_response
 from portal.workbook import xlsx_response
@@ -32,41 +27,7 @@ def export(request):
 @requires(C.PATIENT_EDIT)
 def upload(request):
     form = ImportForm(request.POST or None, request.FILES or None, actor=request.user)
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = imports.job_create(actor=request.user, county=form.cleaned_data["county"],
-                                     upload=form.cleaned_data["file"])
-            imports.job_validate_start(actor=request.user, job=job)
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
-        else:
-            return redirect("patients:import-job", pk=job.pk)
-    jobs = imports.PATIENTS.jobs_in_scope(request.user).select_related("county", "created_by")[:10]
-    return render(request, "patients/import.html", {"form": form, "recent": jobs,
-                                                    "max_mb": megabytes(max_import_bytes())})
+    return import_views.upload_page(request, imports.PATIENTS, "patients", form, "patients/import.html")
 
 
-@requires(C.PATIENT_EDIT)
-@require_GET
-def import_job(request, pk: int):
-    return import_views.job_page(request, imports.PATIENTS, "patients", pk)
-
-
-@requires(C.PATIENT_EDIT)
-@require_GET
-def import_status(request, pk: int):
-    return import_views.job_status(request, imports.PATIENTS, "patients", pk)
-
-
-@requires(C.PATIENT_EDIT)
-@require_POST
-def import_commit(request, pk: int):
-    return import_views.job_commit(request, imports.PATIENTS, "patients", pk)
-
-
-@requires(C.PATIENT_EDIT)
-@require_GET
-def import_errors(request, pk: int):
-    return import_views.job_errors(request, imports.PATIENTS, pk)
+job_views = import_views.job_views(imports.PATIENTS, "patients", C.PATIENT_EDIT)
