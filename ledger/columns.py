@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, EmployerRecord, EnterpriseSize, OperatingStatus, OwnershipType
+from portal.workbook import NO, YES
 
 
 class Kind(StrEnum):
@@ -82,8 +83,6 @@ class Column:
             return {}
         return {value: msgid(label) for value, label in self.choices.choices}
 
-
-YES, NO = "是", "否"
 
 TITLE_SUFFIX = "存在粉尘危害用人单位信息台帐"
 TITLE_BLANK_COUNTY = "____县（市、区）"

@@ -28,7 +28,6 @@ from portal.xlsx import WorkbookFileError, read_upload
 # Data validations (dropdowns) cover at least this many rows, so a template has room to fill.
 TEMPLATE_ROWS = 2000
 
-_BORDER, _HEADER_FILL = BORDER, HEADER_FILL
 _GROUP_FILL = PatternFill("solid", fgColor="BDD7EE")
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 # Codes typed into these columns must stay text: leading zeros (0610), 15- and 18-digit numbers.
@@ -81,13 +80,13 @@ def write_ledger(stream: IO[bytes] | str, *, region_name: str | None, period=Non
     for group, first, end in cols.groups():
         for index in range(first, end + 1):
             group_row.append(ws.styled(group if index == first else None, font=Font(bold=True), fill=_GROUP_FILL,
-                                     alignment=_CENTER, border=_BORDER))
+                                     alignment=_CENTER, border=BORDER))
         if end > first:
             ws.merged_cells.add(f"{get_column_letter(first)}{cols.GROUP_ROW}:{get_column_letter(end)}{cols.GROUP_ROW}")
     ws.append(group_row)
     ws.append([
         ws.styled(column.header, font=Font(bold=True, color="C00000" if column.required else "000000"),
-                fill=_HEADER_FILL, alignment=_CENTER, border=_BORDER)
+                fill=HEADER_FILL, alignment=_CENTER, border=BORDER)
         for column in COLUMNS
     ])
 

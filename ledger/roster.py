@@ -21,10 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
-from ledger.excel import _BORDER, _HEADER_FILL
 from ledger.models import DustType, Employer, ExamResult, Worker
 from ledger.services import clean_worker_data
 from ledger.validation import mask_id_number
@@ -32,11 +29,10 @@ from portal.audit import audit
 from portal.bulk import staging_table
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
-from portal.workbook import new_workbook
+from portal.workbook import NO, YES, write_list
 from portal.xlsx import CellError, ImportResult, cell_text, normalise, read_template_rows, text_column_message
 
 SHEET = "接尘劳动者名册"
-YES, NO = "是", "否"
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 
@@ -69,21 +65,7 @@ BY_KEY = {c.key: c for c in COLUMNS}
 
 
 def write_roster(stream: IO[bytes] | str, *, title: str, rows: Iterable[list] = ()) -> None:
-    wb = new_workbook()
-    ws = wb.sheet(SHEET)
-    for index, column in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = column.width
-    ws.freeze_panes = "A3"
-    ws.append([ws.styled(title, font=Font(bold=True, size=13))])
-    ws.append([ws.styled(c.header + ("*" if c.required else ""), font=Font(bold=True), fill=_HEADER_FILL,
-                         border=_BORDER) for c in COLUMNS])
-    for row in rows:
-        ws.append(row)
-    notes = wb.sheet("填表说明")
-    notes.append(["列名", "是否必填", "应填写"])
-    for column in COLUMNS:
-        notes.append([column.header, YES if column.required else NO, column.expected])
-    wb.save(stream)
+    write_list(stream, sheet=SHEET, title=title, columns=COLUMNS, rows=rows)
 
 
 def template_rows(employer: Employer | None) -> list[list]:

@@ -16,8 +16,6 @@ from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from ledger.models import DustType
 from patients import services
@@ -33,11 +31,10 @@ from patients.models import (
 from portal.importing import Refused
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, scope_for
-from portal.workbook import BORDER, HEADER_FILL, new_workbook
+from portal.workbook import NO, YES, write_list
 from portal.xlsx import CellError, cell_text, normalise, read_template_rows, text_column_message
 
 SHEET = "尘肺病患者名单"
-YES, NO = "是", "否"
 
 
 @dataclass(frozen=True)
@@ -96,21 +93,7 @@ ALIASES = {"stage": {"1": 1, "2": 2, "3": 3, "一期": 1, "二期": 2, "三期":
 
 
 def write_patients(stream: IO[bytes] | str, *, title: str, rows: Iterable[list] = ()) -> None:
-    wb = new_workbook()
-    ws = wb.sheet(SHEET)
-    for index, column in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(index)].width = column.width
-    ws.freeze_panes = "A3"
-    ws.append([ws.styled(title, font=Font(bold=True, size=13))])
-    ws.append([ws.styled(c.header + ("*" if c.required else ""), font=Font(bold=True), fill=HEADER_FILL,
-                         border=BORDER) for c in COLUMNS])
-    for row in rows:
-        ws.append(row)
-    notes = wb.sheet("填表说明")
-    notes.append(["列名", "是否必填", "应填写"])
-    for column in COLUMNS:
-        notes.append([column.header, YES if column.required else NO, column.expected])
-    wb.save(stream)
+    write_list(stream, sheet=SHEET, title=title, columns=COLUMNS, rows=rows)
 
 
 def export_rows(patients: Iterable[Patient], *, unmasked: bool) -> Iterator[list]:

@@ -33,12 +33,14 @@ from openpyxl import Workbook as _OpenpyxlWorkbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _THIN = Side(style="thin", color="808080")
 BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+YES, NO = "是", "否"
 
 
 class Sheet:
@@ -135,6 +137,29 @@ def xlsx_response(content: bytes | Callable[[IO[bytes]], object], filename: str)
     content(spool)
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
+
+
+def write_list(stream: IO[bytes] | str, *, sheet: str, title: str, columns: Iterable, rows: Iterable[list] = ()) -> None:
+    """A list workbook of one column definition (the patient list, the worker roster): the title,
+    the headers (a required column's marked *), the rows, and a 填表说明 sheet saying for each
+    column whether it is required and what to fill in. A column has `header`, `required`,
+    `expected` and `width`."""
+    columns = list(columns)
+    wb = new_workbook()
+    ws = wb.sheet(sheet)
+    for index, column in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = column.width
+    ws.freeze_panes = "A3"
+    ws.append([ws.styled(title, font=Font(bold=True, size=13))])
+    ws.append([ws.styled(c.header + ("*" if c.required else ""), font=Font(bold=True), fill=HEADER_FILL,
+                         border=BORDER) for c in columns])
+    for row in rows:
+        ws.append(row)
+    notes = wb.sheet("填表说明")
+    notes.append(["列名", "是否必填", "应填写"])
+    for column in columns:
+        notes.append([column.header, YES if column.required else NO, column.expected])
+    wb.save(stream)
 
 
 def write_error_report(stream: IO[bytes] | str, errors: Iterable[dict]) -> None:
