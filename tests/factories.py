@@ -1,13 +1,17 @@
 """One-line users at any level: `make_user("371502", role="clerk")`; clients signed in as one:
 `signed_in(user)` (`api=True` for DRF's client); reporting periods by code: `make_period("2020H1")`;
-`assert_foreign_reads_as_missing` for a related id or code in an API body."""
+`assert_foreign_reads_as_missing` for a related id or code in an API body; an import's pages as the
+browser uses them: `poll_import_status` (the polled status partial) and `press_commit_twice`."""
 
 import datetime
 import itertools
 import json
+import time
 
+import pytest
 from django import forms
 from django.test import Client
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from ledger.models import ReportingPeriod
@@ -83,3 +87,31 @@ def assert_foreign_reads_as_missing(client, url: str, body: dict, *, field: str,
     for text in hidden:
         assert text not in theirs.content.decode() and text not in absent.content.decode()
     assert rows.count() == before
+
+
+def poll_import_status(client, url: str, job, until, timeout: float = 120):
+    """Fetch an import job's status partial (`url`) every half second, as its page does, until the
+    job's status is one of `until`; the partial keeps polling until then. Returns the job and the
+    last partial's HTML."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get(url, HTTP_HX_REQUEST="true")
+        assert response.status_code == 200
+        job.refresh_from_db()
+        if job.status in until:
+            return job, response.content.decode()
+        assert 'hx-trigger="every 1s"' in response.content.decode()  # still polling
+        time.sleep(0.5)
+    pytest.fail(f"{type(job).__name__} stuck in {job.status} ({job.rows_done}/{job.rows_total})")
+
+
+def press_commit_twice(client, namespace: str, job) -> list[list[str]]:
+    """确认导入 of an import job pressed twice: each press comes back to the job's page; the
+    messages each answer showed."""
+    url = reverse(f"{namespace}:import-commit", args=[job.pk])
+    answers = []
+    for _press in range(2):
+        response = client.post(url, follow=True)
+        assert response.redirect_chain == [(reverse(f"{namespace}:import-job", args=[job.pk]), 302)]
+        answers.append([str(m) for m in response.context["messages"]])
+    return answers

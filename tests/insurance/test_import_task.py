@@ -3,7 +3,6 @@ threshold is stored, imported by the task while the page polls the status partia
 stored upload is deleted when it finishes."""
 
 import datetime
-import time
 
 import pytest
 from django.core.files.storage import default_storage
@@ -13,29 +12,20 @@ from django.urls import reverse
 from insurance import services
 from insurance.models import CoverageImportJob, CoverageImportStatus, InsuranceCoverage, WorkerCoverage
 from ledger.demo import demo_uscc
+from tests.factories import poll_import_status
 from tests.insurance.conftest import ID_A, ID_B, add_worker
 from tests.insurance.test_services import unit, xlsx
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 UNKNOWN_UNITS = 12_000  # about 290 KB of xlsx: above the 256 KB threshold
+SETTLED = set(CoverageImportStatus) - {CoverageImportStatus.PENDING, CoverageImportStatus.RUNNING}
 
 
-def poll(client, job: CoverageImportJob, timeout: float = 120) -> tuple[CoverageImportJob, list[str]]:
-    """Fetch the status partial every half second, as the page does, until the job settles."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get(reverse("insurance:import-job-status", args=[job.pk]), HTTP_HX_REQUEST="true")
-        assert response.status_code == 200
-        job.refresh_from_db()
-        seen.append(job.status)
-        if not job.in_progress:
-            assert "hx-trigger" not in response.content.decode()  # the page stops polling
-            return job, seen
-        assert 'hx-trigger="every 1s"' in response.content.decode()
-        time.sleep(0.5)
-    pytest.fail(f"coverage import job stuck in {job.status} ({job.rows_done}/{job.rows_total})")
+def poll(client, job: CoverageImportJob) -> CoverageImportJob:
+    job, partial = poll_import_status(client, reverse("insurance:import-job-status", args=[job.pk]), job, SETTLED)
+    assert "hx-trigger" not in partial  # the page stops polling
+    return job
 
 
 def upload(client, county, period, content, name="社保导出（全区）.xlsx"):
@@ -62,7 +52,7 @@ def test_a_large_file_is_imported_by_the_worker(celery_worker_process, reference
         page = client.get(response["Location"]).content.decode()
         assert 'data-testid="import-progress"' in page and 'hx-trigger="every 1s"' in page
 
-        job, _seen = poll(client, job)
+        job = poll(client, job)
         assert job.status == CoverageImportStatus.DONE, job.errors[:5]
         assert (job.rows_done, job.rows_total) == (len(rows) + 1, len(rows) + 1)  # units and the one person
         record = job.result
@@ -87,7 +77,7 @@ def test_a_rejected_large_file_shows_the_row_report(celery_worker_process, refer
     job = CoverageImportJob.objects.get()
     path = job.file.name
     try:
-        job, _seen = poll(client, job)
+        job = poll(client, job)
         assert job.status == CoverageImportStatus.INVALID
         assert [(e["row"], e["column"]) for e in job.errors] == [(2, "参保人数")]
         assert not InsuranceCoverage.objects.exists() and not default_storage.exists(path)

@@ -5,11 +5,11 @@ without the media directory) says that the file is missing."""
 import pghistory.models
 import pytest
 from django.core.files.storage import default_storage
-from django.urls import reverse
 from django.utils import timezone
 
 from ledger import imports
 from ledger.models import Employer, EmployerRecord, ImportJob, ImportStatus
+from tests.factories import press_commit_twice
 from tests.ledger.test_import import build_workbook, make_row, validate
 
 pytestmark = pytest.mark.django_db
@@ -48,12 +48,7 @@ def test_pressing_commit_twice_answers_the_second_with_the_first_result(client, 
                                                                          open_submission):
     job = validate(clerk, period_2020h1, build_workbook([make_row(1), make_row(2)]))
     client.force_login(clerk)
-    url = reverse("ledger:import-commit", args=[job.pk])
-    answers = []
-    for _press in range(2):
-        response = client.post(url, follow=True)
-        assert response.redirect_chain == [(reverse("ledger:import-job", args=[job.pk]), 302)]
-        answers.append([str(m) for m in response.context["messages"]])
+    answers = press_commit_twice(client, "ledger", job)
     assert answers[0] == answers[1] == ["导入完成：新增 2 个单位，更新 0 个单位。"]
     job.refresh_from_db()
     assert (job.status, job.rows_created, job.rows_updated) == (ImportStatus.DONE, 2, 0)

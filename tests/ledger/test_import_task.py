@@ -2,7 +2,6 @@
 threshold is checked by a task while the page polls, then committed by another task."""
 
 import io
-import time
 
 import openpyxl
 import pytest
@@ -13,6 +12,7 @@ from ledger import columns as cols
 from ledger import imports
 from ledger.models import Employer, EmployerRecord, ImportJob, ImportStatus, RecordDustExposure
 from portal.models import Region
+from tests.factories import poll_import_status
 from tests.ledger.test_import import make_row
 
 ROWS = imports.inline_max_rows() + 100  # above both thresholds: checked and committed by tasks
@@ -33,22 +33,6 @@ def big_workbook() -> bytes:
     return buffer.getvalue()
 
 
-def poll(client, job: ImportJob, until: set[str], timeout: float = 180) -> tuple[ImportJob, list[str]]:
-    """Fetch the status partial every half second, as the page does, until the job settles."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get(reverse("ledger:import-status", args=[job.pk]), HTTP_HX_REQUEST="true")
-        assert response.status_code == 200
-        job.refresh_from_db()
-        seen.append(job.status)
-        if job.status in until:
-            return job, seen
-        assert 'hx-trigger="every 1s"' in response.content.decode()  # still polling
-        time.sleep(0.5)
-    pytest.fail(f"import job stuck in {job.status} ({job.rows_done}/{job.rows_total})")
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_large_file_is_checked_and_committed_by_the_worker(
         celery_worker_process, reference_data, client, clerk, period_2020h1, open_submission):
@@ -65,7 +49,8 @@ def test_a_large_file_is_checked_and_committed_by_the_worker(
         page = client.get(response["Location"]).content.decode()
         assert 'data-testid="import-progress"' in page and 'hx-trigger="every 1s"' in page
 
-        job, _seen = poll(client, job, {ImportStatus.VALIDATED, ImportStatus.INVALID, ImportStatus.FAILED})
+        job, _partial = poll_import_status(client, reverse("ledger:import-status", args=[job.pk]), job,
+                                           {ImportStatus.VALIDATED, ImportStatus.INVALID, ImportStatus.FAILED}, timeout=180)
         assert job.status == ImportStatus.VALIDATED, job.errors[:5]
         assert (job.rows_total, job.rows_done, job.rows_created) == (ROWS, ROWS, ROWS)
         assert not Employer.objects.exists()
@@ -74,7 +59,8 @@ def test_a_large_file_is_checked_and_committed_by_the_worker(
         assert response.status_code == 302
         job.refresh_from_db()
         assert job.status in (ImportStatus.IMPORTING, ImportStatus.DONE)  # handed to the worker
-        job, _seen = poll(client, job, {ImportStatus.DONE, ImportStatus.INVALID, ImportStatus.FAILED})
+        job, _partial = poll_import_status(client, reverse("ledger:import-status", args=[job.pk]), job,
+                                           {ImportStatus.DONE, ImportStatus.INVALID, ImportStatus.FAILED}, timeout=180)
         assert job.status == ImportStatus.DONE, job.errors[:5]
         assert (job.rows_created, job.rows_updated) == (ROWS, 0)
         assert Employer.objects.filter(county__code="371502").count() == ROWS

@@ -13,7 +13,7 @@ from patients import excel, imports
 from patients.models import AccessKind, ImportStatus, Patient, PatientAccess, PatientImportJob
 from portal.models import Region, Role
 from tests.exports import assert_only_the_requester_may_fetch, export_in_background, inline_workbook, sheet_values
-from tests.factories import make_user
+from tests.factories import make_user, press_commit_twice
 from tests.patients.conftest import COUNTY, SIBLING, new_id, patient_data
 
 pytestmark = pytest.mark.django_db
@@ -171,12 +171,7 @@ def test_a_redelivered_commit_task_does_not_run_twice(clerk):
 def test_pressing_confirm_twice_answers_the_second_with_the_first_result(client, clerk):
     job = validate(clerk, workbook([row(), row(name="钱二")]))
     client.force_login(clerk)
-    url = reverse("patients:import-commit", args=[job.pk])
-    answers = []
-    for _press in range(2):
-        response = client.post(url, follow=True)
-        assert response.redirect_chain == [(reverse("patients:import-job", args=[job.pk]), 302)]
-        answers.append([str(m) for m in response.context["messages"]])
+    answers = press_commit_twice(client, "patients", job)
     assert answers[0] == answers[1] == ["导入完成：新建 2 份，更新 0 份档案。"]
     job.refresh_from_db()
     assert (job.status, job.rows_created, job.rows_updated) == (ImportStatus.DONE, 2, 0)

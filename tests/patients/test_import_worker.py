@@ -1,29 +1,14 @@
 """The Celery path of the patient import with a real worker process, as the ledger's: above the
 inline thresholds the dry run and the commit each run in the worker while the page polls."""
 
-import time
-
 import pytest
 from django.urls import reverse
 
 from patients.models import ImportStatus, Patient, PatientImportJob
 from portal.models import Region
-from tests.factories import make_user
+from tests.factories import make_user, poll_import_status
 from tests.patients.conftest import COUNTY
 from tests.patients.test_excel import row, workbook
-
-
-def poll(client, job: PatientImportJob, until: set[str], timeout: float = 120) -> PatientImportJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get(reverse("patients:import-status", args=[job.pk]), HTTP_HX_REQUEST="true")
-        assert response.status_code == 200
-        job.refresh_from_db()
-        if job.status in until:
-            return job
-        assert 'hx-trigger="every 1s"' in response.content.decode()  # still polling
-        time.sleep(0.5)
-    pytest.fail(f"patient import job stuck in {job.status}")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -42,7 +27,9 @@ def test_a_patient_list_is_checked_and_committed_by_the_worker(celery_worker_pro
     page = client.get(response["Location"]).content.decode()
     assert 'data-testid="import-progress"' in page and 'hx-trigger="every 1s"' in page
 
-    job = poll(client, job, {ImportStatus.VALIDATED, ImportStatus.INVALID, ImportStatus.FAILED, ImportStatus.REFUSED})
+    status_url = reverse("patients:import-status", args=[job.pk])
+    job, _partial = poll_import_status(client, status_url, job, {
+        ImportStatus.VALIDATED, ImportStatus.INVALID, ImportStatus.FAILED, ImportStatus.REFUSED})
     assert job.status == ImportStatus.VALIDATED, job.errors
     assert (job.rows_total, job.rows_created) == (3, 3) and not Patient.objects.exists()
 
@@ -50,7 +37,8 @@ def test_a_patient_list_is_checked_and_committed_by_the_worker(celery_worker_pro
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status in (ImportStatus.IMPORTING, ImportStatus.DONE)  # handed to the worker
-    job = poll(client, job, {ImportStatus.DONE, ImportStatus.INVALID, ImportStatus.FAILED})
+    job, _partial = poll_import_status(client, status_url, job, {ImportStatus.DONE, ImportStatus.INVALID,
+                                                                  ImportStatus.FAILED})
     assert job.status == ImportStatus.DONE, job.errors
     assert Patient.objects.filter(county__code=COUNTY).count() == 3
     assert not job.file  # the upload (ID numbers) is gone once the job ends
