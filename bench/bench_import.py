@@ -8,7 +8,7 @@ the file parsed in the sandboxed child process as every upload is).
 Two files with the same 10,000 employers: the template as the portal writes it (openpyxl,
 inline strings) and the same workbook as Excel or WPS saves it (a shared-strings table, which
 openpyxl reads faster: the stricter case). Each run reads the file with openpyxl alone, then
-imports it as the pages and tasks do (import_validate, then import_commit: its own transaction
+imports it as the pages and tasks do (LEDGER.validate, then LEDGER.commit: its own transaction
 and its real COMMIT, with the deferred foreign-key checks and the WAL flush), then runs the rollup
 recompute the import triggers (the Celery task's body: the dirty county and the city and province
 above it). Interleaved; the best and the median of the runs are reported, each labelled, with every
@@ -137,13 +137,13 @@ def import_once(path: Path, county, user, period) -> dict:
     from targets.tasks import recompute_dirty
 
     with open(path, "rb") as fh:
-        job = imports.import_job_create(actor=user, county=county, period=period, upload=File(fh, name=path.name))
+        job = imports.LEDGER.create(actor=user, county=county, period=period, upload=File(fh, name=path.name))
     started = time.perf_counter()
-    imports.import_validate(actor=user, job=job)
+    imports.LEDGER.validate(actor=user, job=job)
     validated = time.perf_counter()
     if job.status != ImportStatus.VALIDATED:
         sys.exit(f"validation failed: {job.errors[:5]}")
-    imports.import_commit(actor=user, job=job)
+    imports.LEDGER.commit(actor=user, job=job)
     committed = time.perf_counter()
     if job.status != ImportStatus.DONE:
         sys.exit(f"commit failed: {job.errors[:5]}")

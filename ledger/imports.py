@@ -3,9 +3,9 @@ then an all-or-nothing commit (COPY into staging tables, INSERT … SELECT … O
 the acting user's permission checked and the writes recorded by pghistory under the
 `ledger_import` action.
 
-    job = import_job_create(actor=…, county=…, period=…, upload=…)
-    import_validate(actor=…, job=job)   # status → validated / invalid, errors and preview stored
-    import_commit(actor=…, job=job)     # re-checks, writes, status → done (or invalid, nothing written)
+    job = LEDGER.create(actor=…, county=…, period=…, upload=…)
+    LEDGER.validate(actor=…, job=job)   # status → validated / invalid, errors and preview stored
+    LEDGER.commit(actor=…, job=job)     # re-checks, writes, status → done (or invalid, nothing written)
 
 The file is read with python-calamine (`ledger.excel.open_ledger`); reading and checking it
 takes about a quarter of what openpyxl alone needs to read it. The database is asked a
@@ -815,13 +815,6 @@ class LedgerImporter(Importer):
 
 
 LEDGER = LedgerImporter()
-import_job_create = LEDGER.create
-import_validate_start = LEDGER.validate_start
-import_validate = LEDGER.validate
-import_commit_start = LEDGER.commit_start
-import_commit = LEDGER.commit
-import_files_purge = LEDGER.purge_files
-import_jobs_close_interrupted = LEDGER.close_interrupted
 
 
 def commit_inline(job: ImportJob) -> bool:

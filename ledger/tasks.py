@@ -21,6 +21,6 @@ close_interrupted_imports = _import_tasks["close_interrupted"]
 
 @shared_task(name="ledger.purge_old_files", ignore_result=True)
 def purge_old_files() -> None:
-    imports.import_jobs_close_interrupted()  # also nightly: beat's own check may have been down
-    imports.import_files_purge()
+    imports.LEDGER.close_interrupted()  # also nightly: beat's own check may have been down
+    imports.LEDGER.purge_files()
     exports.purge()

@@ -58,8 +58,3 @@ class PatientImporter(Importer):
 
 
 PATIENTS = PatientImporter()
-job_create = PATIENTS.create
-job_validate_start = PATIENTS.validate_start
-job_validate = PATIENTS.validate
-job_commit_start = PATIENTS.commit_start
-job_commit = PATIENTS.commit

@@ -122,9 +122,9 @@ def via_import(w, kind: str, value) -> list[str]:
     if isinstance(value, datetime.date) and value.year < 1900:
         value = value.isoformat()  # Excel has no dates before 1900: typed as text ("0287-03-23")
     row[column] = value
-    job = imports.import_job_create(actor=w["clerk"], county=Region.objects.get(code=COUNTY), period=w["period"],
+    job = imports.LEDGER.create(actor=w["clerk"], county=Region.objects.get(code=COUNTY), period=w["period"],
                                     upload=upload(build_workbook([row])))
-    job = imports.import_validate(actor=w["clerk"], job=job)
+    job = imports.LEDGER.validate(actor=w["clerk"], job=job)
     assert job.status == ImportStatus.INVALID
     from ledger import columns as cols
 

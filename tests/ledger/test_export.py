@@ -148,7 +148,7 @@ def test_an_export_imports_back_unchanged(client, clerk, ledger, period_2020h1):
     assert job.status == ImportStatus.VALIDATED, job.errors
     assert (job.rows_created, job.rows_updated) == (0, 2)
     versions = list(EmployerRecord.objects.order_by("pk").values_list("version", flat=True))
-    job = imports.import_commit(actor=clerk, job=job)
+    job = imports.LEDGER.commit(actor=clerk, job=job)
     assert (job.status, job.rows_created, job.rows_updated) == (ImportStatus.DONE, 0, 0)
     assert list(EmployerRecord.objects.order_by("pk").values_list("version", flat=True)) == versions
     # Posts and their absence (a record counted by employer) come back as they were.

@@ -74,7 +74,7 @@ def test_a_space_typed_far_away_costs_one_cell(clerk, period_2020h1, open_submis
     job = validate(clerk, period_2020h1, content)
     assert job.status == ImportStatus.VALIDATED, job.errors
     assert job.rows_total == 2
-    job = imports.import_commit(actor=clerk, job=job)
+    job = imports.LEDGER.commit(actor=clerk, job=job)
     assert job.status == ImportStatus.DONE and Employer.objects.count() == 2
 
 
@@ -162,7 +162,7 @@ def test_full_width_codes_phones_digits_and_dates_import(clerk, period_2020h1, o
                                        declared_on=gen.full_width("2020-03-15"))])
     job = validate(clerk, period_2020h1, content)
     assert job.status == ImportStatus.VALIDATED, job.errors
-    imports.import_commit(actor=clerk, job=job)
+    imports.LEDGER.commit(actor=clerk, job=job)
     employer = Employer.objects.get()
     assert employer.uscc == row["uscc"]
     assert employer.legal_representative_phone == "(0635)8211234"
@@ -178,6 +178,6 @@ def test_a_township_merged_over_rows_counts_for_each_row(clerk, period_2020h1, o
         [f"{letter('township')}{first}:{letter('township')}{first + 2}"])
     job = validate(clerk, period_2020h1, content)
     assert job.status == ImportStatus.VALIDATED, job.errors
-    imports.import_commit(actor=clerk, job=job)
+    imports.LEDGER.commit(actor=clerk, job=job)
     assert set(Employer.objects.values_list("township__name", flat=True)) == {"柳园街道"}
     assert Employer.objects.count() == 3

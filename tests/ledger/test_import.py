@@ -89,15 +89,15 @@ def upload(content: bytes, name: str = "东昌府区台帐.xlsx") -> SimpleUploa
 
 
 def validate(actor, period, content: bytes, *, county: str = COUNTY, name: str = "东昌府区台帐.xlsx") -> ImportJob:
-    job = imports.import_job_create(actor=actor, county=Region.objects.get(code=county), period=period,
+    job = imports.LEDGER.create(actor=actor, county=Region.objects.get(code=county), period=period,
                                     upload=upload(content, name))
-    return imports.import_validate(actor=actor, job=job)
+    return imports.LEDGER.validate(actor=actor, job=job)
 
 
 def run_import(actor, period, rows: list[dict], **kwargs) -> ImportJob:
     job = validate(actor, period, build_workbook(rows), **kwargs)
     assert job.status == ImportStatus.VALIDATED, job.errors
-    return imports.import_commit(actor=actor, job=job)
+    return imports.LEDGER.commit(actor=actor, job=job)
 
 
 def problems(job: ImportJob, column: str | None = None) -> list[str]:
@@ -131,7 +131,7 @@ def test_a_clean_file_is_previewed_then_committed(clerk, period_2020h1, open_sub
     assert job.preview[0]["township"] == "古楼街道" and job.preview[0]["dusts"] == "矽尘:12；水泥粉尘:8"
     assert_nothing_written()  # the dry run writes nothing
 
-    job = imports.import_commit(actor=clerk, job=job)
+    job = imports.LEDGER.commit(actor=clerk, job=job)
     assert job.status == ImportStatus.DONE and (job.rows_created, job.rows_updated) == (2, 0)
     employer = Employer.objects.get(uscc=make_row(1)["uscc"])
     assert employer.county.code == COUNTY and employer.city.code == "3715" and employer.province.code == "37"
@@ -227,13 +227,13 @@ def test_values_typed_as_numbers_and_excel_dates_are_understood(clerk, period_20
 def test_lookups_take_a_constant_number_of_queries(clerk, period_2020h1, open_submission):
     def count(first, n):
         content = build_workbook([make_row(i) for i in range(first, first + n)])
-        job = imports.import_job_create(actor=clerk, county=Region.objects.get(code=COUNTY), period=period_2020h1,
+        job = imports.LEDGER.create(actor=clerk, county=Region.objects.get(code=COUNTY), period=period_2020h1,
                                         upload=upload(content))
         with CaptureQueriesContext(connection) as queries:
-            imports.import_validate(actor=clerk, job=job)
+            imports.LEDGER.validate(actor=clerk, job=job)
         assert job.status == ImportStatus.VALIDATED
         with CaptureQueriesContext(connection) as commit_queries:
-            imports.import_commit(actor=clerk, job=job)
+            imports.LEDGER.commit(actor=clerk, job=job)
         progress = [q for q in queries.captured_queries if "rows_done" in q["sql"] and q["sql"].startswith("UPDATE")]
         return len(queries) - len(progress), len(commit_queries) - len(
             [q for q in commit_queries.captured_queries if "rows_done" in q["sql"] and q["sql"].startswith("UPDATE")])
@@ -253,7 +253,7 @@ def test_a_wrong_uscc_checksum_is_refused(clerk, period_2020h1, open_submission)
     assert err["row"] == 5 and err["column"] == "统一社会信用代码" and err["value"] == bad
     assert "校验位错误" in err["problem"] and "18位统一社会信用代码" in err["expected"]
     with pytest.raises(ValidationError, match="校验未通过"):  # an invalid job cannot be committed
-        imports.import_commit(actor=clerk, job=job)
+        imports.LEDGER.commit(actor=clerk, job=job)
     assert_nothing_written()
 
 
@@ -303,20 +303,20 @@ def test_rows_of_another_county_are_refused(clerk, period_2020h1, open_submissio
 
 def test_a_clerk_cannot_import_into_another_county(clerk, period_2020h1):
     with pytest.raises(PermissionDenied, match="不在您的管辖范围内"):
-        imports.import_job_create(actor=clerk, county=Region.objects.get(code="371521"), period=period_2020h1,
+        imports.LEDGER.create(actor=clerk, county=Region.objects.get(code="371521"), period=period_2020h1,
                                   upload=upload(build_workbook([make_row(1)])))
     assert not ImportJob.objects.exists()
 
 
 def test_a_viewer_cannot_validate_or_commit(clerk, period_2020h1, open_submission):
-    job = imports.import_job_create(actor=clerk, county=Region.objects.get(code=COUNTY), period=period_2020h1,
+    job = imports.LEDGER.create(actor=clerk, county=Region.objects.get(code=COUNTY), period=period_2020h1,
                                     upload=upload(build_workbook([make_row(1)])))
     viewer = make_user(COUNTY, role=Role.VIEWER)
     with pytest.raises(PermissionDenied):
-        imports.import_validate(actor=viewer, job=job)
-    imports.import_validate(actor=clerk, job=job)
+        imports.LEDGER.validate(actor=viewer, job=job)
+    imports.LEDGER.validate(actor=clerk, job=job)
     with pytest.raises(PermissionDenied):
-        imports.import_commit(actor=viewer, job=job)
+        imports.LEDGER.commit(actor=viewer, job=job)
     assert_nothing_written()
 
 
@@ -591,7 +591,7 @@ def test_a_file_over_the_size_limit_is_refused(clerk, period_2020h1, open_submis
     content = build_workbook([make_row(i) for i in range(1, 30)])
     settings.PNEUMO_IMPORT_MAX_BYTES = len(content) - 1
     with pytest.raises(ValidationError, match="超过") as exc:
-        imports.import_job_create(actor=clerk, county=Region.objects.get(code=COUNTY), period=period_2020h1,
+        imports.LEDGER.create(actor=clerk, county=Region.objects.get(code=COUNTY), period=period_2020h1,
                                   upload=upload(content))
     assert "MB 的上限" in str(exc.value)
     assert not ImportJob.objects.exists()
@@ -599,10 +599,10 @@ def test_a_file_over_the_size_limit_is_refused(clerk, period_2020h1, open_submis
 
 def test_a_stored_file_over_the_limit_is_refused_at_validation(clerk, period_2020h1, open_submission, settings):
     content = build_workbook([make_row(1)])
-    job = imports.import_job_create(actor=clerk, county=Region.objects.get(code=COUNTY), period=period_2020h1,
+    job = imports.LEDGER.create(actor=clerk, county=Region.objects.get(code=COUNTY), period=period_2020h1,
                                     upload=upload(content))
     settings.PNEUMO_IMPORT_MAX_BYTES = 1000
-    job = imports.import_validate(actor=clerk, job=job)
+    job = imports.LEDGER.validate(actor=clerk, job=job)
     assert job.status == ImportStatus.REFUSED and "超过" in job.errors[0]["problem"]
 
 
@@ -632,7 +632,7 @@ def test_a_period_locked_between_check_and_commit_writes_nothing(clerk, period_2
     job = validate(clerk, period_2020h1, build_workbook([make_row(1)]))
     assert job.status == ImportStatus.VALIDATED
     services.submission_submit(actor=clerk, submission=open_submission)
-    job = imports.import_commit(actor=clerk, job=job)
+    job = imports.LEDGER.commit(actor=clerk, job=job)
     assert job.status == ImportStatus.INVALID and "已报送，数据已锁定" in job.errors[0]["problem"]
     assert_nothing_written()
 
@@ -647,7 +647,7 @@ def test_a_uscc_taken_by_another_county_after_the_check_writes_nothing(clerk, pe
     job = validate(clerk, period_2020h1, build_workbook([make_row(1), make_row(2)]))
     assert job.status == ImportStatus.VALIDATED
     make_employer(county="371521", uscc=make_row(2)["uscc"])
-    job = imports.import_commit(actor=clerk, job=job)
+    job = imports.LEDGER.commit(actor=clerk, job=job)
     assert job.status == ImportStatus.INVALID and "已在其他地区登记" in job.errors[0]["problem"]
     assert "阳谷" not in job.errors[0]["problem"]
     assert Employer.objects.count() == 1 and not EmployerRecord.objects.exists()
@@ -700,7 +700,7 @@ def test_the_job_page_shows_errors_and_the_report_link(client, clerk, period_202
 
 
 def test_a_pending_job_page_polls_with_a_progress_bar(client, clerk, period_2020h1, open_submission, county):
-    job = imports.import_job_create(actor=clerk, county=county, period=period_2020h1,
+    job = imports.LEDGER.create(actor=clerk, county=county, period=period_2020h1,
                                     upload=upload(build_workbook([make_row(1)])))
     ImportJob.objects.filter(pk=job.pk).update(rows_total=200, rows_done=50)
     client.force_login(clerk)

@@ -26,10 +26,10 @@ def test_a_commit_already_running_is_not_run_again(clerk, period_2020h1, open_su
     job = validate(clerk, period_2020h1, build_workbook([make_row(1)]))
     stale = ImportJob.objects.get(pk=job.pk)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING, started_at=timezone.now())
-    answered = imports.import_commit(actor=clerk, job=stale)
+    answered = imports.LEDGER.commit(actor=clerk, job=stale)
     assert answered.status == ImportStatus.IMPORTING
     assert not Employer.objects.exists() and not EmployerRecord.objects.exists()
-    assert imports.import_commit_start(actor=clerk, job=stale).status == ImportStatus.IMPORTING
+    assert imports.LEDGER.commit_start(actor=clerk, job=stale).status == ImportStatus.IMPORTING
     assert not Employer.objects.exists()
 
 
@@ -37,10 +37,10 @@ def test_a_redelivered_commit_task_does_not_run_twice(clerk, period_2020h1, open
     job = validate(clerk, period_2020h1, build_workbook([make_row(1)]))
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING, started_at=None)
     job.refresh_from_db()
-    first = imports.import_commit(actor=clerk, job=job, queued=True)
+    first = imports.LEDGER.commit(actor=clerk, job=job, queued=True)
     assert first.status == ImportStatus.DONE and first.rows_created == 1
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING)  # as if still running
-    again = imports.import_commit(actor=clerk, job=ImportJob.objects.get(pk=job.pk), queued=True)
+    again = imports.LEDGER.commit(actor=clerk, job=ImportJob.objects.get(pk=job.pk), queued=True)
     assert again.status == ImportStatus.IMPORTING and Employer.objects.count() == 1
 
 
@@ -60,7 +60,7 @@ def test_committing_an_import_whose_upload_is_missing_says_so(clerk, period_2020
     job = validate(clerk, period_2020h1, build_workbook([make_row(1)]))
     assert job.status == ImportStatus.VALIDATED
     default_storage.delete(job.file.name)
-    job = imports.import_commit(actor=clerk, job=job)
+    job = imports.LEDGER.commit(actor=clerk, job=job)
     assert job.status == ImportStatus.FAILED
     [error] = job.errors
     assert "上传的文件已不存在" in error["problem"] and "系统错误" not in error["problem"]
@@ -70,5 +70,5 @@ def test_committing_an_import_whose_upload_is_missing_says_so(clerk, period_2020
 def test_validating_an_import_whose_upload_is_missing_says_so(clerk, period_2020h1, open_submission):
     job = validate(clerk, period_2020h1, build_workbook([make_row(1)]))
     default_storage.delete(job.file.name)
-    job = imports.import_validate(actor=clerk, job=job)
+    job = imports.LEDGER.validate(actor=clerk, job=job)
     assert job.status == ImportStatus.FAILED and "上传的文件已不存在" in job.errors[0]["problem"]

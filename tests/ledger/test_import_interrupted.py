@@ -69,8 +69,8 @@ def test_a_worker_killed_mid_commit_ends_the_job_interrupted(
     process, queue = own_worker
     county = Region.objects.get(code="371502")
     content = big_workbook()
-    job = imports.import_job_create(actor=clerk, county=county, period=period_2020h1, upload=upload(content))
-    job = imports.import_validate(actor=clerk, job=job)
+    job = imports.LEDGER.create(actor=clerk, county=county, period=period_2020h1, upload=upload(content))
+    job = imports.LEDGER.validate(actor=clerk, job=job)
     assert job.status == ImportStatus.VALIDATED, job.errors[:3]
     rows = job.rows_total
     assert not imports.commit_inline(job)
@@ -79,7 +79,7 @@ def test_a_worker_killed_mid_commit_ends_the_job_interrupted(
     monkeypatch.setattr(tasks.commit_import, "apply_async",
                         lambda *args, **options: send(*args, **{**options, "queue": queue}))
 
-    job = imports.import_commit_start(actor=clerk, job=job)
+    job = imports.LEDGER.commit_start(actor=clerk, job=job)
     assert job.status == ImportStatus.IMPORTING
     deadline = time.monotonic() + 180
     while not writing_employers():
@@ -95,7 +95,7 @@ def test_a_worker_killed_mid_commit_ends_the_job_interrupted(
     job.refresh_from_db()
     assert job.status == ImportStatus.IMPORTING and job.started_at is not None
     while True:  # what beat does every two minutes
-        imports.import_jobs_close_interrupted()
+        imports.LEDGER.close_interrupted()
         job.refresh_from_db()
         if job.status != ImportStatus.IMPORTING:
             break
@@ -112,14 +112,14 @@ def test_a_worker_killed_mid_commit_ends_the_job_interrupted(
     assert "后台处理中断，未写入任何数据。请重新上传该文件导入。" in page
 
     # A second check leaves it as it is.
-    assert imports.import_jobs_close_interrupted() == 0
+    assert imports.LEDGER.close_interrupted() == 0
 
     # The same file again: imported once, and once more changes nothing.
     for expected_created in (rows, 0):
-        again = imports.import_job_create(actor=clerk, county=county, period=period_2020h1, upload=upload(content))
-        again = imports.import_validate(actor=clerk, job=again)
+        again = imports.LEDGER.create(actor=clerk, county=county, period=period_2020h1, upload=upload(content))
+        again = imports.LEDGER.validate(actor=clerk, job=again)
         assert again.status == ImportStatus.VALIDATED, again.errors[:3]
-        again = imports.import_commit(actor=clerk, job=again)
+        again = imports.LEDGER.commit(actor=clerk, job=again)
         assert again.status == ImportStatus.DONE, again.errors[:3]
         assert again.rows_created == expected_created
     assert Employer.objects.count() == rows and EmployerRecord.objects.count() == rows

@@ -30,7 +30,7 @@ def age(job: ImportJob, days: int) -> None:
 
 def test_uploads_past_retention_are_deleted_and_the_jobs_kept(clerk, period_2020h1, open_submission, settings):
     settings.PNEUMO_IMPORT_FILE_RETENTION_DAYS = 30
-    committed = imports.import_commit(actor=clerk, job=validate(clerk, period_2020h1, build_workbook([make_row(1)])))
+    committed = imports.LEDGER.commit(actor=clerk, job=validate(clerk, period_2020h1, build_workbook([make_row(1)])))
     invalid = validate(clerk, period_2020h1, build_workbook([make_row(2, total_workers=-1)]))
     waiting = validate(clerk, period_2020h1, build_workbook([make_row(3)]))
     recent = validate(clerk, period_2020h1, build_workbook([make_row(4)]))
@@ -66,7 +66,7 @@ def test_jobs_whose_worker_died_or_whose_task_was_lost_are_closed_within_minutes
     from portal import jobs
 
     def upload_job(status: str, *, started: bool, queued_minutes: int = 0) -> ImportJob:
-        job = imports.import_job_create(actor=clerk, county=Region.objects.get(code="371502"), period=period_2020h1,
+        job = imports.LEDGER.create(actor=clerk, county=Region.objects.get(code="371502"), period=period_2020h1,
                                         upload=SimpleUploadedFile("台帐.xlsx", build_workbook([make_row(1)])))
         ImportJob.objects.filter(pk=job.pk).update(
             status=status, started_at=timezone.now() if started else None,
@@ -83,7 +83,7 @@ def test_jobs_whose_worker_died_or_whose_task_was_lost_are_closed_within_minutes
                          password=settings_dict["PASSWORD"], dbname=settings_dict["NAME"], autocommit=True) as worker:
         worker.execute("SELECT pg_advisory_lock(%s, %s)", [jobs._lock_class(ImportJob), running.pk])
         assert tasks.close_interrupted_imports.run() is None
-        assert imports.import_jobs_close_interrupted() == 0  # closed once, by the first check
+        assert imports.LEDGER.close_interrupted() == 0  # closed once, by the first check
 
     paths = {job.pk: job.file.name for job in (dead, lost, running, queued)}
     for job in (dead, lost, running, queued):
@@ -98,7 +98,7 @@ def test_jobs_whose_worker_died_or_whose_task_was_lost_are_closed_within_minutes
 def test_the_job_page_of_a_purged_upload_still_shows_its_report(client, clerk, period_2020h1, open_submission):
     job = validate(clerk, period_2020h1, build_workbook([make_row(1, total_workers=-1)]))
     age(job, 90)
-    imports.import_files_purge()
+    imports.LEDGER.purge_files()
     client.force_login(clerk)
     page = client.get(reverse("ledger:import-job", args=[job.pk]))
     assert page.status_code == 200 and "不能为负数" in page.content.decode()
@@ -118,4 +118,4 @@ def test_background_exports_are_deleted_after_a_day():
 
 
 def test_nothing_to_purge_on_a_fresh_installation():
-    assert exports.purge() == 0 and imports.import_files_purge() == 0
+    assert exports.purge() == 0 and imports.LEDGER.purge_files() == 0

@@ -50,14 +50,14 @@ def media_root(settings, tmp_path):
 
 def validate(actor, upload, where=None) -> PatientImportJob:
     """Upload and dry-run a patient list, as the upload page does."""
-    job = imports.job_create(actor=actor, county=where or county(), upload=upload)
-    return imports.job_validate_start(actor=actor, job=job)
+    job = imports.PATIENTS.create(actor=actor, county=where or county(), upload=upload)
+    return imports.PATIENTS.validate_start(actor=actor, job=job)
 
 
 def imported(actor, upload) -> PatientImportJob:
     job = validate(actor, upload)
     assert job.status == ImportStatus.VALIDATED, job.errors
-    return imports.job_commit_start(actor=actor, job=job)
+    return imports.PATIENTS.commit_start(actor=actor, job=job)
 
 
 
@@ -68,7 +68,7 @@ def test_a_clean_file_is_checked_first_and_written_only_once_confirmed(clerk):
     assert not Patient.objects.exists()  # the dry run writes nothing
     assert [p["name"] for p in job.preview] == ["赵大山", "钱二"] and "*" in job.preview[0]["id_number"]
     assert job.file  # kept for the commit
-    job = imports.job_commit_start(actor=clerk, job=job)
+    job = imports.PATIENTS.commit_start(actor=clerk, job=job)
     assert job.status == ImportStatus.DONE and job.rows_created == 2
     assert sorted(Patient.objects.values_list("relief_category", flat=True)) == ["b", "c"]
     assert not job.file  # the upload (ID numbers) is gone once the job ends
@@ -86,7 +86,7 @@ def test_one_bad_row_writes_nothing_and_every_problem_is_reported_by_cell(clerk)
     assert "不能早于出生日期" in problems[(6, "诊断日期")]
     assert "与第 3 行的身份证号重复" in problems[(7, "居民身份证号")]
     assert not job.file and job.finished_at  # an invalid patient list ends: its upload is deleted
-    assert imports.job_commit_start(actor=clerk, job=job).status == ImportStatus.INVALID  # confirm does nothing
+    assert imports.PATIENTS.commit_start(actor=clerk, job=job).status == ImportStatus.INVALID  # confirm does nothing
     assert not Patient.objects.exists()
 
 
@@ -109,7 +109,7 @@ def test_a_number_filed_elsewhere_between_check_and_confirm_writes_nothing(clerk
     job = validate(clerk, workbook(rows))
     assert job.status == ImportStatus.VALIDATED
     services.patient_create(actor=sibling_clerk, data=patient_data(SIBLING, id_number=rows[2]["id_number"]))
-    job = imports.job_commit_start(actor=clerk, job=job)
+    job = imports.PATIENTS.commit_start(actor=clerk, job=job)
     assert job.status == ImportStatus.INVALID and job.rows_created == 0
     assert [(e["row"], "已在其他地区建档" in e["problem"]) for e in job.errors] == [(5, True)]
     assert list(Patient.objects.values_list("county__code", flat=True)) == [SIBLING]
@@ -143,7 +143,7 @@ def test_importing_into_another_county_is_refused(sibling_clerk):
     from django.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        imports.job_create(actor=sibling_clerk, county=county(), upload=workbook([row()]))
+        imports.PATIENTS.create(actor=sibling_clerk, county=county(), upload=workbook([row()]))
     assert not Patient.objects.exists() and not PatientImportJob.objects.exists()
 
 
@@ -152,8 +152,8 @@ def test_a_confirmed_import_is_not_run_again(clerk):
     job = validate(clerk, workbook([row()]))
     stale = PatientImportJob.objects.get(pk=job.pk)
     PatientImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING, started_at=timezone.now())
-    assert imports.job_commit(actor=clerk, job=stale).status == ImportStatus.IMPORTING
-    assert imports.job_commit_start(actor=clerk, job=stale).status == ImportStatus.IMPORTING
+    assert imports.PATIENTS.commit(actor=clerk, job=stale).status == ImportStatus.IMPORTING
+    assert imports.PATIENTS.commit_start(actor=clerk, job=stale).status == ImportStatus.IMPORTING
     assert not Patient.objects.exists()
 
 
@@ -161,10 +161,10 @@ def test_a_redelivered_commit_task_does_not_run_twice(clerk):
     job = validate(clerk, workbook([row()]))
     PatientImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING, started_at=None)
     job.refresh_from_db()
-    first = imports.job_commit(actor=clerk, job=job, queued=True)
+    first = imports.PATIENTS.commit(actor=clerk, job=job, queued=True)
     assert first.status == ImportStatus.DONE and first.rows_created == 1
     PatientImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING)  # as if still running
-    again = imports.job_commit(actor=clerk, job=PatientImportJob.objects.get(pk=job.pk), queued=True)
+    again = imports.PATIENTS.commit(actor=clerk, job=PatientImportJob.objects.get(pk=job.pk), queued=True)
     assert again.status == ImportStatus.IMPORTING and Patient.objects.count() == 1
 
 
@@ -192,7 +192,7 @@ def test_a_large_file_goes_to_the_worker_path(clerk, settings, django_capture_on
     job.refresh_from_db()
     assert job.status == ImportStatus.VALIDATED and not Patient.objects.exists()
     with django_capture_on_commit_callbacks() as callbacks:
-        job = imports.job_commit_start(actor=clerk, job=job)
+        job = imports.PATIENTS.commit_start(actor=clerk, job=job)
     assert job.status == ImportStatus.IMPORTING and len(callbacks) == 1
     tasks.commit_import.run(job.pk, clerk.pk)
     tasks.commit_import.run(job.pk, clerk.pk)  # a redelivery does nothing more

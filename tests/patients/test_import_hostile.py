@@ -54,7 +54,7 @@ def test_a_huge_declared_dimension_is_not_believed(clerk):
     job = validate(clerk, upload(gen.huge_declared_dimension(content([row(), row(name="钱二")]))))
     assert job.status == ImportStatus.VALIDATED, job.errors
     assert job.rows_total == 2
-    assert imports.job_commit_start(actor=clerk, job=job).status == ImportStatus.DONE
+    assert imports.PATIENTS.commit_start(actor=clerk, job=job).status == ImportStatus.DONE
     assert Patient.objects.count() == 2
 
 
@@ -63,7 +63,7 @@ def test_full_width_id_numbers_are_read_as_typed_meant(clerk):
     number = first["id_number"]
     job = validate(clerk, workbook([{**first, "id_number": gen.full_width(number)}]))
     assert job.status == ImportStatus.VALIDATED, job.errors
-    imports.job_commit_start(actor=clerk, job=job)
+    imports.PATIENTS.commit_start(actor=clerk, job=job)
     assert Patient.objects.get().id_number == number
 
 
