@@ -237,6 +237,7 @@ def peak_memory_child(path: Path, reader: str) -> None:
     django.setup()
     from ledger import imports
     from ledger.excel import open_ledger
+    from portal.importing import max_import_bytes
     from portal.models import Region
 
     lookups = imports.load_lookups(Region.objects.select_related("parent").get(code=COUNTY))
@@ -250,7 +251,7 @@ def peak_memory_child(path: Path, reader: str) -> None:
     if reader == "openpyxl":
         read_with_openpyxl(path)
     else:
-        with open_ledger(path, max_bytes=imports.max_import_bytes()) as sheet:
+        with open_ledger(path, max_bytes=max_import_bytes()) as sheet:
             parsed = imports._Parser(lookups, lambda done, estimate: None).parse(sheet)
         assert not parsed.errors, parsed.errors[:3]
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -4,12 +4,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from ledger import imports
 from ledger.models import RECORD_FIELDS, DustType, Employer, EmployerRecord, Industry, ReportingPeriod, Worker
 from ledger.selectors import county_choices, current_period
 from ledger.services import EMPLOYER_FIELDS, RECORD_DATE_FIELDS, WORKER_FIELDS
 from ledger.validation import clean_phone, clean_registration_number, clean_uscc
 from portal.forms import BootstrapFormMixin, RegionChoiceField, ValueRulesFormMixin
+from portal.importing import max_import_bytes, too_large_message
 from portal.models import Region, RegionLevel
 from portal.scoping import Capability, ScopedRegionField
 from portal.workbook import XLSX_CONTENT_TYPE
@@ -171,7 +171,7 @@ class ImportForm(forms.Form):
             raise ValidationError(_("这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中另存为 .xlsx 后再上传。"))
         if not name.endswith(".xlsx"):
             raise ValidationError(_("请上传 Excel 工作簿（.xlsx）文件。"))
-        limit = imports.max_import_bytes()
+        limit = max_import_bytes()
         if upload.size > limit:
-            raise ValidationError(imports.too_large_message(upload.size, limit))
+            raise ValidationError(too_large_message(upload.size, limit))
         return upload

@@ -54,18 +54,7 @@ from ledger.services import classification_refresh
 from ledger.validation import USCC_ALPHABET, clean_phone, clean_registration_number, clean_uscc
 from portal.audit import AuditAction, audit
 from portal.bulk import history_triggers, staging_table, write_history
-from portal.importing import (  # noqa: F401 - the ledger's names for the shared settings and report line
-    Importer,
-    Outcome,
-    Refused,
-    error,
-    inline_max_bytes,
-    inline_max_rows,
-    max_import_bytes,
-    megabytes,
-    shown,
-    too_large_message,
-)
+from portal.importing import Importer, Outcome, Refused, error, max_import_bytes, shown
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, scope_for
 from portal.values import check_count, check_past_date, check_text
@@ -574,6 +563,14 @@ def _region_errors(parsed: Parsed, lookups: Lookups) -> list[dict]:
     return out
 
 
+def _held_elsewhere(county_name: str | None, *, named: str, unnamed: str, **values) -> str:
+    """The problem of an identifier another county holds: that county and its employer are named
+    (`named`) only to whoever may see the county (`county_name` given), else `unnamed`."""
+    if county_name is None:
+        return unnamed % values
+    return named % {**values, "county": county_name}
+
+
 def _check_database(job: ImportJob, parsed_rows: list[list], lookups: Lookups) -> Outcome:
     """The checks whose answer depends on the database now: whose identifiers these are, and
     whether the county's period is open. Re-run by the commit."""
@@ -605,30 +602,20 @@ def _check_database(job: ImportJob, parsed_rows: list[list], lookups: Lookups) -
         employer_id = None
         if uscc and uscc in by_uscc:
             _u, employer_id, county_id, name, _r = by_uscc[uscc]
-            county_name = county_names.get(county_id, "")
-            if county_id != county.pk and county_id not in county_names:
-                errors.append(error(row, uscc_column.header, uscc, _(
-                    "统一社会信用代码 %(uscc)s 已在其他地区登记，不能由%(own)s导入") % {"uscc": uscc, "own": county.name},
-                    uscc_column.expected))
-                continue
             if county_id != county.pk:
-                errors.append(error(row, uscc_column.header, uscc, _(
-                    "统一社会信用代码 %(uscc)s 已登记在%(county)s的“%(name)s”，不能由%(own)s导入；"
-                    "如该单位已迁入本县，请联系%(county)s办理") % {
-                    "uscc": uscc, "county": county_name, "name": name, "own": county.name}, uscc_column.expected))
+                errors.append(error(row, uscc_column.header, uscc, _held_elsewhere(
+                    county_names.get(county_id), uscc=uscc, name=name, own=county.name,
+                    named=_("统一社会信用代码 %(uscc)s 已登记在%(county)s的“%(name)s”，不能由%(own)s导入；"
+                            "如该单位已迁入本县，请联系%(county)s办理"),
+                    unnamed=_("统一社会信用代码 %(uscc)s 已在其他地区登记，不能由%(own)s导入")), uscc_column.expected))
                 continue
         if regno and regno in by_regno:
             _r, other_id, county_id, name, other_uscc = by_regno[regno]
-            county_name = county_names.get(county_id, "")
-            if county_id != county.pk and county_id not in county_names:
-                errors.append(error(row, regno_column.header, regno, _(
-                    "旧工商注册号 %(n)s 已在其他地区登记，不能由%(own)s导入") % {"n": regno, "own": county.name},
-                    regno_column.expected))
-                continue
             if county_id != county.pk:
-                errors.append(error(row, regno_column.header, regno, _(
-                    "旧工商注册号 %(n)s 已登记在%(county)s的“%(name)s”，不能由%(own)s导入") % {
-                    "n": regno, "county": county_name, "name": name, "own": county.name}, regno_column.expected))
+                errors.append(error(row, regno_column.header, regno, _held_elsewhere(
+                    county_names.get(county_id), n=regno, name=name, own=county.name,
+                    named=_("旧工商注册号 %(n)s 已登记在%(county)s的“%(name)s”，不能由%(own)s导入"),
+                    unnamed=_("旧工商注册号 %(n)s 已在其他地区登记，不能由%(own)s导入")), regno_column.expected))
                 continue
             if employer_id is None and (not uscc or other_uscc is None):
                 employer_id = other_id  # the same employer, or a legacy one now given its USCC
@@ -815,10 +802,6 @@ class LedgerImporter(Importer):
 
 
 LEDGER = LedgerImporter()
-
-
-def commit_inline(job: ImportJob) -> bool:
-    return job.rows_total <= inline_max_rows()
 
 
 # ---- Writing (one transaction) ----------------------------------------------------------------------

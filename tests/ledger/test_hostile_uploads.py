@@ -11,6 +11,7 @@ from ledger import columns as cols
 from ledger import imports
 from ledger.models import Employer, ImportStatus
 from portal import sandbox, xlsx
+from portal.importing import max_import_bytes
 from tests import upload_generators as gen
 from tests.ledger.test_import import (
     assert_nothing_written,
@@ -114,7 +115,7 @@ def test_a_reader_that_aborts_is_a_refusal_and_the_caller_lives(tmp_path):
 def test_the_cpu_limit_ends_a_slow_read_as_a_refusal(clerk, period_2020h1, open_submission, settings):
     settings.PNEUMO_UPLOAD_SANDBOX_CPU_SECONDS = 1
     content = gen.many_rows(build_workbook([make_row(1)]), 1_000_000)  # seconds of CPU to read
-    assert len(content) < imports.max_import_bytes()
+    assert len(content) < max_import_bytes()
     refused(validate(clerk, period_2020h1, content), "读取文件所需的时间超出了系统上限")
 
 

@@ -277,6 +277,18 @@ def test_a_uscc_registered_in_another_county_is_refused(clerk, period_2020h1, op
     assert Employer.objects.count() == 1 and not EmployerRecord.objects.exists()
 
 
+def test_an_identifier_held_in_a_county_the_importer_sees_names_that_county_and_employer(period_2020h1,
+                                                                                       open_submission):
+    city_clerk = make_user("3715", role=Role.CLERK)  # sees 东昌府区 and 阳谷县
+    other = make_employer(county="371521", name="阳谷某石材厂")
+    legacy = make_employer(county="371521", uscc=None, registration_number="371521000012345", name="阳谷老石材厂")
+    job = validate(city_clerk, period_2020h1, build_workbook([
+        make_row(1, uscc=other.uscc), make_row(2, uscc=None, registration_number=legacy.registration_number)]))
+    assert problems(job) == [
+        f"统一社会信用代码 {other.uscc} 已登记在阳谷县的“阳谷某石材厂”，不能由东昌府区导入；如该单位已迁入本县，请联系阳谷县办理",
+        "旧工商注册号 371521000012345 已登记在阳谷县的“阳谷老石材厂”，不能由东昌府区导入"]
+
+
 def test_a_missing_identifier_is_refused(clerk, period_2020h1, open_submission):
     job = validate(clerk, period_2020h1, build_workbook([make_row(1, uscc=None)]))
     assert problems(job, "统一社会信用代码") == ["请填写统一社会信用代码（尚未换领的单位填写15位旧工商注册号）"]

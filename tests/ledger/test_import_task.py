@@ -9,13 +9,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from ledger import columns as cols
-from ledger import imports
 from ledger.models import Employer, EmployerRecord, ImportJob, ImportStatus, RecordDustExposure
+from portal.importing import inline_max_bytes, inline_max_rows
 from portal.models import Region
 from tests.factories import poll_import_status
 from tests.ledger.test_import import make_row
 
-ROWS = imports.inline_max_rows() + 100  # above both thresholds: checked and committed by tasks
+ROWS = inline_max_rows() + 100  # above both thresholds: checked and committed by tasks
 
 
 def big_workbook() -> bytes:
@@ -37,7 +37,7 @@ def big_workbook() -> bytes:
 def test_a_large_file_is_checked_and_committed_by_the_worker(
         celery_worker_process, reference_data, client, clerk, period_2020h1, open_submission):
     content = big_workbook()
-    assert len(content) > imports.inline_max_bytes()
+    assert len(content) > inline_max_bytes()
     client.force_login(clerk)
     response = client.post(reverse("ledger:import"), {
         "county": Region.objects.get(code="371502").pk, "period": period_2020h1.pk,

@@ -20,10 +20,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from inspections import services as inspection_services
-from ledger import imports
 from ledger import services as ledger_services
 from ledger.models import EmployerRecord, ImportJob
 from ledger.selectors import current_period
+from portal.importing import error
 from portal.models import Region
 from portal.workbook import FORMULA_TRIGGERS
 from tests.factories import make_user
@@ -82,7 +82,7 @@ def payload_world(settings, tmp_path, period_2020h1):  # noqa: F811
     EmployerRecord.objects.filter(period=period).update(total_workers=100, insured_workers=10, test_lab=PAYLOADS[0])
     job = ImportJob.objects.create(created_by=clerk, province_id=county.parent.parent_id, city=county.parent,
                                    county=county, period=period, original_name="台帐.xlsx", status="invalid",
-                                   errors=[imports.error(5, "单位名称", p, p, p) for p in PAYLOADS])
+                                   errors=[error(5, "单位名称", p, p, p) for p in PAYLOADS])
 
     world = make_world()
     world.plan.name = PAYLOADS[0]
