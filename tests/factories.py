@@ -1,7 +1,8 @@
 """One-line users at any level: `make_user("371502", role="clerk")`; clients signed in as one:
 `signed_in(user)` (`api=True` for DRF's client); reporting periods by code: `make_period("2020H1")`;
 `assert_foreign_reads_as_missing` for a related id or code in an API body; an import's pages as the
-browser uses them: `poll_import_status` (the polled status partial) and `press_commit_twice`."""
+browser uses them: `poll_import_status` (the polled status partial) and `press_commit_twice`, and
+`assert_a_redelivered_commit_runs_once` for an import's commit task."""
 
 import datetime
 import itertools
@@ -15,6 +16,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from ledger.models import ReportingPeriod
+from portal.jobs import ImportStatus
 from portal.models import Department, Membership, Region, Role, User
 
 PASSWORD = "test-pass-2026"
@@ -115,3 +117,16 @@ def press_commit_twice(client, namespace: str, job) -> list[list[str]]:
         assert response.redirect_chain == [(reverse(f"{namespace}:import-job", args=[job.pk]), 302)]
         answers.append([str(m) for m in response.context["messages"]])
     return answers
+
+
+def assert_a_redelivered_commit_runs_once(importer, actor, job, written) -> None:
+    """An import's commit task delivered twice (Celery redelivers): the first run writes the job's
+    one row, the second finds the job begun and writes nothing more. `written()` counts the rows."""
+    jobs = type(job).objects.filter(pk=job.pk)
+    jobs.update(status=ImportStatus.IMPORTING, started_at=None)
+    job.refresh_from_db()
+    first = importer.commit(actor=actor, job=job, queued=True)
+    assert first.status == ImportStatus.DONE and first.rows_created == 1
+    jobs.update(status=ImportStatus.IMPORTING)  # as if still running
+    again = importer.commit(actor=actor, job=jobs.get(), queued=True)
+    assert again.status == ImportStatus.IMPORTING and written() == 1

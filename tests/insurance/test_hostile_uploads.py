@@ -15,14 +15,9 @@ from tests import upload_generators as gen
 from tests.insurance.conftest import ID_A, add_worker
 from tests.insurance.test_services import rejected, unit, xlsx
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 HEADER = "单位名称,统一社会信用代码,参保人数,截至日期"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def refusal(actor, region, period, data, name="f.xlsx") -> str:

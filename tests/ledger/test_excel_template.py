@@ -15,12 +15,7 @@ from portal.workbook import XLSX_CONTENT_TYPE
 from tests.factories import make_user
 from tests.ledger.test_import import make_row, validate
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 
 def load(response) -> openpyxl.Workbook:

@@ -20,12 +20,7 @@ from tests.factories import make_user
 from tests.ledger.factories import make_employer
 from tests.ledger.test_import import validate
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 
 def export(client, query: str = "") -> tuple[openpyxl.Workbook, bytes]:

@@ -22,7 +22,7 @@ from tests.ledger.test_import import (
     validate,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 KEY_COLUMN = {c.key: i for i, c in enumerate(cols.COLUMNS)}
 
@@ -31,11 +31,6 @@ def letter(key: str) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(KEY_COLUMN[key] + 1)
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def refused(job, fragment: str) -> None:

@@ -33,7 +33,7 @@ from portal.models import Region, Role
 from tests.factories import make_user
 from tests.ledger.factories import make_employer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 COUNTY = "371502"  # 东昌府区
 
@@ -108,11 +108,6 @@ def assert_nothing_written() -> None:
     assert not Employer.objects.exists()
     assert not EmployerRecord.objects.exists()
     assert not RecordDustExposure.objects.exists()
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture

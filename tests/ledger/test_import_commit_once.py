@@ -9,15 +9,10 @@ from django.utils import timezone
 
 from ledger import imports
 from ledger.models import Employer, EmployerRecord, ImportJob, ImportStatus
-from tests.factories import press_commit_twice
+from tests.factories import assert_a_redelivered_commit_runs_once, press_commit_twice
 from tests.ledger.test_import import build_workbook, make_row, validate
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 
 def test_a_commit_already_running_is_not_run_again(clerk, period_2020h1, open_submission):
@@ -35,13 +30,7 @@ def test_a_commit_already_running_is_not_run_again(clerk, period_2020h1, open_su
 
 def test_a_redelivered_commit_task_does_not_run_twice(clerk, period_2020h1, open_submission):
     job = validate(clerk, period_2020h1, build_workbook([make_row(1)]))
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING, started_at=None)
-    job.refresh_from_db()
-    first = imports.LEDGER.commit(actor=clerk, job=job, queued=True)
-    assert first.status == ImportStatus.DONE and first.rows_created == 1
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING)  # as if still running
-    again = imports.LEDGER.commit(actor=clerk, job=ImportJob.objects.get(pk=job.pk), queued=True)
-    assert again.status == ImportStatus.IMPORTING and Employer.objects.count() == 1
+    assert_a_redelivered_commit_runs_once(imports.LEDGER, clerk, job, Employer.objects.count)
 
 
 def test_pressing_commit_twice_answers_the_second_with_the_first_result(client, clerk, period_2020h1,

@@ -16,12 +16,7 @@ from portal import exports
 from portal.models import Region
 from tests.ledger.test_import import build_workbook, make_row, validate
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 
 def age(job: ImportJob, days: int) -> None:

@@ -13,10 +13,10 @@ from patients import excel, imports
 from patients.models import AccessKind, ImportStatus, Patient, PatientAccess, PatientImportJob
 from portal.models import Region, Role
 from tests.exports import assert_only_the_requester_may_fetch, export_in_background, inline_workbook, sheet_values
-from tests.factories import make_user, press_commit_twice
+from tests.factories import assert_a_redelivered_commit_runs_once, make_user, press_commit_twice
 from tests.patients.conftest import COUNTY, SIBLING, new_id, patient_data
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 
 def row(**overrides) -> dict:
@@ -41,11 +41,6 @@ def workbook(rows: list[dict]) -> SimpleUploadedFile:
 
 def county():
     return Region.objects.get(code=COUNTY)
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def validate(actor, upload, where=None) -> PatientImportJob:
@@ -159,13 +154,7 @@ def test_a_confirmed_import_is_not_run_again(clerk):
 
 def test_a_redelivered_commit_task_does_not_run_twice(clerk):
     job = validate(clerk, workbook([row()]))
-    PatientImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING, started_at=None)
-    job.refresh_from_db()
-    first = imports.PATIENTS.commit(actor=clerk, job=job, queued=True)
-    assert first.status == ImportStatus.DONE and first.rows_created == 1
-    PatientImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING)  # as if still running
-    again = imports.PATIENTS.commit(actor=clerk, job=PatientImportJob.objects.get(pk=job.pk), queued=True)
-    assert again.status == ImportStatus.IMPORTING and Patient.objects.count() == 1
+    assert_a_redelivered_commit_runs_once(imports.PATIENTS, clerk, job, Patient.objects.count)
 
 
 def test_pressing_confirm_twice_answers_the_second_with_the_first_result(client, clerk):

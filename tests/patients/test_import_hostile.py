@@ -12,12 +12,7 @@ from portal import xlsx
 from tests import upload_generators as gen
 from tests.patients.test_excel import row, validate, workbook
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_in_tmp")]
 
 
 def content(rows: list[dict]) -> bytes:
