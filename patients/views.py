@@ -161,14 +161,19 @@ def followup_create(request, pk: int):
 # ---- Relief departments ------------------------------------------------------------------------
 
 
+def _relief_departments(user) -> list[str]:
+    """The departments whose relief work the user may do: a superuser, every one."""
+    if user.is_superuser:
+        return list(RELIEF_DUTIES)
+    return list(dict.fromkeys(g.department for g in relief_grants(user)))
+
+
 def _department(request) -> str | None:
     """The department the relief page works for: the ?department= one if the user holds it,
     else the user's first relief department."""
-    held = list(dict.fromkeys(g.department for g in relief_grants(request.user)))
+    held = _relief_departments(request.user)
     wanted = request.GET.get("department") or request.POST.get("department")
     if wanted in held:
-        return wanted
-    if request.user.is_superuser and wanted in RELIEF_DUTIES:
         return wanted
     return held[0] if held else None
 
@@ -180,7 +185,7 @@ def relief_list(request):
         return forbidden(request)
     page = _page(request, selectors.relief_list(actor=request.user, department=department,
                                                 query=request.GET.get("q", "").strip()))
-    held = list(dict.fromkeys(g.department for g in relief_grants(request.user)))
+    held = _relief_departments(request.user)
     return render(request, "patients/relief_list.html", {
         "page": page, "rows": _rows(request, page), "department": department,
         "department_label": Department(department).label,
