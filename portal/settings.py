@@ -274,18 +274,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.purge_old_files",
         "schedule": crontab(hour=3, minute=45),
     },
-    "close-interrupted-coverage-imports": {
-        # A job whose worker died is closed as interrupted within minutes (portal.jobs).
-        "task": "insurance.close_interrupted_imports",
-        "schedule": crontab(minute="*/2"),
-    },
-    "close-interrupted-ledger-imports": {
-        "task": "ledger.close_interrupted_imports",
-        "schedule": crontab(minute="*/2"),
-    },
-    "close-interrupted-patient-imports": {
-        "task": "patients.close_interrupted_imports",
-        "schedule": crontab(minute="*/2"),
+    # For every kind of import, a job whose worker died is closed as interrupted within minutes
+    # (portal.jobs).
+    **{
+        f"close-interrupted-{kind}-imports": {
+            "task": f"{app}.close_interrupted_imports",
+            "schedule": crontab(minute="*/2"),
+        }
+        for kind, app in (("coverage", "insurance"), ("ledger", "ledger"), ("patient", "patients"))
     },
     "purge-old-patient-import-files": {
         "task": "patients.purge_old_files",
