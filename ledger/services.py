@@ -586,35 +586,45 @@ def submission_return(*, actor: User, submission: CountySubmission, reason: str)
     return submission
 
 
+def _sign_off(*, actor: User, submission: CountySubmission, level: int, who: str, from_status: str,
+              to_status: str, refused: str, stamp: str, action: str, notification: str,
+              mark_dirty: bool = False) -> CountySubmission:
+    """A reviewer moves the submission one step up (the city approves, the province accepts):
+    their remit, the status check under lock (a repeat answers with the first result), the
+    `<stamp>_at`/`<stamp>_by` fields, the audit entry and the notification. `mark_dirty` where
+    the step changes what the rollups count."""
+    _require_reviewer(actor, submission, level, who)
+    at, by = f"{stamp}_at", f"{stamp}_by"
+    submission = _transition(submission, {from_status}, refused, repeat_of=lambda s: (
+        s.status == to_status and getattr(s, f"{by}_id") == actor.pk and _recent(getattr(s, at))))
+    with audit(actor, action, period=submission.period.code, county=submission.county.code):
+        submission.status = to_status
+        setattr(submission, at, timezone.now())
+        setattr(submission, by, actor)
+        submission.save()
+        if mark_dirty:
+            rollup_mark_dirty(submission.county_id, submission.period_id)
+        notify(notification, submission=submission.pk, at=getattr(submission, at).isoformat())
+    return submission
+
+
 @_idempotent
 @transaction.atomic
 def submission_approve(*, actor: User, submission: CountySubmission) -> CountySubmission:
-    _require_reviewer(actor, submission, RegionLevel.CITY, _("市级"))
-    submission = _transition(submission, {SubmissionStatus.SUBMITTED}, _("当前状态为“%(status)s”，不能审核通过。"),
-                             repeat_of=lambda s: (s.status == SubmissionStatus.APPROVED and s.reviewed_by_id == actor.pk
-                                                  and _recent(s.reviewed_at)))
-    with audit(actor, AuditAction.SUBMISSION_APPROVE, period=submission.period.code, county=submission.county.code):
-        submission.status, submission.reviewed_at, submission.reviewed_by = (
-            SubmissionStatus.APPROVED, timezone.now(), actor)
-        submission.save()
-        rollup_mark_dirty(submission.county_id, submission.period_id)
-        notify(NotificationKind.SUBMISSION_APPROVED, submission=submission.pk, at=submission.reviewed_at.isoformat())
-    return submission
+    return _sign_off(actor=actor, submission=submission, level=RegionLevel.CITY, who=_("市级"),
+                     from_status=SubmissionStatus.SUBMITTED, to_status=SubmissionStatus.APPROVED,
+                     refused=_("当前状态为“%(status)s”，不能审核通过。"), stamp="reviewed",
+                     action=AuditAction.SUBMISSION_APPROVE, notification=NotificationKind.SUBMISSION_APPROVED,
+                     mark_dirty=True)
 
 
 @_idempotent
 @transaction.atomic
 def submission_accept(*, actor: User, submission: CountySubmission) -> CountySubmission:
-    _require_reviewer(actor, submission, RegionLevel.PROVINCE, _("省级"))
-    submission = _transition(submission, {SubmissionStatus.APPROVED}, _("当前状态为“%(status)s”，不能接收。"),
-                             repeat_of=lambda s: (s.status == SubmissionStatus.ACCEPTED and s.accepted_by_id == actor.pk
-                                                  and _recent(s.accepted_at)))
-    with audit(actor, AuditAction.SUBMISSION_ACCEPT, period=submission.period.code, county=submission.county.code):
-        submission.status, submission.accepted_at, submission.accepted_by = (
-            SubmissionStatus.ACCEPTED, timezone.now(), actor)
-        submission.save()
-        notify(NotificationKind.SUBMISSION_ACCEPTED, submission=submission.pk, at=submission.accepted_at.isoformat())
-    return submission
+    return _sign_off(actor=actor, submission=submission, level=RegionLevel.PROVINCE, who=_("省级"),
+                     from_status=SubmissionStatus.APPROVED, to_status=SubmissionStatus.ACCEPTED,
+                     refused=_("当前状态为“%(status)s”，不能接收。"), stamp="accepted",
+                     action=AuditAction.SUBMISSION_ACCEPT, notification=NotificationKind.SUBMISSION_ACCEPTED)
 
 
 _BULK_ACTIONS = {"approve": submission_approve, "accept": submission_accept, "return": submission_return}
