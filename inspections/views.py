@@ -42,24 +42,18 @@ from portal.errors import ErrorCode
 from portal.files import bytes_response, stored_file_response
 from portal.forms import apply_errors, call_service, error_text
 from portal.params import parse_id
-from portal.scoping import Capability, has_capability, public, requires
+from portal.scoping import Capability, found_or_404, has_capability, public, requires
 from portal.workbook import xlsx_response
 
 C = Capability
 
 
 def _plan(request, pk) -> InspectionPlan:
-    try:
-        return selectors.plan_get(actor=request.user, pk=pk)
-    except InspectionPlan.DoesNotExist:
-        raise Http404(_("检查计划不存在或您无权查看。")) from None
+    return found_or_404(selectors.plan_get, _("检查计划不存在或您无权查看。"), actor=request.user, pk=pk)
 
 
 def _assignment(request, pk) -> Assignment:
-    try:
-        return selectors.assignment_get(actor=request.user, pk=pk)
-    except Assignment.DoesNotExist:
-        raise Http404(_("检查任务不存在或您无权查看。")) from None
+    return found_or_404(selectors.assignment_get, _("检查任务不存在或您无权查看。"), actor=request.user, pk=pk)
 
 
 def _managed_plan(request, pk) -> InspectionPlan:

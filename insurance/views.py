@@ -5,7 +5,6 @@ parse, call a service or selector, render."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from insurance import excel, selectors, services
 from insurance.exports import work_list_query
 from insurance.forms import CoverageForm, FollowUpForm, HandoverForm, ImportForm, PlanForm, TrainingForm
-from insurance.models import CoverageImportJob, ExpansionPlan, FollowUpAction, LedgerHandover
+from insurance.models import CoverageImportJob, FollowUpAction
 from ledger.industries import KeyIndustryGroup
 from ledger.models import Employer, ReportingPeriod
 from ledger.selectors import current_period
@@ -22,7 +21,7 @@ from portal.forms import REGISTERED_ELSEWHERE, call_service
 from portal.importing import megabytes
 from portal.models import Department, Region
 from portal.params import period_param, scoped_region_param
-from portal.scoping import Capability, has_capability, requires
+from portal.scoping import Capability, found_or_404, has_capability, requires
 from portal.views_exports import export_response
 from portal.workbook import xlsx_response
 from worklist.selectors import liaisons_of
@@ -77,10 +76,7 @@ def handover_create(request):
 
 
 def _handover_or_404(request, pk):
-    try:
-        return selectors.handover_get(actor=request.user, pk=pk)
-    except LedgerHandover.DoesNotExist:
-        raise Http404(_("该移交记录不存在或不在您的管辖范围内。")) from None
+    return found_or_404(selectors.handover_get, _("该移交记录不存在或不在您的管辖范围内。"), actor=request.user, pk=pk)
 
 
 @requires(C.INSURANCE_VIEW)
@@ -98,10 +94,7 @@ def handover_detail(request, pk: int):
 @requires(C.INSURANCE_VIEW)
 def handover_roster(request, pk: int, employer_pk: int):
     handover = _handover_or_404(request, pk)
-    try:
-        employer, workers = selectors.handover_roster(actor=request.user, handover=handover, employer_pk=employer_pk)
-    except Employer.DoesNotExist:
-        raise Http404(_("该单位不在此次移交的台帐中。")) from None
+    employer, workers = found_or_404(selectors.handover_roster, _("该单位不在此次移交的台帐中。"), actor=request.user, handover=handover, employer_pk=employer_pk)
     return render(request, "insurance/handover_roster.html",
                   {"handover": handover, "employer": employer, "workers": workers})
 
@@ -167,10 +160,7 @@ def coverage_import(request):
 
 
 def _import_job_or_404(request, pk: int) -> CoverageImportJob:
-    try:
-        return selectors.import_job_get(actor=request.user, pk=pk)
-    except CoverageImportJob.DoesNotExist:
-        raise Http404(_("找不到该导入记录，或它不在您的管辖范围内。")) from None
+    return found_or_404(selectors.import_job_get, _("找不到该导入记录，或它不在您的管辖范围内。"), actor=request.user, pk=pk)
 
 
 @requires(C.INSURANCE_EDIT)
@@ -232,10 +222,7 @@ def work_list_export(request):
 
 @requires(C.INSURANCE_VIEW, write=C.INSURANCE_EDIT)
 def follow_ups(request, employer_pk: int):
-    try:
-        employer = selectors.employer_in_scope(actor=request.user, pk=employer_pk)
-    except Employer.DoesNotExist:
-        raise Http404(_("该单位不存在或不在您的管辖范围内。")) from None
+    employer = found_or_404(selectors.employer_in_scope, _("该单位不存在或不在您的管辖范围内。"), actor=request.user, pk=employer_pk)
     period = _period(request)
     form = FollowUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and period is not None:
@@ -270,10 +257,7 @@ def plans(request):
 
 @requires(C.INSURANCE_VIEW)
 def plan_detail(request, pk: int):
-    try:
-        plan = selectors.plan_list(actor=request.user).get(pk=pk)
-    except ExpansionPlan.DoesNotExist:
-        raise Http404(_("该计划不存在或不在您的管辖范围内。")) from None
+    plan = found_or_404(selectors.plan_list(actor=request.user).get, _("该计划不存在或不在您的管辖范围内。"), pk=pk)
     return render(request, "insurance/plan_detail.html",
                   {"plan": plan, "rows": selectors.plan_progress(actor=request.user, plan=plan)})
 

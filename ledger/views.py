@@ -3,7 +3,6 @@
 import datetime
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,7 +15,6 @@ from ledger.industries import KeyIndustryGroup
 from ledger.models import (
     CountySubmission,
     Employer,
-    EmployerRecord,
     Industry,
     OperatingStatus,
     ReportingPeriod,
@@ -28,7 +26,7 @@ from portal.forms import call_service
 from portal.models import Region, RegionLevel
 from portal.pagination import list_page
 from portal.params import period_param, scoped_region_param
-from portal.scoping import Capability, forbidden, has_capability, requires, scope_for
+from portal.scoping import Capability, forbidden, found_or_404, has_capability, requires, scope_for
 from portal.selectors import region_breadcrumbs
 
 PAGE_SIZE = 30
@@ -66,10 +64,7 @@ def employer_list(request):
 
 
 def _employer_or_404(request, pk: int) -> Employer:
-    try:
-        return selectors.employer_get(actor=request.user, pk=pk)
-    except Employer.DoesNotExist:
-        raise Http404(_("该单位不存在或不在您的管辖范围内。")) from None
+    return found_or_404(selectors.employer_get, _("该单位不存在或不在您的管辖范围内。"), actor=request.user, pk=pk)
 
 
 @requires(Capability.LEDGER_VIEW)
@@ -130,10 +125,7 @@ def employer_edit(request, pk: int | None = None):
 
 @requires(Capability.LEDGER_EDIT)
 def record_edit(request, pk: int):
-    try:
-        record = selectors.record_get(actor=request.user, pk=pk)
-    except EmployerRecord.DoesNotExist:
-        raise Http404(_("该记录不存在或不在您的管辖范围内。")) from None
+    record = found_or_404(selectors.record_get, _("该记录不存在或不在您的管辖范围内。"), actor=request.user, pk=pk)
     if not request.scope.contains(record.county):
         return forbidden(request, _("该记录不在您的填报范围内。"))
     form = RecordForm(request.POST or None, instance=record)

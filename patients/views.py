@@ -16,7 +16,16 @@ from portal.badinput import bad_request
 from portal.forms import call_service
 from portal.models import Department, Region
 from portal.params import scoped_region_param
-from portal.scoping import RELIEF_DUTIES, Capability, forbidden, has_capability, relief_grants, requires, scope_for
+from portal.scoping import (
+    RELIEF_DUTIES,
+    Capability,
+    forbidden,
+    found_or_404,
+    has_capability,
+    relief_grants,
+    requires,
+    scope_for,
+)
 from portal.selectors import region_breadcrumbs
 
 PAGE_SIZE = 30
@@ -69,10 +78,7 @@ def overdue_list(request):
 
 def _patient(request, pk: int) -> Patient:
     """A patient file the user may see; another's answers 404, as a missing one (rule 21)."""
-    try:
-        return selectors.patient_get(actor=request.user, pk=pk)
-    except Patient.DoesNotExist:
-        raise Http404(NOT_FOUND) from None
+    return found_or_404(selectors.patient_get, NOT_FOUND, actor=request.user, pk=pk)
 
 
 @requires(C.PATIENT_VIEW)
@@ -201,10 +207,7 @@ def relief_detail(request, pk: int):
     department = _department(request)
     if department is None:
         return forbidden(request)
-    try:
-        patient = selectors.relief_patient_get(actor=request.user, pk=pk, department=department)
-    except Patient.DoesNotExist:
-        raise Http404(NOT_FOUND) from None
+    patient = found_or_404(selectors.relief_patient_get, NOT_FOUND, actor=request.user, pk=pk, department=department)
     services.access_log(user=request.user, patients=[patient], kind=AccessKind.FILE)
     duty = RELIEF_DUTIES[department]
     may_record = request.user.is_superuser or any(

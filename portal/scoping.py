@@ -18,8 +18,9 @@ from functools import reduce
 from operator import or_
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
+from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from rest_framework import filters, permissions
@@ -365,6 +366,15 @@ def forbidden(request, message: str | None = None):
         {"message": message or _("您没有访问此页面的权限。如需开通，请联系本级管理员。")},
         status=403,
     )
+
+
+def found_or_404(lookup, message: str, /, **kwargs):
+    """What a scoped selector's `lookup(**kwargs)` finds. A row outside the user's scope answers
+    404 with `message`, exactly as a missing one does, so the answer does not tell it exists."""
+    try:
+        return lookup(**kwargs)
+    except ObjectDoesNotExist:
+        raise Http404(message) from None
 
 
 class ScopeDeclarationMiddleware:

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models.expressions import RawSQL
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from portal.forms import (
 )
 from portal.models import Membership, RegionLevel
 from portal.params import parse_id
-from portal.scoping import Capability, login_only, public, remember_memberships, requires
+from portal.scoping import Capability, found_or_404, login_only, public, remember_memberships, requires
 
 
 class LoginView(auth_views.LoginView):
@@ -123,10 +123,7 @@ def user_create(request):
 
 def _managed_user(request, pk: int):
     """A user the admin manages; one outside their scope is not found (as if it did not exist)."""
-    try:
-        return selectors.user_get(actor=request.user, pk=pk)
-    except selectors.User.DoesNotExist:
-        raise Http404(_("该用户不在您的管辖范围内。")) from None
+    return found_or_404(selectors.user_get, _("该用户不在您的管辖范围内。"), actor=request.user, pk=pk)
 
 
 def _user_page(request, user, *, grant_form=None, update_form=None, password_form=None):

@@ -2,7 +2,6 @@
 
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,8 +10,8 @@ from django.utils.translation import gettext as _
 from ledger.selectors import periods
 from portal.forms import call_service
 from portal.models import RegionLevel
-from portal.params import period_param, scoped_region_param
-from portal.scoping import Capability, has_capability, requires, scope_for
+from portal.params import parse_id, period_param, scoped_region_param
+from portal.scoping import Capability, found_or_404, has_capability, requires, scope_for
 from portal.views_exports import export_response
 from targets import selectors, services
 from targets.forms import CampaignForm, ReportedFigureForm, TargetForm
@@ -114,6 +113,11 @@ def _period_from(request):
                                      default=lambda: selectors.default_period(all_periods))
 
 
+def _figure_or_404(request, pk: int | None):
+    return found_or_404(selectors.reported_figure_get, _("找不到该报送指标，或不在您的管辖范围内。"),
+                        actor=request.user, pk=pk)
+
+
 @requires(Capability.DASHBOARD_VIEW, write=Capability.FIGURES_REPORT)
 def reported_figures(request):
     """Figures the ledger does not hold: entered with evidence, submitted, reviewed above."""
@@ -123,10 +127,7 @@ def reported_figures(request):
     if request.method == "POST" and period is not None:
         action = request.POST.get("action", "save")
         if action == "submit":
-            try:
-                figure = selectors.reported_figure_get(actor=request.user, pk=int(request.POST.get("figure", "0")))
-            except (ValueError, ObjectDoesNotExist):
-                raise Http404(_("找不到该报送指标，或不在您的管辖范围内。")) from None
+            figure = _figure_or_404(request, parse_id(request.POST.get("figure")))
             submitted, _figure = call_service(request, services.reported_figure_submit, actor=request.user,
                                               figure=figure)
             if submitted:
@@ -154,10 +155,7 @@ def reported_figures(request):
 def reported_figure_review(request, pk: int):
     if request.method != "POST":
         return redirect("targets:reported")
-    try:
-        figure = selectors.reported_figure_get(actor=request.user, pk=pk)
-    except ObjectDoesNotExist:
-        raise Http404(_("找不到该报送指标，或不在您的管辖范围内。")) from None
+    figure = _figure_or_404(request, pk)
     reviewed, _figure = call_service(request, services.reported_figure_review, actor=request.user, figure=figure,
                                      approve=request.POST.get("action") == "approve",
                                      reason=request.POST.get("reason", ""))
@@ -168,9 +166,6 @@ def reported_figure_review(request, pk: int):
 
 @requires(Capability.DASHBOARD_VIEW)
 def reported_figure_evidence(request, pk: int):
-    try:
-        figure = selectors.reported_figure_get(actor=request.user, pk=pk)
-    except ObjectDoesNotExist:
-        raise Http404(_("找不到该报送指标，或不在您的管辖范围内。")) from None
+    figure = _figure_or_404(request, pk)
     return FileResponse(figure.evidence.open("rb"), as_attachment=True,
                         filename=figure.evidence.name.rsplit("/", 1)[-1])

@@ -13,12 +13,11 @@ from django.views.decorators.http import require_POST
 
 from ledger import selectors as ledger_selectors
 from ledger import services as ledger_services
-from ledger.models import CountySubmission, EmployerRecord
 from portal import history
 from portal.forms import call_service
 from portal.models import Department, Region, RegionLevel
 from portal.params import period_param, scoped_region_param
-from portal.scoping import Capability, login_only, requires, scope_for
+from portal.scoping import Capability, found_or_404, login_only, requires, scope_for
 from portal.views_exports import export_response
 from worklist import selectors, services
 from worklist.exports import audit_filters, iso_date
@@ -175,20 +174,14 @@ def liaisons(request):
 def county_review(request, pk: int):
     """One county under review: its indicators against its previous period, the employers
     whose figures jumped, the open comments."""
-    try:
-        review = selectors.county_review(actor=request.user, submission_pk=pk)
-    except CountySubmission.DoesNotExist:
-        raise Http404(_("该报送记录不存在或不在您的审核范围内。")) from None
+    review = found_or_404(selectors.county_review, _("该报送记录不存在或不在您的审核范围内。"), actor=request.user, submission_pk=pk)
     return render(request, "worklist/county_review.html", {"review": review})
 
 
 @requires(Capability.LEDGER_VIEW, write=Capability.LEDGER_VIEW)
 def record_comments(request, pk: int):
     """The comments on one employer record: reviewers ask, the county's clerks answer."""
-    try:
-        record, threads = selectors.record_comments(actor=request.user, record_pk=pk)
-    except EmployerRecord.DoesNotExist:
-        raise Http404(_("该记录不存在或不在您的管辖范围内。")) from None
+    record, threads = found_or_404(selectors.record_comments, _("该记录不存在或不在您的管辖范围内。"), actor=request.user, record_pk=pk)
     if request.method == "POST":
         body = request.POST.get("body", "")
         if request.POST.get("reply_to"):
