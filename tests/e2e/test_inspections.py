@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from inspections.models import Answer, InspectionStatus, Photo
 from tests.e2e.conftest import draw_signature, login, logout, wait_until
+from tests.e2e.tablet import open_unannounced_checklist
 from tests.factories import PASSWORD
 from tests.inspections.factories import PNG, make_world
 
@@ -30,13 +31,8 @@ OUTBOX_HAS_NOTE = """new Promise((resolve) => {
 
 def test_offline_filling_survives_reload_syncs_and_leader_signs(tablet_page):
     page = tablet_page
-    w = make_world()
-    assignment = w.unannounced
-    items = {i.number: i for i in assignment.checklist_version.items()}
-    login(page, "member1", PASSWORD)
-    page.goto(f"/inspections/assignments/{assignment.pk}/")
+    _w, assignment, items = open_unannounced_checklist(page)
     expect(page.get_by_test_id("fill-target")).to_have_text("长春某水泥有限公司")
-    wait_until(page, "document.getElementById('fill-root').dataset.ready === '1'")
     assert page.evaluate("document.documentElement.scrollWidth") <= 800  # fits a 10-inch tablet in portrait
     assert page.get_by_test_id("answer-1.1-yes").bounding_box()["height"] >= 44  # finger-sized
     wait_until(page, "navigator.serviceWorker.controller !== null")
@@ -120,12 +116,7 @@ def test_conflicts_ask_the_inspector_and_an_expired_login_keeps_the_outbox(table
     from inspections import services
 
     page = tablet_page
-    w = make_world()
-    assignment = w.unannounced
-    items = {i.number: i for i in assignment.checklist_version.items()}
-    login(page, "member1", PASSWORD)
-    page.goto(f"/inspections/assignments/{assignment.pk}/")
-    wait_until(page, "document.getElementById('fill-root').dataset.ready === '1'")
+    w, assignment, items = open_unannounced_checklist(page)
 
     # The leader answered 1.1 and 1.2 on another tablet after this page loaded.
     services.answers_sync(actor=w.leader, assignment=assignment, changes=[

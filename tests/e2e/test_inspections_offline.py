@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from inspections.models import Answer, Inspection, InspectionStatus, Photo
 from tests.e2e.conftest import browser_context, close_context, login, wait_until
+from tests.e2e.tablet import member_with_unannounced
 from tests.factories import PASSWORD
 from tests.inspections.factories import PNG, make_world
 
@@ -61,10 +62,7 @@ def answer_everything(page, items):
 
 def test_offline_task_list_checklist_and_queued_submit(field_tablet):
     page = field_tablet
-    w = make_world()
-    assignment = w.unannounced
-    items = {i.number: i for i in assignment.checklist_version.items()}
-    login(page, "member1", PASSWORD)
+    _w, assignment, items = member_with_unannounced(page)
 
     # Online, the task list shows where each task stands and keeps every task on the device.
     page.goto("/inspections/")

@@ -44,6 +44,14 @@ def switch_user(page, username):
     login(page, username, PASSWORD)
 
 
+def submit_dongchangfu_2020h1(page):
+    """The county clerk submits 东昌府区's 2020H1 ledger, confirming the browser's dialog."""
+    page.goto("/ledger/periods/?period=2020H1")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("submit").click()
+    expect(page.get_by_test_id("status-371502")).to_have_text("已报送")
+
+
 def test_the_whole_ledger_story(page, tmp_path, reference_data):
     ReportingPeriod.objects.create(code="2020H1", year=2020, half=1, starts_on=datetime.date(2020, 1, 1),
                                    ends_on=datetime.date(2020, 6, 30), deadline=datetime.date(2030, 7, 15))
@@ -100,10 +108,7 @@ def test_the_whole_ledger_story(page, tmp_path, reference_data):
     page.get_by_test_id("record-save").click()
     expect(page.get_by_test_id("employer-name")).to_have_text("东昌府恒泰石材厂")
 
-    page.goto("/ledger/periods/?period=2020H1")
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_test_id("submit").click()
-    expect(page.get_by_test_id("status-371502")).to_have_text("已报送")
+    submit_dongchangfu_2020h1(page)
 
     switch_user(page, "city_reviewer")
     page.goto("/ledger/periods/?period=2020H1")
@@ -119,10 +124,7 @@ def test_the_whole_ledger_story(page, tmp_path, reference_data):
     page.fill("#id_exam_done", "12")
     page.get_by_test_id("record-save").click()
     expect(page.get_by_test_id("employer-name")).to_be_visible()
-    page.goto("/ledger/periods/?period=2020H1")
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_test_id("submit").click()
-    expect(page.get_by_test_id("status-371502")).to_have_text("已报送")
+    submit_dongchangfu_2020h1(page)
 
     switch_user(page, "city_reviewer")
     page.goto("/ledger/periods/?period=2020H1")

@@ -1,7 +1,7 @@
 import itertools
 
 from ledger.demo import demo_uscc
-from ledger.models import Employer, EnterpriseSize, Industry, OwnershipType
+from ledger.models import Employer, EmployerRecord, EnterpriseSize, Industry, OwnershipType
 from portal.models import Region
 
 _serial = itertools.count(900_000)
@@ -27,3 +27,9 @@ def make_employer(*, county: str, township: str | None = None, name: str = "测�
         legal_representative="张三",
         **fields,
     )
+
+
+def make_record(employer: Employer, period, **fields) -> EmployerRecord:
+    """The employer's record for the period, in the employer's regions."""
+    return EmployerRecord.objects.create(employer=employer, period=period, province=employer.province,
+                                         city=employer.city, county=employer.county, **fields)

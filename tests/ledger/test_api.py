@@ -13,7 +13,7 @@ from ledger.models import CountySubmission, DustType, Employer, EmployerRecord, 
 from ledger.validation import mask_id_number
 from portal.models import Department, Region, Role
 from tests.factories import assert_foreign_reads_as_missing, make_user, signed_in
-from tests.ledger.factories import make_employer
+from tests.ledger.factories import make_employer, make_record
 
 pytestmark = pytest.mark.django_db
 
@@ -373,8 +373,7 @@ def test_a_clerk_cannot_open_another_county(clerk, period_2020h1):
 
 def test_record_rules_and_versions_come_back_in_chinese(clerk, open_submission):
     employer = make_employer(county="371502")
-    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
-                                           province=employer.province, city=employer.city, county=employer.county)
+    record = make_record(employer, open_submission.period)
     client = signed_in(clerk, api=True)
     url = f"{API}/records/{record.pk}/"
     inconsistent = client.patch(url, {"total_workers": 10, "exposed_workers": 11, "version": 1}, format="json")
@@ -396,8 +395,7 @@ def test_record_rules_and_versions_come_back_in_chinese(clerk, open_submission):
 
 def test_warning_sign_posts_through_the_api(clerk, open_submission):
     employer = make_employer(county="371502")
-    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
-                                           province=employer.province, city=employer.city, county=employer.county)
+    record = make_record(employer, open_submission.period)
     client = signed_in(clerk, api=True)
     url = f"{API}/records/{record.pk}/"
     kept = client.get(url).json()  # a record kept before the posts: both null, and saved back as read
@@ -431,8 +429,7 @@ def test_records_filter_by_period_county_and_employer(clerk, open_submission):
     mine = make_employer(county="371502")
     other = make_employer(county="371502")
     for employer in (mine, other):
-        EmployerRecord.objects.create(employer=employer, period=open_submission.period, province=employer.province,
-                                      city=employer.city, county=employer.county)
+        make_record(employer, open_submission.period)
     client = signed_in(make_user("3715", role=Role.VIEWER), api=True)
     assert client.get(f"{API}/records/", {"period": "2020H1", "county": "371502"}).json()["count"] == 2
     assert client.get(f"{API}/records/", {"period": "2020H2"}).json()["count"] == 0
@@ -461,9 +458,7 @@ def _fill(n: int, period) -> None:
                                         reviewed_by=make_user())
     for i in range(n):
         employer = make_employer(county="371502" if i % 2 else "371521", township="371502001" if i % 2 else None)
-        record = EmployerRecord.objects.create(employer=employer, period=period, province=employer.province,
-                                               city=employer.city, county=employer.county,
-                                               updated_by=None, total_workers=5, exposed_workers=5)
+        record = make_record(employer, period, updated_by=None, total_workers=5, exposed_workers=5)
         record.exposures.create(dust_type=silica, exposed_workers=5)
         Worker.objects.create(employer=employer, name=f"工人{i}", id_number=valid_id(f"370102199001{i:05d}"),
                               post="破碎工", dust_type=silica)

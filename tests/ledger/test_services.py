@@ -8,7 +8,7 @@ from ledger.models import DustType, Employer, EmployerRecord, Industry, Submissi
 from ledger.validation import mask_id_number
 from portal.models import Region, Role
 from tests.factories import make_user
-from tests.ledger.factories import make_employer
+from tests.ledger.factories import make_employer, make_record
 
 pytestmark = pytest.mark.django_db
 
@@ -113,8 +113,7 @@ def test_opening_a_period_carries_the_last_record_forward(clerk, period_2020h1, 
 ])
 def test_inconsistent_counts_are_refused_and_nothing_is_written(clerk, open_submission, data, field):
     employer = make_employer(county="371502")
-    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
-                                           province=employer.province, city=employer.city, county=employer.county)
+    record = make_record(employer, open_submission.period)
     with pytest.raises(ValidationError) as exc:
         services.record_update(actor=clerk, record=record, data=data, expected_version=record.version)
     assert field in exc.value.message_dict
@@ -124,9 +123,7 @@ def test_inconsistent_counts_are_refused_and_nothing_is_written(clerk, open_subm
 
 def test_posts_once_given_cannot_be_cleared_back_to_the_employer_level_count(clerk, open_submission):
     employer = make_employer(county="371502")
-    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
-                                           province=employer.province, city=employer.city, county=employer.county,
-                                           warning_signs=True)
+    record = make_record(employer, open_submission.period, warning_signs=True)
     # A record kept before the posts existed saves without them (and keeps its yes/no answer).
     record = services.record_update(actor=clerk, record=record, data={"serious_hazard_posts": None,
                                     "posts_with_warning_signs": None, "total_workers": 5}, expected_version=1)
@@ -142,8 +139,7 @@ def test_posts_once_given_cannot_be_cleared_back_to_the_employer_level_count(cle
 
 def test_second_save_of_a_stale_version_gets_a_conflict(clerk, open_submission):
     employer = make_employer(county="371502")
-    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
-                                           province=employer.province, city=employer.city, county=employer.county)
+    record = make_record(employer, open_submission.period)
     other_clerk = make_user("371502", role=Role.CLERK)
     services.record_update(actor=other_clerk, record=record, data={"total_workers": 30}, expected_version=1)
     with pytest.raises(services.ConflictError) as exc:
@@ -155,8 +151,7 @@ def test_second_save_of_a_stale_version_gets_a_conflict(clerk, open_submission):
 
 def test_the_approval_flow_and_the_lock(clerk, city_reviewer, province_reviewer, open_submission):
     employer = make_employer(county="371502")
-    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
-                                           province=employer.province, city=employer.city, county=employer.county)
+    record = make_record(employer, open_submission.period)
     services.submission_submit(actor=clerk, submission=open_submission)
     with pytest.raises(ValidationError, match="已锁定"):
         services.record_update(actor=clerk, record=record, data={"total_workers": 5}, expected_version=1)

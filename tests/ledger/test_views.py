@@ -16,7 +16,7 @@ from ledger.models import (
 )
 from portal.models import Department, Region, Role
 from tests.factories import make_user
-from tests.ledger.factories import make_employer
+from tests.ledger.factories import make_employer, make_record
 
 pytestmark = pytest.mark.django_db
 
@@ -96,24 +96,24 @@ def test_the_list_is_a_constant_number_of_queries(client, django_assert_max_num_
         client.get(reverse("ledger:employers"))
 
 
-def test_create_with_a_bad_uscc_shows_the_chinese_message(client):
+def post_new_employer(client, uscc: str, **extra):
+    """A 东昌府区 clerk posts the new-employer form for 新单位 with this code."""
     client.force_login(make_user("371502"))
     county = Region.objects.get(code="371502")
-    response = client.post(reverse("ledger:employer-create"), {
-        "uscc": "91370102000000019A", "name": "新单位", "county": county.pk, "workplace_address": "工业园1号",
+    return client.post(reverse("ledger:employer-create"), {
+        "uscc": uscc, "name": "新单位", "county": county.pk, "workplace_address": "工业园1号",
         "industry": "3011", "size": "small", "ownership": "private", "legal_representative": "张三",
-        "status": "operating"})
+        "status": "operating", **extra})
+
+
+def test_create_with_a_bad_uscc_shows_the_chinese_message(client):
+    response = post_new_employer(client, "91370102000000019A")
     assert response.status_code == 200
     assert "统一社会信用代码校验位错误" in response.content.decode()
 
 
 def test_create_through_the_form(client):
-    client.force_login(make_user("371502"))
-    county = Region.objects.get(code="371502")
-    response = client.post(reverse("ledger:employer-create"), {
-        "uscc": "91370102000000019K", "name": "新单位", "county": county.pk, "workplace_address": "工业园1号",
-        "industry": "3011", "size": "small", "ownership": "private", "legal_representative": "张三",
-        "status": "operating", "in_governance_scope": "on"})
+    response = post_new_employer(client, "91370102000000019K", in_governance_scope="on")
     assert response.status_code == 302
     detail = client.get(response["Location"]).content.decode()
     assert "新单位" in detail and "水泥制造" in detail
@@ -156,8 +156,7 @@ def record_post(record, **changes):
 
 def test_a_stale_record_save_shows_the_conflict(client, clerk, open_submission):
     employer = make_employer(county="371502")
-    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
-                                           province=employer.province, city=employer.city, county=employer.county)
+    record = make_record(employer, open_submission.period)
     services.record_update(actor=make_user("371502"), record=record, data={"total_workers": 30}, expected_version=1)
     client.force_login(clerk)
     response = client.post(reverse("ledger:record-edit", args=[record.pk]),
@@ -170,8 +169,7 @@ def test_a_stale_record_save_shows_the_conflict(client, clerk, open_submission):
 
 def test_editing_a_submitted_period_is_refused(client, clerk, open_submission):
     employer = make_employer(county="371502")
-    record = EmployerRecord.objects.create(employer=employer, period=open_submission.period,
-                                           province=employer.province, city=employer.city, county=employer.county)
+    record = make_record(employer, open_submission.period)
     services.submission_submit(actor=clerk, submission=open_submission)
     client.force_login(clerk)
     response = client.post(reverse("ledger:record-edit", args=[record.pk]), record_post(record, total_workers=40))

@@ -9,10 +9,9 @@ from hypothesis import strategies as st
 
 from ledger.selectors import EmployerFilters, employer_list, missing_choices
 from portal.models import Role
-from targets import services
 from targets.indicators import INDICATORS
 from tests.factories import make_user
-from tests.targets.test_rollups import build_record, period, python_figures, record_values, stored_by_region
+from tests.targets.test_rollups import ledger_recomputed, period, python_figures, record_values, stored_by_region
 
 pytestmark = pytest.mark.django_db
 __all__ = ["period"]  # the fixture, imported for these tests
@@ -22,10 +21,7 @@ __all__ = ["period"]  # the fixture, imported for these tests
 @given(ledger=st.lists(record_values, max_size=20))
 def test_the_list_behind_a_figure_holds_exactly_the_employers_it_counts(period, ledger):
     with transaction.atomic():
-        records = [build_record(period, i, v) for i, v in enumerate(ledger)]
-        for record in records:
-            record.employer.refresh_from_db()
-        services.rollup_recompute_full(period=period)
+        records = ledger_recomputed(period, ledger)
         province = stored_by_region(period).get("37", {})
         viewer = make_user("37", role=Role.VIEWER)
         for indicator in INDICATORS:

@@ -99,6 +99,16 @@ def build_record(period, index, v) -> EmployerRecord:
     return record
 
 
+def ledger_recomputed(period, ledger) -> list[EmployerRecord]:
+    """The random ledger's records, their employers as stored, and the period's rollups
+    recomputed in full."""
+    records = [build_record(period, i, v) for i, v in enumerate(ledger)]
+    for record in records:
+        record.employer.refresh_from_db()
+    services.rollup_recompute_full(period=period)
+    return records
+
+
 def _build_record(period, index, v) -> EmployerRecord:
     employer = make_employer(county=v["county"], industry=v["industry"], name=f"随机{index}",
                              in_governance_scope=v["in_scope"], status=v["status"])
@@ -149,10 +159,7 @@ def period(period_2020h2):
 @given(ledger=st.lists(record_values, max_size=25))
 def test_full_recompute_matches_python(period, ledger):
     with transaction.atomic():
-        records = [build_record(period, i, v) for i, v in enumerate(ledger)]
-        for r in records:
-            r.employer.refresh_from_db()
-        services.rollup_recompute_full(period=period)
+        records = ledger_recomputed(period, ledger)
         expected = expected_by_region(records, period)
         stored = stored_by_region(period)
         # Regions whose every record belongs to a closed employer have no row at all.
