@@ -720,16 +720,26 @@ def decode_signature(data_url: str) -> bytes:
     return raw
 
 
+def _submitted_for_leader(actor: User, inspection: Inspection, *, not_leader: str, draft: str,
+                          signed: str) -> Inspection:
+    """The inspection, locked, for its team leader's step on a submitted checklist (sign or
+    return); each refusal in the step's own words."""
+    inspection = Inspection.objects.select_for_update(no_key=True, of=("self",)).select_related(
+        "assignment__team", "assignment__plan").get(pk=inspection.pk)
+    if inspection.assignment.team.leader_id != actor.pk:
+        raise PermissionDenied(not_leader)
+    if inspection.status == InspectionStatus.DRAFT:
+        raise ValidationError(draft)
+    if inspection.status == InspectionStatus.SIGNED:
+        raise ValidationError(signed)
+    return inspection
+
+
 @transaction.atomic
 def inspection_sign(*, actor: User, inspection: Inspection, signature: str, highlights: str | None = None,
                     problems: str | None = None) -> Inspection:
-    inspection = Inspection.objects.select_for_update(no_key=True, of=("self",)).select_related("assignment__team").get(pk=inspection.pk)
-    if inspection.assignment.team.leader_id != actor.pk:
-        raise PermissionDenied(_("只有检查组组长可以审阅签字。"))
-    if inspection.status == InspectionStatus.DRAFT:
-        raise ValidationError(_("检查表尚未提交，组长不能签字。"))
-    if inspection.status == InspectionStatus.SIGNED:
-        raise ValidationError(_("检查表已签字锁定。"))
+    inspection = _submitted_for_leader(actor, inspection, not_leader=_("只有检查组组长可以审阅签字。"),
+                                       draft=_("检查表尚未提交，组长不能签字。"), signed=_("检查表已签字锁定。"))
     decode_signature(signature)
     with audit(actor, AuditAction.INSPECTION_SIGN, inspection=inspection.pk):
         if highlights is not None:
@@ -747,14 +757,8 @@ def inspection_sign(*, actor: User, inspection: Inspection, signature: str, high
 def inspection_return(*, actor: User, inspection: Inspection, reason: str) -> Inspection:
     """The leader sends a submitted checklist back to the team to correct answers; the team
     resubmits it as usual."""
-    inspection = Inspection.objects.select_for_update(no_key=True, of=("self",)).select_related(
-        "assignment__team", "assignment__plan").get(pk=inspection.pk)
-    if inspection.assignment.team.leader_id != actor.pk:
-        raise PermissionDenied(_("只有检查组组长可以退回修改。"))
-    if inspection.status == InspectionStatus.DRAFT:
-        raise ValidationError(_("检查表尚未提交，无需退回。"))
-    if inspection.status == InspectionStatus.SIGNED:
-        raise ValidationError(_("检查表已签字锁定，不能退回修改。"))
+    inspection = _submitted_for_leader(actor, inspection, not_leader=_("只有检查组组长可以退回修改。"),
+                                       draft=_("检查表尚未提交，无需退回。"), signed=_("检查表已签字锁定，不能退回修改。"))
     # Otherwise the team could not change or resubmit it: it would stay a draft for good.
     plan = inspection.assignment.plan
     if plan.status != PlanStatus.OPEN or not plan.in_window():

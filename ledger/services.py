@@ -146,15 +146,21 @@ def clean_employer_data(data: dict, *, instance: Employer | None = None, actor: 
     return cleaned
 
 
+def _set_fields(instance, fields, cleaned: dict) -> None:
+    """Copy the cleaned `fields` onto the row; a blank value of a column that cannot be null
+    takes the column's default."""
+    for field in fields:
+        value = cleaned.get(field)
+        model_field = instance._meta.get_field(field)
+        if value is None and not model_field.null and not model_field.is_relation:
+            value = model_field.get_default()
+        setattr(instance, field, value)
+
+
 def _assign(employer: Employer, cleaned: dict) -> None:
     """Copy cleaned fields; denormalize the region keys from the county (its parent is a city,
     its grandparent a province) and the key-industry group from the industry."""
-    for field in EMPLOYER_FIELDS:
-        value = cleaned.get(field)
-        model_field = Employer._meta.get_field(field)
-        if value is None and not model_field.null and not model_field.is_relation:
-            value = model_field.get_default()
-        setattr(employer, field, value)
+    _set_fields(employer, EMPLOYER_FIELDS, cleaned)
     city = employer.county.parent
     employer.city_id, employer.province_id = city.pk, city.parent_id
     employer.key_group = key_group_of(employer.industry.code)
@@ -717,12 +723,7 @@ def worker_save(*, actor: User, employer: Employer, data: dict, worker: Worker |
             worker = Worker.objects.select_for_update(no_key=True, of=("self",)).get(pk=worker.pk, employer=employer)
             _check_version(worker, expected_version, cleaned, WORKER_FIELDS)
             worker.version += 1
-        for field in WORKER_FIELDS:
-            value = cleaned.get(field)
-            model_field = Worker._meta.get_field(field)
-            if value is None and not model_field.null and not model_field.is_relation:
-                value = model_field.get_default()
-            setattr(worker, field, value)
+        _set_fields(worker, WORKER_FIELDS, cleaned)
         worker.save()
     return worker
 
