@@ -12,6 +12,7 @@ from ledger.models import EmployerRecord, ReportingPeriod
 from portal.models import Region, Role
 from targets import services
 from tests.e2e.conftest import login, logout
+from tests.e2e.steps import reload_until_shown
 from tests.factories import PASSWORD, make_user
 from tests.ledger.factories import make_employer
 
@@ -65,9 +66,4 @@ def test_a_clerks_edit_reaches_the_city_dashboard_through_the_worker(page, ledge
     make_user("3715", role=Role.VIEWER, username="city_viewer")
     login(page, "city_viewer", PASSWORD)
     cell = page.get_by_test_id("row-371502").locator("td[data-indicator=declaration]")
-    for _ in range(30):
-        page.goto("/dashboard/?region=3715&period=2020H1")
-        if "33.3%" in cell.inner_text():
-            break
-        page.wait_for_timeout(500)
-    expect(cell).to_contain_text("33.3%")
+    reload_until_shown(page, "/dashboard/?region=3715&period=2020H1", cell, "33.3%", tries=30)

@@ -8,9 +8,9 @@ from playwright.sync_api import expect
 
 from inspections.models import Answer, InspectionStatus, Photo
 from tests.e2e.conftest import draw_signature, login, logout, wait_until
-from tests.e2e.tablet import open_unannounced_checklist
+from tests.e2e.steps import answer_everything, open_unannounced_checklist
 from tests.factories import PASSWORD
-from tests.inspections.factories import PNG, make_world
+from tests.inspections.factories import make_world
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -42,20 +42,7 @@ def test_offline_filling_survives_reload_syncs_and_leader_signs(tablet_page):
     page.context.set_offline(True)
     page.route("**/*", lambda route: route.abort())
     expect(page.get_by_test_id("network-state")).to_have_text("离线")
-    for number, item in items.items():
-        if number == "1.3":
-            continue  # left blank on purpose: 不得空项
-        if item.answer_type == "yes_no_na":
-            page.get_by_test_id(f"answer-{number}-yes").click()
-        elif item.answer_type == "number":
-            page.get_by_test_id(f"answer-{number}").fill("12")
-            page.get_by_test_id(f"answer-{number}").press("Tab")
-        elif item.answer_type == "text":
-            page.get_by_test_id(f"answer-{number}").fill("现场除尘设施运行正常")
-            page.get_by_test_id(f"answer-{number}").press("Tab")
-        elif item.answer_type == "photo":
-            page.get_by_test_id(f"answer-{number}").set_input_files(
-                files=[{"name": "site.png", "mimeType": "image/png", "buffer": PNG}])
+    answer_everything(page, items, skip={"1.3"})  # 1.3 left blank on purpose: 不得空项
     page.get_by_test_id("note-1.5").fill("二号车间风机运行")
     page.get_by_test_id("note-1.5").press("Tab")
     wait_until(page, OUTBOX_HAS_NOTE)

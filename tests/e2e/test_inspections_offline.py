@@ -7,9 +7,9 @@ from playwright.sync_api import expect
 
 from inspections.models import Answer, Inspection, InspectionStatus, Photo
 from tests.e2e.conftest import browser_context, close_context, login, wait_until
-from tests.e2e.tablet import member_with_unannounced
+from tests.e2e.steps import answer_everything, member_with_unannounced
 from tests.factories import PASSWORD
-from tests.inspections.factories import PNG, make_world
+from tests.inspections.factories import make_world
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -42,24 +42,6 @@ def go_online(page):
     page.context.set_offline(False)
 
 
-def answer_everything(page, items):
-    for number, item in items.items():
-        if item.answer_type == "yes_no_na":
-            page.get_by_test_id(f"answer-{number}-yes").click()
-        elif item.answer_type in ("number", "rate"):
-            page.get_by_test_id(f"answer-{number}").fill("12")
-            page.get_by_test_id(f"answer-{number}").press("Tab")
-        elif item.answer_type == "text":
-            page.get_by_test_id(f"answer-{number}").fill("现场除尘设施运行正常")
-            page.get_by_test_id(f"answer-{number}").press("Tab")
-        elif item.answer_type == "single_choice":
-            page.get_by_test_id(f"answer-{number}-1").click()
-        elif item.answer_type == "photo":
-            page.get_by_test_id(f"answer-{number}").set_input_files(
-                files=[{"name": "site.png", "mimeType": "image/png", "buffer": PNG}])
-            expect(page.get_by_test_id(f"photos-{number}").get_by_test_id("photo-meta")).to_contain_text("36.43441")
-
-
 def test_offline_task_list_checklist_and_queued_submit(field_tablet):
     page = field_tablet
     _w, assignment, items = member_with_unannounced(page)
@@ -78,7 +60,7 @@ def test_offline_task_list_checklist_and_queued_submit(field_tablet):
     wait_until(page, READY)
     expect(page.get_by_test_id("fill-target")).to_have_text("长春某水泥有限公司")
     expect(page.get_by_test_id("network-state")).to_have_text("离线")
-    answer_everything(page, items)
+    answer_everything(page, items, photo_meta="36.43441")
     page.fill("#highlights", "建立了职业健康管理机构")
     page.get_by_test_id("submit-inspection").click()
     expect(page.get_by_test_id("submit-queued")).to_be_visible()

@@ -14,29 +14,29 @@ from ledger.demo import demo_uscc
 from ledger.models import EmployerRecord, ReportingPeriod
 from portal.models import Department, Region, Role
 from targets import services as target_services
-from tests.e2e.conftest import login, logout
+from tests.e2e.conftest import login
+from tests.e2e.steps import reload_until_shown, switch_user
 from tests.factories import PASSWORD, make_user
 from tests.ledger.factories import make_employer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def switch_user(page, username):
-    logout(page)
-    login(page, username, PASSWORD)
+DASHBOARD = "/dashboard/?region=37&period=2020H1"
+
+
+def insurance_cell(page):
+    """聊城市's injury-insurance rate on 山东省's 2020H1 dashboard."""
+    return page.get_by_test_id("row-3715").locator("td[data-indicator=injury_insurance]")
 
 
 def insurance_cell_text(page) -> str:
-    page.goto("/dashboard/?region=37&period=2020H1")
-    return page.get_by_test_id("row-3715").locator("td[data-indicator=injury_insurance]").inner_text()
+    page.goto(DASHBOARD)
+    return insurance_cell(page).inner_text()
 
 
 def wait_for_rate(page, rate: str) -> None:
-    for _ in range(40):
-        if rate in insurance_cell_text(page):
-            return
-        page.wait_for_timeout(500)
-    assert rate in insurance_cell_text(page)
+    reload_until_shown(page, DASHBOARD, insurance_cell(page), rate)
 
 
 def test_the_hrss_story(page, tmp_path, reference_data, celery_worker_process):

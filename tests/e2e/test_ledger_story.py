@@ -12,7 +12,8 @@ from ledger.columns import DATA_START_ROW, HEADERS
 from ledger.demo import demo_uscc
 from ledger.models import Employer, EmployerRecord, ReportingPeriod
 from portal.models import Role
-from tests.e2e.conftest import login, logout
+from tests.e2e.conftest import login
+from tests.e2e.steps import switch_user
 from tests.factories import PASSWORD, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -37,11 +38,6 @@ def fill_template(template_path, target_path, rows) -> None:
         for column, value in enumerate(row, start=1):
             sheet.cell(row=DATA_START_ROW + offset, column=column, value=value)
     workbook.save(target_path)
-
-
-def switch_user(page, username):
-    logout(page)
-    login(page, username, PASSWORD)
 
 
 def submit_dongchangfu_2020h1(page):

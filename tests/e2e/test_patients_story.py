@@ -16,6 +16,7 @@ from patients.models import Patient
 from portal.models import Department, Region, Role
 from targets import services as target_services
 from tests.e2e.conftest import login, logout
+from tests.e2e.steps import reload_until_shown
 from tests.factories import PASSWORD, make_user
 from tests.ledger.factories import make_employer
 
@@ -116,9 +117,4 @@ def test_a_patient_from_filing_to_the_provincial_dashboard(page, story, celery_w
     logout(page)
 
     login(page, "province_viewer", PASSWORD)
-    for _ in range(40):
-        page.goto("/dashboard/?region=37&period=2020H2")
-        if "50.5%" in filing.inner_text():
-            break
-        page.wait_for_timeout(500)
-    expect(filing).to_contain_text("50.5%")
+    reload_until_shown(page, "/dashboard/?region=37&period=2020H2", filing, "50.5%")

@@ -15,16 +15,12 @@ from inspections.models import ChecklistKind, Finding, Severity
 from ledger import services as ledger_services
 from ledger.models import ReportingPeriod
 from portal.models import Region, Role
-from tests.e2e.conftest import login, logout
+from tests.e2e.conftest import login
+from tests.e2e.steps import switch_user
 from tests.factories import PASSWORD, make_user
 from tests.inspections.factories import load_checklists
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def switch_user(page, username):
-    logout(page)
-    login(page, username, PASSWORD)
 
 
 def test_the_work_list_story(page, reference_data, celery_worker_process):

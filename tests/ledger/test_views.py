@@ -243,12 +243,16 @@ def test_reviewers_are_offered_only_the_actions_their_level_may_take(client, cle
     assert buttons(province_reviewer) == {"accept", "return"}
 
 
-def test_completeness_states(client, clerk, period_2020h1):
+def submit_dongchangfu(clerk, period, submitted_at: datetime.datetime) -> None:
+    """东昌府区's ledger for the period, submitted by the clerk and dated `submitted_at`."""
     county = Region.objects.get(code="371502")
-    submission = services.period_open_county(actor=clerk, period=period_2020h1, county=county)
+    submission = services.period_open_county(actor=clerk, period=period, county=county)
     services.submission_submit(actor=clerk, submission=submission)
-    CountySubmission.objects.filter(pk=submission.pk).update(
-        submitted_at=datetime.datetime(2020, 7, 20, 10, tzinfo=datetime.UTC))
+    CountySubmission.objects.filter(pk=submission.pk).update(submitted_at=submitted_at)
+
+
+def test_completeness_states(client, clerk, period_2020h1):
+    submit_dongchangfu(clerk, period_2020h1, datetime.datetime(2020, 7, 20, 10, tzinfo=datetime.UTC))
     client.force_login(make_user("3715", role=Role.VIEWER))
     body = client.get(reverse("ledger:completeness"), {"period": "2020H1"}).content.decode()
     assert 'data-testid="state-371502">逾期报送' in body
@@ -256,11 +260,7 @@ def test_completeness_states(client, clerk, period_2020h1):
 
 
 def test_a_city_deadline_applies_to_its_counties(client, clerk, city_reviewer, period_2020h1):
-    county = Region.objects.get(code="371502")
-    submission = services.period_open_county(actor=clerk, period=period_2020h1, county=county)
-    services.submission_submit(actor=clerk, submission=submission)
-    CountySubmission.objects.filter(pk=submission.pk).update(
-        submitted_at=datetime.datetime(2020, 7, 12, 10, tzinfo=datetime.UTC))
+    submit_dongchangfu(clerk, period_2020h1, datetime.datetime(2020, 7, 12, 10, tzinfo=datetime.UTC))
     client.force_login(make_user("3715", role=Role.VIEWER))
     assert 'data-testid="state-371502">按时报送' in client.get(
         reverse("ledger:completeness"), {"period": "2020H1"}).content.decode()
