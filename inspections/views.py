@@ -56,6 +56,10 @@ def _assignment(request, pk) -> Assignment:
     return found_or_404(selectors.assignment_get, _("检查任务不存在或您无权查看。"), actor=request.user, pk=pk)
 
 
+def _finding(request, pk) -> Finding:
+    return found_or_404(selectors.finding_get, _("检查发现的问题不存在或您无权查看。"), actor=request.user, pk=pk)
+
+
 def _managed_plan(request, pk) -> InspectionPlan:
     """A plan the user manages. A plan they only see (an assignment in their county) answers 403:
     its teams, the unannounced ones included, are not theirs to list."""
@@ -298,10 +302,7 @@ def signature(request, pk):
 @requires(C.INSPECTION_VIEW)
 def evidence(request, pk, evidence_pk):
     """Rectification evidence: as visible as its finding."""
-    try:
-        finding = selectors.finding_get(actor=request.user, pk=pk)
-    except Finding.DoesNotExist:
-        raise Http404 from None
+    finding = _finding(request, pk)
     item = get_object_or_404(finding.evidence.all(), pk=evidence_pk)
     return stored_file_response(item.file.name)
 
@@ -413,10 +414,7 @@ def finding_list(request):
 
 @requires(C.INSPECTION_VIEW)
 def finding_detail(request, pk):
-    try:
-        finding = selectors.finding_get(actor=request.user, pk=pk)
-    except Finding.DoesNotExist:
-        raise Http404 from None
+    finding = _finding(request, pk)
     rectify_form = RectifyForm()
     review_form = ReviewForm()
     if request.method == "POST":
