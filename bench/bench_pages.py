@@ -123,6 +123,11 @@ def main() -> None:
     assert CountySubmission.objects.get(period=record.period, county=record.county).status == SubmissionStatus.DRAFT
     url = f"/ledger/records/{record.pk}/edit/"
     report("record form, county clerk", lambda: clerk.get(url))
+    from django.test import override_settings  # clears the cached form renderer on entry and exit
+
+    with override_settings(FORM_RENDERER="django.forms.renderers.DjangoTemplates"):
+        report("record form, county clerk, widgets through the Django template engine (before 7da93cb)",
+               lambda: clerk.get(url))
 
     def save():
         # The form as the page shows it now (its version changes with every save), submitted unchanged.
