@@ -67,13 +67,15 @@ def metrics_text() -> tuple[bytes, str]:
 
         registry = REGISTRY
     extra = CollectorRegistry()
-    queue = Gauge("pneumo_celery_queue_length", "Tasks waiting in the Celery queue", registry=extra)
+    queue = Gauge("pneumo_celery_queue_length", "Tasks waiting in the Celery queues (default and exports)",
+                  registry=extra)
     lag = Gauge("pneumo_rollup_lag_seconds", "Age of the oldest dirty rollup mark (0: none)", registry=extra)
     try:
-        from portal.celery import app
+        from portal.celery import app, export_queue
 
         with app.connection_for_read() as conn:
-            queue.set(conn.default_channel.client.llen(settings.CELERY_TASK_DEFAULT_QUEUE))
+            redis = conn.default_channel.client
+            queue.set(redis.llen(settings.CELERY_TASK_DEFAULT_QUEUE) + redis.llen(export_queue()))
     except Exception as exc:  # noqa: BLE001 - the broker is down: leave the gauge out
         log.warning("metrics: queue length unavailable: %s", type(exc).__name__)
     from targets.models import DirtyCounty

@@ -265,6 +265,7 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # keep trying while Redis is away
 # An unacknowledged task (its worker killed) is redelivered after this long.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PNEUMO_CELERY_QUEUE", "pneumo")
+CELERY_TASK_ROUTES = ("portal.celery.route_task",)  # exports on a queue of their own
 # Synced into django-celery-beat's tables by its DatabaseScheduler at beat start.
 CELERY_BEAT_SCHEDULE = {
     "nightly-rollup-recompute": {

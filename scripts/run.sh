@@ -35,7 +35,10 @@ export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-var/metrics}"
 rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 supervise worker env PNEUMO_DB_POOL=0 PNEUMO_DB_APPLICATION_NAME=pneumo-worker \
-  $PY/celery -A portal worker --loglevel=INFO --concurrency=2 -Q "${PNEUMO_CELERY_QUEUE:-pneumo}"
+  $PY/celery -A portal worker --loglevel=INFO --concurrency=2 -Q "${PNEUMO_CELERY_QUEUE:-pneumo}" -n "worker@%h"
+# Exports on their own queue and worker, one at a time, so they never hold up a rollup (portal/celery.py).
+supervise exports env PNEUMO_DB_POOL=0 PNEUMO_DB_APPLICATION_NAME=pneumo-exports \
+  $PY/celery -A portal worker --loglevel=INFO --concurrency=1 -Q "${PNEUMO_CELERY_QUEUE:-pneumo}-exports" -n "exports@%h"
 supervise beat env PNEUMO_DB_POOL=0 PNEUMO_DB_APPLICATION_NAME=pneumo-beat $PY/celery -A portal beat --loglevel=INFO
 supervise web env PNEUMO_DB_APPLICATION_NAME=pneumo-web \
   $PY/gunicorn --bind "127.0.0.1:$PORT"  # workers and threads: gunicorn.conf.py

@@ -12,7 +12,7 @@ from django.db import connection
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    from portal.celery import app
+    from portal.celery import app, export_queue
 
     log_path = tmp_path_factory.mktemp("celery") / "worker.log"
     env = {
@@ -31,7 +31,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     cache.delete(ROLLUP_QUEUED_KEY)  # a flag left by earlier tests would hold back the first enqueue
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue, "--pool=solo",
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", f"{queue},{export_queue()}", "--pool=solo",
              "--hostname", f"test-{os.getpid()}@%h", "--loglevel=INFO", "--without-mingle", "--without-gossip"],
             cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
