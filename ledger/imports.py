@@ -93,6 +93,15 @@ class _Problem(Exception):
     """A cell's value is wrong; the message says how."""
 
 
+def _checked(check, *args, **kwargs):
+    """`check(*args, **kwargs)`: the forms' and the API's rule for a value, its ValidationError
+    turned into the cell's problem."""
+    try:
+        return check(*args, **kwargs)
+    except ValidationError as exc:
+        raise _Problem(exc.messages[0]) from None
+
+
 # ---- Lookups (a constant number of queries) -----------------------------------------------------
 
 
@@ -169,10 +178,7 @@ def _int(value) -> int:
         raise _Problem(_("应为整数，不能是日期（请把单元格格式设为“常规”或“数值”）"))
     else:
         raise _Problem(_("应为整数"))
-    try:
-        return check_count(number)
-    except ValidationError as exc:
-        raise _Problem(exc.messages[0]) from None
+    return _checked(check_count, number)
 
 
 def _bool(value) -> bool:
@@ -206,10 +212,7 @@ def _date(value, today: datetime.date) -> datetime.date:
         raise _Problem(_("日期格式不正确（单元格里是数字，请填写 YYYY-MM-DD 或设为日期格式）"))
     else:
         raise _Problem(_("日期格式不正确"))
-    try:
-        return check_past_date(day)
-    except ValidationError as exc:
-        raise _Problem(exc.messages[0]) from None
+    return _checked(check_past_date, day)
 
 
 # ---- Parsing the file (no database writes, no per-row queries) -----------------------------------
@@ -437,20 +440,14 @@ def _parse_plain(parser: _Parser, value, column) -> str:
 
 
 def _parse_text(parser: _Parser, value, column) -> str:
-    try:
-        text = check_text(_text(value), max_length=column.max_length, multiline=column.multiline)
-    except ValidationError as exc:
-        raise _Problem(exc.messages[0]) from None
+    text = _checked(check_text, _text(value), max_length=column.max_length, multiline=column.multiline)
     if column.required and not text:
         raise _Problem(_("必填项未填写"))
     return text
 
 
 def _parse_phone(parser: _Parser, value, column) -> str:
-    try:
-        return clean_phone(_text(value))
-    except ValidationError as exc:
-        raise _Problem(exc.messages[0]) from None
+    return _checked(clean_phone, _text(value))
 
 
 def _parse_choice(parser: _Parser, value, column) -> str:
@@ -498,17 +495,11 @@ def _parse_uscc(parser: _Parser, value, column) -> str:
     if (len(text) == 18 and text[:8].isdigit() and all(c in USCC_ALPHABET for c in text[8:])
             and uscc_number.calc_check_digit(text) == text[-1]):
         return text
-    try:
-        return clean_uscc(text)
-    except ValidationError as exc:
-        raise _Problem(exc.messages[0]) from None
+    return _checked(clean_uscc, text)
 
 
 def _parse_registration_number(parser: _Parser, value, column) -> str:
-    try:
-        return clean_registration_number(_text(value))
-    except ValidationError as exc:
-        raise _Problem(exc.messages[0]) from None
+    return _checked(clean_registration_number, _text(value))
 
 
 BY_KIND = {Kind.INT: _parse_int, Kind.BOOL: _parse_bool, Kind.DATE: _parse_date, Kind.TEXT: _parse_text}
