@@ -396,22 +396,19 @@ class _Parser:
         return [[dust_id, number] for dust_id, number in seen.items() if number]
 
     def check_duplicates(self) -> None:
-        first_uscc: dict[str, int] = {}
-        first_regno: dict[str, int] = {}
+        """A USCC or an old registration number on a second row: the row it first stood on."""
+        identifiers = [("uscc", USCC, _("与第%(n)s行的统一社会信用代码重复，同一单位只能填一行")),
+                       ("registration_number", REGNO, _("与第%(n)s行的旧工商注册号重复"))]
+        first_row: dict[str, dict[str, int]] = {column: {} for column, _index, _message in identifiers}
         for parsed in self.parsed.rows:
-            row, uscc, regno = parsed[ROW], parsed[USCC], parsed[REGNO]
-            if uscc:
-                if uscc in first_uscc:
-                    self.fail(row, "uscc", uscc, _("与第%(n)s行的统一社会信用代码重复，同一单位只能填一行") % {
-                        "n": first_uscc[uscc]})
+            for column, index, message in identifiers:
+                value, seen = parsed[index], first_row[column]
+                if not value:
+                    continue
+                if value in seen:
+                    self.fail(parsed[ROW], column, value, message % {"n": seen[value]})
                 else:
-                    first_uscc[uscc] = row
-            if regno:
-                if regno in first_regno:
-                    self.fail(row, "registration_number", regno, _("与第%(n)s行的旧工商注册号重复") % {
-                        "n": first_regno[regno]})
-                else:
-                    first_regno[regno] = row
+                    seen[value] = parsed[ROW]
 
 
 class _Unknown:
