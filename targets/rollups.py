@@ -69,8 +69,9 @@ class Step:
     few hundred rows handed to the SELECT as JSON (%(ledger)s, read by LEDGER_ROWS). In one
     statement with the labelling and JSON building, PostgreSQL JIT-compiled those expressions
     too, for the half-million groups it expects at 1,000,000 employers (there are a few hundred):
-    the bare query has 60 functions to compile, the combined SELECT 147. Alone, the aggregate
-    compiles as the bare query does, and what follows is estimated too cheap to compile."""
+    the bare query compiled 156 functions over its three processes, the combined SELECT 299, and
+    the full recompute took 1.26-1.43x the bare query. Alone, the aggregate compiles as the bare
+    query does, and what follows is estimated too cheap to compile (1.08x)."""
 
     select: str
     upsert: str
