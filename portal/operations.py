@@ -34,10 +34,20 @@ def _redis() -> bool:
     return cache.get("portal:readyz") == 1
 
 
+def queues_served(active_queues: dict | None) -> bool:
+    """Whether the workers' replies to `inspect().active_queues()` cover the default queue and the
+    exports' (portal.celery.export_queue): with only one served, saves' rollups or exports would
+    wait for good while a plain ping said ready."""
+    from portal.celery import export_queue
+
+    served = {queue["name"] for queues in (active_queues or {}).values() for queue in queues}
+    return {settings.CELERY_TASK_DEFAULT_QUEUE, export_queue()} <= served
+
+
 def _worker() -> bool:
     from portal.celery import app
 
-    return bool(app.control.ping(timeout=settings.PNEUMO_READY_WORKER_TIMEOUT))
+    return queues_served(app.control.inspect(timeout=settings.PNEUMO_READY_WORKER_TIMEOUT).active_queues())
 
 
 def _beat() -> bool:

@@ -421,7 +421,7 @@ LOGGING = {
     },
 }
 
-# How long /readyz waits for a Celery worker to answer its ping (seconds).
+# How long /readyz waits for the Celery workers to say which queues they serve (seconds).
 PNEUMO_READY_WORKER_TIMEOUT = float(os.environ.get("PNEUMO_READY_WORKER_TIMEOUT", "1.0"))
 
 # Who may read /metrics (Prometheus): addresses, comma-separated.

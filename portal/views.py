@@ -264,9 +264,9 @@ def region_edit(request, code: str):
 @public
 def readyz(request):
     """For compose healthchecks and a load balancer: can this node do its work? The database
-    answers, Redis answers, a Celery worker answers a ping, and beat ran within 15 minutes (its
-    dirty-rollup sweep runs every 5). 503 with the failing checks otherwise; no details beyond
-    ok/failed, since the URL is public."""
+    answers, Redis answers, Celery workers serve the default and the exports queue, and beat ran
+    within 15 minutes (its dirty-rollup sweep runs every 5). 503 with the failing checks
+    otherwise; no details beyond ok/failed, since the URL is public."""
     from portal.operations import readiness
 
     checks = readiness()

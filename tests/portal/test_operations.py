@@ -94,3 +94,22 @@ def test_metrics_are_served_to_the_monitoring_host_only(client):
                  "pneumo_after_commit_failures_total"):
         assert name in body, name
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 403
+
+
+def test_the_worker_check_needs_both_queues_served(settings):
+    from portal.celery import export_queue
+    from portal.operations import queues_served
+
+    default = settings.CELERY_TASK_DEFAULT_QUEUE
+    assert queues_served({"worker@a": [{"name": default}], "exports@a": [{"name": export_queue()}]})
+    assert queues_served({"solo@a": [{"name": default}, {"name": export_queue()}]})
+    assert not queues_served({"worker@a": [{"name": default}]})  # no exports worker: exports never run
+    assert not queues_served({"exports@a": [{"name": export_queue()}]})  # saves' rollups would never run
+    assert not queues_served(None)  # no worker answered
+
+
+def test_readyz_counts_a_real_worker_serving_both_queues(celery_worker_process, settings):
+    from portal.operations import _worker
+
+    settings.PNEUMO_READY_WORKER_TIMEOUT = 3  # the suite's 0.1 s is for pages that expect no worker
+    assert _worker()
