@@ -21,7 +21,8 @@ worker and the views find them without importing every app here). The views are 
 The state of a background export (who asked, pending/done/failed, rows written) is in the cache
 for a day under its token; the file in storage under `exports/` until the nightly purge. A
 pending export that shows no sign of life for `STALE_SECONDS` (its worker died, the queue was
-lost) is reported as failed.
+lost, it waited behind other exports) is reported as failed, and a worker that reaches it after
+that does not write it: the user is never told "failed" for a file that then appears.
 """
 
 from __future__ import annotations
@@ -133,9 +134,12 @@ def state_get(token: str, user: User) -> dict | None:
     kind = kind_get(state.get("kind", ""))
     if kind is None or not has_capability(user, kind.capability):
         return None
-    if state.get("status") == "pending" and time.time() - state.get("seen", 0) > STALE_SECONDS:
-        state = {**state, "status": "failed"}
-    return state
+    return {**state, "status": "failed"} if _given_up(state) else state
+
+
+def _given_up(state: dict) -> bool:
+    """A pending export without a sign of life for STALE_SECONDS: its page says it failed."""
+    return state.get("status") == "pending" and time.time() - state.get("seen", 0) > STALE_SECONDS
 
 
 def start(*, kind: ExportKind, actor: User, params: dict, prepared: Prepared) -> str:
@@ -165,6 +169,9 @@ def counted(rows: Iterable, token: str, state: dict):
 def run(token: str, kind_name: str, user_id: int, params: dict, language: str | None = None) -> None:
     """What the worker does: write the export to storage and record where, or that it failed."""
     state = cache.get(state_key(token)) or {"user": user_id, "kind": kind_name, "status": "pending"}
+    if _given_up(state):  # queued too long: the page has told the user it failed, so it stays failed
+        _save(token, {**state, "status": "failed"})
+        return
     try:
         kind = kind_get(kind_name)
         user = User.objects.get(pk=user_id)

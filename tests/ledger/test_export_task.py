@@ -49,7 +49,8 @@ def test_the_export_records_its_progress_as_it_writes(monkeypatch):
 @pytest.mark.django_db
 def test_an_export_the_worker_could_not_write_is_reported_as_failed(client, clerk, ledger):  # noqa: F811
     token = "failing" + uuid.uuid4().hex
-    cache.set(exports.state_key(token), {"user": clerk.pk, "kind": "ledger", "status": "pending", "rows": 2}, 600)
+    cache.set(exports.state_key(token), {"user": clerk.pk, "kind": "ledger", "status": "pending", "rows": 2,
+                                         "seen": time.time()}, 600)  # as exports.start saves it
     with pytest.raises(PermissionDenied):  # the region left the user's scope before the worker ran
         exports.run(token, "ledger", clerk.pk, {"region": "371521"})
     client.force_login(clerk)
@@ -79,3 +80,15 @@ def test_with_redis_down_a_large_export_says_it_failed(reference_data, client, c
     body = response.content.decode()
     assert response.status_code == 200 and 'data-status="failed"' in body and "导出失败" in body
     assert "export-download" not in body and "hx-get" not in body
+
+
+@pytest.mark.django_db
+def test_an_export_reached_after_its_page_said_failed_is_not_written(clerk, ledger, monkeypatch):  # noqa: F811
+    token = "late" + uuid.uuid4().hex
+    cache.set(exports.state_key(token), {"user": clerk.pk, "kind": "ledger", "status": "pending", "rows": 2,
+                                         "seen": time.time() - exports.STALE_SECONDS - 5}, 600)
+    assert exports.state_get(token, clerk)["status"] == "failed"  # what the page shows
+    exports.run(token, "ledger", clerk.pk, {"period": "2020H1"})  # the worker reaches it at last
+    state = cache.get(exports.state_key(token))
+    assert state["status"] == "failed" and "path" not in state
+    assert exports.state_get(token, clerk)["status"] == "failed"
