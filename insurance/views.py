@@ -94,7 +94,8 @@ def handover_detail(request, pk: int):
 @requires(C.INSURANCE_VIEW)
 def handover_roster(request, pk: int, employer_pk: int):
     handover = _handover_or_404(request, pk)
-    employer, workers = found_or_404(selectors.handover_roster, _("该单位不在此次移交的台帐中。"), actor=request.user, handover=handover, employer_pk=employer_pk)
+    employer, workers = found_or_404(selectors.handover_roster, _("该单位不在此次移交的台帐中。"),
+                                     actor=request.user, handover=handover, employer_pk=employer_pk)
     return render(request, "insurance/handover_roster.html",
                   {"handover": handover, "employer": employer, "workers": workers})
 

@@ -115,8 +115,8 @@ def ledger_prepare(actor: User, params) -> Prepared:
     return Prepared(count=result.count, filename=export_filename(result), write=write)
 
 
-LEDGER = ExportKind(name="ledger", title=gettext_lazy("导出台帐"), unit=gettext_lazy("个单位"), capability=Capability.LEDGER_VIEW,
-                    prepare=ledger_prepare)
+LEDGER = ExportKind(name="ledger", title=gettext_lazy("导出台帐"), unit=gettext_lazy("个单位"),
+                    capability=Capability.LEDGER_VIEW, prepare=ledger_prepare)
 
 
 def roster_prepare(actor: User, params) -> Prepared:

@@ -17,8 +17,8 @@ from portal.scoping import Capability, scope_for
 from portal.workbook import new_workbook
 
 AUDIT_EXPORT_MAX = 10_000
-AUDIT_HEADERS = [gettext_lazy("时间"), gettext_lazy("操作人"), gettext_lazy("来源地址"), gettext_lazy("对象类型"), gettext_lazy("对象"), gettext_lazy("操作"),
-                 gettext_lazy("事由"), gettext_lazy("修改内容")]
+AUDIT_HEADERS = [gettext_lazy("时间"), gettext_lazy("操作人"), gettext_lazy("来源地址"), gettext_lazy("对象类型"),
+                 gettext_lazy("对象"), gettext_lazy("操作"), gettext_lazy("事由"), gettext_lazy("修改内容")]
 
 
 def iso_date(text: str) -> datetime.date | None:
@@ -65,5 +65,5 @@ def audit_prepare(actor: User, params) -> Prepared:
             history.audit_search(actor=actor, filters=filters, limit=AUDIT_EXPORT_MAX))))
 
 
-AUDIT = ExportKind(name="audit", title=gettext_lazy("导出审计记录"), unit=gettext_lazy("条"), capability=Capability.USERS_MANAGE,
-                   prepare=audit_prepare)
+AUDIT = ExportKind(name="audit", title=gettext_lazy("导出审计记录"), unit=gettext_lazy("条"),
+                   capability=Capability.USERS_MANAGE, prepare=audit_prepare)
