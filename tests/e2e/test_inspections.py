@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from inspections.models import Answer, InspectionStatus, Photo
 from tests.e2e.conftest import draw_signature, login, logout, wait_until
-from tests.e2e.steps import answer_everything, open_unannounced_checklist
+from tests.e2e.steps import answer_everything, open_unannounced_checklist, switch_user
 from tests.factories import PASSWORD
 from tests.inspections.factories import make_world
 
@@ -84,9 +84,11 @@ def test_offline_filling_survives_reload_syncs_and_leader_signs(tablet_page):
     page.get_by_test_id("submit-inspection").click()
     expect(page.get_by_test_id("report-status")).to_have_text("已提交")
 
-    # The leader reviews and signs with a drawn signature.
-    page.context.clear_cookies()
-    login(page, "leader1", PASSWORD)
+    # The leader reviews and signs with a drawn signature. Signing out, not clearing the cookies,
+    # hands the tablet over: with the cookies gone, the report page's photos were redirected to
+    # the login page, whose visit replaced the CSRF cookie under the leader's login form (a 403
+    # seen in CI).
+    switch_user(page, "leader1")
     page.goto(f"/inspections/reports/{assignment.inspection.pk}/")
     draw_signature(page)
     page.get_by_test_id("sign-submit").click()
