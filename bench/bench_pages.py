@@ -3,7 +3,7 @@ bench database (`PNEUMO_BENCH_DB`, `PNEUMO_BENCH_EMPLOYERS` in the demo province
 each other seed province), in-process Django client (server time without the network):
 
 - for a provincial viewer: the employer list (page 1, search, a "未落实" filter, a deep page), the
-  dashboard, and an employer's page with its change history;
+  dashboard, an employer's page with its change history, and the Excel export of a city's "未落实" list;
 - for a national viewer: the dashboard and the targets page;
 - for the demo county's clerk: the record form, saving it unchanged (POST, the service's checks
   and write; the rollup it marks runs later in a task), and an Excel export of the county's ledger;
@@ -106,6 +106,9 @@ def main() -> None:
         ("dashboard, province (cities)", "/dashboard/", {"period": "2020H1"}),
         ("dashboard, province, default period", "/dashboard/", {}),
         ("dashboard, city (counties)", "/dashboard/", {"region": "3715", "period": "2020H1"}),
+        # What the load test's officials export: a city's "未落实" list, built in the request.
+        ("Excel export of a city's 未落实：粉尘危害申报 list, province viewer", "/ledger/excel/export/",
+         {"missing": "declaration", "region": "3715", "period": "2020H1"}),
     ]:
         report(label, lambda url=url, params=params: province.get(url, params))
 

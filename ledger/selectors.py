@@ -25,7 +25,7 @@ from ledger.models import (
 )
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, ScopeRegion, region_choices, scope_for
-from targets.indicators import BY_CODE, INDICATORS, PERIOD_AND_COVERAGE, Indicator, counted_sql
+from targets.indicators import BY_CODE, INDICATORS, Indicator, counted_sql, period_and_coverage_for
 
 SORTS = {"name": "name", "-name": "-name", "uscc": "uscc", "-uscc": "-uscc", "updated": "-updated_at",
          "county": "county__code"}
@@ -109,10 +109,10 @@ def falls_short(indicator: Indicator, period: ReportingPeriod,
     else:
         in_regions = " OR ".join(f"r.{_RECORD_REGION_KEYS[region.level]} = %s" for region in regions) or "FALSE"
         params = [region.id for region in regions]
+    conditions = (indicator.among_sql(), counted_sql(), indicator.shortfall_sql())
     return RawSQL(f"""EXISTS (
-        SELECT 1 FROM ledger_employerrecord r {PERIOD_AND_COVERAGE}
-        WHERE r.employer_id = {employer}.id AND r.period_id = %s AND ({in_regions}) AND {indicator.among_sql()}
-          AND {counted_sql()} AND {indicator.shortfall_sql()})""",
+        SELECT 1 FROM ledger_employerrecord r {period_and_coverage_for(*conditions)}
+        WHERE r.employer_id = {employer}.id AND r.period_id = %s AND ({in_regions}) AND {" AND ".join(conditions)})""",
                   [period.pk, *params], output_field=BooleanField())
 
 

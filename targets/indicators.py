@@ -10,6 +10,7 @@ the sums of its children's: the incremental rollup relies on that. The same defi
 the ledger's "未落实" filter (a counted employer whose own numerator is below its own
 denominator), so the employers a dashboard figure links to are exactly the ones it counted."""
 
+import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -27,9 +28,24 @@ INSPECTED = """SELECT a.employer_id, EXTRACT(YEAR FROM i.inspected_on)::int AS y
                FROM inspections_inspection i JOIN inspections_assignment a ON a.id = i.assignment_id
                WHERE a.employer_id IS NOT NULL AND i.submitted_at IS NOT NULL AND i.inspected_on IS NOT NULL
                GROUP BY 1, 2"""
-PERIOD_AND_COVERAGE = f"""LEFT JOIN ledger_reportingperiod p ON p.id = r.period_id
-        LEFT JOIN insurance_insurancecoverage ic ON ic.employer_id = r.employer_id AND ic.period_id = r.period_id
-        LEFT JOIN ({INSPECTED}) ins ON ins.employer_id = r.employer_id AND ins.year = p.year"""
+_PERIOD_AND_COVERAGE_JOINS = (
+    ("p", "LEFT JOIN ledger_reportingperiod p ON p.id = r.period_id"),
+    ("ic", "LEFT JOIN insurance_insurancecoverage ic ON ic.employer_id = r.employer_id AND ic.period_id = r.period_id"),
+    ("ins", f"LEFT JOIN ({INSPECTED}) ins ON ins.employer_id = r.employer_id AND ins.year = p.year"),
+)
+PERIOD_AND_COVERAGE = "\n        ".join(join for _alias, join in _PERIOD_AND_COVERAGE_JOINS)
+
+
+def period_and_coverage_for(*conditions: str) -> str:
+    """The joins of PERIOD_AND_COVERAGE that `conditions` read. Inside an EXISTS, PostgreSQL drops
+    an unused join only after it has chosen the join order: carried along, they kept it from
+    starting at the few records of a "未落实" list (a city's list exported in 1.7 s through a
+    full join of the province's employers and records, against 85 ms from its 833 records)."""
+    used = " ".join(conditions)
+    aliases = {alias for alias, _join in _PERIOD_AND_COVERAGE_JOINS if re.search(rf"\b{alias}\.", used)}
+    if "ins" in aliases:
+        aliases.add("p")  # ins is joined on the period's year
+    return "\n        ".join(join for alias, join in _PERIOD_AND_COVERAGE_JOINS if alias in aliases)
 RECORD_SOURCE = f"""ledger_employerrecord r
         {PERIOD_AND_COVERAGE}"""
 

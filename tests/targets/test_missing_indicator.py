@@ -42,3 +42,30 @@ def test_the_list_behind_a_figure_holds_exactly_the_employers_it_counts(period, 
 def test_every_indicator_is_a_choice_of_the_filter():
     assert [code for code, _label in missing_choices()] == [i.code for i in INDICATORS]
     assert all(label for _code, label in missing_choices())
+
+
+def test_a_list_filter_joins_only_what_its_indicator_reads(period):
+    """An unused join inside the filter's EXISTS, although PostgreSQL drops it, kept the planner
+    from starting at the list's few records (a city's "未落实" export: 4.8 s against 42 ms)."""
+    from ledger.selectors import falls_short
+    from targets.indicators import BY_CODE
+
+    def joins(code):
+        sql = falls_short(BY_CODE[code], period).sql
+        return {alias for alias, table in (("p", "ledger_reportingperiod"), ("ic", "insurance_insurancecoverage"),
+                                           ("ins", "inspections_inspection")) if table in sql}
+
+    assert joins("declaration") == set()
+    assert joins("testing") == {"p"}
+    assert joins("injury_insurance") == {"ic"}
+    assert joins("supervision") == {"p", "ins"}
+
+
+def test_cursors_are_planned_for_their_whole_result(db):
+    """Exports read their server-side cursor to the end: planned for its first tenth (PostgreSQL's
+    default) a province's 16,000-row list took 3.2 s instead of 1.2 s."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW cursor_tuple_fraction")
+        assert float(cursor.fetchone()[0]) == 1.0
