@@ -135,6 +135,9 @@ class Employer(models.Model):
             models.Index(fields=["city", "name"]),
             models.Index(fields=["province", "name"]),
             models.Index(fields=["township"]),
+            # The list's order for a national viewer (no region key to lead with): without it each
+            # page sorted every employer of the country.
+            models.Index(fields=["name", "id"], name="employer_name_order"),
             GinIndex(fields=["name"], name="employer_name_trgm", opclasses=["gin_trgm_ops"]),
         ]
 

@@ -189,8 +189,11 @@ class Scope:
             if r.level in level_fields:
                 clauses.append(models.Q(**{f"{level_fields[r.level]}_id": r.id}))
             elif r.level < top:
-                clauses.append(models.Q(**{f"{level_fields[top]}_id__in": Region.objects.filter(
-                    level=top, path__startswith=r.path).values("id")}))
+                # The ids themselves, not a subquery: PostgreSQL cannot tell how many rows a
+                # subquery's regions hold, guessed a few hundred for the whole country, and sorted
+                # every employer for a national viewer's first page instead of reading an index.
+                clauses.append(models.Q(**{f"{level_fields[top]}_id__in": list(Region.objects.filter(
+                    level=top, path__startswith=r.path).values_list("id", flat=True))}))
         return reduce(or_, clauses) if clauses else models.Q(pk__in=[])
 
     def filter(self, queryset: models.QuerySet | models.Manager) -> models.QuerySet:
