@@ -27,6 +27,17 @@ from bench.common import BENCH_DB, setup_django, vacuum
 RUNS = 30
 
 
+def inline_export(client, params: dict | None = None):
+    """A ledger export built in the request. Above the inline limit the answer is the page that
+    hands the export to the worker, which is not what these rows measure: stop there."""
+    from portal.workbook import XLSX_CONTENT_TYPE
+
+    response = client.get("/ledger/excel/export/", params or {})
+    assert response.get("Content-Type") == XLSX_CONTENT_TYPE, \
+        "the export went to the worker (more rows than PNEUMO_EXPORT_INLINE_MAX_ROWS): pick a smaller list"
+    return response
+
+
 def measure(request, expected: int, runs: int) -> tuple[float, float, int]:
     """p50 and p90 in ms over `runs` requests after a warm-up, and the SQL queries of one more.
     `request()` sends one request and returns the response."""
@@ -106,11 +117,11 @@ def main() -> None:
         ("dashboard, province (cities)", "/dashboard/", {"period": "2020H1"}),
         ("dashboard, province, default period", "/dashboard/", {}),
         ("dashboard, city (counties)", "/dashboard/", {"region": "3715", "period": "2020H1"}),
-        # What the load test's officials export: a city's "未落实" list, built in the request.
-        ("Excel export of a city's 未落实：粉尘危害申报 list, province viewer", "/ledger/excel/export/",
-         {"missing": "declaration", "region": "3715", "period": "2020H1"}),
     ]:
         report(label, lambda url=url, params=params: province.get(url, params))
+    # What the load test's officials export: a city's "未落实" list, built in the request.
+    report("Excel export of a city's 未落实：粉尘危害申报 list, province viewer", lambda: inline_export(
+        province, {"missing": "declaration", "region": "3715", "period": "2020H1"}))
 
     national = Client()
     national.force_login(User.objects.get(username="national_health_viewer"))
@@ -140,7 +151,7 @@ def main() -> None:
         return clerk.post(url, data)
 
     report("record save (POST, unchanged), county clerk", save, expected=302)
-    report("Excel export of the county's ledger, county clerk", lambda: clerk.get("/ledger/excel/export/"))
+    report("Excel export of the county's ledger, county clerk", lambda: inline_export(clerk))
 
     visitor = Client()
 

@@ -286,8 +286,9 @@ class SaveToDashboardProbe(HttpUser):
             return
         # Put the record back as it was (and time that save too): each run of the probe declares
         # employers of the county's list, and without this the list ran dry after a few runs.
-        restoring = {**original, "version": form_values(self.client.get(url, name="probe: record form").text)["version"]}
-        self._save_and_watch(url, restoring, lambda figure: figure <= declared)
+        current = form_values(self.client.get(url, name="probe: record form").text)
+        if current:
+            self._save_and_watch(url, {**original, "version": current["version"]}, lambda figure: figure <= declared)
 
     def _save_and_watch(self, url: str, values: dict, moved) -> bool:
         """Save, then read the province dashboard until `moved(its declaration figure)`; whether
