@@ -58,6 +58,7 @@ def _patient(rng: random.Random, county: Region, township_id: int | None, villag
         village=village, address=f"{village}村{rng.randint(1, 12)}组",
         employer_id=employer[0] if employer else None,
         employer_name=employer[1] if employer else f"{county.name}{rng.choice(VILLAGES)}石料厂",
+        employer_uscc=(employer[3] or "") if employer else "",
         employer_gone=gone if employer is None else employer[2] == "closed",
         exposure_years=rng.randint(3, 30), dust_type_id=rng.choice(dust_ids) if dust_ids else None,
         diagnosis_kind=DiagnosisKind.OCCUPATIONAL if occupational else DiagnosisKind.UNPROVEN,
@@ -124,9 +125,9 @@ def seed_demo_patients(*, seed: int, province_codes: list[str], per_county: tupl
     for township_id, parent_id in Region.objects.filter(level=RegionLevel.TOWNSHIP).values_list("id", "parent_id"):
         townships.setdefault(parent_id, []).append(township_id)
     employers: dict[int, list] = {}
-    for row in Employer.objects.filter(province__code__in=province_codes).values_list("id", "name", "status",
+    for row in Employer.objects.filter(province__code__in=province_codes).values_list("id", "name", "status", "uscc",
                                                                                        "county_id"):
-        employers.setdefault(row[3], []).append(row[:3])
+        employers.setdefault(row[4], []).append(row[:4])
     counties = list(Region.objects.filter(level=RegionLevel.COUNTY, path__regex=rf"(^|/)({'|'.join(province_codes)})/")
                     .select_related("parent").order_by("code"))
     total, used = 0, set(Patient.objects.values_list("id_number", flat=True))

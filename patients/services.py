@@ -151,7 +151,12 @@ def clean_patient_data(actor: User, data: dict, *, instance: Patient | None = No
     employer: Employer | None = cleaned.get("employer")
     _text(cleaned, "employer_name", errors)
     uscc = _text(cleaned, "employer_uscc", errors)
-    if employer is None and uscc:
+    if (employer is None and instance is not None and instance.employer_id is not None
+            and uscc.upper() == instance.employer_uscc.upper() and cleaned["employer_name"] == instance.employer_name):
+        # The form and the API carry the employer by its USCC, which an employer registered by its old
+        # number lacks (and a file may have been saved without): the same employer as before keeps its link.
+        employer = cleaned["employer"] = instance.employer
+    elif employer is None and uscc:
         # A USCC of a ledger employer the user can see links the file to it (and its status).
         employer = (Employer.objects.filter(uscc=uscc.upper())
                     .filter(scope_for(actor, Capability.LEDGER_VIEW).q_levels(Employer.SCOPE_LEVEL_FIELDS)).first())

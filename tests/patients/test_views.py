@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 
 from patients import services
-from patients.models import AccessKind, PatientAccess
-from portal.models import Department, Role
-from tests.factories import make_user, signed_in
+from patients.models import AccessKind, Patient, PatientAccess
+from portal.models import Department, Region, Role
+from tests.factories import as_submitted, make_user, signed_in
 from tests.patients.conftest import COUNTY, SIBLING, patient_data
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +108,58 @@ def test_the_county_lists_take_a_bounded_number_of_queries(client, clerk, name, 
     client.get(reverse(name))
     with django_assert_max_num_queries(10):
         assert client.get(reverse(name)).status_code == 200
+
+
+def _linked_files(clerk) -> list:
+    """Two files linked to ledger employers that the edit form cannot find again by its USCC field: one to an
+    employer registered by its old registration number (no USCC), one saved without the employer's USCC (as the
+    demo seeds them)."""
+    from stdnum.cn import uscc
+
+    from ledger import services as ledger_services
+    from ledger.models import Industry
+
+    common = {"county": Region.objects.get(code=COUNTY), "workplace_address": "某村", "size": "small",
+              "ownership": "private", "legal_representative": "张三", "status": "operating",
+              "industry": Industry.objects.filter(level=4, code__startswith="10").first()}
+    by_number = ledger_services.employer_create(actor=clerk, data={
+        **common, "registration_number": "371502000012345", "name": "东昌府老石料厂"})
+    body = "91371502MA3C8XY00"
+    by_uscc = ledger_services.employer_create(actor=clerk, data={
+        **common, "uscc": body + uscc.calc_check_digit(body), "name": "东昌府新石料厂"})
+    files = []
+    for employer in (by_number, by_uscc):
+        patient = services.patient_create(actor=clerk, data=patient_data(employer=employer))
+        Patient.objects.filter(pk=patient.pk).update(employer_uscc="")
+        files.append(Patient.objects.get(pk=patient.pk))
+    return files
+
+
+def test_saving_a_linked_file_unchanged_keeps_its_ledger_employer(client, clerk):
+    for patient in _linked_files(clerk):
+        signed_in(clerk, client=client)
+        url = reverse("patients:edit", args=[patient.pk])
+        response = client.post(url, as_submitted(client.get(url).context["form"]))
+        assert response.status_code == 302, response.context["form"].errors
+        saved = Patient.objects.get(pk=patient.pk)
+        assert saved.employer_id == patient.employer_id and saved.employer_name == patient.employer_name
+        assert saved.employer_uscc == (patient.employer.uscc or "")  # filled in from the ledger
+
+
+def test_an_api_edit_of_a_linked_file_keeps_its_ledger_employer(client, clerk):
+    client.force_login(clerk)
+    for patient in _linked_files(clerk):
+        response = client.patch(f"/api/patients/files/{patient.pk}/", {"phone": "13900002222"},
+                                content_type="application/json")
+        assert response.status_code == 200, response.json()
+        assert Patient.objects.get(pk=patient.pk).employer_id == patient.employer_id
+
+
+def test_changing_the_employer_of_a_linked_file_unlinks_it(client, clerk):
+    patient = _linked_files(clerk)[0]
+    signed_in(clerk, client=client)
+    url = reverse("patients:edit", args=[patient.pk])
+    data = {**as_submitted(client.get(url).context["form"]), "employer_name": "另一家铸造厂"}
+    assert client.post(url, data).status_code == 302
+    saved = Patient.objects.get(pk=patient.pk)
+    assert saved.employer_id is None and saved.employer_name == "另一家铸造厂"

@@ -68,16 +68,20 @@ def test_seeded_data_is_saved_again_unchanged():
         ):
             refused[f"employer {employer.pk}"] = problem
 
-    for patient in sample(Patient.objects.select_related("dust_type", "county", "township"), rng):
-        # As the edit page fills its form (patients.views._initial); the view unlinks `employer`
-        # and links again by the USCC.
+    linked = Patient.objects.filter(employer__isnull=False)
+    assert linked.exists()
+    for patient in sample(Patient.objects.select_related("dust_type", "county", "township", "employer"), rng):
+        # As the edit page fills its form (patients.views._initial); the view passes no `employer`:
+        # the service finds it again, and a file linked to a ledger employer must stay linked to it.
         initial = {f: getattr(patient, f) for f in patient_services.PATIENT_FIELDS if f != "employer"}
         initial["version"] = patient.version
-        if problem := refusal(
-            PatientForm, lambda data, patient=patient: patient_services.clean_patient_data(
-                clerk, data | {"employer": None}, instance=patient),
-            initial_form=PatientForm(initial=initial, actor=clerk), actor=clerk,
-        ):
+
+        def save(data, patient=patient):
+            cleaned = patient_services.clean_patient_data(clerk, data | {"employer": None}, instance=patient)
+            if cleaned["employer"] != patient.employer:
+                raise ValidationError({"employer": [f"ledger link {patient.employer_id} -> {cleaned['employer']}"]})
+
+        if problem := refusal(PatientForm, save, initial_form=PatientForm(initial=initial, actor=clerk), actor=clerk):
             refused[f"patient {patient.pk}"] = problem
 
     for followup in sample(FollowUp.objects.select_related("patient"), rng):
