@@ -213,9 +213,16 @@ def employer_get(*, actor: User, pk: int) -> Employer:
         Employer.objects.select_related("province", "city", "county", "township", "industry")).get(pk=pk)
 
 
-def employer_records(employer: Employer) -> QuerySet[EmployerRecord]:
-    return employer.records.select_related("period", "updated_by").prefetch_related("exposures__dust_type").order_by(
-        "-period__year", "-period__half")
+def employer_records(employer: Employer) -> list[EmployerRecord]:
+    """Newest period first, each record with `submission`: the ledger it is counted in (its own county's for
+    the period, which is not the employer's county after a move), whose lock decides whether it can change."""
+    records = list(employer.records.select_related("period", "updated_by").prefetch_related(
+        "exposures__dust_type").order_by("-period__year", "-period__half"))
+    submissions = {(s.county_id, s.period_id): s for s in CountySubmission.objects.filter(
+        county_id__in={r.county_id for r in records}, period_id__in={r.period_id for r in records})}
+    for record in records:
+        record.submission = submissions.get((record.county_id, record.period_id))
+    return records
 
 
 def record_get(*, actor: User, pk: int) -> EmployerRecord:

@@ -82,7 +82,6 @@ def employer_detail(request, pk: int):
         "workers": workers,
         "history": history,
         "can_edit": scope_for(request.user, Capability.LEDGER_EDIT).contains(employer.county),
-        "submissions": {s.period_id: s for s in CountySubmission.objects.filter(county=employer.county)},
         "can_see_findings": has_capability(request.user, Capability.INSPECTION_VIEW),
     })
 

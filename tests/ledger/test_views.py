@@ -178,6 +178,32 @@ def test_editing_a_submitted_period_is_refused(client, clerk, open_submission):
     assert record.total_workers == 0
 
 
+def test_the_employer_page_offers_filling_only_for_records_whose_ledger_is_open(client, clerk, open_submission):
+    employer = make_employer(county="371502")
+    record = make_record(employer, open_submission.period)
+    url = reverse("ledger:employer-detail", args=[employer.pk])
+    client.force_login(clerk)
+    body = client.get(url).content.decode()
+    assert reverse("ledger:record-edit", args=[record.pk]) in body and "填报中" in body
+    services.submission_submit(actor=clerk, submission=open_submission)
+    body = client.get(url).content.decode()
+    assert reverse("ledger:record-edit", args=[record.pk]) not in body  # the form would only refuse the save
+    assert "已锁定" in body and "已报送" in body
+
+
+def test_a_moved_employers_record_shows_the_ledger_of_the_county_it_was_counted_in(client, clerk, open_submission):
+    """Its record of a submitted period stays in the old county's ledger: that ledger's status and lock apply."""
+    employer = make_employer(county="371502")
+    record = make_record(employer, open_submission.period)
+    services.submission_submit(actor=clerk, submission=open_submission)
+    sibling = Region.objects.get(code="371521")
+    Employer.objects.filter(pk=employer.pk).update(county=sibling)
+    services.period_open_county(actor=make_user("371521"), period=open_submission.period, county=sibling)
+    client.force_login(make_user("3715"))
+    body = client.get(reverse("ledger:employer-detail", args=[employer.pk])).content.decode()
+    assert reverse("ledger:record-edit", args=[record.pk]) not in body and "已报送" in body
+
+
 def test_worker_ids_are_masked_for_hrss_viewers_and_shown_to_clerks(client, clerk):
     employer = make_employer(county="371502")
     Worker.objects.create(employer=employer, name="赵六", id_number="370102199001011234", post="破碎工",
