@@ -233,8 +233,18 @@ PATIENT_FIGURE_CODES = ["patient_filed", *(i.code for i in PATIENT_INDICATORS if
 PATIENT_BY_CODE = {i.code: i for i in PATIENT_INDICATORS}
 
 
+def grouping_sql(*, counties: bool, alias: str = "") -> str:
+    """GROUP BY's sets: every level of the rollup, or, for some counties, their townships and
+    themselves only (what the incremental step keeps: each level above summed each record again,
+    for rows it threw away). Both label their rows alike by GROUPING(): 0 township, 1 county."""
+    columns = ", ".join(f"{alias}{column}" for column in ("province_id", "city_id", "county_id", "township_id"))
+    if counties:
+        return f"GROUPING SETS (({columns}), ({columns.rsplit(', ', 1)[0]}))"
+    return f"ROLLUP ({columns})"
+
+
 def patient_aggregate_sql(*, counties: bool, cycle_months: int, stage3_months: int) -> str:
-    """GROUP BY ROLLUP over the period's patient figures per township: columns province_id,
+    """GROUP BY ROLLUP (grouping_sql) over the period's patient figures per township: columns province_id,
     city_id, county_id, township_id, g, and <code>_num, <code>_den for PATIENT_FIGURE_CODES."""
     county_filter = "AND pa.county_id = ANY(%(counties)s)" if counties else ""
     site_filter = "AND s.county_id = ANY(%(counties)s)" if counties else ""
@@ -290,7 +300,7 @@ def patient_aggregate_sql(*, counties: bool, cycle_months: int, stage3_months: i
                    AS rehab_station_coverage_num,
                SUM(CASE WHEN living >= {STATION_THRESHOLD} THEN 1 ELSE 0 END)::bigint AS rehab_station_coverage_den
         FROM joined
-        GROUP BY ROLLUP (province_id, city_id, county_id, township_id)
+        GROUP BY {grouping_sql(counties=counties)}
     """
 
 # What the dashboard shows: the ledger's indicators, then the patients'.

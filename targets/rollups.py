@@ -15,6 +15,7 @@ from targets.indicators import (
     RECORD_SOURCE,
     ROLLUP_FIGURES,
     counted_sql,
+    grouping_sql,
     patient_aggregate_sql,
     shortfall_code,
     shortfall_of,
@@ -39,7 +40,7 @@ _LEVEL_OF_GROUPING = f"""CASE g WHEN 0 THEN {RegionLevel.TOWNSHIP} WHEN 1 THEN {
 
 
 def aggregate_sql(*, counties: bool) -> str:
-    """The bare GROUP BY ROLLUP query over one period (optionally some counties only)."""
+    """The bare GROUP BY ROLLUP query over one period (or some counties' townships and counties)."""
     county_filter = "AND r.county_id = ANY(%(counties)s)" if counties else ""
     return f"""
         SELECT r.province_id, r.city_id, r.county_id, r.township_id,
@@ -48,7 +49,7 @@ def aggregate_sql(*, counties: bool) -> str:
                {_SUMS}
         FROM {RECORD_SOURCE}
         WHERE r.period_id = %(period)s AND {counted_sql()} {county_filter}
-        GROUP BY ROLLUP (r.province_id, r.city_id, r.county_id, r.township_id)
+        GROUP BY {grouping_sql(counties=counties, alias="r.")}
     """
 
 
