@@ -49,3 +49,15 @@ def test_a_kept_alive_connection_survives_a_pause_longer_than_gunicorns_default(
         second = connection.getresponse()
         assert second.status == 200 and second.read()
         connection.close()
+
+
+def test_a_web_worker_freezes_what_it_loaded_before_serving():
+    import gc
+    import runpy
+
+    hooks = runpy.run_path(os.path.join(settings.BASE_DIR, "gunicorn.conf.py"))
+    try:
+        hooks["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 50_000  # Django and the portal's modules, out of every full collection
+    finally:
+        gc.unfreeze()
