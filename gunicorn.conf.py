@@ -5,6 +5,8 @@ GUNICORN_CMD_ARGS override them.
 The portal's requests mostly wait on PostgreSQL and Redis, so each worker process runs threads
 (gthread): with 3 sync workers, 100 users of the deadline-day mix queued behind busy workers
 (p95 320 ms while each request took 35-44 ms of server time; bench/RESULTS.md, "Load").
+4 processes of 4 threads were measured against these 2 of 8 at 250 users, in A-B-B-A order: no
+better (p95 1.6 and 1.9 s against 1.3 and 1.5 s on a saturated machine; bench/RESULTS.md).
 Each thread holds at most one database connection from its process's pool (portal/settings.py
 sizes the pool to PNEUMO_WEB_THREADS), so web connections = workers × threads."""
 

@@ -22,6 +22,22 @@ def test_gunicorn_started_in_the_project_directory_runs_threaded_workers_sized_b
     assert config["wsgi_app"] == "portal.wsgi:application" and config["preload_app"] == "False"
 
 
+def test_by_default_each_web_thread_has_a_pooled_connection_and_no_more():
+    """gunicorn's thread default and the pool's size default are read in two files: a pool smaller
+    than the threads makes a thread wait for another's connection, a larger one holds connections
+    of max_connections no thread uses."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PNEUMO_WEB_THREADS", "PNEUMO_WEB_WORKERS",
+                                                             "PNEUMO_DB_POOL_MAX", "PNEUMO_DB_POOL", "GUNICORN_CMD_ARGS")}
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    printed = subprocess.run([gunicorn, "--print-config"], cwd=settings.BASE_DIR, env=env, capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+    threads = next(line.split("=", 1)[1].strip() for line in printed.splitlines() if line.split("=")[0].strip() == "threads")
+    code = "from portal import settings; print(settings.DATABASES['default']['OPTIONS']['pool']['max_size'])"
+    pool = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True,
+                          text=True, timeout=120, check=True).stdout.strip()
+    assert pool == threads
+
+
 def test_each_web_process_pools_one_database_connection_per_thread():
     code = "from portal import settings; print(settings.DATABASES['default']['OPTIONS']['pool']['max_size'])"
     assert _run([sys.executable, "-c", code], PNEUMO_WEB_THREADS="5").strip() == "5"
