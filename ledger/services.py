@@ -30,7 +30,15 @@ from ledger.validation import clean_id_number, clean_phone, clean_registration_n
 from portal.audit import AuditAction, audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import Capability, require_in_scope, scope_for
-from portal.values import Errors, VersionConflict, birth_date_of, check_count, check_model_text, check_past_date
+from portal.values import (
+    REPEAT_WINDOW,
+    Errors,
+    VersionConflict,
+    birth_date_of,
+    check_count,
+    check_model_text,
+    check_past_date,
+)
 from targets.services import rollup_mark_dirty
 from worklist.models import NotificationKind
 from worklist.services import notify
@@ -166,11 +174,6 @@ def _assign(employer: Employer, cleaned: dict) -> None:
     employer.key_group = key_group_of(employer.industry.code)
 
 
-# A create sent twice (a double click, a resend after a timeout) within this long answers with
-# the employer the first one created, when every field it sent is the same.
-REPEAT_WINDOW = datetime.timedelta(minutes=10)
-
-
 def _repeated_create(data: dict) -> Employer | None:
     """The employer an identical create made a moment ago, if this is a repeat of it."""
     identifiers = {}
@@ -204,7 +207,14 @@ def employer_create(*, actor: User, data: dict) -> Employer:
     if repeated := _repeated_create(data):
         require_in_scope(actor, Capability.LEDGER_EDIT, repeated.county)
         return repeated
-    cleaned = clean_employer_data(data, actor=actor)
+    try:
+        cleaned = clean_employer_data(data, actor=actor)
+    except ValidationError:
+        # An identical create committed since the look above: its USCC now reads as registered.
+        if repeated := _repeated_create(data):
+            require_in_scope(actor, Capability.LEDGER_EDIT, repeated.county)
+            return repeated
+        raise
     require_in_scope(actor, Capability.LEDGER_EDIT, cleaned["county"])
     try:
         with transaction.atomic(), audit(actor, AuditAction.EMPLOYER_CREATE):

@@ -97,6 +97,11 @@ def check_model_text(model, field: str, value) -> str:
     return check_text(value, max_length=model_field.max_length, multiline=isinstance(model_field, models.TextField))
 
 
+# A create sent twice (a double click, a resend after a timeout) within this long answers with what
+# the first one created, when every field it sent is the same (ledger and patient services).
+REPEAT_WINDOW = datetime.timedelta(minutes=10)
+
+
 class VersionConflict(Exception):
     """Someone saved the same row since this user loaded it (its `version` moved on): nothing was
     written. `changes` (possibly empty) says what they changed, `current_version` what to send

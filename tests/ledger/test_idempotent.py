@@ -40,6 +40,29 @@ def test_a_different_employer_with_the_same_uscc_is_still_refused(client):
     assert response.status_code == 200 and "已登记在" in response.content.decode()
 
 
+@pytest.mark.django_db
+def test_a_create_whose_twin_committed_after_its_repeat_check_answers_with_the_twin(monkeypatch):
+    """The window the concurrent test below only sometimes hits: the twin commits after this
+    create found no repeat but before it cleans the data, so the USCC reads as registered."""
+    from ledger.models import Industry
+
+    clerk = make_user("371502")
+    data = {**FORM, "county": Region.objects.get(code="371502"), "industry": Industry.objects.get(code="3011"),
+            "in_governance_scope": True}
+    twin = services.employer_create(actor=clerk, data=dict(data))
+    looked = []
+    real = services._repeated_create
+
+    def committed_just_after_the_first_look(sent):
+        looked.append(sent)
+        return None if len(looked) == 1 else real(sent)
+
+    monkeypatch.setattr(services, "_repeated_create", committed_just_after_the_first_look)
+    assert services.employer_create(actor=clerk, data=dict(data)).pk == twin.pk
+    assert Employer.objects.get().pk == twin.pk
+    assert EmployerEvent.objects.filter(pgh_obj_id=twin.pk).count() == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_identical_creates_at_the_same_moment_both_answer_with_one_employer(reference_data):
     clerk = make_user("371502")
