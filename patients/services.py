@@ -10,7 +10,7 @@ import decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from patients.models import (
 from portal.audit import AuditAction, audit
 from portal.models import Region, RegionLevel, User
 from portal.scoping import RELIEF_DUTIES, Capability, relief_grants, require_in_scope, scope_for
-from portal.values import VersionConflict, check_text
+from portal.values import REPEAT_WINDOW, VersionConflict, check_text
 
 PATIENT_FIELDS = [
     "name", "id_number", "sex", "birth_date", "phone", "county", "township", "village", "address",
@@ -285,14 +285,57 @@ def mark_dirty(county_id: int, since: datetime.date | None = None) -> None:
         rollup_mark_dirty(county_id, period_id)
 
 
+def _repeated_create(actor: User, data: dict) -> Patient | None:
+    """The file an identical create made a moment ago, if this is a repeat of it: the same ID
+    number, filed within REPEAT_WINDOW, unchanged since, every field sent the same, and a file
+    the actor may edit (to anyone else the create is refused as a duplicate, as it always was)."""
+    try:
+        id_number = clean_id_number(data.get("id_number") or "")
+    except ValidationError:
+        return None
+    existing = Patient.objects.filter(id_number=id_number, version=1,
+                                      created_at__gte=timezone.now() - REPEAT_WINDOW).first()
+    if existing is None:
+        return None
+    try:
+        cleaned = clean_patient_data(actor, data, instance=existing)
+    except ValidationError:
+        return None
+    probe = Patient()
+    for field in PATIENT_FIELDS:
+        setattr(probe, field, cleaned.get(field))
+    attnames = [Patient._meta.get_field(field).attname for field in PATIENT_FIELDS]
+    if any(getattr(probe, attname) != getattr(existing, attname) for attname in attnames):
+        return None
+    return existing if scope_for(actor, Capability.PATIENT_EDIT).contains(existing.county) else None
+
+
 def patient_create(*, actor: User, data: dict) -> Patient:
-    cleaned = clean_patient_data(actor, data)
+    """Idempotent: the same create sent twice (a double click, a tablet's resend) answers the
+    second time with the first file, sequential or concurrent; the unique ID number decides
+    which one wrote."""
+    if repeated := _repeated_create(actor, data):
+        return repeated
+    try:
+        cleaned = clean_patient_data(actor, data)
+    except ValidationError:
+        # An identical create committed since the look above: its ID number now reads as filed.
+        if repeated := _repeated_create(actor, data):
+            return repeated
+        raise
     require_in_scope(actor, Capability.PATIENT_EDIT, cleaned["county"])
-    with transaction.atomic(), audit(actor, AuditAction.PATIENT_CREATE):
-        patient = Patient()
-        assign(patient, cleaned)
-        patient.save()
-        mark_dirty(patient.county_id, since=patient.diagnosed_on)
+    try:
+        with transaction.atomic(), audit(actor, AuditAction.PATIENT_CREATE):
+            patient = Patient()
+            assign(patient, cleaned)
+            patient.save()
+            mark_dirty(patient.county_id, since=patient.diagnosed_on)
+    except IntegrityError:
+        # Another request filed the same ID number between our check and our insert.
+        if repeated := _repeated_create(actor, data):
+            return repeated
+        clean_patient_data(actor, data)  # names the county holding it, as the check does
+        raise
     return patient
 
 

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -205,3 +206,65 @@ def test_new_id_helper_makes_distinct_valid_numbers():
 
     numbers = {new_id() for _ in range(20)}
     assert all(clean_id_number(n) == n for n in numbers)
+
+
+def test_the_same_create_sent_twice_answers_with_the_first_file(clerk):
+    """A double click or a resend after a timeout: the first request filed the patient, so the
+    second must not tell the clerk the ID number is already filed."""
+    data = patient_data()
+    first = services.patient_create(actor=clerk, data=dict(data))
+    assert services.patient_create(actor=clerk, data=dict(data)).pk == first.pk
+    assert Patient.objects.count() == 1
+    events = apps.get_model("patients", "PatientEvent").objects
+    assert events.filter(pgh_obj_id=first.pk).count() == 1  # written once
+
+
+def test_a_create_whose_twin_committed_after_its_repeat_check_answers_with_the_twin(clerk, monkeypatch):
+    """The twin commits after this create found no repeat but before it cleans the data."""
+    data = patient_data()
+    twin = services.patient_create(actor=clerk, data=dict(data))
+    looked = []
+    real = getattr(services, "_repeated_create", lambda actor, sent: None)
+
+    def committed_just_after_the_first_look(actor, sent):
+        looked.append(sent)
+        return None if len(looked) == 1 else real(actor, sent)
+
+    monkeypatch.setattr(services, "_repeated_create", committed_just_after_the_first_look, raising=False)
+    assert services.patient_create(actor=clerk, data=dict(data)).pk == twin.pk
+    assert Patient.objects.count() == 1
+
+
+def test_a_create_that_loses_the_insert_race_answers_with_the_winner(clerk, monkeypatch):
+    """Both creates passed the duplicate check before either committed; the unique ID number
+    refused the second insert. Before, that IntegrityError was a server error."""
+    data = patient_data()
+    twin = services.patient_create(actor=clerk, data=dict(data))
+    looks, checks = [], []
+    real_repeat = getattr(services, "_repeated_create", lambda actor, sent: None)
+    real_clean = services.clean_patient_data
+
+    def committed_after_the_first_look(actor, sent):
+        looks.append(sent)
+        return None if len(looks) == 1 else real_repeat(actor, sent)
+
+    def checked_before_the_twin_committed(actor, sent, **kwargs):
+        checks.append(sent)
+        if len(checks) > 1:
+            return real_clean(actor, sent, **kwargs)
+        cleaned = real_clean(actor, {**sent, "id_number": new_id()}, **kwargs)  # the twin not yet there
+        return {**cleaned, "id_number": twin.id_number}
+
+    monkeypatch.setattr(services, "_repeated_create", committed_after_the_first_look, raising=False)
+    monkeypatch.setattr(services, "clean_patient_data", checked_before_the_twin_committed)
+    assert services.patient_create(actor=clerk, data=dict(data)).pk == twin.pk
+    assert Patient.objects.count() == 1
+
+
+def test_an_identical_create_from_another_county_is_still_refused_as_a_duplicate(clerk, sibling_clerk):
+    data = patient_data()
+    services.patient_create(actor=clerk, data=dict(data))
+    with pytest.raises(ValidationError) as exc:
+        services.patient_create(actor=sibling_clerk, data=dict(data))
+    assert "已在其他地区建档" in field_errors(exc)["id_number"][0]
+    assert Patient.objects.count() == 1
