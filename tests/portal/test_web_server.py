@@ -6,18 +6,30 @@ import sys
 
 from django.conf import settings
 
+# What sizes the web server and its pool: a test of the defaults runs without any of them.
+SIZING = ("PNEUMO_WEB_WORKERS", "PNEUMO_WEB_THREADS", "PNEUMO_DB_POOL", "PNEUMO_DB_POOL_MAX", "GUNICORN_CMD_ARGS")
 
-def _run(command: list[str], **env: str) -> str:
-    result = subprocess.run(command, cwd=settings.BASE_DIR, env={**os.environ, **env}, capture_output=True,
+
+def _run(command: list[str], *, unset: tuple[str, ...] = (), **env: str) -> str:
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
+    result = subprocess.run(command, cwd=settings.BASE_DIR, env={**environment, **env}, capture_output=True,
                             text=True, timeout=120, check=True)
     return result.stdout
 
 
+def _gunicorn_config(**kwargs) -> dict[str, str]:
+    printed = _run([os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--print-config"], **kwargs)
+    return {line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip() for line in printed.splitlines()
+            if "=" in line}
+
+
+def _pool_size(**kwargs) -> str:
+    code = "from portal import settings; print(settings.DATABASES['default']['OPTIONS']['pool']['max_size'])"
+    return _run([sys.executable, "-c", code], **kwargs).strip()
+
+
 def test_gunicorn_started_in_the_project_directory_runs_threaded_workers_sized_by_the_environment():
-    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    printed = _run([gunicorn, "--print-config"], PNEUMO_WEB_WORKERS="3", PNEUMO_WEB_THREADS="5")
-    config = {line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip() for line in printed.splitlines()
-              if "=" in line}
+    config = _gunicorn_config(PNEUMO_WEB_WORKERS="3", PNEUMO_WEB_THREADS="5")
     assert (config["worker_class"], config["workers"], config["threads"]) == ("gthread", "3", "5")
     assert config["wsgi_app"] == "portal.wsgi:application" and config["preload_app"] == "False"
 
@@ -26,22 +38,12 @@ def test_by_default_each_web_thread_has_a_pooled_connection_and_no_more():
     """gunicorn's thread default and the pool's size default are read in two files: a pool smaller
     than the threads makes a thread wait for another's connection, a larger one holds connections
     of max_connections no thread uses."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PNEUMO_WEB_THREADS", "PNEUMO_WEB_WORKERS",
-                                                             "PNEUMO_DB_POOL_MAX", "PNEUMO_DB_POOL", "GUNICORN_CMD_ARGS")}
-    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    printed = subprocess.run([gunicorn, "--print-config"], cwd=settings.BASE_DIR, env=env, capture_output=True,
-                             text=True, timeout=120, check=True).stdout
-    threads = next(line.split("=", 1)[1].strip() for line in printed.splitlines() if line.split("=")[0].strip() == "threads")
-    code = "from portal import settings; print(settings.DATABASES['default']['OPTIONS']['pool']['max_size'])"
-    pool = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True,
-                          text=True, timeout=120, check=True).stdout.strip()
-    assert pool == threads
+    assert _pool_size(unset=SIZING) == _gunicorn_config(unset=SIZING)["threads"]
 
 
 def test_each_web_process_pools_one_database_connection_per_thread():
-    code = "from portal import settings; print(settings.DATABASES['default']['OPTIONS']['pool']['max_size'])"
-    assert _run([sys.executable, "-c", code], PNEUMO_WEB_THREADS="5").strip() == "5"
-    assert _run([sys.executable, "-c", code], PNEUMO_WEB_THREADS="5", PNEUMO_DB_POOL_MAX="7").strip() == "7"
+    assert _pool_size(PNEUMO_WEB_THREADS="5") == "5"
+    assert _pool_size(PNEUMO_WEB_THREADS="5", PNEUMO_DB_POOL_MAX="7") == "7"
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
 
 
